@@ -1,0 +1,143 @@
+"""The one error tree of jupyter-codex.
+
+Managers and services raise only these; handlers map them to HTTP in exactly one
+place (``handlers/base.py``), the CLI and the magics turn them into readable
+messages. Every message is written for the person who reads it: it says what
+went wrong and what to do, and never contains a secret.
+
+::
+
+    CodexError
+    ├── InvalidRequestError          400  bad body, bad field, bad value
+    │   ├── PayloadTooLargeError     413  body over the configured limit
+    │   └── PathOutsideRootError     403  a client path escapes root_dir
+    ├── NotFoundError                404  unknown session, approval, account …
+    ├── ConflictError                409  e.g. a turn is already running
+    ├── StoreError                   500  SQLite failed (disk full, corrupt db)
+    └── AppServerError               502  the codex app-server misbehaved
+        ├── AppServerStartError      503  could not launch or handshake
+        ├── AppServerDiedError       503  the process exited under a request
+        ├── RpcError                 502  app-server answered a JSON-RPC error
+        └── RpcTimeoutError          504  no answer in time
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CodexError(Exception):
+    """Base class of every error jupyter-codex raises on purpose."""
+
+    #: HTTP status the REST API answers with.
+    status_code: int = 500
+    #: Stable machine-readable code, part of the REST contract.
+    code: str = "codex_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the ``{"error": {...}}`` body for the REST API."""
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return {"error": body}
+
+
+class InvalidRequestError(CodexError):
+    """The client sent something we cannot act on."""
+
+    status_code = 400
+    code = "invalid_request"
+
+
+class PayloadTooLargeError(InvalidRequestError):
+    """A request body exceeds the configured maximum size."""
+
+    status_code = 413
+    code = "payload_too_large"
+
+
+class PathOutsideRootError(InvalidRequestError):
+    """A path from a client resolves outside the server's root directory."""
+
+    status_code = 403
+    code = "path_outside_root"
+
+
+class NotFoundError(CodexError):
+    """The named resource does not exist."""
+
+    status_code = 404
+    code = "not_found"
+
+
+class ConflictError(CodexError):
+    """The request conflicts with the current state (e.g. a running turn)."""
+
+    status_code = 409
+    code = "conflict"
+
+
+class StoreError(CodexError):
+    """The SQLite store failed."""
+
+    status_code = 500
+    code = "store_error"
+
+
+class AppServerError(CodexError):
+    """The supervised ``codex app-server`` failed."""
+
+    status_code = 502
+    code = "app_server_error"
+
+
+class AppServerStartError(AppServerError):
+    """The app-server could not be launched or did not complete its handshake."""
+
+    status_code = 503
+    code = "app_server_unavailable"
+
+
+class AppServerDiedError(AppServerError):
+    """The app-server process exited while a request was outstanding."""
+
+    status_code = 503
+    code = "app_server_died"
+
+
+class RpcError(AppServerError):
+    """The app-server answered a request with a JSON-RPC error object."""
+
+    code = "app_server_rpc_error"
+
+    def __init__(self, message: str, *, rpc_code: int | None = None, **details: Any) -> None:
+        super().__init__(message, rpc_code=rpc_code, **details)
+        self.rpc_code = rpc_code
+
+
+class RpcTimeoutError(AppServerError):
+    """The app-server did not answer a request in time."""
+
+    status_code = 504
+    code = "app_server_timeout"
+
+
+__all__ = [
+    "AppServerDiedError",
+    "AppServerError",
+    "AppServerStartError",
+    "CodexError",
+    "ConflictError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PathOutsideRootError",
+    "PayloadTooLargeError",
+    "RpcError",
+    "RpcTimeoutError",
+    "StoreError",
+]

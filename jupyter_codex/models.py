@@ -1,0 +1,131 @@
+"""Pydantic models shared across layers: HTTP bodies, stored rows, event envelopes.
+
+Request bodies ignore unknown fields (clients evolve faster than servers) but
+validate every field they know. Response models are plain data: ``model_dump``
+of one is what the REST API returns.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ApprovalPolicy = Literal["on-request", "never", "untrusted"]
+SandboxMode = Literal["read-only", "workspace-write", "danger-full-access"]
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
+Decision = Literal["accept", "acceptForSession", "decline", "cancel"]
+Target = Literal["api", "cli"]
+
+
+class _Body(BaseModel):
+    """Base of request bodies: unknown fields are ignored, known ones validated."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class SessionCreate(_Body):
+    """``POST codex/api/sessions``."""
+
+    cwd: str = ""
+    model: str | None = None
+    effort: ReasoningEffort | None = None
+    approval_policy: ApprovalPolicy | None = None
+    sandbox: SandboxMode | None = None
+    title: str | None = Field(default=None, max_length=200)
+
+
+class SessionUpdate(_Body):
+    """``PATCH codex/api/sessions/{id}``: rename, archive, change defaults."""
+
+    title: str | None = Field(default=None, max_length=200)
+    archived: bool | None = None
+    model: str | None = None
+    effort: ReasoningEffort | None = None
+    approval_policy: ApprovalPolicy | None = None
+    sandbox: SandboxMode | None = None
+
+
+class MessageCreate(_Body):
+    """``POST codex/api/sessions/{id}/messages``."""
+
+    text: str = Field(min_length=1, max_length=1_000_000)
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text must not be blank")
+        return value
+
+
+class StopRequest(_Body):
+    """``POST codex/api/sessions/{id}/stop``."""
+
+    force: bool = False
+
+
+class ApprovalDecision(_Body):
+    """``POST codex/api/approvals/{id}``."""
+
+    decision: Decision
+    #: For user-input requests: question id → chosen answers.
+    answers: dict[str, list[str]] | None = None
+    #: For MCP elicitations: the form content.
+    content: dict[str, Any] | None = None
+
+
+class Session(BaseModel):
+    """A persistent workspace session (one Codex thread)."""
+
+    id: str
+    thread_id: str | None = None
+    target: Target = "cli"
+    cwd: str
+    title: str
+    model: str | None = None
+    effort: str | None = None
+    approval_policy: str
+    sandbox: str
+    archived: bool = False
+    created_at: float
+    updated_at: float
+    last_seq: int = 0
+    #: Live state, not stored: ``idle``, ``running`` or ``waiting_approval``.
+    state: str = "idle"
+    active_turn_id: str | None = None
+
+
+class Event(BaseModel):
+    """The event envelope every client sees (REST replay and WebSocket).
+
+    ``seq`` is per session, starts at 1 and never repeats or changes, also
+    across server restarts. ``data`` holds the type-specific payload
+    (documented in ``docs/websocket.md``).
+    """
+
+    seq: int
+    session_id: str
+    type: str
+    time: float
+    turn_id: str | None = None
+    item_id: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class Approval(BaseModel):
+    """A pending request from the agent that waits for a human decision."""
+
+    id: str
+    session_id: str
+    kind: Literal["command", "file_change", "permissions", "user_input", "elicitation"]
+    method: str
+    turn_id: str | None = None
+    item_id: str | None = None
+    created_at: float
+    expires_at: float
+    command: str | None = None
+    cwd: str | None = None
+    reason: str | None = None
+    changes: list[dict[str, Any]] | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
