@@ -1,0 +1,6 @@
+"""Thin Tornado handlers; the only layer (with ``app.py``) that imports jupyter_server."""
+
+from .websocket import websocket_handlers
+from .workspace import fallback_handlers, workspace_handlers
+
+__all__ = ["fallback_handlers", "websocket_handlers", "workspace_handlers"]

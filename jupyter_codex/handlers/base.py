@@ -1,0 +1,116 @@
+"""The one handler base: typed access to services, body parsing, error mapping.
+
+Every REST handler subclasses :class:`CodexAPIHandler`. Services raise
+:class:`~jupyter_codex.errors.CodexError`; this is the only place where those
+become HTTP statuses and ``{"error": {...}}`` bodies.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar, cast
+
+from jupyter_server.base.handlers import APIHandler
+from pydantic import BaseModel, ValidationError
+from tornado import web
+
+from ..errors import CodexError, InvalidRequestError, PayloadTooLargeError
+from ..workspace import WorkspaceManager
+
+M = TypeVar("M", bound=BaseModel)
+
+#: Resource name for Jupyter's authorizer (``is_authorized(handler, user, action, "codex")``).
+AUTH_RESOURCE = "codex"
+
+
+class CodexAPIHandler(APIHandler):
+    """Base of the ``codex/api/*`` REST handlers."""
+
+    auth_resource = AUTH_RESOURCE
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()
+        if self.current_user is not None:
+            # The extension finishes starting on the loop; never serve before that.
+            await self.codex_app.started()
+
+    # -- services ------------------------------------------------------------
+
+    @property
+    def workspace(self) -> WorkspaceManager:
+        return cast(WorkspaceManager, self.settings["codex_workspace"])
+
+    @property
+    def codex_app(self) -> Any:
+        """The extension app (for status only)."""
+        return self.settings["codex_app"]
+
+    # -- bodies --------------------------------------------------------------
+
+    def parse_body(self, model: type[M]) -> M:
+        """Validate the JSON body against ``model`` (400/413 with a readable message)."""
+        limit = int(self.settings.get("codex_max_body_bytes", 4 * 1024 * 1024))
+        body = self.request.body or b""
+        if len(body) > limit:
+            raise PayloadTooLargeError(
+                f"The request body is {len(body)} bytes; the limit is {limit} bytes."
+            )
+        if not body.strip():
+            data: Any = {}
+        else:
+            try:
+                data = json.loads(body)
+            except (ValueError, UnicodeDecodeError) as e:
+                raise InvalidRequestError(f"The request body is not valid JSON: {e}") from e
+        if not isinstance(data, dict):
+            raise InvalidRequestError("The request body must be a JSON object.")
+        try:
+            return model.model_validate(data)
+        except ValidationError as e:
+            problems = [
+                {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "problem": err["msg"]}
+                for err in e.errors(include_input=False, include_url=False)
+            ]
+            summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+            raise InvalidRequestError(f"Invalid request body: {summary}", fields=problems) from e
+
+    def int_argument(self, name: str, default: int) -> int:
+        """An integer query argument (400 if it is not one)."""
+        raw = self.get_argument(name, None)
+        if raw is None:
+            return default
+        try:
+            return int(raw)
+        except ValueError as e:
+            raise InvalidRequestError(f"Query argument {name!r} must be an integer.") from e
+
+    def write_json(self, data: Any, status: int = 200) -> None:
+        """Answer with a JSON document."""
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps(data, default=str))
+
+    # -- errors --------------------------------------------------------------
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """Client mistakes are not server errors: log them briefly."""
+        if isinstance(value, CodexError) and value.status_code < 500:
+            self.log.info("%s %s -> %s: %s", self.request.method, self.request.path,
+                          value.status_code, value.message)
+            return
+        super().log_exception(typ, value, tb)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Render every error as ``{"error": {"code", "message"}}``."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, CodexError):
+            self.set_status(exc.status_code)
+            body = exc.to_json()
+        elif isinstance(exc, web.HTTPError):
+            body = {"error": {"code": f"http_{exc.status_code}",
+                              "message": exc.log_message or self._reason}}
+        else:
+            body = {"error": {"code": "internal_error",
+                              "message": "Internal error; see the Jupyter server log."}}
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps(body))

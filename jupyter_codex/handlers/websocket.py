@@ -1,0 +1,164 @@
+"""The live event WebSocket (``codex/api/events``); protocol in ``docs/websocket.md``.
+
+One socket carries any number of session subscriptions. Subscribing with
+``after`` replays the persisted events first and then switches to live
+delivery without a gap or a duplicate: live events that arrive during the
+replay are held back and released after it, minus those the replay covered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any, cast
+
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import ws_authenticated
+from jupyter_server.base.handlers import JupyterHandler
+from tornado import web, websocket
+
+from .. import __version__
+from ..errors import CodexError
+from ..workspace import ALL_SESSIONS, WorkspaceManager
+from .base import AUTH_RESOURCE
+
+
+class _Subscription:
+    """One session's subscription on one socket."""
+
+    def __init__(self) -> None:
+        self.replaying = True
+        self.held: list[str] = []
+        self.unsubscribe: Any = None
+
+
+class EventsWebSocketHandler(JupyterHandler, websocket.WebSocketHandler):
+    """Live workspace events with per-session subscribe/unsubscribe and replay."""
+
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def workspace(self) -> WorkspaceManager:
+        return cast(WorkspaceManager, self.settings["codex_workspace"])
+
+    async def pre_get(self) -> None:
+        authorized = await ensure_async(
+            self.authorizer.is_authorized(self, self.current_user, "read", AUTH_RESOURCE)
+        )
+        if not authorized:
+            raise web.HTTPError(403)
+
+    @ws_authenticated
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        await self.pre_get()
+        await self.settings["codex_app"].started()
+        res = super().get(*args, **kwargs)
+        if res is not None:
+            await res
+
+    def get_compression_options(self) -> dict[str, Any] | None:
+        return {}  # per-message deflate: event logs compress very well
+
+    # -- socket lifecycle ----------------------------------------------------
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        self._subs: dict[str, _Subscription] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._send({"type": "hello", "version": __version__, "server_time": time.time()})
+
+    def on_close(self) -> None:
+        for sub in self._subs.values():
+            if sub.unsubscribe:
+                sub.unsubscribe()
+        self._subs.clear()
+        for task in self._tasks:
+            task.cancel()
+
+    def on_message(self, message: str | bytes) -> None:
+        try:
+            request = json.loads(message)
+            if not isinstance(request, dict):
+                raise ValueError("a message must be a JSON object")
+        except ValueError as e:
+            self._error("invalid_message", f"Cannot parse message: {e}", None)
+            return
+        kind = request.get("type")
+        if kind == "ping":
+            self._send({"type": "pong", "id": request.get("id"), "server_time": time.time()})
+        elif kind == "subscribe":
+            task = asyncio.ensure_future(self._subscribe(request))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        elif kind == "unsubscribe":
+            self._unsubscribe(str(request.get("session_id")))
+        else:
+            self._error("invalid_message", f"Unknown message type {kind!r}.", request)
+
+    # -- subscriptions -------------------------------------------------------
+
+    async def _subscribe(self, request: dict[str, Any]) -> None:
+        session_id = request.get("session_id")
+        after = request.get("after", 0)
+        if not isinstance(session_id, str) or not isinstance(after, int) or after < 0:
+            self._error("invalid_message", "subscribe needs 'session_id' and an integer "
+                        "'after' >= 0.", request)
+            return
+        self._unsubscribe(session_id, quiet=True)
+        sub = _Subscription()
+        self._subs[session_id] = sub
+
+        def deliver(_sid: str, body: str) -> None:
+            if sub.replaying:
+                sub.held.append(body)
+            else:
+                self._send_event(body)
+
+        sub.unsubscribe = self.workspace.events.broker.subscribe(session_id, deliver)
+        last = after
+        try:
+            if session_id != ALL_SESSIONS:
+                for body in await self.workspace.replay(session_id, after, 1_000_000):
+                    self._send_event(body)
+                    last = json.loads(body)["seq"]
+        except CodexError as e:
+            self._unsubscribe(session_id, quiet=True)
+            self._error(e.code, e.message, request)
+            return
+        for body in sub.held:
+            if session_id == ALL_SESSIONS or json.loads(body)["seq"] > last:
+                self._send_event(body)
+                last = max(last, json.loads(body)["seq"])
+        sub.held.clear()
+        sub.replaying = False
+        self._send({"type": "subscribed", "session_id": session_id, "last_seq": last})
+
+    def _unsubscribe(self, session_id: str, quiet: bool = False) -> None:
+        sub = self._subs.pop(session_id, None)
+        if sub is not None and sub.unsubscribe:
+            sub.unsubscribe()
+        if not quiet:
+            self._send({"type": "unsubscribed", "session_id": session_id})
+
+    # -- writing -------------------------------------------------------------
+
+    def _send_event(self, body: str) -> None:
+        self._write('{"type":"event","event":' + body + "}")
+
+    def _send(self, message: dict[str, Any]) -> None:
+        self._write(json.dumps(message))
+
+    def _error(self, code: str, message: str, request: dict[str, Any] | None) -> None:
+        self._send({"type": "error", "error": {"code": code, "message": message},
+                    "request": request})
+
+    def _write(self, text: str) -> None:
+        try:
+            self.write_message(text)
+        except websocket.WebSocketClosedError:
+            self.on_close()
+
+
+def websocket_handlers() -> list[tuple[str, type]]:
+    """URL patterns of the WebSocket endpoints."""
+    return [(r"codex/api/events", EventsWebSocketHandler)]

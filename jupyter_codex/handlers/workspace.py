@@ -1,0 +1,168 @@
+"""REST handlers of the workspace: sessions, messages, stop, events, approvals, status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ..models import ApprovalDecision, MessageCreate, SessionCreate, SessionUpdate, StopRequest
+from .base import CodexAPIHandler
+
+_ID = r"(?P<{name}>[A-Za-z0-9_-]{{1,64}})"
+
+
+class StatusHandler(CodexAPIHandler):
+    """Health: versions, app-server state per target, auth readiness."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.write_json(await self.codex_app.status())
+
+
+class SessionsHandler(CodexAPIHandler):
+    """List and create sessions."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        archived = self.get_argument("archived", "false").lower() in ("1", "true", "yes")
+        sessions = await self.workspace.list_sessions(include_archived=archived)
+        self.write_json({"sessions": [s.model_dump() for s in sessions]})
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.parse_body(SessionCreate)
+        session = await self.workspace.create_session(body)
+        self.write_json(session.model_dump(), status=201)
+
+
+class SessionHandler(CodexAPIHandler):
+    """Read, update (rename/archive) and delete one session."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        self.write_json((await self.workspace.get_session(session_id)).model_dump())
+
+    @web.authenticated
+    @authorized
+    async def patch(self, session_id: str) -> None:
+        body = self.parse_body(SessionUpdate)
+        self.write_json((await self.workspace.update_session(session_id, body)).model_dump())
+
+    @web.authenticated
+    @authorized
+    async def delete(self, session_id: str) -> None:
+        await self.workspace.delete_session(session_id)
+        self.set_status(204)
+        self.finish()
+
+
+class MessagesHandler(CodexAPIHandler):
+    """Send a message (start a turn) or a slash command."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, session_id: str) -> None:
+        body = self.parse_body(MessageCreate)
+        self.write_json(await self.workspace.send_message(session_id, body.text), status=202)
+
+
+class StopHandler(CodexAPIHandler):
+    """Stop (interrupt) or Force Stop the running turn."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, session_id: str) -> None:
+        body = self.parse_body(StopRequest)
+        self.write_json(await self.workspace.stop_turn(session_id, force=body.force))
+
+
+class EventsHandler(CodexAPIHandler):
+    """Replay a session's events after a sequence number."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        after = self.int_argument("after", 0)
+        limit = self.int_argument("limit", 0) or None
+        bodies = await self.workspace.replay(session_id, after, limit)
+        # Bodies are stored as JSON already: join them instead of re-encoding.
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish('{"events":[' + ",".join(bodies) + "]}")
+
+
+class SkillsHandler(CodexAPIHandler):
+    """Skills available in a session's folder (for the ``$skill`` picker)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        session = await self.workspace.get_session(session_id)
+        self.write_json({"skills": await self.workspace.commands.list_skills(session)})
+
+
+class ApprovalsHandler(CodexAPIHandler):
+    """Pending approvals of every session."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        session_id = self.get_argument("session_id", None)
+        pending = self.workspace.approvals.pending(session_id)
+        self.write_json({"approvals": [a.model_dump() for a in pending]})
+
+
+class ApprovalHandler(CodexAPIHandler):
+    """Decide one approval."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, approval_id: str) -> None:
+        body = self.parse_body(ApprovalDecision)
+        extra: dict[str, Any] = {}
+        if body.answers is not None:
+            extra["answers"] = body.answers
+        if body.content is not None:
+            extra["content"] = body.content
+        approval = self.workspace.approvals.resolve(approval_id, body.decision, extra or None)
+        self.write_json({"id": approval.id, "decision": body.decision})
+
+
+class NotFoundAPIHandler(CodexAPIHandler):
+    """JSON 404 for every other ``codex/api/...`` path (instead of an HTML page)."""
+
+    @web.authenticated
+    def get(self) -> None:
+        raise web.HTTPError(404, f"No such codex API route: {self.request.path}")
+
+    post = patch = put = delete = get
+
+
+def workspace_handlers() -> list[tuple[str, type]]:
+    """URL patterns (relative to ``base_url``) of the workspace REST API."""
+    sid = _ID.format(name="session_id")
+    aid = _ID.format(name="approval_id")
+    return [
+        (r"codex/api/status", StatusHandler),
+        (r"codex/api/sessions", SessionsHandler),
+        (rf"codex/api/sessions/{sid}", SessionHandler),
+        (rf"codex/api/sessions/{sid}/messages", MessagesHandler),
+        (rf"codex/api/sessions/{sid}/stop", StopHandler),
+        (rf"codex/api/sessions/{sid}/events", EventsHandler),
+        (rf"codex/api/sessions/{sid}/skills", SkillsHandler),
+        (r"codex/api/approvals", ApprovalsHandler),
+        (rf"codex/api/approvals/{aid}", ApprovalHandler),
+    ]
+
+
+def fallback_handlers() -> list[tuple[str, type]]:
+    """Registered last: JSON 404s under ``codex/api/``."""
+    return [(r"codex/api/.*", NotFoundAPIHandler)]
+
+
+__all__ = ["workspace_handlers"]

@@ -1,0 +1,157 @@
+"""Pending approvals: the agent asks, a human decides, the turn waits.
+
+Each server→client approval request from the app-server becomes an
+:class:`~jupyter_codex.models.Approval` that clients list and resolve. A
+request nobody answers is declined when its timeout passes, so a forgotten
+approval never hangs a turn forever; the default outcome is always the safe one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ConflictError, InvalidRequestError, NotFoundError
+from ..models import Approval
+from .eventlog import EventLog
+
+#: App-server request method → our approval kind.
+APPROVAL_METHODS: dict[str, str] = {
+    "item/commandExecution/requestApproval": "command",
+    "item/fileChange/requestApproval": "file_change",
+    "item/permissions/requestApproval": "permissions",
+    "item/tool/requestUserInput": "user_input",
+    "mcpServer/elicitation/request": "elicitation",
+}
+
+
+@dataclass
+class _Pending:
+    approval: Approval
+    future: asyncio.Future[tuple[str, dict[str, Any] | None]] = field(repr=False)
+
+
+def reply_for(kind: str, decision: str, params: dict[str, Any], extra: dict[str, Any] | None) -> dict[str, Any]:
+    """The JSON-RPC result the app-server expects for a decision on ``kind``."""
+    accepted = decision in ("accept", "acceptForSession")
+    if kind in ("command", "file_change"):
+        return {"decision": decision}
+    if kind == "permissions":
+        return {
+            "permissions": params.get("permissions") or {} if accepted else {},
+            "scope": "session" if decision == "acceptForSession" else "turn",
+        }
+    if kind == "user_input":
+        answers = (extra or {}).get("answers") or {}
+        return {"answers": {k: {"answers": list(v)} for k, v in answers.items()} if accepted else {}}
+    # elicitation
+    return {
+        "action": "accept" if accepted else ("cancel" if decision == "cancel" else "decline"),
+        "content": (extra or {}).get("content") if accepted else None,
+        "_meta": None,
+    }
+
+
+class ApprovalBook:
+    """Holds the pending approvals of every session of one workspace."""
+
+    def __init__(self, events: EventLog, log: logging.Logger) -> None:
+        self._events = events
+        self._log = log
+        self._pending: dict[str, _Pending] = {}
+
+    def pending(self, session_id: str | None = None) -> list[Approval]:
+        """Pending approvals, oldest first, optionally of one session."""
+        return [
+            p.approval
+            for p in self._pending.values()
+            if session_id is None or p.approval.session_id == session_id
+        ]
+
+    def has_pending(self, session_id: str) -> bool:
+        """Whether a session waits for a decision."""
+        return any(p.approval.session_id == session_id for p in self._pending.values())
+
+    async def ask(
+        self, session_id: str, method: str, params: dict[str, Any], timeout: float
+    ) -> dict[str, Any]:
+        """Publish an approval request and wait for a decision (or the timeout)."""
+        kind = APPROVAL_METHODS[method]
+        now = time.time()
+        approval = Approval(
+            id=uuid.uuid4().hex,
+            session_id=session_id,
+            kind=kind,  # type: ignore[arg-type]
+            method=method,
+            turn_id=params.get("turnId"),
+            item_id=params.get("itemId"),
+            created_at=now,
+            expires_at=now + timeout,
+            command=params.get("command"),
+            cwd=params.get("cwd"),
+            reason=params.get("reason") or params.get("message"),
+            changes=params.get("changes"),
+            params=params,
+        )
+        future: asyncio.Future[tuple[str, dict[str, Any] | None]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._pending[approval.id] = _Pending(approval, future)
+        self._events.append(
+            session_id,
+            "approval.requested",
+            approval.model_dump(exclude={"params"}),
+            turn_id=approval.turn_id,
+            item_id=approval.item_id,
+        )
+        try:
+            decision, extra = await asyncio.wait_for(asyncio.shield(future), timeout)
+            by = "server" if (extra or {}).get("_by") == "server" else "user"
+        except asyncio.TimeoutError:
+            decision, extra, by = "decline", None, "timeout"
+            self._log.warning(
+                "Approval %s (%s) in session %s timed out after %.0f s; declined",
+                approval.id, kind, session_id, timeout,
+            )
+        except asyncio.CancelledError:
+            self._resolved_event(approval, "cancel", "server")
+            raise
+        finally:
+            self._pending.pop(approval.id, None)
+        self._resolved_event(approval, decision, by)
+        return reply_for(kind, decision, params, extra)
+
+    def _resolved_event(self, approval: Approval, decision: str, by: str) -> None:
+        self._events.append(
+            approval.session_id,
+            "approval.resolved",
+            {"id": approval.id, "decision": decision, "by": by},
+            turn_id=approval.turn_id,
+            item_id=approval.item_id,
+        )
+
+    def resolve(self, approval_id: str, decision: str, extra: dict[str, Any] | None = None) -> Approval:
+        """Record a human decision; the waiting request replies right away."""
+        pending = self._pending.get(approval_id)
+        if pending is None:
+            raise NotFoundError(
+                f"No pending approval with id {approval_id!r}; it may have been answered, "
+                "timed out, or its turn ended."
+            )
+        if pending.future.done():
+            raise ConflictError("This approval has already been decided.")
+        if pending.approval.kind == "user_input" and decision.startswith("accept"):
+            if not (extra or {}).get("answers"):
+                raise InvalidRequestError("Answer a user-input request with 'answers'.")
+        pending.future.set_result((decision, extra))
+        return pending.approval
+
+    def cancel_session(self, session_id: str) -> None:
+        """Cancel a session's pending approvals (its turn ended or the server died)."""
+        for pending in list(self._pending.values()):
+            if pending.approval.session_id == session_id and not pending.future.done():
+                pending.future.set_result(("cancel", {"_by": "server"}))

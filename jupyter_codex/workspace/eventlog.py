@@ -1,0 +1,181 @@
+"""The per-session event log: sequence numbers, live fan-out, batched persistence.
+
+Live delivery must not wait for the disk (the latency budget from an app-server
+line to a WebSocket is a few milliseconds), so an event is numbered, published
+and *then* queued for a writer task that commits whatever has accumulated in
+one transaction. Replay flushes that queue first, so a client never sees a gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..store import EventRepository
+
+#: ``(session_id, body_json)``; called synchronously on the event loop.
+Subscriber = Callable[[str, str], None]
+
+ALL_SESSIONS = "*"
+
+
+class EventBroker:
+    """In-memory publish/subscribe keyed by session id (``"*"`` gets everything)."""
+
+    def __init__(self, log: logging.Logger) -> None:
+        self._subscribers: dict[str, set[Subscriber]] = {}
+        self._log = log
+
+    def subscribe(self, session_id: str, subscriber: Subscriber) -> Callable[[], None]:
+        """Register a subscriber and return the function that removes it."""
+        self._subscribers.setdefault(session_id, set()).add(subscriber)
+
+        def unsubscribe() -> None:
+            subs = self._subscribers.get(session_id)
+            if subs is not None:
+                subs.discard(subscriber)
+                if not subs:
+                    del self._subscribers[session_id]
+
+        return unsubscribe
+
+    def publish(self, session_id: str, body: str) -> None:
+        """Deliver one event body to the session's and the global subscribers."""
+        for key in (session_id, ALL_SESSIONS):
+            for subscriber in tuple(self._subscribers.get(key, ())):
+                try:
+                    subscriber(session_id, body)
+                except Exception:  # one broken client must not starve the others
+                    self._log.exception("Event subscriber failed; dropping it")
+                    self._subscribers.get(key, set()).discard(subscriber)
+
+
+class EventLog:
+    """Numbers, publishes and persists workspace events.
+
+    Parameters
+    ----------
+    repository:
+        Where events are stored.
+    broker:
+        Where live subscribers listen.
+    """
+
+    def __init__(self, repository: EventRepository, broker: EventBroker, log: logging.Logger):
+        self._repo = repository
+        self.broker = broker
+        self._log = log
+        self._last_seq: dict[str, int] = {}
+        self._pending: list[tuple[str, int, str, float, str]] = []
+        self._queued = 0
+        self._written = 0
+        self._wakeup = asyncio.Event()
+        self._progress = asyncio.Condition()
+        self._writer: asyncio.Task[None] | None = None
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the writer task (owned here, stopped by :meth:`stop`)."""
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_forever(), name="codex-event-writer")
+
+    async def stop(self) -> None:
+        """Write what is queued, then stop the writer."""
+        if self._writer is None:
+            return
+        await self.flush()
+        self._writer.cancel()
+        try:
+            await self._writer
+        except asyncio.CancelledError:
+            pass
+        self._writer = None
+
+    # -- sequence numbers ----------------------------------------------------
+
+    def set_last_seq(self, session_id: str, seq: int) -> None:
+        """Tell the log where a session's numbering stands (from the store)."""
+        self._last_seq[session_id] = max(seq, self._last_seq.get(session_id, 0))
+
+    def last_seq(self, session_id: str) -> int:
+        """The highest sequence number handed out for a session."""
+        return self._last_seq.get(session_id, 0)
+
+    def forget(self, session_id: str) -> None:
+        """Drop a deleted session's counter."""
+        self._last_seq.pop(session_id, None)
+
+    # -- appending -----------------------------------------------------------
+
+    def append(
+        self,
+        session_id: str,
+        type: str,
+        data: dict[str, Any] | None = None,
+        *,
+        turn_id: str | None = None,
+        item_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Number, publish and queue one event; return its envelope."""
+        seq = self._last_seq.get(session_id, 0) + 1
+        self._last_seq[session_id] = seq
+        now = time.time()
+        envelope = {
+            "seq": seq,
+            "session_id": session_id,
+            "type": type,
+            "time": now,
+            "turn_id": turn_id,
+            "item_id": item_id,
+            "data": data or {},
+        }
+        body = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False, default=str)
+        self.broker.publish(session_id, body)
+        self._pending.append((session_id, seq, type, now, body))
+        self._queued += 1
+        self._wakeup.set()
+        return envelope
+
+    async def flush(self) -> None:
+        """Wait until every event appended so far is committed."""
+        target = self._queued
+        if self._writer is None:
+            await self._write_pending()
+            return
+        async with self._progress:
+            await self._progress.wait_for(lambda: self._written >= target)
+
+    async def replay(self, session_id: str, after: int, limit: int) -> list[str]:
+        """Event bodies with ``seq > after``, oldest first, at most ``limit``."""
+        await self.flush()
+        return await self._repo.bodies_after(session_id, after, limit)
+
+    # -- writer --------------------------------------------------------------
+
+    async def _write_forever(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            await self._write_pending()
+
+    async def _write_pending(self) -> None:
+        rows, self._pending = self._pending, []
+        if not rows:
+            return
+        try:
+            await self._repo.append(rows)
+        except Exception:
+            # Keep the rows: the next wake-up retries them (disk full, locked db).
+            self._log.exception("Could not persist %d workspace events; will retry", len(rows))
+            self._pending[:0] = rows
+            await asyncio.sleep(1)
+            self._wakeup.set()
+            return
+        self._written += len(rows)
+        async with self._progress:
+            self._progress.notify_all()

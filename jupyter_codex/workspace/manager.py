@@ -1,0 +1,407 @@
+"""Workspace sessions: persistent Codex threads with a live, replayable event log.
+
+One app-server process serves every session of a target; a session is a row in
+SQLite plus a Codex thread. The thread is (re)attached lazily with
+``thread/resume`` whenever the process that knew it is gone (restart, crash,
+Jupyter server restart), so a session always accepts the next message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from traitlets import Enum, Float, Instance, Int, Unicode
+from traitlets.config import LoggingConfigurable
+
+from ..errors import AppServerError, ConflictError, InvalidRequestError
+from ..models import Session, SessionCreate, SessionUpdate
+from ..store import Database, EventRepository, SessionRepository
+from ..supervisor import AppServerManager
+from .approvals import APPROVAL_METHODS, ApprovalBook
+from .commands import SlashCommands, parse_slash
+from .eventlog import EventBroker, EventLog
+from .events import normalize, thread_id_of
+from .paths import resolve_folder
+
+
+@dataclass
+class _Runtime:
+    """What we know about a session in this process (never stored)."""
+
+    generation: int = -1  # app-server generation the thread is loaded in
+    active_turn: str | None = None
+    last_completed_turn: str | None = None
+    force_stopping: bool = False
+    token_usage: dict[str, Any] | None = None
+
+
+class WorkspaceManager(LoggingConfigurable):
+    """Creates, resumes and drives workspace sessions on one app-server target."""
+
+    root_dir = Unicode(help="Folder sessions are confined to (the server's root_dir).")
+    default_model = Unicode(
+        "", config=True, help="Model for new sessions. Empty: Codex's own default."
+    )
+    default_effort = Enum(
+        ["", "none", "minimal", "low", "medium", "high", "xhigh"],
+        "",
+        config=True,
+        help="Reasoning effort for new sessions. Empty: the model's default.",
+    )
+    default_approval_policy = Enum(
+        ["on-request", "never", "untrusted"],
+        "on-request",
+        config=True,
+        help="Approval policy for new sessions. 'on-request' (default) asks a human before "
+        "anything outside the sandbox; 'never' never asks (use with care).",
+    )
+    default_sandbox = Enum(
+        ["read-only", "workspace-write", "danger-full-access"],
+        "workspace-write",
+        config=True,
+        help="Sandbox for new sessions: what commands may touch without asking.",
+    )
+    approval_timeout = Float(
+        900.0,
+        config=True,
+        help="Seconds an approval waits for a human before it is declined (default 900).",
+    )
+    max_sessions = Int(
+        1000, config=True, help="Most sessions (archived included) one user may keep."
+    )
+    max_events_per_page = Int(
+        10_000, config=True, help="Most events one GET .../events answer returns."
+    )
+
+    app_server = Instance(AppServerManager)
+
+    def __init__(self, *, database: Database, app_server: AppServerManager, **kwargs: Any):
+        super().__init__(app_server=app_server, **kwargs)
+        self.sessions = SessionRepository(database)
+        self.events = EventLog(EventRepository(database), EventBroker(self.log), self.log)
+        self.approvals = ApprovalBook(self.events, self.log)
+        self.commands = SlashCommands(self)
+        self._runtime: dict[str, _Runtime] = {}
+        self._by_thread: dict[str, str] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._generation = 0
+        self.rate_limits: dict[str, Any] | None = None
+
+    # -- lifecycle -----------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load session numbering and wire the app-server callbacks (no process yet)."""
+        for session in await self.sessions.list(include_archived=True):
+            self.events.set_last_seq(session.id, session.last_seq)
+            if session.thread_id:
+                self._by_thread[session.thread_id] = session.id
+        self.events.start()
+        self.app_server.add_notification_listener(self._on_notification)
+        self.app_server.add_lifecycle_listener(self._on_lifecycle)
+        for method in APPROVAL_METHODS:
+            self.app_server.set_server_request_handler(method, self._approval_handler(method))
+
+    async def stop(self) -> None:
+        """Cancel pending approvals and persist every event."""
+        for session_id in list(self._runtime):
+            self.approvals.cancel_session(session_id)
+        await self.events.stop()
+
+    # -- sessions ------------------------------------------------------------
+
+    async def create_session(self, body: SessionCreate) -> Session:
+        """Start a Codex thread in a folder under the root and store the session."""
+        folder, relative = resolve_folder(self.root_dir, body.cwd)
+        if await self.sessions.count() >= self.max_sessions:
+            raise ConflictError(
+                f"You have {self.max_sessions} sessions; delete some before creating more."
+            )
+        now = time.time()
+        session = Session(
+            id=uuid.uuid4().hex,
+            cwd=relative,
+            title=body.title or f"Session in {relative or Path(self.root_dir).name or '/'}",
+            model=body.model or self.default_model or None,
+            effort=body.effort or self.default_effort or None,
+            approval_policy=body.approval_policy or self.default_approval_policy,
+            sandbox=body.sandbox or self.default_sandbox,
+            created_at=now,
+            updated_at=now,
+        )
+        result = await self.app_server.request("thread/start", self._thread_params(session, folder))
+        thread = result.get("thread") or {}
+        session.thread_id = thread.get("id")
+        session.model = session.model or result.get("model")
+        await self.sessions.insert(session)
+        self._register(session)
+        self._runtime_of(session.id).generation = self._generation
+        self.events.append(session.id, "session.created", self._public(session))
+        return self._with_state(session)
+
+    async def list_sessions(self, *, include_archived: bool = False) -> list[Session]:
+        """Every session with its live state, most recently active first."""
+        return [
+            self._with_state(s) for s in await self.sessions.list(include_archived=include_archived)
+        ]
+
+    async def get_session(self, session_id: str) -> Session:
+        """One session with its live state."""
+        return self._with_state(await self.sessions.get(session_id))
+
+    async def update_session(self, session_id: str, body: SessionUpdate) -> Session:
+        """Rename, archive/unarchive or change a session's defaults."""
+        session = await self.sessions.get(session_id)
+        changes = body.model_dump(exclude_none=True)
+        if changes.get("archived") and self._runtime_of(session_id).active_turn:
+            raise ConflictError("Stop the running turn before archiving this session.")
+        if changes:
+            changes["updated_at"] = time.time()
+            await self.sessions.update(session_id, **changes)
+            if "title" in changes and session.thread_id:
+                await self._try("thread/name/set", {"threadId": session.thread_id, "name": body.title})
+        session = await self.sessions.get(session_id)
+        self.events.append(session_id, "session.updated", self._public(session))
+        return self._with_state(session)
+
+    async def delete_session(self, session_id: str) -> None:
+        """Delete a session, its event log, and archive its Codex thread."""
+        session = await self.sessions.get(session_id)
+        if self._runtime_of(session_id).active_turn:
+            raise ConflictError("Stop the running turn before deleting this session.")
+        await self.events.flush()
+        await self.sessions.delete(session_id)
+        if session.thread_id:
+            self._by_thread.pop(session.thread_id, None)
+            await self._try("thread/archive", {"threadId": session.thread_id})
+        self._runtime.pop(session_id, None)
+        self.events.forget(session_id)
+
+    # -- turns ---------------------------------------------------------------
+
+    async def send_message(self, session_id: str, text: str) -> dict[str, Any]:
+        """Start a turn (or run a slash command). A second message while a turn
+        runs is rejected with 409, never queued silently."""
+        slash = parse_slash(text)
+        if slash is not None:
+            return await self.commands.run(session_id, *slash)
+        async with self._lock(session_id):
+            session = await self.sessions.get(session_id)
+            self._check_idle(session_id)
+            input_items = [{"type": "text", "text": text, "text_elements": []}]
+            input_items += await self.commands.skill_inputs(session, text)
+            return await self.start_turn(session, "turn/start", {"input": input_items}, text)
+
+    async def start_turn(
+        self, session: Session, method: str, params: dict[str, Any], title_hint: str = ""
+    ) -> dict[str, Any]:
+        """Attach the thread if needed and start a turn with ``method``."""
+        thread_id = await self._ensure_thread(session)
+        params = {"threadId": thread_id, **params}
+        if method == "turn/start":
+            if session.model:
+                params["model"] = session.model
+            if session.effort:
+                params["effort"] = session.effort
+        result = await self.app_server.request(method, params)
+        turn_id = (result.get("turn") or {}).get("id")
+        runtime = self._runtime_of(session.id)
+        if turn_id is None or turn_id != runtime.last_completed_turn:
+            # The turn may already have completed (a fast reply) before this answer.
+            runtime.active_turn = runtime.active_turn or turn_id or "pending"
+        if title_hint and session.title.startswith("Session in "):
+            title = " ".join(title_hint.split())[:60]
+            await self.sessions.update(session.id, title=title, updated_at=time.time())
+        return {"turn_id": turn_id}
+
+    async def stop_turn(self, session_id: str, *, force: bool = False) -> dict[str, Any]:
+        """Interrupt the running turn; with ``force``, also restart the app-server so a
+        hung command dies with it (other running sessions get an error event)."""
+        session = await self.sessions.get(session_id)
+        runtime = self._runtime_of(session_id)
+        turn_id = runtime.active_turn
+        if turn_id is None:
+            return {"stopped": False, "reason": "No turn is running."}
+        self.approvals.cancel_session(session_id)
+        if turn_id != "pending" and session.thread_id:
+            try:
+                await self.app_server.request(
+                    "turn/interrupt",
+                    {"threadId": session.thread_id, "turnId": turn_id},
+                    timeout=2.0 if force else None,
+                )
+            except AppServerError:
+                if not force:
+                    raise
+        if force:
+            # Restarting the process group is what kills a hung command for sure.
+            runtime.force_stopping = True
+            self.events.append(
+                session_id, "turn.force_stopped", {"restarting": self.app_server.name},
+                turn_id=None if turn_id == "pending" else turn_id,
+            )
+            try:
+                await self.app_server.restart(reason=f"Force Stop in session {session_id}")
+            finally:
+                runtime.force_stopping = False
+        return {"stopped": True, "turn_id": turn_id, "force": force}
+
+    async def replay(self, session_id: str, after: int, limit: int | None = None) -> list[str]:
+        """Event bodies after ``after`` (for REST and WebSocket replay)."""
+        await self.sessions.get(session_id)
+        if after < 0:
+            raise InvalidRequestError("'after' must be 0 or a positive sequence number.")
+        page = min(limit or self.max_events_per_page, self.max_events_per_page)
+        return await self.events.replay(session_id, after, page)
+
+    # -- helpers -------------------------------------------------------------
+
+    def _thread_params(self, session: Session, folder: Path) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "cwd": str(folder),
+            "approvalPolicy": session.approval_policy,
+            "sandbox": session.sandbox,
+        }
+        if session.model:
+            params["model"] = session.model
+        if session.effort:
+            params["config"] = {"model_reasoning_effort": session.effort}
+        return params
+
+    async def _ensure_thread(self, session: Session) -> str:
+        """The session's thread id, resumed into the current app-server if needed."""
+        await self.app_server.ensure_started()
+        runtime = self._runtime_of(session.id)
+        if session.thread_id and runtime.generation == self._generation:
+            return session.thread_id
+        folder, _ = resolve_folder(self.root_dir, session.cwd)
+        params = self._thread_params(session, folder)
+        if session.thread_id:
+            params.pop("model", None)
+            result = await self.app_server.request(
+                "thread/resume", {"threadId": session.thread_id, "excludeTurns": True, **params}
+            )
+        else:
+            result = await self.app_server.request("thread/start", params)
+        thread_id: str = (result.get("thread") or {}).get("id") or session.thread_id or ""
+        if thread_id != session.thread_id:
+            await self.sessions.update(session.id, thread_id=thread_id)
+            session.thread_id = thread_id
+        self._register(session)
+        runtime.generation = self._generation
+        return thread_id
+
+    def _register(self, session: Session) -> None:
+        if session.thread_id:
+            self._by_thread[session.thread_id] = session.id
+
+    def _runtime_of(self, session_id: str) -> _Runtime:
+        return self._runtime.setdefault(session_id, _Runtime())
+
+    def _lock(self, session_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(session_id, asyncio.Lock())
+
+    def _check_idle(self, session_id: str) -> None:
+        if self._runtime_of(session_id).active_turn:
+            raise ConflictError(
+                "A turn is already running in this session. Wait for it to finish or stop it "
+                "(POST .../stop) before sending another message."
+            )
+
+    def _with_state(self, session: Session) -> Session:
+        runtime = self._runtime.get(session.id)
+        session.last_seq = max(session.last_seq, self.events.last_seq(session.id))
+        if runtime and runtime.active_turn:
+            session.state = (
+                "waiting_approval" if self.approvals.has_pending(session.id) else "running"
+            )
+            session.active_turn_id = None if runtime.active_turn == "pending" else runtime.active_turn
+        return session
+
+    @staticmethod
+    def _public(session: Session) -> dict[str, Any]:
+        return session.model_dump(exclude={"state", "active_turn_id", "last_seq"})
+
+    async def _try(self, method: str, params: dict[str, Any]) -> None:
+        """Best-effort bookkeeping call: log and carry on if the app-server refuses."""
+        try:
+            await self.app_server.request(method, params, timeout=10)
+        except AppServerError as e:
+            self.log.warning("codex %s failed: %s", method, e)
+
+    # -- app-server callbacks ------------------------------------------------
+
+    def _on_notification(self, method: str, params: dict[str, Any]) -> None:
+        if method == "account/rateLimits/updated":
+            self.rate_limits = {**(self.rate_limits or {}), **(params.get("rateLimits") or {})}
+            # Process-wide: show it in every session that is working right now.
+            for event in normalize(method, params):
+                for sid, runtime in self._runtime.items():
+                    if runtime.active_turn:
+                        self.events.append(sid, event.type, event.data, turn_id=runtime.active_turn)
+            return
+        thread_id = thread_id_of(method, params)
+        session_id = self._by_thread.get(thread_id) if thread_id else None
+        if session_id is None:
+            return
+        runtime = self._runtime_of(session_id)
+        for event in normalize(method, params):
+            if event.type == "turn.started":
+                runtime.active_turn = event.turn_id or runtime.active_turn
+            elif event.type == "token_usage":
+                runtime.token_usage = event.data
+            elif event.type == "turn.completed":
+                runtime.active_turn = None
+                runtime.last_completed_turn = event.turn_id
+                self.approvals.cancel_session(session_id)
+            self.events.append(
+                session_id, event.type, event.data, turn_id=event.turn_id, item_id=event.item_id
+            )
+
+    def _on_lifecycle(self, kind: str, info: dict[str, Any]) -> None:
+        if kind == "started":
+            self._generation += 1
+            return
+        if kind not in ("died", "dead"):
+            return
+        for session_id, runtime in self._runtime.items():
+            if runtime.active_turn is None:
+                continue
+            turn_id = None if runtime.active_turn == "pending" else runtime.active_turn
+            self.approvals.cancel_session(session_id)
+            if runtime.force_stopping:
+                status, error = "interrupted", None
+            else:
+                message = (
+                    f"The Codex app-server stopped unexpectedly (exit code {info.get('returncode')})"
+                    "; it is being restarted. Send your message again to continue."
+                    if info.get("unexpected", True)
+                    else "The Codex app-server was restarted (Force Stop in another session); "
+                    "send your message again to continue."
+                )
+                error = {"message": message, "code": "app_server_died"}
+                self.events.append(
+                    session_id, "error", {**error, "will_retry": False}, turn_id=turn_id
+                )
+                status = "failed"
+            self.events.append(
+                session_id, "turn.completed", {"status": status, "error": error}, turn_id=turn_id
+            )
+            runtime.active_turn = None
+
+    def _approval_handler(self, method: str) -> Any:
+        async def handle(params: dict[str, Any]) -> dict[str, Any]:
+            thread_id = params.get("threadId")
+            session_id = self._by_thread.get(thread_id) if isinstance(thread_id, str) else None
+            if session_id is None:
+                # Not one of ours (e.g. an agent-mode thread without a session): refuse safely.
+                from .approvals import reply_for
+
+                return reply_for(APPROVAL_METHODS[method], "decline", params, None)
+            return await self.approvals.ask(session_id, method, params, self.approval_timeout)
+
+        return handle

@@ -1,0 +1,37 @@
+"""Shared fixtures: a real Jupyter server with the extension, the real codex binary,
+and the fake OpenAI upstream (the only fake in the suite)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fakes import FakeUpstream, fake_upstream
+from helpers import Api, Fetch, extension_config, sign_in_cli_target
+from traitlets.config import Config
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+__all__ = ["fake_upstream"]
+
+
+@pytest.fixture
+def codex_data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "codex-data"
+
+
+@pytest.fixture
+def jp_server_config(fake_upstream: FakeUpstream, codex_data_dir: Path) -> Config:
+    sign_in_cli_target(fake_upstream, codex_data_dir)
+    return Config(
+        {
+            "ServerApp": {"jpserver_extensions": {"jupyter_codex": True}},
+            "CodexExtensionApp": extension_config(fake_upstream, codex_data_dir),
+            "WorkspaceManager": {"approval_timeout": 60.0},
+        }
+    )
+
+
+@pytest.fixture
+def api(jp_fetch: Fetch) -> Api:
+    return Api(jp_fetch)

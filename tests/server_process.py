@@ -1,0 +1,102 @@
+"""Run a real ``jupyter server`` (or ``jupyter lab``) process for tests that need one
+outside pytest-jupyter's in-process app: restarts, browsers, benchmarks."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class JupyterServerProcess:
+    """A Jupyter server subprocess with the extension enabled and a known token."""
+
+    def __init__(
+        self,
+        root_dir: Path,
+        config_dir: Path,
+        codex_config: dict[str, Any],
+        *,
+        app: str = "jupyter_server",
+        extra_config: dict[str, Any] | None = None,
+        log_path: Path | None = None,
+    ) -> None:
+        self.root_dir = root_dir
+        self.config_dir = config_dir
+        self.app = app
+        self.token = secrets.token_hex(16)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path or config_dir / "server.log"
+        config: dict[str, Any] = {
+            "ServerApp": {"jpserver_extensions": {"jupyter_codex": True}},
+            "CodexExtensionApp": codex_config,
+        }
+        for key, value in (extra_config or {}).items():
+            config.setdefault(key, {}).update(value)
+        config_dir.mkdir(parents=True, exist_ok=True)
+        (config_dir / "jupyter_server_config.json").write_text(json.dumps(config))
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60.0) -> JupyterServerProcess:
+        env = {**os.environ, "JUPYTER_CONFIG_DIR": str(self.config_dir)}
+        argv = [
+            sys.executable, "-m", self.app,
+            f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
+            "--ServerApp.ip=127.0.0.1", "--no-browser", "--ServerApp.allow_root=True",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root_dir}",
+        ]
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"jupyter exited early:\n{self.log_path.read_text()[-3000:]}")
+            try:
+                r = httpx.get(f"{self.url}/api/status", headers=self.headers, timeout=2)
+                if r.status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"jupyter did not start in {timeout}s:\n{self.log_path.read_text()[-3000:]}")
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"token {self.token}"}
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers=self.headers, timeout=30)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop like Ctrl-C does (SIGINT twice is Jupyter's confirm-less shutdown: use TERM)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> JupyterServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

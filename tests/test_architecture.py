@@ -1,0 +1,61 @@
+"""Layering rules from DESIGN.md, checked on the source, plus docs that must stay current."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "jupyter_codex"
+
+#: package (relative to jupyter_codex) -> module prefixes it must never import
+FORBIDDEN = {
+    "supervisor": ["tornado", "jupyter_server", "jupyter_codex.workspace",
+                   "jupyter_codex.handlers", "jupyter_codex.store", "jupyter_codex.accounts"],
+    "store": ["tornado", "jupyter_server", "jupyter_codex.supervisor",
+              "jupyter_codex.workspace", "jupyter_codex.handlers"],
+    "workspace": ["tornado", "jupyter_server", "jupyter_codex.handlers"],
+    "errors.py": ["tornado", "jupyter_server", "jupyter_codex."],
+    "models.py": ["tornado", "jupyter_server", "jupyter_codex.supervisor",
+                  "jupyter_codex.workspace", "jupyter_codex.store"],
+}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    package = "jupyter_codex." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts[:-1])
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rstrip(".").split(".")
+                base = base[: len(base) - (node.level - 1)]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+@pytest.mark.parametrize("area", sorted(FORBIDDEN))
+def test_layers_do_not_import_upwards(area: str) -> None:
+    target = PACKAGE / area
+    files = [target] if target.suffix == ".py" else sorted(target.rglob("*.py"))
+    assert files
+    for path in files:
+        for name in _imports(path):
+            for prefix in FORBIDDEN[area]:
+                assert not (name == prefix.rstrip(".") or name.startswith(prefix.rstrip(".") + ".")
+                            or name.startswith(prefix)), f"{path.name} imports {name}"
+
+
+def test_configuration_reference_is_current() -> None:
+    script = PACKAGE.parent / "docs" / "generate_config_reference.py"
+    result = subprocess.run([sys.executable, str(script), "--check"], check=False)
+    assert result.returncode == 0, "run: python docs/generate_config_reference.py"
