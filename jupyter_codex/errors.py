@@ -13,6 +13,11 @@ went wrong and what to do, and never contains a secret.
     │   └── PathOutsideRootError     403  a client path escapes root_dir
     ├── NotFoundError                404  unknown session, approval, account …
     ├── ConflictError                409  e.g. a turn is already running
+    ├── AccountError                 400  account problems
+    │   ├── AuthFileError            400  a Codex auth.json we cannot use
+    │   ├── AccountQuarantinedError  409  refresh token reused/expired/invalidated
+    │   ├── NoAccountAvailableError  503  no account passes the target's rules
+    │   └── UpstreamAuthError        502  the OAuth/usage endpoint failed
     ├── StoreError                   500  SQLite failed (disk full, corrupt db)
     └── AppServerError               502  the codex app-server misbehaved
         ├── AppServerStartError      503  could not launch or handshake
@@ -82,6 +87,40 @@ class ConflictError(CodexError):
     code = "conflict"
 
 
+class AccountError(CodexError):
+    """An account cannot be added, used or refreshed."""
+
+    status_code = 400
+    code = "account_error"
+
+
+class AuthFileError(AccountError):
+    """A Codex ``auth.json`` is missing, unreadable or not a usable login."""
+
+    code = "bad_auth_file"
+
+
+class AccountQuarantinedError(AccountError):
+    """The account's refresh token is dead; it must be signed in again."""
+
+    status_code = 409
+    code = "account_quarantined"
+
+
+class NoAccountAvailableError(AccountError):
+    """No account passes the target's rules (all exhausted, disabled or quarantined)."""
+
+    status_code = 503
+    code = "no_account_available"
+
+
+class UpstreamAuthError(AccountError):
+    """The OAuth or usage endpoint failed (network, 5xx, unexpected answer)."""
+
+    status_code = 502
+    code = "upstream_auth_error"
+
+
 class StoreError(CodexError):
     """The SQLite store failed."""
 
@@ -128,6 +167,11 @@ class RpcTimeoutError(AppServerError):
 
 
 __all__ = [
+    "AccountError",
+    "AccountQuarantinedError",
+    "AuthFileError",
+    "NoAccountAvailableError",
+    "UpstreamAuthError",
     "AppServerDiedError",
     "AppServerError",
     "AppServerStartError",

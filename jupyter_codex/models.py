@@ -129,3 +129,77 @@ class Approval(BaseModel):
     reason: str | None = None
     changes: list[dict[str, Any]] | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+
+
+# -- accounts and usage -------------------------------------------------------
+
+AccountKind = Literal["chatgpt", "api_key"]
+AccountStatus = Literal["active", "disabled", "quarantined"]
+StrategyName = Literal["manual", "round_robin", "per_request"]
+
+
+class UsageSnapshot(BaseModel):
+    """Last known usage of one account (both windows), from a poll or live headers.
+
+    ``*_used_percent`` is 0-100; remaining = 100 - used. Integers or floats are
+    accepted from upstream; a failed poll never overwrites these with zeros.
+    """
+
+    primary_used_percent: float | None = None
+    secondary_used_percent: float | None = None
+    primary_window_minutes: int | None = None
+    secondary_window_minutes: int | None = None
+    primary_resets_at: float | None = None
+    secondary_resets_at: float | None = None
+    allowed: bool = True
+    limit_reached: bool = False
+    plan_type: str | None = None
+    fetched_at: float | None = None
+    source: Literal["poll", "headers", "app_server"] = "poll"
+    error_count: int = 0
+    last_error: str | None = None
+    last_error_at: float | None = None
+
+
+class Account(BaseModel):
+    """A ChatGPT account or an API key, as every client sees it (never any secret)."""
+
+    id: str
+    label: str
+    email: str | None = None
+    kind: AccountKind
+    chatgpt_account_id: str | None = None
+    plan: str | None = None
+    status: AccountStatus = "active"
+    status_reason: str | None = None
+    created_at: float
+    updated_at: float
+    last_refresh: float | None = None
+    access_expires_at: float | None = None
+    active_targets: list[Target] = Field(default_factory=list)
+    usage: UsageSnapshot | None = None
+
+
+class TargetState(BaseModel):
+    """Which account a target uses and how it picks the next one."""
+
+    name: Target
+    account_id: str | None = None
+    strategy: StrategyName = "manual"
+    threshold_percent: float = 15.0
+    rotation_seconds: float = 300.0
+    switched_at: float | None = None
+
+
+class SystemLogEntry(BaseModel):
+    """One line of the system log: switches, alerts, refresh errors, quarantines."""
+
+    id: int
+    time: float
+    level: Literal["info", "warning", "error"]
+    kind: str
+    target: str | None = None
+    from_account: str | None = None
+    to_account: str | None = None
+    reason: str | None = None
+    message: str

@@ -37,4 +37,63 @@ MIGRATIONS: list[list[str]] = [
         ) WITHOUT ROWID
         """,
     ],
+    # 2: accounts (secrets Fernet-encrypted), targets, usage, system log.
+    [
+        """
+        CREATE TABLE accounts (
+            id TEXT PRIMARY KEY,
+            label TEXT NOT NULL,
+            email TEXT,
+            kind TEXT NOT NULL,
+            chatgpt_account_id TEXT,
+            plan TEXT,
+            status TEXT NOT NULL DEFAULT 'active',
+            status_reason TEXT,
+            secrets BLOB NOT NULL,
+            access_expires_at REAL,
+            last_refresh REAL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE targets (
+            name TEXT PRIMARY KEY,
+            account_id TEXT REFERENCES accounts(id) ON DELETE SET NULL,
+            strategy TEXT NOT NULL DEFAULT 'manual',
+            threshold_percent REAL NOT NULL DEFAULT 15.0,
+            rotation_seconds REAL NOT NULL DEFAULT 300.0,
+            switched_at REAL
+        )
+        """,
+        "INSERT INTO targets (name) VALUES ('api'), ('cli')",
+        """
+        CREATE TABLE usage_snapshots (
+            account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+            body TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE usage_history (
+            account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            time REAL NOT NULL,
+            primary_used REAL,
+            secondary_used REAL
+        )
+        """,
+        "CREATE INDEX usage_history_account_time ON usage_history(account_id, time)",
+        """
+        CREATE TABLE system_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            time REAL NOT NULL,
+            level TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            target TEXT,
+            from_account TEXT,
+            to_account TEXT,
+            reason TEXT,
+            message TEXT NOT NULL
+        )
+        """,
+    ],
 ]
