@@ -33,7 +33,7 @@ def _default(cls: type, name: str, trait: Any) -> str:
         return "(computed, see help)"
     try:
         value = trait.default_value_repr()
-    except Exception:  # dynamic defaults
+    except Exception:  # noqa: BLE001 - any trait without a static default
         value = "(computed)"
     if value in ("traitlets.Undefined", "Undefined"):
         value = "(computed)"
@@ -43,10 +43,7 @@ def _default(cls: type, name: str, trait: Any) -> str:
 def render() -> str:
     lines = [HEADER]
     for cls in _classes():
-        own = {
-            name: trait
-            for name, trait in sorted(cls.class_own_traits(config=True).items())
-        }
+        own = {name: trait for name, trait in sorted(cls.class_own_traits(config=True).items())}
         if not own:
             continue
         lines.append(f"\n## `{cls.__name__}`\n")

@@ -12,6 +12,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Dict, Int, Unicode, default
 
 from . import __version__, config
+from .errors import CodexError
 from .handlers import fallback_handlers, websocket_handlers, workspace_handlers
 from .store import Database
 from .supervisor import AppServerManager
@@ -92,7 +93,7 @@ class CodexExtensionApp(ExtensionApp):
             log=self.log,
             database=self.database,
             app_server=self.app_servers["cli"],
-            root_dir=str(self.serverapp.root_dir),
+            root_dir=str(self.serverapp.root_dir) if self.serverapp else ".",
         )
         self._started: asyncio.Future[None] | None = None
         self.settings.update(
@@ -189,7 +190,7 @@ class CodexExtensionApp(ExtensionApp):
             return {"ready": has_file, "source": "auth.json" if has_file else None}
         try:
             result = await server.request("account/read", {}, timeout=5)
-        except Exception as e:  # status must answer even when the app-server is broken
+        except CodexError as e:  # status must answer even when the app-server is broken
             return {"ready": False, "error": str(e)}
         account = result.get("account")
         return {
@@ -206,5 +207,6 @@ def _ensure_private_dir(path: Path, log: Any) -> None:
     if mode & 0o077:
         log.warning(
             "jupyter-codex data dir %s is accessible by other users (mode %o); run chmod 700 on it.",
-            path, mode,
+            path,
+            mode,
         )

@@ -62,5 +62,5 @@ def default_codex_bin() -> str:
         from codex_cli_bin import bundled_codex_path
 
         return str(bundled_codex_path())
-    except Exception:  # pragma: no cover - the wheel is a hard dependency
+    except ImportError:  # pragma: no cover - the wheel is a hard dependency
         return shutil.which("codex") or "codex"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from typing_extensions import Self
 
 
 def free_port() -> int:
@@ -52,12 +53,17 @@ class JupyterServerProcess:
         (config_dir / "jupyter_server_config.json").write_text(json.dumps(config))
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 60.0) -> JupyterServerProcess:
+    def start(self, timeout: float = 60.0) -> Self:
         env = {**os.environ, "JUPYTER_CONFIG_DIR": str(self.config_dir)}
         argv = [
-            sys.executable, "-m", self.app,
-            f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
-            "--ServerApp.ip=127.0.0.1", "--no-browser", "--ServerApp.allow_root=True",
+            sys.executable,
+            "-m",
+            self.app,
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            "--ServerApp.ip=127.0.0.1",
+            "--no-browser",
+            "--ServerApp.allow_root=True",
             f"--IdentityProvider.token={self.token}",
             f"--ServerApp.root_dir={self.root_dir}",
         ]
@@ -75,7 +81,9 @@ class JupyterServerProcess:
                 pass
             time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"jupyter did not start in {timeout}s:\n{self.log_path.read_text()[-3000:]}")
+        raise RuntimeError(
+            f"jupyter did not start in {timeout}s:\n{self.log_path.read_text()[-3000:]}"
+        )
 
     @property
     def headers(self) -> dict[str, str]:
@@ -95,7 +103,7 @@ class JupyterServerProcess:
             self.process.kill()
             self.process.wait()
 
-    def __enter__(self) -> JupyterServerProcess:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

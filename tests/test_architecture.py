@@ -13,14 +13,30 @@ PACKAGE = Path(__file__).resolve().parents[1] / "jupyter_codex"
 
 #: package (relative to jupyter_codex) -> module prefixes it must never import
 FORBIDDEN = {
-    "supervisor": ["tornado", "jupyter_server", "jupyter_codex.workspace",
-                   "jupyter_codex.handlers", "jupyter_codex.store", "jupyter_codex.accounts"],
-    "store": ["tornado", "jupyter_server", "jupyter_codex.supervisor",
-              "jupyter_codex.workspace", "jupyter_codex.handlers"],
+    "supervisor": [
+        "tornado",
+        "jupyter_server",
+        "jupyter_codex.workspace",
+        "jupyter_codex.handlers",
+        "jupyter_codex.store",
+        "jupyter_codex.accounts",
+    ],
+    "store": [
+        "tornado",
+        "jupyter_server",
+        "jupyter_codex.supervisor",
+        "jupyter_codex.workspace",
+        "jupyter_codex.handlers",
+    ],
     "workspace": ["tornado", "jupyter_server", "jupyter_codex.handlers"],
     "errors.py": ["tornado", "jupyter_server", "jupyter_codex."],
-    "models.py": ["tornado", "jupyter_server", "jupyter_codex.supervisor",
-                  "jupyter_codex.workspace", "jupyter_codex.store"],
+    "models.py": [
+        "tornado",
+        "jupyter_server",
+        "jupyter_codex.supervisor",
+        "jupyter_codex.workspace",
+        "jupyter_codex.store",
+    ],
 }
 
 
@@ -51,8 +67,10 @@ def test_layers_do_not_import_upwards(area: str) -> None:
     for path in files:
         for name in _imports(path):
             for prefix in FORBIDDEN[area]:
-                assert not (name == prefix.rstrip(".") or name.startswith(prefix.rstrip(".") + ".")
-                            or name.startswith(prefix)), f"{path.name} imports {name}"
+                bare = prefix.rstrip(".")
+                assert name != bare and not name.startswith((bare + ".", prefix)), (
+                    f"{path.name} imports {name}"
+                )
 
 
 def test_configuration_reference_is_current() -> None:

@@ -95,8 +95,13 @@ class CodexAPIHandler(APIHandler):
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         """Client mistakes are not server errors: log them briefly."""
         if isinstance(value, CodexError) and value.status_code < 500:
-            self.log.info("%s %s -> %s: %s", self.request.method, self.request.path,
-                          value.status_code, value.message)
+            self.log.info(
+                "%s %s -> %s: %s",
+                self.request.method,
+                self.request.path,
+                value.status_code,
+                value.message,
+            )
             return
         super().log_exception(typ, value, tb)
 
@@ -107,10 +112,18 @@ class CodexAPIHandler(APIHandler):
             self.set_status(exc.status_code)
             body = exc.to_json()
         elif isinstance(exc, web.HTTPError):
-            body = {"error": {"code": f"http_{exc.status_code}",
-                              "message": exc.log_message or self._reason}}
+            body = {
+                "error": {
+                    "code": f"http_{exc.status_code}",
+                    "message": exc.log_message or self._reason,
+                }
+            }
         else:
-            body = {"error": {"code": "internal_error",
-                              "message": "Internal error; see the Jupyter server log."}}
+            body = {
+                "error": {
+                    "code": "internal_error",
+                    "message": "Internal error; see the Jupyter server log.",
+                }
+            }
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.finish(json.dumps(body))

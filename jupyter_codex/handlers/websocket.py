@@ -79,8 +79,8 @@ class EventsWebSocketHandler(JupyterHandler, websocket.WebSocketHandler):
         try:
             request = json.loads(message)
             if not isinstance(request, dict):
-                raise ValueError("a message must be a JSON object")
-        except ValueError as e:
+                raise TypeError("a message must be a JSON object")
+        except (ValueError, TypeError) as e:
             self._error("invalid_message", f"Cannot parse message: {e}", None)
             return
         kind = request.get("type")
@@ -101,8 +101,11 @@ class EventsWebSocketHandler(JupyterHandler, websocket.WebSocketHandler):
         session_id = request.get("session_id")
         after = request.get("after", 0)
         if not isinstance(session_id, str) or not isinstance(after, int) or after < 0:
-            self._error("invalid_message", "subscribe needs 'session_id' and an integer "
-                        "'after' >= 0.", request)
+            self._error(
+                "invalid_message",
+                "subscribe needs 'session_id' and an integer 'after' >= 0.",
+                request,
+            )
             return
         self._unsubscribe(session_id, quiet=True)
         sub = _Subscription()
@@ -149,8 +152,9 @@ class EventsWebSocketHandler(JupyterHandler, websocket.WebSocketHandler):
         self._write(json.dumps(message))
 
     def _error(self, code: str, message: str, request: dict[str, Any] | None) -> None:
-        self._send({"type": "error", "error": {"code": code, "message": message},
-                    "request": request})
+        self._send(
+            {"type": "error", "error": {"code": code, "message": message}, "request": request}
+        )
 
     def _write(self, text: str) -> None:
         try:

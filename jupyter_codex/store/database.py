@@ -99,9 +99,7 @@ class Database:
         """Run ``fn(conn)`` on the database thread and return its result."""
         if self._executor is None:
             raise StoreError("The jupyter-codex database is closed.")
-        return await asyncio.get_running_loop().run_in_executor(
-            self._executor, self._call, fn
-        )
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._call, fn)
 
     def run_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn(conn)`` on the database thread from synchronous code (CLI)."""

@@ -35,7 +35,9 @@ class _Pending:
     future: asyncio.Future[tuple[str, dict[str, Any] | None]] = field(repr=False)
 
 
-def reply_for(kind: str, decision: str, params: dict[str, Any], extra: dict[str, Any] | None) -> dict[str, Any]:
+def reply_for(
+    kind: str, decision: str, params: dict[str, Any], extra: dict[str, Any] | None
+) -> dict[str, Any]:
     """The JSON-RPC result the app-server expects for a decision on ``kind``."""
     accepted = decision in ("accept", "acceptForSession")
     if kind in ("command", "file_change"):
@@ -47,7 +49,9 @@ def reply_for(kind: str, decision: str, params: dict[str, Any], extra: dict[str,
         }
     if kind == "user_input":
         answers = (extra or {}).get("answers") or {}
-        return {"answers": {k: {"answers": list(v)} for k, v in answers.items()} if accepted else {}}
+        return {
+            "answers": {k: {"answers": list(v)} for k, v in answers.items()} if accepted else {}
+        }
     # elicitation
     return {
         "action": "accept" if accepted else ("cancel" if decision == "cancel" else "decline"),
@@ -115,7 +119,10 @@ class ApprovalBook:
             decision, extra, by = "decline", None, "timeout"
             self._log.warning(
                 "Approval %s (%s) in session %s timed out after %.0f s; declined",
-                approval.id, kind, session_id, timeout,
+                approval.id,
+                kind,
+                session_id,
+                timeout,
             )
         except asyncio.CancelledError:
             self._resolved_event(approval, "cancel", "server")
@@ -134,7 +141,9 @@ class ApprovalBook:
             item_id=approval.item_id,
         )
 
-    def resolve(self, approval_id: str, decision: str, extra: dict[str, Any] | None = None) -> Approval:
+    def resolve(
+        self, approval_id: str, decision: str, extra: dict[str, Any] | None = None
+    ) -> Approval:
         """Record a human decision; the waiting request replies right away."""
         pending = self._pending.get(approval_id)
         if pending is None:
@@ -144,9 +153,12 @@ class ApprovalBook:
             )
         if pending.future.done():
             raise ConflictError("This approval has already been decided.")
-        if pending.approval.kind == "user_input" and decision.startswith("accept"):
-            if not (extra or {}).get("answers"):
-                raise InvalidRequestError("Answer a user-input request with 'answers'.")
+        if (
+            pending.approval.kind == "user_input"
+            and decision.startswith("accept")
+            and not (extra or {}).get("answers")
+        ):
+            raise InvalidRequestError("Answer a user-input request with 'answers'.")
         pending.future.set_result((decision, extra))
         return pending.approval
 

@@ -93,9 +93,7 @@ class SlashCommands:
             session = await ws.sessions.get(session_id)
             ws._check_idle(session_id)
             target = (
-                {"type": "custom", "instructions": args}
-                if args
-                else {"type": "uncommittedChanges"}
+                {"type": "custom", "instructions": args} if args else {"type": "uncommittedChanges"}
             )
             return await ws.start_turn(
                 session, "review/start", {"target": target, "delivery": "inline"}
@@ -126,14 +124,14 @@ class SlashCommands:
             session = await ws.sessions.get(session_id)
             models: list[Any] = []
             try:
-                models = (await ws.app_server.request("model/list", {}, timeout=15)).get("data") or []
+                models = (await ws.app_server.request("model/list", {}, timeout=15)).get(
+                    "data"
+                ) or []
             except AppServerError as e:
                 ws.log.info("model/list failed: %s", e)
             return {"model": session.model, "effort": session.effort, "models": models}
         if len(parts) > 2 or (len(parts) == 2 and parts[1] not in _EFFORTS):
-            raise InvalidRequestError(
-                f"Usage: /model <name> [{'|'.join(_EFFORTS)}]"
-            )
+            raise InvalidRequestError(f"Usage: /model <name> [{'|'.join(_EFFORTS)}]")
         changes: dict[str, Any] = {"model": parts[0], "updated_at": time.time()}
         if len(parts) == 2:
             changes["effort"] = parts[1]
@@ -159,7 +157,8 @@ class SlashCommands:
                     skills.append(
                         {
                             "name": skill.get("name"),
-                            "description": skill.get("shortDescription") or skill.get("description"),
+                            "description": skill.get("shortDescription")
+                            or skill.get("description"),
                             "path": skill.get("path"),
                             "scope": skill.get("scope"),
                         }

@@ -9,6 +9,7 @@ one transaction. Replay flushes that queue first, so a client never sees a gap.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -49,7 +50,7 @@ class EventBroker:
             for subscriber in tuple(self._subscribers.get(key, ())):
                 try:
                     subscriber(session_id, body)
-                except Exception:  # one broken client must not starve the others
+                except Exception:  # noqa: BLE001 - one broken client must not starve the others
                     self._log.exception("Event subscriber failed; dropping it")
                     self._subscribers.get(key, set()).discard(subscriber)
 
@@ -90,10 +91,8 @@ class EventLog:
             return
         await self.flush()
         self._writer.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await self._writer
-        except asyncio.CancelledError:
-            pass
         self._writer = None
 
     # -- sequence numbers ----------------------------------------------------
@@ -169,7 +168,7 @@ class EventLog:
             return
         try:
             await self._repo.append(rows)
-        except Exception:
+        except Exception:  # noqa: BLE001 - whatever failed, the rows must not be lost
             # Keep the rows: the next wake-up retries them (disk full, locked db).
             self._log.exception("Could not persist %d workspace events; will retry", len(rows))
             self._pending[:0] = rows

@@ -163,7 +163,9 @@ class WorkspaceManager(LoggingConfigurable):
             changes["updated_at"] = time.time()
             await self.sessions.update(session_id, **changes)
             if "title" in changes and session.thread_id:
-                await self._try("thread/name/set", {"threadId": session.thread_id, "name": body.title})
+                await self._try(
+                    "thread/name/set", {"threadId": session.thread_id, "name": body.title}
+                )
         session = await self.sessions.get(session_id)
         self.events.append(session_id, "session.updated", self._public(session))
         return self._with_state(session)
@@ -241,7 +243,9 @@ class WorkspaceManager(LoggingConfigurable):
             # Restarting the process group is what kills a hung command for sure.
             runtime.force_stopping = True
             self.events.append(
-                session_id, "turn.force_stopped", {"restarting": self.app_server.name},
+                session_id,
+                "turn.force_stopped",
+                {"restarting": self.app_server.name},
                 turn_id=None if turn_id == "pending" else turn_id,
             )
             try:
@@ -319,7 +323,9 @@ class WorkspaceManager(LoggingConfigurable):
             session.state = (
                 "waiting_approval" if self.approvals.has_pending(session.id) else "running"
             )
-            session.active_turn_id = None if runtime.active_turn == "pending" else runtime.active_turn
+            session.active_turn_id = (
+                None if runtime.active_turn == "pending" else runtime.active_turn
+            )
         return session
 
     @staticmethod

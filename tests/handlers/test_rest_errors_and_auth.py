@@ -84,7 +84,9 @@ async def test_websocket_refuses_a_wrong_token(jp_ws_fetch: Any) -> None:
     assert info.value.code in (401, 403)
 
 
-async def expect_error(fetch: Fetch, status: int, code: str, *path: str, **kwargs: Any) -> dict[str, Any]:
+async def expect_error(
+    fetch: Fetch, status: int, code: str, *path: str, **kwargs: Any
+) -> dict[str, Any]:
     with pytest.raises(HTTPClientError) as info:
         await fetch("codex", "api", *path, **kwargs)
     assert info.value.code == status, info.value.response.body
@@ -99,15 +101,29 @@ async def test_bad_requests_get_clear_json_errors(jp_fetch: Fetch, jp_root_dir: 
     (jp_root_dir / "file.txt").write_text("x")
 
     post = {"method": "POST"}
-    await expect_error(jp_fetch, 403, "path_outside_root", "sessions", body=json.dumps({"cwd": "../"}), **post)
-    await expect_error(jp_fetch, 403, "path_outside_root", "sessions", body=json.dumps({"cwd": "/etc"}), **post)
+    await expect_error(
+        jp_fetch, 403, "path_outside_root", "sessions", body=json.dumps({"cwd": "../"}), **post
+    )
+    await expect_error(
+        jp_fetch, 403, "path_outside_root", "sessions", body=json.dumps({"cwd": "/etc"}), **post
+    )
     (jp_root_dir / "escape").symlink_to("/usr")
-    await expect_error(jp_fetch, 403, "path_outside_root", "sessions", body=json.dumps({"cwd": "escape"}), **post)
-    await expect_error(jp_fetch, 404, "not_found", "sessions", body=json.dumps({"cwd": "missing"}), **post)
-    await expect_error(jp_fetch, 400, "invalid_request", "sessions", body=json.dumps({"cwd": "file.txt"}), **post)
+    await expect_error(
+        jp_fetch, 403, "path_outside_root", "sessions", body=json.dumps({"cwd": "escape"}), **post
+    )
+    await expect_error(
+        jp_fetch, 404, "not_found", "sessions", body=json.dumps({"cwd": "missing"}), **post
+    )
+    await expect_error(
+        jp_fetch, 400, "invalid_request", "sessions", body=json.dumps({"cwd": "file.txt"}), **post
+    )
     body = await expect_error(
-        jp_fetch, 400, "invalid_request", "sessions",
-        body=json.dumps({"cwd": "proj", "effort": "enormous"}), **post,
+        jp_fetch,
+        400,
+        "invalid_request",
+        "sessions",
+        body=json.dumps({"cwd": "proj", "effort": "enormous"}),
+        **post,
     )
     assert body["error"]["details"]["fields"][0]["field"] == "effort"
     await expect_error(jp_fetch, 400, "invalid_request", "sessions", body="{not json", **post)
@@ -118,18 +134,35 @@ async def test_bad_requests_get_clear_json_errors(jp_fetch: Fetch, jp_root_dir: 
     await expect_error(jp_fetch, 404, "not_found", "sessions", "deadbeef")
     await expect_error(jp_fetch, 404, "not_found", "sessions", "deadbeef", "events")
     await expect_error(
-        jp_fetch, 404, "not_found", "sessions", "deadbeef", "messages",
-        body=json.dumps({"text": "hi"}), **post,
+        jp_fetch,
+        404,
+        "not_found",
+        "sessions",
+        "deadbeef",
+        "messages",
+        body=json.dumps({"text": "hi"}),
+        **post,
     )
-    await expect_error(jp_fetch, 400, "invalid_request", "sessions", "deadbeef", "events",
-                       params={"after": "soon"})
     await expect_error(
-        jp_fetch, 404, "not_found", "approvals", "deadbeef",
-        body=json.dumps({"decision": "accept"}), **post,
+        jp_fetch, 400, "invalid_request", "sessions", "deadbeef", "events", params={"after": "soon"}
     )
     await expect_error(
-        jp_fetch, 400, "invalid_request", "approvals", "deadbeef",
-        body=json.dumps({"decision": "yolo"}), **post,
+        jp_fetch,
+        404,
+        "not_found",
+        "approvals",
+        "deadbeef",
+        body=json.dumps({"decision": "accept"}),
+        **post,
+    )
+    await expect_error(
+        jp_fetch,
+        400,
+        "invalid_request",
+        "approvals",
+        "deadbeef",
+        body=json.dumps({"decision": "yolo"}),
+        **post,
     )
     await expect_error(jp_fetch, 404, "http_404", "no", "such", "route")
 

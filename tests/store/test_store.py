@@ -16,8 +16,15 @@ from jupyter_codex.store import Database, EventRepository, SessionRepository
 
 def make_session(sid: str = "s1") -> Session:
     now = time.time()
-    return Session(id=sid, cwd="proj", title="t", approval_policy="on-request",
-                   sandbox="workspace-write", created_at=now, updated_at=now)
+    return Session(
+        id=sid,
+        cwd="proj",
+        title="t",
+        approval_policy="on-request",
+        sandbox="workspace-write",
+        created_at=now,
+        updated_at=now,
+    )
 
 
 async def test_database_is_private_migrated_and_wal(tmp_path: Path) -> None:

@@ -27,7 +27,9 @@ async def test_status_model_new_and_unknown_commands(api: Api, jp_root_dir: Path
 
     shown = await api.call("POST", "sessions", sid, "messages", body={"text": "/model"})
     assert shown["command"] == "model" and isinstance(shown["models"], list)
-    changed = await api.call("POST", "sessions", sid, "messages", body={"text": "/model my-model high"})
+    changed = await api.call(
+        "POST", "sessions", sid, "messages", body={"text": "/model my-model high"}
+    )
     assert (changed["model"], changed["effort"]) == ("my-model", "high")
     assert (await api.call("GET", "sessions", sid))["model"] == "my-model"
     with pytest.raises(HTTPClientError) as info_err:
@@ -49,7 +51,9 @@ async def test_review_runs_a_turn_and_paths_are_not_commands(
 ) -> None:
     (jp_root_dir / "proj").mkdir()
     sid = (await api.call("POST", "sessions", body={"cwd": "proj"}))["id"]
-    review = await api.call("POST", "sessions", sid, "messages", body={"text": "/review focus on tests"})
+    review = await api.call(
+        "POST", "sessions", sid, "messages", body={"text": "/review focus on tests"}
+    )
     assert review["command"] == "review" and review["turn_id"]
     await api.wait_event(sid, turn_completed)
     assert "focus on tests" in json.dumps(fake_upstream.responses_requests()[-1].body)

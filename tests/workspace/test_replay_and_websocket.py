@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from helpers import Api, extension_config, sign_in_cli_target, turn_completed
 from fakes import FakeUpstream, hang, text
+from helpers import Api, extension_config, sign_in_cli_target, turn_completed
 from server_process import JupyterServerProcess
 
 
-def wait_completed(client: httpx.Client, sid: str, count: int, timeout: float = 40) -> list[dict[str, Any]]:
+def wait_completed(
+    client: httpx.Client, sid: str, count: int, timeout: float = 40
+) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         events = client.get(f"/codex/api/sessions/{sid}/events").json()["events"]
@@ -38,7 +40,10 @@ def test_replay_after_jupyter_restart_keeps_every_event_and_sequence(
         r = client.post("/codex/api/sessions", json={"cwd": "proj"})
         assert r.status_code == 201, r.text
         sid = r.json()["id"]
-        assert client.post(f"/codex/api/sessions/{sid}/messages", json={"text": "first"}).status_code == 202
+        assert (
+            client.post(f"/codex/api/sessions/{sid}/messages", json={"text": "first"}).status_code
+            == 202
+        )
         before = wait_completed(client, sid, 1)
 
     with JupyterServerProcess(root, tmp_path / "cfg", codex) as server, server.client() as client:
@@ -92,7 +97,9 @@ async def test_websocket_replays_then_streams_live_without_gaps(
     assert subscribed["last_seq"] == history[-1]["seq"]
 
     await api.call("POST", "sessions", sid, "messages", body={"text": "live one"})
-    live = await _recv(ws, lambda m: m["type"] == "event" and m["event"]["type"] == "assistant.delta")
+    live = await _recv(
+        ws, lambda m: m["type"] == "event" and m["event"]["type"] == "assistant.delta"
+    )
     await api.call("POST", "sessions", sid, "stop", body={})
     await _recv(ws, lambda m: m["type"] == "event" and m["event"]["type"] == "turn.completed")
     ws.close()

@@ -8,8 +8,8 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from helpers import Api, turn_completed
 from fakes import FakeUpstream, apply_patch, exec_command, hang, text
+from helpers import Api, turn_completed
 
 
 async def new_session(api: Api, root: Path, folder: str = "proj", **extra: Any) -> dict[str, Any]:
@@ -24,7 +24,9 @@ async def test_plain_reply_streams_deltas_and_final_text(
     session = await new_session(api, jp_root_dir)
     assert session["cwd"] == "proj" and session["thread_id"]
 
-    answer = await api.call("POST", "sessions", session["id"], "messages", body={"text": "say hello"})
+    answer = await api.call(
+        "POST", "sessions", session["id"], "messages", body={"text": "say hello"}
+    )
     assert answer["turn_id"]
     await api.wait_event(session["id"], turn_completed)
 
@@ -52,8 +54,12 @@ async def test_plain_reply_streams_deltas_and_final_text(
 async def test_approved_command_runs_and_declined_does_not(
     api: Api, jp_root_dir: Path, fake_upstream: FakeUpstream
 ) -> None:
-    fake_upstream.script("make a file", exec_command("touch approved.txt", escalated=True), text("Done."))
-    fake_upstream.script("other file", exec_command("touch declined.txt", escalated=True), text("Ok."))
+    fake_upstream.script(
+        "make a file", exec_command("touch approved.txt", escalated=True), text("Done.")
+    )
+    fake_upstream.script(
+        "other file", exec_command("touch declined.txt", escalated=True), text("Ok.")
+    )
     session = await new_session(api, jp_root_dir)
     sid = session["id"]
 
@@ -130,7 +136,9 @@ async def test_force_stop_recovers_a_hung_command(
     api: Api, jp_root_dir: Path, fake_upstream: FakeUpstream
 ) -> None:
     fake_upstream.script("hang forever", exec_command("sleep 600", escalated=False), text("never"))
-    session = await new_session(api, jp_root_dir, sandbox="danger-full-access", approval_policy="never")
+    session = await new_session(
+        api, jp_root_dir, sandbox="danger-full-access", approval_policy="never"
+    )
     sid = session["id"]
     await api.call("POST", "sessions", sid, "messages", body={"text": "hang forever"})
     await api.wait_event(sid, lambda e: e["type"] == "command.started")
@@ -182,7 +190,10 @@ async def test_sigkill_mid_turn_gives_error_restart_and_usable_session(
 
     for _ in range(100):  # the restarter brings a new process up
         status = await api.call("GET", "status")
-        if status["targets"]["cli"]["state"] == "running" and status["targets"]["cli"]["pid"] != pid:
+        if (
+            status["targets"]["cli"]["state"] == "running"
+            and status["targets"]["cli"]["pid"] != pid
+        ):
             break
         await asyncio.sleep(0.1)
     assert status["targets"]["cli"]["pid"] not in (None, pid)
