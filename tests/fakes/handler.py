@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .upstream import FakeUpstream
 
 RESPONSES_PATHS = ("/backend-api/codex/responses", "/v1/responses")
+DEVICE_PATHS = ("/api/accounts/deviceauth/usercode", "/api/accounts/deviceauth/token")
 
 
 class FakeHandler(RequestHandler):
@@ -92,6 +93,8 @@ class FakeHandler(RequestHandler):
             self.write_json(200, fake._models())
         elif method == "POST" and path == "/oauth/token":
             self.write_json(*fake._refresh(body))
+        elif method == "POST" and path in DEVICE_PATHS:
+            self.write_json(*fake._device(path, body))
         else:
             msg = f"fake upstream: no route {method} {path}"
             self.write_json(404, {"error": {"message": msg, "code": "not_found"}})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -98,8 +100,35 @@ class Account:
 
 
 @dataclass
+class DeviceAuth:
+    """One device-code sign-in: pending until the test approves it for an account."""
+
+    device_auth_id: str
+    user_code: str
+    authorization_code: str | None = None
+    code_verifier: str | None = None
+    code_challenge: str | None = None
+
+
+@dataclass
+class CodeGrant:
+    """An authorization code waiting to be exchanged at ``/oauth/token`` (used once)."""
+
+    account_id: str
+    code_challenge: str
+    redirect_uri: str
+
+
+def s256(verifier: str) -> str:
+    """The PKCE S256 challenge of ``verifier``."""
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+@dataclass
 class TokenStore:
-    """OAuth refresh-token rotation as auth.openai.com does it: each token works once.
+    """OAuth as auth.openai.com does it: refresh tokens work once; device-code and
+    authorization-code (PKCE) sign-in.
 
     Unknown tokens are accepted once (so any ``auth.json`` works without registering);
     reusing a rotated token answers 401 ``refresh_token_reused``.
@@ -111,11 +140,20 @@ class TokenStore:
     revoked: set[str] = field(default_factory=set)
     calls: int = 0
     access_ttl: int = 3600
+    devices: dict[str, DeviceAuth] = field(default_factory=dict)  # device_auth_id -> login
+    codes: dict[str, CodeGrant] = field(default_factory=dict)  # authorization code -> grant
+    device_interval: str = "5"  # a string, as the real endpoint sends it
 
     def issue(self, account_id: str, token: str | None = None) -> str:
         token = token or f"rt-{account_id}-{secrets.token_hex(4)}"
         self.live[token] = account_id
         return token
+
+    def token(self, body: Any) -> tuple[int, JSON]:
+        """``POST /oauth/token``: the refresh or the authorization-code grant."""
+        if isinstance(body, dict) and body.get("grant_type") == "authorization_code":
+            return self.exchange(body)
+        return self.refresh(body)
 
     def refresh(self, body: Any) -> tuple[int, JSON]:
         self.calls += 1
@@ -129,14 +167,81 @@ class TokenStore:
             return 401, {"error": "refresh_token_reused"}
         account_id = self.live.pop(token, None) or "acct-unknown"
         self.used.add(token)
+        return 200, self._mint(account_id)
+
+    def exchange(self, form: JSON) -> tuple[int, JSON]:
+        """``grant_type=authorization_code``: code, redirect_uri, client_id, code_verifier."""
+        self.calls += 1
+        grant = self.codes.get(str(form.get("code")))
+        verifier = form.get("code_verifier")
+        if (
+            grant is None
+            or not form.get("client_id")
+            or form.get("redirect_uri") != grant.redirect_uri
+            or not isinstance(verifier, str)
+            or s256(verifier) != grant.code_challenge
+        ):
+            return 400, {"error": "invalid_grant"}
+        del self.codes[str(form["code"])]
+        return 200, self._mint(grant.account_id)
+
+    def authorize(self, account_id: str, code_challenge: str, redirect_uri: str) -> str:
+        """What the browser consent page does: a one-time code for ``account_id``."""
+        code = f"ac-{secrets.token_hex(8)}"
+        self.codes[code] = CodeGrant(account_id, code_challenge, redirect_uri)
+        return code
+
+    def device_usercode(self, body: Any) -> tuple[int, JSON]:
+        if not isinstance(body, dict) or not body.get("client_id"):
+            return 400, {"error": "invalid_request"}
+        device = DeviceAuth(f"deviceauth-{secrets.token_hex(6)}", _user_code())
+        self.devices[device.device_auth_id] = device
+        return 200, {
+            "device_auth_id": device.device_auth_id,
+            "user_code": device.user_code,
+            "interval": self.device_interval,
+        }
+
+    def device_token(self, body: Any) -> tuple[int, JSON]:
+        """403 while the user has not approved yet (Codex keeps polling on 403/404)."""
+        form = body if isinstance(body, dict) else {}
+        device = self.devices.get(str(form.get("device_auth_id")))
+        if device is None or form.get("user_code") != device.user_code:
+            return 400, {"error": "invalid_request"}
+        if device.authorization_code is None:
+            return 403, {"error": {"code": "deviceauth_authorization_pending"}}
+        return 200, {
+            "authorization_code": device.authorization_code,
+            "code_challenge": device.code_challenge,
+            "code_verifier": device.code_verifier,
+        }
+
+    def approve_device(self, user_code: str, account_id: str, redirect_uri: str) -> None:
+        for device in self.devices.values():
+            if device.user_code == user_code:
+                device.code_verifier = secrets.token_urlsafe(48)
+                device.code_challenge = s256(device.code_verifier)
+                device.authorization_code = self.authorize(
+                    account_id, device.code_challenge, redirect_uri
+                )
+                return
+        raise KeyError(f"no device sign-in with user code {user_code!r}")
+
+    def _mint(self, account_id: str) -> JSON:
         account = self.accounts.get(account_id) or Account(account_id, f"{account_id}@example.com")
         jwt = make_jwt(
             account.email, account_id, account.plan, exp=int(time.time()) + self.access_ttl
         )
-        return 200, {
+        return {
             "id_token": jwt,
             "access_token": jwt,
             "refresh_token": self.issue(account_id),
             "token_type": "Bearer",
             "expires_in": self.access_ttl,
         }
+
+
+def _user_code() -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    chars = [secrets.choice(alphabet) for _ in range(8)]
+    return "".join(chars[:4]) + "-" + "".join(chars[4:])

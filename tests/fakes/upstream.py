@@ -209,6 +209,44 @@ class FakeUpstream:
             return live[-1] if live else None
 
     @property
+    def device_interval(self) -> str:
+        """The polling ``interval`` the device-code endpoint announces (a string, like OpenAI)."""
+        with self._lock:
+            return self._tokens.device_interval
+
+    @device_interval.setter
+    def device_interval(self, value: str) -> None:
+        with self._lock:
+            self._tokens.device_interval = value
+
+    def approve_device_code(
+        self, user_code: str, account_id: str, email: str | None = None, plan: str = "pro"
+    ) -> None:
+        """Approve a pending device-code sign-in as ``account_id`` (what the user does on
+        ``{auth}/codex/device``); the next poll returns an authorization code."""
+        with self._lock:
+            self._ensure_account(account_id, email, plan)
+            self._tokens.approve_device(user_code, account_id, self.url + "/deviceauth/callback")
+
+    def authorize(
+        self,
+        account_id: str,
+        code_challenge: str,
+        redirect_uri: str,
+        email: str | None = None,
+        plan: str = "pro",
+    ) -> str:
+        """Browser sign-in: the one-time ``code`` the consent page would redirect with."""
+        with self._lock:
+            self._ensure_account(account_id, email, plan)
+            return self._tokens.authorize(account_id, code_challenge, redirect_uri)
+
+    def _ensure_account(self, account_id: str, email: str | None, plan: str) -> None:
+        if account_id not in self._tokens.accounts:
+            email = email or f"{account_id}@example.com"
+            self._tokens.accounts[account_id] = Account(account_id, email, plan)
+
+    @property
     def token_calls(self) -> int:
         """How many times ``POST /oauth/token`` was called."""
         with self._lock:
@@ -320,7 +358,16 @@ class FakeUpstream:
     def _refresh(self, body: Any) -> tuple[int, JSON]:
         with self._cond:
             try:
-                return self._tokens.refresh(body)
+                return self._tokens.token(body)
+            finally:
+                self._cond.notify_all()
+
+    def _device(self, path: str, body: Any) -> tuple[int, JSON]:
+        with self._cond:
+            try:
+                if path.endswith("/usercode"):
+                    return self._tokens.device_usercode(body)
+                return self._tokens.device_token(body)
             finally:
                 self._cond.notify_all()
 
