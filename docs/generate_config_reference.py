@@ -21,11 +21,23 @@ win over it.
 
 
 def _classes() -> list[type]:
+    from jupyter_codex.accounts import AccountManager
+    from jupyter_codex.accounts.router import AccountRouter
     from jupyter_codex.app import CodexExtensionApp
     from jupyter_codex.supervisor import AppServerManager, AppServerRestarter
+    from jupyter_codex.usage import AlertNotifier, UsageScheduler
     from jupyter_codex.workspace import WorkspaceManager
 
-    return [CodexExtensionApp, WorkspaceManager, AppServerManager, AppServerRestarter]
+    return [
+        CodexExtensionApp,
+        WorkspaceManager,
+        AppServerManager,
+        AppServerRestarter,
+        AccountManager,
+        AccountRouter,
+        UsageScheduler,
+        AlertNotifier,
+    ]
 
 
 def _default(cls: type, name: str, trait: Any) -> str:

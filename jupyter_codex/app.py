@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import os
-import stat
 from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Dict, Int, Unicode, default
+from traitlets import Bool, Dict, Int, Unicode, default
 
 from . import __version__, config
+from .accounts.signin import SignInFlows
+from .core import CodexCore
 from .errors import CodexError
-from .handlers import fallback_handlers, websocket_handlers, workspace_handlers
-from .store import Database
+from .handlers import (
+    account_handlers,
+    fallback_handlers,
+    websocket_handlers,
+    workspace_handlers,
+)
+from .models import Target
 from .supervisor import AppServerManager
+from .targets import TargetRuntime, TerminalHome
 from .workspace import WorkspaceManager
 
 
@@ -83,10 +90,32 @@ class CodexExtensionApp(ExtensionApp):
 
     # -- composition ---------------------------------------------------------
 
+    browser_login_port = Int(
+        1455,
+        config=True,
+        help="Local port of the browser sign-in callback (http://localhost:<port>/auth/callback, "
+        "the redirect registered for Codex). Default 1455, as `codex login` uses.",
+    )
+
+    manage_user_codex_home = Bool(
+        False,
+        config=True,
+        help="Keep the cli-target account's auth.json in the user's own ~/.codex (or "
+        "$CODEX_HOME) instead of a managed CODEX_HOME under the data dir. Off by default: "
+        "the user's own codex login is left alone.",
+    )
+
     def initialize_settings(self) -> None:
         """Build the managers (no I/O, no processes: those start lazily)."""
-        data = Path(self.data_dir)
-        self.database = Database(data / "codex.db")
+        self.core = CodexCore(
+            data_dir=self.data_dir,
+            chatgpt_base_url=self.chatgpt_base_url,
+            auth_base_url=self.auth_base_url,
+            ca_certificate=self.ca_certificate,
+            parent=self,
+            log=self.log,
+        )
+        self.database = self.core.database
         self.app_servers = {"cli": self._make_app_server("cli")}
         self.workspace = WorkspaceManager(
             parent=self,
@@ -95,18 +124,40 @@ class CodexExtensionApp(ExtensionApp):
             app_server=self.app_servers["cli"],
             root_dir=str(self.serverapp.root_dir) if self.serverapp else ".",
         )
+        terminal_dir = (
+            Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
+            if self.manage_user_codex_home
+            else Path(self.data_dir) / "terminal_codex_home"
+        )
+        self.terminal_home = TerminalHome(terminal_dir, self.log)
+        self.runtimes = {
+            "cli": TargetRuntime(
+                "cli",
+                self.app_servers["cli"],
+                self.core.accounts,
+                self.core.router,
+                self.log,
+                terminal_home=self.terminal_home,
+            )
+        }
+        self.signins = SignInFlows(self.core.accounts)
         self._started: asyncio.Future[None] | None = None
+        self._tasks: set[asyncio.Future[Any]] = set()
         self.settings.update(
             {
                 "codex_app": self,
+                "codex_core": self.core,
+                "codex_signins": self.signins,
                 "codex_workspace": self.workspace,
                 "codex_max_body_bytes": self.max_body_bytes,
+                "codex_browser_login_port": self.browser_login_port,
             }
         )
 
     def initialize_handlers(self) -> None:
         """Register every route under ``base_url``."""
         self.handlers.extend(workspace_handlers())
+        self.handlers.extend(account_handlers())
         self.handlers.extend(websocket_handlers())
         self.handlers.extend(fallback_handlers())
 
@@ -149,17 +200,75 @@ class CodexExtensionApp(ExtensionApp):
         await asyncio.shield(self._started)
 
     async def _start(self) -> None:
-        _ensure_private_dir(Path(self.data_dir), self.log)
-        await self.database.open()
+        await self.core.open()
         await self.workspace.start()
+        for runtime in self.runtimes.values():
+            runtime.attach()
+        self.terminal_home.export(self.app_servers["cli"].env)
+        self.core.accounts.add_listener(self._on_account_event)
+        self.core.router.add_switch_listener(self._announce_switch)
+        self.core.router.add_alert_listener(self._announce_alert)
+        self.app_servers["cli"].add_notification_listener(self._live_usage("cli"))
+        await self.core.router.start()
+        self.core.scheduler.start()
+        await self.runtimes["cli"].sync_terminal()
         self.log.info("jupyter-codex %s ready (data in %s)", __version__, self.data_dir)
 
+    def _live_usage(self, target: str) -> Any:
+        """Feed ``account/rateLimits/updated`` of a target's codex into the usage store."""
+        runtime = self.runtimes[target]
+
+        def listener(method: str, params: dict[str, Any]) -> None:
+            if method == "account/rateLimits/updated" and runtime.signed_in_as:
+                self._spawn(
+                    self.core.scheduler.ingest_app_server(
+                        runtime.signed_in_as, params.get("rateLimits") or {}
+                    )
+                )
+
+        return listener
+
+    def _on_account_event(self, kind: str, account_id: str) -> None:
+        """Keep the terminal auth.json current after we rotate its account's tokens."""
+        if kind == "refreshed" and self.terminal_home.account_id == account_id:
+            self._spawn(self.runtimes["cli"].sync_terminal())
+        if kind in ("quarantined", "added", "removed", "updated"):
+            self.workspace.publish_system(
+                "account.changed", {"kind": kind, "account_id": account_id}
+            )
+
+    def _announce_switch(
+        self, target: str, from_id: str | None, to_id: str | None, reason: str
+    ) -> None:
+        self.log.info("Account switch on %s: %s -> %s (%s)", target, from_id, to_id, reason)
+        self.workspace.publish_system(
+            "account.switched", {"target": target, "from": from_id, "to": to_id, "reason": reason}
+        )
+
+    def _announce_alert(self, target: str, account_id: str | None, kind: str, message: str) -> None:
+        self.log.warning("Usage alert on %s: %s", target, message)
+        self.workspace.publish_system(
+            "usage.alert",
+            {"target": target, "account_id": account_id, "kind": kind, "message": message},
+        )
+
+    def _spawn(self, coro: Any) -> None:
+        """Run a small background job owned by the app (cancelled on stop)."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def stop_extension(self) -> None:
-        """Stop every app-server (TERM, then KILL) and persist pending events."""
+        """Stop every app-server (TERM, then KILL), background work, and persist events."""
         await asyncio.gather(*(s.stop() for s in self.app_servers.values()))
+        for task in list(self._tasks):
+            task.cancel()
+        for runtime in self.runtimes.values():
+            await runtime.aclose()
+        await self.signins.aclose()
         if self._started is not None and self._started.done():
             await self.workspace.stop()
-            await self.database.close()
+            await self.core.close()
 
     # -- status --------------------------------------------------------------
 
@@ -170,7 +279,15 @@ class CodexExtensionApp(ExtensionApp):
         for name, server in self.app_servers.items():
             info = server.info()
             info["auth"] = await self._auth_status(server)
+            info["account_id"] = self.runtimes[name].signed_in_as
             targets[name] = info
+        target_names: tuple[Target, ...] = ("api", "cli")
+        for name in target_names:
+            active = await self.core.router.active(name)
+            targets.setdefault(name, {"name": name, "state": "not_used"})
+            targets[name]["active_account"] = (
+                {"id": active.id, "label": active.label, "email": active.email} if active else None
+            )
         sessions = await self.workspace.list_sessions(include_archived=True)
         return {
             "version": __version__,
@@ -198,15 +315,3 @@ class CodexExtensionApp(ExtensionApp):
             "type": (account or {}).get("type"),
             "plan": (account or {}).get("planType"),
         }
-
-
-def _ensure_private_dir(path: Path, log: Any) -> None:
-    """Create the data dir 0700, and warn when an existing one is readable by others."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    mode = stat.S_IMODE(os.stat(path).st_mode)
-    if mode & 0o077:
-        log.warning(
-            "jupyter-codex data dir %s is accessible by other users (mode %o); run chmod 700 on it.",
-            path,
-            mode,
-        )

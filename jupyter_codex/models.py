@@ -18,10 +18,17 @@ Decision = Literal["accept", "acceptForSession", "decline", "cancel"]
 Target = Literal["api", "cli"]
 
 
-class _Body(BaseModel):
+class _Model(BaseModel):
+    """Base of every model: schemas are built on first use, not at import, which
+    keeps Jupyter's start-up fast (the extension is imported when the server starts)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class _Body(_Model):
     """Base of request bodies: unknown fields are ignored, known ones validated."""
 
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, defer_build=True)
 
 
 class SessionCreate(_Body):
@@ -75,7 +82,7 @@ class ApprovalDecision(_Body):
     content: dict[str, Any] | None = None
 
 
-class Session(BaseModel):
+class Session(_Model):
     """A persistent workspace session (one Codex thread)."""
 
     id: str
@@ -96,7 +103,7 @@ class Session(BaseModel):
     active_turn_id: str | None = None
 
 
-class Event(BaseModel):
+class Event(_Model):
     """The event envelope every client sees (REST replay and WebSocket).
 
     ``seq`` is per session, starts at 1 and never repeats or changes, also
@@ -113,7 +120,7 @@ class Event(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
-class Approval(BaseModel):
+class Approval(_Model):
     """A pending request from the agent that waits for a human decision."""
 
     id: str
@@ -138,7 +145,7 @@ AccountStatus = Literal["active", "disabled", "quarantined"]
 StrategyName = Literal["manual", "round_robin", "per_request"]
 
 
-class UsageSnapshot(BaseModel):
+class UsageSnapshot(_Model):
     """Last known usage of one account (both windows), from a poll or live headers.
 
     ``*_used_percent`` is 0-100; remaining = 100 - used. Integers or floats are
@@ -161,7 +168,7 @@ class UsageSnapshot(BaseModel):
     last_error_at: float | None = None
 
 
-class Account(BaseModel):
+class Account(_Model):
     """A ChatGPT account or an API key, as every client sees it (never any secret)."""
 
     id: str
@@ -180,7 +187,7 @@ class Account(BaseModel):
     usage: UsageSnapshot | None = None
 
 
-class TargetState(BaseModel):
+class TargetState(_Model):
     """Which account a target uses and how it picks the next one."""
 
     name: Target
@@ -191,7 +198,7 @@ class TargetState(BaseModel):
     switched_at: float | None = None
 
 
-class SystemLogEntry(BaseModel):
+class SystemLogEntry(_Model):
     """One line of the system log: switches, alerts, refresh errors, quarantines."""
 
     id: int
@@ -203,3 +210,46 @@ class SystemLogEntry(BaseModel):
     to_account: str | None = None
     reason: str | None = None
     message: str
+
+
+# -- account request bodies ---------------------------------------------------
+
+
+class AccountImport(_Body):
+    """``POST codex/api/accounts/import``: an uploaded auth.json, a path under the
+    server's root, or neither (the server user's ``~/.codex/auth.json``)."""
+
+    auth_json: dict[str, Any] | None = None
+    path: str | None = None
+    label: str | None = Field(default=None, max_length=100)
+
+
+class ApiKeyCreate(_Body):
+    """``POST codex/api/accounts/api-key``."""
+
+    api_key: str = Field(min_length=1, max_length=500)
+    label: str | None = Field(default=None, max_length=100)
+
+
+class AccountUpdate(_Body):
+    """``PATCH codex/api/accounts/{id}``."""
+
+    label: str | None = Field(default=None, max_length=100)
+    enabled: bool | None = None
+
+
+class DeviceLoginStart(_Body):
+    """``POST codex/api/accounts/login``: ``device`` (default; works remotely) or
+    ``browser`` (the browser must run on the server's machine)."""
+
+    flow: Literal["device", "browser"] = "device"
+    label: str | None = Field(default=None, max_length=100)
+
+
+class TargetUpdate(_Body):
+    """``PATCH codex/api/targets/{name}``: switch the account and/or the strategy."""
+
+    account_id: str | None = None
+    strategy: StrategyName | None = None
+    threshold_percent: float | None = Field(default=None, ge=0, le=100)
+    rotation_seconds: float | None = Field(default=None, ge=10)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import InvalidRequestError, NotFoundError, PathOutsideRootError
+from .errors import InvalidRequestError, NotFoundError, PathOutsideRootError
 
 
 def resolve_folder(root_dir: str, relative: str) -> tuple[Path, str]:
@@ -34,3 +34,18 @@ def resolve_folder(root_dir: str, relative: str) -> tuple[Path, str]:
         raise InvalidRequestError(f"{relative!r} is a file, not a folder.")
     rel = resolved.relative_to(root).as_posix()
     return resolved, "" if rel == "." else rel
+
+
+def resolve_file(root_dir: str, relative: str) -> Path:
+    """Resolve a client file path inside ``root_dir`` (same rules as folders)."""
+    parent, name = os.path.split(relative.strip())
+    if not name:
+        raise InvalidRequestError("A file path is required.")
+    folder, _ = resolve_folder(root_dir, parent)
+    resolved = Path(os.path.realpath(folder / name))
+    root = Path(root_dir).expanduser().resolve()
+    if root not in resolved.parents:
+        raise PathOutsideRootError(f"The file {relative!r} is outside the server's root directory.")
+    if not resolved.is_file():
+        raise NotFoundError(f"The file {relative!r} does not exist under the server's root.")
+    return resolved

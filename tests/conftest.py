@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fakes import FakeUpstream, fake_upstream
 from helpers import Api, Fetch, extension_config, sign_in_cli_target
+from server_process import free_port
 from traitlets.config import Config
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -26,7 +27,10 @@ def jp_server_config(fake_upstream: FakeUpstream, codex_data_dir: Path) -> Confi
     return Config(
         {
             "ServerApp": {"jpserver_extensions": {"jupyter_codex": True}},
-            "CodexExtensionApp": extension_config(fake_upstream, codex_data_dir),
+            "CodexExtensionApp": {
+                **extension_config(fake_upstream, codex_data_dir),
+                "browser_login_port": free_port(),
+            },
             "WorkspaceManager": {"approval_timeout": 60.0},
         }
     )

@@ -29,6 +29,22 @@ FORBIDDEN = {
         "jupyter_codex.handlers",
     ],
     "workspace": ["tornado", "jupyter_server", "jupyter_codex.handlers"],
+    "core.py": ["tornado", "jupyter_server", "jupyter_codex.handlers", "jupyter_codex.app"],
+    "cli.py": ["tornado", "jupyter_server", "jupyter_codex.handlers", "jupyter_codex.app"],
+    "accounts": [
+        "tornado",
+        "jupyter_server",
+        "jupyter_codex.supervisor",
+        "jupyter_codex.workspace",
+        "jupyter_codex.handlers",
+    ],
+    "usage": [
+        "tornado",
+        "jupyter_server",
+        "jupyter_codex.supervisor",
+        "jupyter_codex.workspace",
+        "jupyter_codex.handlers",
+    ],
     "errors.py": ["tornado", "jupyter_server", "jupyter_codex."],
     "models.py": [
         "tornado",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import AppServerError, InvalidRequestError
 from ..models import SessionCreate
-from .paths import resolve_folder
+from ..paths import resolve_folder
 
 if TYPE_CHECKING:
     from ..models import Session

@@ -9,6 +9,7 @@ Jupyter server restart), so a session always accepts the next message.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from dataclasses import dataclass
@@ -20,13 +21,16 @@ from traitlets.config import LoggingConfigurable
 
 from ..errors import AppServerError, ConflictError, InvalidRequestError
 from ..models import Session, SessionCreate, SessionUpdate
+from ..paths import resolve_folder
 from ..store import Database, EventRepository, SessionRepository
 from ..supervisor import AppServerManager
 from .approvals import APPROVAL_METHODS, ApprovalBook
 from .commands import SlashCommands, parse_slash
 from .eventlog import EventBroker, EventLog
 from .events import normalize, thread_id_of
-from .paths import resolve_folder
+
+#: Broker channel of events that belong to no session.
+SYSTEM_CHANNEL = "_system"
 
 
 @dataclass
@@ -261,6 +265,20 @@ class WorkspaceManager(LoggingConfigurable):
             raise InvalidRequestError("'after' must be 0 or a positive sequence number.")
         page = min(limit or self.max_events_per_page, self.max_events_per_page)
         return await self.events.replay(session_id, after, page)
+
+    def publish_system(self, type: str, data: dict[str, Any]) -> None:
+        """Tell every ``"*"`` subscriber about a non-session event (account switches,
+        usage alerts). Not part of any session's log: the system log keeps those."""
+        envelope = {
+            "seq": 0,
+            "session_id": None,
+            "type": type,
+            "time": time.time(),
+            "turn_id": None,
+            "item_id": None,
+            "data": data,
+        }
+        self.events.broker.publish(SYSTEM_CHANNEL, json.dumps(envelope, default=str))
 
     # -- helpers -------------------------------------------------------------
 
