@@ -49,6 +49,8 @@ async def _ws_replay(ws: ClientConnection, sid: str) -> tuple[float, int, int]:
         message = json.loads(await ws.recv())
         if message["type"] == "event":
             count += 1
+        elif message["type"] == "events":  # replay frames batch up to 1,000 events
+            count += len(message["events"])
         elif message["type"] == "subscribed":
             elapsed = time.perf_counter() - t0
             break

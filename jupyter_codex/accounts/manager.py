@@ -16,9 +16,8 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from traitlets import Float, Instance, Unicode, default
 from traitlets.config import LoggingConfigurable
 
@@ -44,6 +43,9 @@ from .authjson import (
 from .credentials import Credentials
 from .oauth import DeviceCodeLogin, OAuthClient
 from .tokens import TokenRefresher
+
+if TYPE_CHECKING:  # httpx costs ~50 ms to import: only when first used
+    import httpx
 
 #: ``(kind, account_id)``; kind is added, removed, updated, quarantined or refreshed.
 AccountListener = Callable[[str, str], None]
@@ -358,6 +360,8 @@ class AccountManager(LoggingConfigurable):
                 self.log.exception("Account listener failed on %s %s", kind, account_id)
 
     def _client(self) -> httpx.AsyncClient:
+        import httpx
+
         if self._http is None:
             self._http = httpx.AsyncClient(verify=self._ssl_context(), follow_redirects=False)
         return self._http

@@ -16,14 +16,15 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import urlencode
-
-import httpx
 
 from ..errors import AccountError, UpstreamAuthError
 from .authjson import TokenSet, token_claims
 from .tokens import CLIENT_ID, error_code
+
+if TYPE_CHECKING:  # httpx costs ~50 ms to import: only when first used
+    import httpx
 
 SCOPES = "openid profile email offline_access api.connectors.read api.connectors.invoke"
 #: How long a device code stays valid (Codex gives up after 15 minutes too).
@@ -121,6 +122,8 @@ class OAuthClient:
     async def _post(
         self, path: str, *, json: Any = None, data: dict[str, str] | None = None
     ) -> httpx.Response:
+        import httpx
+
         url = self.auth_base_url + path
         try:
             return await self._client().post(url, json=json, data=data, timeout=self.timeout)

@@ -20,15 +20,16 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ..errors import AccountError, AccountQuarantinedError, NotFoundError, UpstreamAuthError
 from ..models import Account
 from ..store.accounts import AccountRepository, AccountSecrets
 from .authjson import token_claims
 from .credentials import Credentials
+
+if TYPE_CHECKING:  # httpx costs ~50 ms to import: only when first used
+    import httpx
 
 CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
 #: Without a readable ``exp``, refresh when the last refresh is older than this (as Codex).
@@ -241,6 +242,8 @@ class TokenRefresher:
         )
 
     async def _post(self, refresh_token: str) -> dict[str, Any]:
+        import httpx
+
         url = self._auth_base_url().rstrip("/") + "/oauth/token"
         body = {
             "client_id": CLIENT_ID,

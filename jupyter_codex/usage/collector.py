@@ -15,13 +15,14 @@ import math
 import ssl
 import time
 from collections.abc import Mapping
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ..accounts.credentials import Credentials
 from ..errors import UpstreamAuthError
 from ..models import UsageSnapshot
+
+if TYPE_CHECKING:  # httpx costs ~50 ms to import: only when first used
+    import httpx
 
 
 def _number(value: Any) -> float | None:
@@ -199,6 +200,8 @@ class UsageCollector:
         self._client: httpx.AsyncClient | None = None
 
     def _http(self) -> httpx.AsyncClient:
+        import httpx
+
         """The pooled client, built on first use: TLS context creation costs ~30 ms,
         which server start-up should not pay."""
         if self._client is None:
@@ -219,6 +222,8 @@ class UsageCollector:
         Raises :class:`UpstreamAuthError` on network errors, non-200 answers or
         bad JSON; the message names the status, never a token.
         """
+        import httpx
+
         if credentials.kind != "chatgpt":
             return None
         try:
