@@ -64,6 +64,8 @@ async def main(args: argparse.Namespace) -> None:
         try:
             ids = [f"acct-{i:04d}" for i in range(args.accounts)]
             await stack.accounts.add_many(ids)
+            # As the extension does at start-up: build the HTTP client off the loop.
+            await asyncio.to_thread(stack.collector.warm_up)
             for n, account_id in enumerate(ids):
                 fake.set_usage(account_id, primary_used=n % 100, secondary_used=(7 * n) % 100)
             print(

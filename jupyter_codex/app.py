@@ -210,9 +210,13 @@ class CodexExtensionApp(ExtensionApp):
         self.core.router.add_alert_listener(self._announce_alert)
         self.app_servers["cli"].add_notification_listener(self._live_usage("cli"))
         await self.core.router.start()
-        self.core.scheduler.start()
+        self._spawn(self._warm_up_then_poll())
         await self.runtimes["cli"].sync_terminal()
         self.log.info("jupyter-codex %s ready (data in %s)", __version__, self.data_dir)
+
+    async def _warm_up_then_poll(self) -> None:
+        await self.core.warm_up()
+        self.core.scheduler.start()
 
     def _live_usage(self, target: str) -> Any:
         """Feed ``account/rateLimits/updated`` of a target's codex into the usage store."""

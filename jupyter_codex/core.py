@@ -109,6 +109,12 @@ class CodexCore:
         ensure_private_dir(self.data_dir, self.accounts.log)
         await self.database.open()
 
+    async def warm_up(self) -> None:
+        """Build the HTTP clients on a worker thread so the first poll or refresh
+        does not stall the event loop for the httpx import and TLS set-up."""
+        await asyncio.to_thread(self.collector.warm_up)
+        await asyncio.to_thread(self.accounts.warm_up)
+
     async def close(self) -> None:
         """Stop background work and close clients and the store."""
         if self._tasks:

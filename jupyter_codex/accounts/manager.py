@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -90,6 +91,7 @@ class AccountManager(LoggingConfigurable):
         self.repo = AccountRepository(database, secret_box)
         self._listeners: list[AccountListener] = []
         self._http: httpx.AsyncClient | None = None
+        self._http_lock = threading.Lock()
         self._refresher = TokenRefresher(
             self.repo,
             self._client,
@@ -362,9 +364,15 @@ class AccountManager(LoggingConfigurable):
     def _client(self) -> httpx.AsyncClient:
         import httpx
 
-        if self._http is None:
-            self._http = httpx.AsyncClient(verify=self._ssl_context(), follow_redirects=False)
+        with self._http_lock:  # warm_up() may build it on a worker thread
+            if self._http is None:
+                self._http = httpx.AsyncClient(verify=self._ssl_context(), follow_redirects=False)
         return self._http
+
+    def warm_up(self) -> None:
+        """Build the HTTP client (httpx import, TLS context) off the event loop;
+        call through ``asyncio.to_thread`` at start-up."""
+        self._client()
 
     def _ssl_context(self) -> ssl.SSLContext:
         context = ssl.create_default_context()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import ssl
+import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -198,23 +199,30 @@ class UsageCollector:
         self.url = chatgpt_base_url.rstrip("/") + "/wham/usage"
         self._settings = (ca_certificate, timeout, max_connections, user_agent)
         self._client: httpx.AsyncClient | None = None
+        self._client_lock = threading.Lock()
 
     def _http(self) -> httpx.AsyncClient:
+        """The pooled client, built on first use: importing httpx and creating the TLS
+        context cost ~100 ms, which server start-up should not pay."""
         import httpx
 
-        """The pooled client, built on first use: TLS context creation costs ~30 ms,
-        which server start-up should not pay."""
-        if self._client is None:
-            ca_certificate, timeout, max_connections, user_agent = self._settings
-            self._client = httpx.AsyncClient(
-                verify=ssl_context(ca_certificate),
-                timeout=httpx.Timeout(timeout),
-                limits=httpx.Limits(
-                    max_connections=max_connections, max_keepalive_connections=max_connections
-                ),
-                headers={"User-Agent": user_agent, "Accept": "application/json"},
-            )
+        with self._client_lock:  # warm_up() may build it on a worker thread
+            if self._client is None:
+                ca_certificate, timeout, max_connections, user_agent = self._settings
+                self._client = httpx.AsyncClient(
+                    verify=ssl_context(ca_certificate),
+                    timeout=httpx.Timeout(timeout),
+                    limits=httpx.Limits(
+                        max_connections=max_connections, max_keepalive_connections=max_connections
+                    ),
+                    headers={"User-Agent": user_agent, "Accept": "application/json"},
+                )
         return self._client
+
+    def warm_up(self) -> None:
+        """Build the client (httpx import, TLS context: ~100 ms) off the event loop;
+        call through ``asyncio.to_thread`` at start-up."""
+        self._http()
 
     async def fetch(self, credentials: Credentials) -> UsageSnapshot | None:
         """The account's usage now; None for API keys (they have no usage endpoint).
