@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeUpstream, http_error, make_jwt, text
+from fakes import FakeUpstream, chatgpt_auth_json, http_error, make_jwt, text
 from helpers import Api, turn_completed
 from tornado.httpclient import HTTPClientError
 
@@ -19,18 +19,7 @@ from tornado.httpclient import HTTPClientError
 def auth_json(
     email: str, account_id: str, refresh_token: str, exp: float | None = None
 ) -> dict[str, Any]:
-    jwt = make_jwt(email, account_id, exp=int(exp) if exp else None)
-    return {
-        "auth_mode": "chatgpt",
-        "OPENAI_API_KEY": None,
-        "tokens": {
-            "id_token": jwt,
-            "access_token": jwt,
-            "refresh_token": refresh_token,
-            "account_id": account_id,
-        },
-        "last_refresh": "2026-11-20T10:00:00.000000Z",
-    }
+    return chatgpt_auth_json(email, account_id, refresh_token, access_exp=int(exp) if exp else None)
 
 
 async def add_chatgpt(api: Api, fake: FakeUpstream, n: int) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from .codex_env import (
+    chatgpt_auth_json,
     codex_test_config,
     codex_test_env,
     config_args,
@@ -41,6 +42,7 @@ __all__ = [
     "Reply",
     "Usage",
     "apply_patch",
+    "chatgpt_auth_json",
     "codex_test_config",
     "codex_test_env",
     "config_args",

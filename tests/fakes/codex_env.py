@@ -52,18 +52,17 @@ def make_jwt(
     )
 
 
-def write_chatgpt_auth_json(
-    codex_home: str | os.PathLike[str],
+def chatgpt_auth_json(
     email: str,
     account_id: str,
     refresh_token: str,
     plan: str = "pro",
     access_exp: int | None = None,
-) -> Path:
-    """Write a managed (``chatgpt`` mode) ``auth.json`` that Codex loads and can refresh."""
+) -> dict[str, Any]:
+    """The content of a managed (``chatgpt`` mode) ``auth.json``, as ``codex login`` writes."""
     jwt = make_jwt(email, account_id, plan, exp=access_exp)
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    data = {
+    return {
         "auth_mode": "chatgpt",
         "OPENAI_API_KEY": None,
         "tokens": {
@@ -74,6 +73,18 @@ def write_chatgpt_auth_json(
         },
         "last_refresh": now,
     }
+
+
+def write_chatgpt_auth_json(
+    codex_home: str | os.PathLike[str],
+    email: str,
+    account_id: str,
+    refresh_token: str,
+    plan: str = "pro",
+    access_exp: int | None = None,
+) -> Path:
+    """Write a managed (``chatgpt`` mode) ``auth.json`` that Codex loads and can refresh."""
+    data = chatgpt_auth_json(email, account_id, refresh_token, plan, access_exp)
     home = Path(codex_home)
     home.mkdir(parents=True, exist_ok=True)
     path = home / "auth.json"
