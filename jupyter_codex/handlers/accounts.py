@@ -233,6 +233,31 @@ class LogsHandler(AccountsBase):
         self.write_json({"entries": [e.model_dump() for e in entries]})
 
 
+class SettingsHandler(AccountsBase):
+    """The account and usage settings in effect: per-target strategies (change them with
+    ``PATCH codex/api/targets/{name}``) and the polling traits (set in Jupyter config)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        scheduler = self.core.scheduler
+        states = [await self.core.router.state(t) for t in ("api", "cli")]
+        self.write_json(
+            {
+                "targets": {s.name: s.model_dump() for s in states},
+                "usage": {
+                    "active_interval": scheduler.active_interval,
+                    "idle_interval": scheduler.idle_interval,
+                    "jitter": scheduler.jitter,
+                    "concurrency": scheduler.concurrency,
+                    "history_max_rows": scheduler.history_max_rows,
+                },
+                "notify_command_configured": bool(self.core.notifier.notify_command),
+                "terminal_codex_home": str(self.settings["codex_app"].terminal_home.path),
+            }
+        )
+
+
 def _target(name: str) -> Any:
     if name not in ("api", "cli"):
         raise InvalidRequestError(f"Unknown target {name!r}; use 'api' or 'cli'.")
@@ -260,4 +285,5 @@ def account_handlers() -> list[tuple[str, type]]:
         (r"codex/api/usage/refresh", UsageRefreshHandler),
         (rf"codex/api/usage/{aid}/history", UsageHistoryHandler),
         (r"codex/api/logs", LogsHandler),
+        (r"codex/api/settings", SettingsHandler),
     ]

@@ -157,6 +157,9 @@ async def test_threshold_switch_on_usage_refresh(api: Api, fake_upstream: FakeUp
     by_id = {x["id"]: x for x in refreshed["accounts"]}
     assert sorted(by_id[b["id"]]["active_targets"]) == ["api", "cli"]
     assert by_id[a["id"]]["active_targets"] == []
+    settings = await api.call("GET", "settings")
+    assert settings["targets"]["cli"]["account_id"] == b["id"]
+    assert settings["usage"]["active_interval"] == 300
     switches = [e for e in (await api.call("GET", "logs"))["entries"] if e["kind"] == "switch"]
     assert {e["target"] for e in switches if e["to_account"] == b["id"]} == {"api", "cli"}
 
