@@ -20,7 +20,13 @@ from .handlers import (
     websocket_handlers,
     workspace_handlers,
 )
+from .handlers.keys import key_handlers
+from .handlers.proxy import proxy_handlers
 from .models import Target
+from .proxy.keys import ProxyKeys
+from .proxy.service import ProxyService
+from .proxy.upstream import UpstreamClient
+from .store.proxy import ProxyKeyRepository, RequestLogRepository
 from .supervisor import AppServerManager
 from .targets import TargetRuntime, TerminalHome
 from .workspace import WorkspaceManager
@@ -141,6 +147,20 @@ class CodexExtensionApp(ExtensionApp):
             )
         }
         self.signins = SignInFlows(self.core.accounts)
+        self.proxy = ProxyService(
+            parent=self,
+            log=self.log,
+            router=self.core.router,
+            accounts=self.core.accounts,
+            scheduler=self.core.scheduler,
+            upstream=UpstreamClient(
+                chatgpt_base_url=self.chatgpt_base_url,
+                openai_base_url=self.openai_base_url,
+                ca_certificate=self.ca_certificate,
+            ),
+            keys=ProxyKeys(ProxyKeyRepository(self.database), self.data_dir),
+            request_log=RequestLogRepository(self.database),
+        )
         self._started: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
         self.settings.update(
@@ -149,6 +169,7 @@ class CodexExtensionApp(ExtensionApp):
                 "codex_core": self.core,
                 "codex_signins": self.signins,
                 "codex_workspace": self.workspace,
+                "codex_proxy": self.proxy,
                 "codex_max_body_bytes": self.max_body_bytes,
                 "codex_browser_login_port": self.browser_login_port,
             }
@@ -159,6 +180,8 @@ class CodexExtensionApp(ExtensionApp):
         self.handlers.extend(workspace_handlers())
         self.handlers.extend(account_handlers())
         self.handlers.extend(websocket_handlers())
+        self.handlers.extend(proxy_handlers())
+        self.handlers.extend(key_handlers())
         self.handlers.extend(fallback_handlers())
 
     def _make_app_server(self, target: str) -> AppServerManager:
@@ -216,6 +239,7 @@ class CodexExtensionApp(ExtensionApp):
 
     async def _warm_up_then_poll(self) -> None:
         await self.core.warm_up()
+        await asyncio.to_thread(self.proxy.upstream.warm_up)
         self.core.scheduler.start()
 
     def _live_usage(self, target: str) -> Any:
@@ -270,6 +294,7 @@ class CodexExtensionApp(ExtensionApp):
         for runtime in self.runtimes.values():
             await runtime.aclose()
         await self.signins.aclose()
+        await self.proxy.aclose()
         if self._started is not None and self._started.done():
             await self.workspace.stop()
             await self.core.close()

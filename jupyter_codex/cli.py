@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from . import __version__, config
+from . import __version__, cli_keys, config
 from .errors import AccountError, CodexError
 from .models import Account
 
@@ -201,6 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--refresh", action="store_true", help="poll every account now")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=usage)
+
+    cli_keys.register(sub)
 
     p = sub.add_parser("logs", help="the system log (switches, alerts, errors)")
     p.add_argument("--limit", type=int, default=50)

@@ -45,6 +45,13 @@ FORBIDDEN = {
         "jupyter_codex.workspace",
         "jupyter_codex.handlers",
     ],
+    "proxy": [
+        "tornado",
+        "jupyter_server",
+        "jupyter_codex.handlers",
+        "jupyter_codex.workspace",
+        "jupyter_codex.supervisor",
+    ],
     "errors.py": ["tornado", "jupyter_server", "jupyter_codex."],
     "models.py": [
         "tornado",

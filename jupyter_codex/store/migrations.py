@@ -96,4 +96,39 @@ MIGRATIONS: list[list[str]] = [
         )
         """,
     ],
+    # 3: proxy client keys (HMAC-SHA256 of the key, never the key) and the request log.
+    [
+        """
+        CREATE TABLE proxy_keys (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            prefix TEXT NOT NULL,
+            key_hash TEXT NOT NULL UNIQUE,
+            created_at REAL NOT NULL,
+            last_used_at REAL,
+            requests INTEGER NOT NULL DEFAULT 0,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            rate_limit_per_minute INTEGER,
+            revoked_at REAL
+        )
+        """,
+        """
+        CREATE TABLE proxy_requests (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            time REAL NOT NULL,
+            key_id TEXT NOT NULL,
+            method TEXT NOT NULL,
+            path TEXT NOT NULL,
+            model TEXT,
+            account_id TEXT,
+            status INTEGER NOT NULL,
+            latency_ms REAL NOT NULL,
+            input_tokens INTEGER,
+            output_tokens INTEGER,
+            error TEXT
+        )
+        """,
+        "CREATE INDEX proxy_requests_key_time ON proxy_requests(key_id, time)",
+    ],
 ]

@@ -1,0 +1,358 @@
+"""The OpenAI- and Claude-compatible endpoints: thin handlers over the ProxyService.
+
+Authentication is Jupyter's own (token, Bearer, cookie + XSRF) **or** a proxy
+client key (``Authorization: Bearer jcx-…`` or ``x-api-key: jcx-…``). A client
+key opens these handlers and nothing else: only :class:`ProxyHandler` knows
+about keys. Cookie-authenticated requests still pass Jupyter's XSRF check;
+key-authenticated ones carry no cookie, so XSRF does not apply to them. An
+``x-api-key`` holding the Jupyter token is accepted too (the Anthropic SDK
+sends its key that way). Every error is written in the client's dialect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+from tornado.iostream import StreamClosedError
+
+from ..errors import CodexError, InvalidRequestError, PayloadTooLargeError
+from ..proxy.anthropic import count_tokens_estimate
+from ..proxy.dialects import Adapter, AnthropicAdapter, adapter_for
+from ..proxy.keys import RateLimitedError
+from ..proxy.models_catalog import openai_model_list
+from ..proxy.service import Dialect, Exchange, Prepared, ProxyError, ProxyService
+from ..proxy.upstream import UpstreamHTTPError
+from .base import AUTH_RESOURCE
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+try:
+    from jupyter_server.auth.decorator import allow_unauthenticated
+except ImportError:  # jupyter_server < 2.13 never enforces auth in prepare()
+
+    def allow_unauthenticated(method: _F) -> _F:
+        return method
+
+
+class _ClientGone(Exception):
+    """The client closed the connection."""
+
+
+class ProxyHandler(APIHandler):
+    """Base of the proxy endpoints: key-or-Jupyter auth, dialect errors, SSE."""
+
+    auth_resource = AUTH_RESOURCE
+    #: which error dialect (and stream adapter family) this endpoint speaks
+    adapter: type[Adapter] = Adapter
+
+    def initialize(self) -> None:
+        self.client_id: str | None = None
+        self.log_fields: dict[str, Any] = {}
+        self.error_code: str | None = None
+        self._gone = asyncio.Event()
+        self._sse = False
+        self._stream_mode = False
+
+    @property
+    def service(self) -> ProxyService:
+        return cast(ProxyService, self.settings["codex_proxy"])
+
+    # -- authentication ------------------------------------------------------------
+
+    def _presented_key(self) -> str | None:
+        auth = self.request.headers.get("Authorization", "")
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() == "bearer" and self.service.keys.looks_like_key(value.strip()):
+            return value.strip()
+        api_key = self.request.headers.get("x-api-key", "").strip()
+        return api_key if self.service.keys.looks_like_key(api_key) else None
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        if self.request.method == "OPTIONS":  # CORS pre-flight: Jupyter's rules
+            await super().prepare()
+            return
+        presented = self._presented_key()
+        if presented is not None:
+            self.current_user = None  # a key is no Jupyter identity
+            if not self.check_host():
+                raise web.HTTPError(403)
+            key = await self.service.keys.verify(presented)
+            if key is None:
+                raise ProxyError(401, "Invalid or revoked API key.", code="invalid_api_key")
+            self.client_id = key.id
+            self.service.keys.check_rate(key, self.service.rate_limit_per_minute)
+        else:
+            api_key = self.request.headers.get("x-api-key", "").strip()
+            if api_key and "Authorization" not in self.request.headers:
+                self.request.headers["Authorization"] = f"token {api_key}"
+            try:
+                await super().prepare()
+            except web.HTTPError:
+                if getattr(self, "_jupyter_current_user", None) is not None:
+                    raise  # e.g. a cookie-authenticated request without its XSRF token
+                self.current_user = None  # without credentials, the answer is 401 below
+            if self.current_user is None:
+                raise ProxyError(
+                    401,
+                    "Authentication required: send a proxy API key or the Jupyter token as "
+                    "'Authorization: Bearer …' or 'x-api-key'.",
+                    code="invalid_api_key",
+                )
+            action = "read" if self.request.method in ("GET", "HEAD") else "write"
+            if not self.authorizer.is_authorized(self, self.current_user, action, AUTH_RESOURCE):
+                raise ProxyError(403, "This user may not use the Codex proxy.")
+            self.client_id = "jupyter"
+        await self.settings["codex_app"].started()
+
+    # -- bodies and errors -----------------------------------------------------------
+
+    def json_body(self) -> dict[str, Any]:
+        limit = self.service.max_body_bytes
+        body = self.request.body or b""
+        if len(body) > limit:
+            raise PayloadTooLargeError(
+                f"The request body is {len(body)} bytes; the limit is {limit} bytes."
+            )
+        try:
+            data = json.loads(body) if body.strip() else None
+        except (ValueError, UnicodeDecodeError) as e:
+            raise InvalidRequestError(f"The request body is not valid JSON: {e}") from e
+        if not isinstance(data, dict):
+            raise InvalidRequestError("The request body must be a JSON object.")
+        return data
+
+    def send_json(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(data), set_content_type="application/json")
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        code: str | None = None
+        retry_after: float | None = None
+        if isinstance(exc, ProxyError):
+            status, message, code, retry_after = exc.status, exc.message, exc.code, exc.retry_after
+        elif isinstance(exc, CodexError):
+            status, message, code = exc.status_code, exc.message, exc.code
+            retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
+            if status == 503:
+                retry_after = exc.details.get("retry_after") or 30.0
+        elif isinstance(exc, web.HTTPError):
+            status, message = exc.status_code, exc.log_message or self._reason
+        else:
+            status, message = 500, "Internal error; see the Jupyter server log."
+        self.error_code = code or f"http_{status}"
+        if self._sse:  # headers are out: end the stream with an in-stream error
+            self._finish_stream(self.adapter_error(status, message, code))
+            return
+        self.set_status(status)
+        if retry_after:
+            self.set_header("Retry-After", str(max(1, round(retry_after))))
+        body = self.adapter.error_body(status, message, code)
+        self.finish(json.dumps(body), set_content_type="application/json")
+
+    def adapter_error(self, status: int, message: str, code: str | None) -> bytes:
+        """The in-stream error frames of this endpoint (streaming endpoints override)."""
+        return b""
+
+    def _finish_stream(self, data: bytes) -> None:
+        if data:
+            self.write(data)
+        self.finish(set_content_type="text/event-stream; charset=utf-8")
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, (ProxyError, CodexError)):
+            status = value.status if isinstance(value, ProxyError) else value.status_code
+            if status < 500:
+                self.log.info("%s %s -> %s", self.request.method, self.request.path, status)
+                return
+            self.log.warning(
+                "%s %s -> %s: %s", self.request.method, self.request.path, status, value
+            )
+            return
+        super().log_exception(typ, value, tb)
+
+    def on_connection_close(self) -> None:
+        self._gone.set()
+
+    def on_finish(self) -> None:
+        if self.client_id is None or self.request.method == "OPTIONS":
+            return
+        fields = self.log_fields
+        self.service.record(
+            key_id=self.client_id,
+            method=self.request.method or "",
+            path=self.request.path,
+            model=fields.get("model"),
+            account_id=fields.get("account_id"),
+            status=self.get_status(),
+            latency_ms=self.request.request_time() * 1000.0,
+            input_tokens=fields.get("input_tokens"),
+            output_tokens=fields.get("output_tokens"),
+            error=self.error_code,
+        )
+
+
+class ModelsHandler(ProxyHandler):
+    """``GET codex/v1/models``."""
+
+    @allow_unauthenticated
+    async def get(self) -> None:
+        self.send_json(openai_model_list(self.service.model_ids(), created=int(time.time())))
+
+
+class CompletionHandler(ProxyHandler):
+    """Shared POST flow: translate, run the exchange, answer (JSON or SSE)."""
+
+    dialect: Dialect = "chat"
+
+    @allow_unauthenticated
+    async def post(self) -> None:
+        prepared = self.service.prepare(
+            self.dialect, self.json_body(), self.request.headers, self.client_id or "jupyter"
+        )
+        self.log_fields["model"] = prepared.model
+        self._stream_mode = prepared.stream
+        adapter = adapter_for(prepared)
+        self._adapter = adapter
+        exchange = self.service.exchange(prepared)
+        closer = asyncio.ensure_future(self._gone.wait())
+        try:
+            await self._wait(asyncio.ensure_future(exchange.start()), adapter, closer)
+            self.log_fields["account_id"] = exchange.account_id
+            if prepared.stream:
+                await self._relay(exchange, adapter, closer)
+            else:
+                await self._collect(exchange, adapter, closer, prepared)
+        except _ClientGone:
+            self.error_code = "client_closed"
+            self.log.info("Proxy client went away; upstream request cancelled")
+        finally:
+            closer.cancel()
+            await exchange.aclose()
+
+    def _note_usage(self, exchange: Exchange) -> None:
+        """Token counts for the request log (written by ``on_finish``)."""
+        if exchange.usage is not None:
+            self.log_fields["input_tokens"] = exchange.usage.input_tokens
+            self.log_fields["output_tokens"] = exchange.usage.output_tokens
+
+    def adapter_error(self, status: int, message: str, code: str | None) -> bytes:
+        return self._adapter.fail(status, message, code)
+
+    async def _wait(self, fut: asyncio.Future[Any], adapter: Adapter, closer: Any) -> Any:
+        """Await ``fut``; keep-alive frames while it takes long (stream requests only)."""
+        stream = self._stream_mode
+        while True:
+            done, _ = await asyncio.wait(
+                {fut, closer},
+                timeout=self.service.keepalive_seconds if stream else None,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            if fut in done:
+                return fut.result()
+            if closer in done:
+                fut.cancel()
+                raise _ClientGone
+            await self._send(adapter.keepalive)
+
+    async def _send(self, data: bytes) -> None:
+        if not self._sse:
+            self._sse = True
+            self.set_status(200)
+            self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+            self.set_header("Cache-Control", "no-cache")
+            self.set_header("X-Accel-Buffering", "no")
+        if data:
+            self.write(data)
+        try:
+            await self.flush()
+        except StreamClosedError:
+            raise _ClientGone from None
+
+    async def _relay(self, exchange: Exchange, adapter: Adapter, closer: Any) -> None:
+        events = exchange.events().__aiter__()
+        await self._send(b"")
+        while True:
+            try:
+                event = await self._wait(asyncio.ensure_future(events.__anext__()), adapter, closer)
+            except StopAsyncIteration:
+                break
+            except UpstreamHTTPError as e:  # the stream broke after it started
+                self.log.warning("Upstream stream of account %s broke: %s", exchange.account_id, e)
+                self.error_code = "upstream_stream_truncated"
+                break
+            frames = adapter.feed(event)
+            if frames:
+                await self._send(frames)
+        self._note_usage(exchange)
+        self._finish_stream(adapter.finish())
+
+    async def _collect(
+        self, exchange: Exchange, adapter: Adapter, closer: Any, prepared: Prepared
+    ) -> None:
+        events = exchange.events().__aiter__()
+        while True:
+            try:
+                event = await self._wait(asyncio.ensure_future(events.__anext__()), adapter, closer)
+            except StopAsyncIteration:
+                break
+            except UpstreamHTTPError as e:
+                self.log.warning("Upstream stream of account %s broke: %s", exchange.account_id, e)
+                break
+            adapter.collect(event)
+        self._note_usage(exchange)
+        status, body = adapter.result()
+        if status != 200:
+            self.error_code = str((body.get("error") or {}).get("code") or f"http_{status}")
+        self.send_json(body, status)
+
+
+class ChatCompletionsHandler(CompletionHandler):
+    """``POST codex/v1/chat/completions``."""
+
+    dialect: Dialect = "chat"
+
+
+class ResponsesHandler(CompletionHandler):
+    """``POST codex/v1/responses``."""
+
+    dialect: Dialect = "responses"
+
+
+class MessagesHandler(CompletionHandler):
+    """``POST codex/claude/v1/messages``."""
+
+    dialect: Dialect = "anthropic"
+    adapter = AnthropicAdapter
+
+
+class CountTokensHandler(ProxyHandler):
+    """``POST codex/claude/v1/messages/count_tokens`` (an estimate; nothing goes upstream)."""
+
+    adapter = AnthropicAdapter
+
+    @allow_unauthenticated
+    async def post(self) -> None:
+        body = self.json_body()
+        self.log_fields["model"] = body.get("model") if isinstance(body.get("model"), str) else None
+        self.send_json({"input_tokens": count_tokens_estimate(body)})
+
+
+def proxy_handlers() -> list[tuple[str, type]]:
+    """URL patterns (relative to ``base_url``) of the OpenAI/Claude-compatible proxy."""
+    return [
+        (r"codex/v1/models", ModelsHandler),
+        (r"codex/v1/chat/completions", ChatCompletionsHandler),
+        (r"codex/v1/responses", ResponsesHandler),
+        (r"codex/claude/v1/messages", MessagesHandler),
+        (r"codex/claude/v1/messages/count_tokens", CountTokensHandler),
+    ]
+
+
+__all__ = ["proxy_handlers"]

@@ -1,0 +1,156 @@
+"""What each client dialect sends back: SSE frames, keep-alives, errors, whole answers.
+
+One adapter per request wraps the translator for its dialect (chat
+completions, Anthropic Messages, Responses) and renders bytes for the
+handler, so the handler itself is dialect-free apart from the choice of class.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from . import anthropic, openai_chat
+from .errors import (
+    anthropic_error,
+    anthropic_error_type,
+    openai_error,
+    stream_error_chunk_openai,
+    stream_error_event_anthropic,
+)
+from .responses import ResponsesAggregator, ResponsesStreamRelay
+from .service import Prepared
+
+_DONE = b"data: [DONE]\n\n"
+
+
+def _data(obj: Any) -> bytes:
+    return b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n"
+
+
+def _event(name: str, obj: Any) -> bytes:
+    return f"event: {name}\n".encode() + _data(obj)
+
+
+class Adapter:
+    """Base: OpenAI-style error bodies and an SSE comment as keep-alive."""
+
+    keepalive = b": keep-alive\n\n"
+
+    def __init__(self, prepared: Prepared) -> None:
+        self.prepared = prepared
+
+    @staticmethod
+    def error_body(status: int, message: str, code: str | None = None) -> dict[str, Any]:
+        return openai_error(status, message, code=code)
+
+    def feed(self, event: dict[str, Any]) -> bytes:
+        raise NotImplementedError
+
+    def collect(self, event: dict[str, Any]) -> None:
+        """Feed one event of a non-stream request."""
+        self.feed(event)
+
+    def finish(self) -> bytes:
+        raise NotImplementedError
+
+    def fail(self, status: int, message: str, code: str | None) -> bytes:
+        """An in-stream error once SSE headers are out (and the stream's end)."""
+        raise NotImplementedError
+
+    def result(self) -> tuple[int, dict[str, Any]]:
+        """(status, body) of a non-stream answer after every event was fed."""
+        raise NotImplementedError
+
+
+class ChatAdapter(Adapter):
+    def __init__(self, prepared: Prepared) -> None:
+        self.translator = openai_chat.ChatStreamTranslator(
+            prepared.info, completion_id=f"chatcmpl-{uuid.uuid4().hex}", created=int(time.time())
+        )
+
+    def feed(self, event: dict[str, Any]) -> bytes:
+        return b"".join(_data(c) for c in self.translator.feed(event))
+
+    def finish(self) -> bytes:
+        return b"".join(_data(c) for c in self.translator.finish()) + _DONE
+
+    def fail(self, status: int, message: str, code: str | None) -> bytes:
+        return _data(stream_error_chunk_openai(message, code)) + _DONE
+
+    def result(self) -> tuple[int, dict[str, Any]]:
+        self.translator.finish()
+        error = self.translator.error
+        if error is not None:
+            return error.status, error.openai_body()
+        return 200, self.translator.completion()
+
+
+class AnthropicAdapter(Adapter):
+    keepalive = _event("ping", {"type": "ping"})
+
+    def __init__(self, prepared: Prepared) -> None:
+        self.translator = anthropic.AnthropicStreamTranslator(
+            prepared.info, message_id=f"msg_{uuid.uuid4().hex[:24]}"
+        )
+
+    @staticmethod
+    def error_body(status: int, message: str, code: str | None = None) -> dict[str, Any]:
+        return anthropic_error(status, message)
+
+    def feed(self, event: dict[str, Any]) -> bytes:
+        return b"".join(_event(n, d) for n, d in self.translator.feed(event))
+
+    def finish(self) -> bytes:
+        return b"".join(_event(n, d) for n, d in self.translator.finish())
+
+    def fail(self, status: int, message: str, code: str | None) -> bytes:
+        return _event(*stream_error_event_anthropic(message, anthropic_error_type(status)))
+
+    def result(self) -> tuple[int, dict[str, Any]]:
+        self.translator.finish()
+        error = self.translator.error
+        if error is not None:
+            return error.status, error.anthropic_body()
+        return 200, self.translator.message()
+
+
+class ResponsesAdapter(Adapter):
+    def __init__(self, prepared: Prepared) -> None:
+        self.relay = ResponsesStreamRelay(prepared.name_map)
+        self.aggregator = ResponsesAggregator(prepared.name_map)
+
+    def collect(self, event: dict[str, Any]) -> None:
+        self.aggregator.feed(event)
+
+    def feed(self, event: dict[str, Any]) -> bytes:
+        return b"".join(_event(str(e.get("type")), e) for e in self.relay.feed(event))
+
+    def finish(self) -> bytes:
+        return b"".join(_event(str(e.get("type")), e) for e in self.relay.finish())
+
+    def fail(self, status: int, message: str, code: str | None) -> bytes:
+        return _event("error", {"type": "error", "code": code, "message": message, "param": None})
+
+    def result(self) -> tuple[int, dict[str, Any]]:
+        response = self.aggregator.result()
+        error = self.aggregator.error
+        if error is not None:
+            return error.status, error.openai_body()
+        return 200, response
+
+
+ADAPTERS: dict[str, type[Adapter]] = {
+    "chat": ChatAdapter,
+    "anthropic": AnthropicAdapter,
+    "responses": ResponsesAdapter,
+}
+
+
+def adapter_for(prepared: Prepared) -> Adapter:
+    return ADAPTERS[prepared.dialect](prepared)
+
+
+__all__ = ["ADAPTERS", "Adapter", "adapter_for"]

@@ -1,0 +1,292 @@
+"""The HTTP client of the proxy: one streaming ``POST …/responses`` per attempt.
+
+ChatGPT accounts go to ``{chatgpt_base_url}/codex/responses`` with their access
+token, ``ChatGPT-Account-Id`` and a stable ``session_id`` header (the backend
+pins prompt-cache affinity on it); API keys go to ``{openai_base_url}/responses``.
+An answer other than 200 becomes an :class:`UpstreamHTTPError` whose ``kind``
+says what the caller may do about it (cool down, refresh, fail over, give up).
+The SSE body is parsed into event dicts as it arrives.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import threading
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..accounts.credentials import Credentials
+from ..usage.collector import parse_usage_limit_error, ssl_context
+
+if TYPE_CHECKING:  # httpx costs ~50 ms to import: only when first used
+    import httpx
+
+FailureKind = Literal[
+    "usage_limit",  # 429 usage_limit_reached: cool down until the reset
+    "rate_limit",  # other 429: short cooldown
+    "auth",  # 401: refresh the token once, then fail over
+    "forbidden",  # 403: fail over
+    "server",  # 5xx: fail over
+    "connection",  # no answer at all: fail over
+    "client",  # other 4xx: the request itself is wrong, surface it
+]
+
+#: Largest error body read from upstream (they are small JSON documents).
+_MAX_ERROR_BODY = 64 * 1024
+
+
+@dataclass
+class UpstreamHTTPError(Exception):
+    """An attempt failed before any event arrived."""
+
+    kind: FailureKind
+    status: int | None
+    message: str
+    code: str | None = None
+    reset_at: float | None = None
+    retry_after: float | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.status}): {self.message}"
+
+    @property
+    def failover(self) -> bool:
+        """Whether another account may succeed where this one failed."""
+        return self.kind != "client"
+
+
+class UpstreamStream:
+    """A 200 answer: headers now, events as they arrive, ``aclose`` to cancel."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+        self.status = response.status_code
+        self.headers = {k.lower(): v for k, v in response.headers.items()}
+
+    async def events(self) -> AsyncIterator[dict[str, Any]]:
+        """Parsed SSE ``data:`` objects (``[DONE]`` and comments skipped).
+
+        An event without ``type`` takes its SSE ``event:`` name. Raises
+        :class:`UpstreamHTTPError` (``connection``) when the stream breaks.
+        """
+        import httpx
+
+        name: str | None = None
+        data: list[str] = []
+        try:
+            async for line in self._response.aiter_lines():
+                if not line:
+                    event = _decode(name, data)
+                    name, data = None, []
+                    if event is not None:
+                        yield event
+                elif line.startswith(":"):
+                    continue
+                elif line.startswith("data:"):
+                    data.append(line[5:].removeprefix(" "))
+                elif line.startswith("event:"):
+                    name = line[6:].strip()
+            event = _decode(name, data)
+            if event is not None:
+                yield event
+        except httpx.HTTPError as e:
+            raise UpstreamHTTPError("connection", None, f"stream broken: {type(e).__name__}") from e
+
+    async def aclose(self) -> None:
+        """Close the connection (cancels the upstream request if still streaming)."""
+        await self._response.aclose()
+
+
+def _decode(name: str | None, data: list[str]) -> dict[str, Any] | None:
+    if not data:
+        return None
+    raw = "\n".join(data)
+    if raw.strip() == "[DONE]":
+        return None
+    try:
+        event = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(event, dict):
+        return None
+    if name and "type" not in event:
+        event["type"] = name
+    return event
+
+
+class UpstreamClient:
+    """Pooled HTTP client for model requests (built lazily, like the usage collector's)."""
+
+    def __init__(
+        self,
+        *,
+        chatgpt_base_url: str,
+        openai_base_url: str,
+        ca_certificate: str = "",
+        connect_timeout: float = 15.0,
+        read_timeout: float = 300.0,
+        max_connections: int = 64,
+        originator: str = "codex_cli_rs",
+        user_agent: str = "jupyter-codex",
+    ) -> None:
+        self.chatgpt_url = chatgpt_base_url.rstrip("/") + "/codex/responses"
+        self.openai_url = openai_base_url.rstrip("/") + "/responses"
+        self.originator = originator
+        self._settings = (
+            ca_certificate,
+            connect_timeout,
+            read_timeout,
+            max_connections,
+            user_agent,
+        )
+        self._client: httpx.AsyncClient | None = None
+        self._lock = threading.Lock()
+
+    def _http(self) -> httpx.AsyncClient:
+        import httpx
+
+        with self._lock:  # warm_up() may build it on a worker thread
+            if self._client is None:
+                ca, connect, read, max_connections, user_agent = self._settings
+                self._client = httpx.AsyncClient(
+                    verify=ssl_context(ca),
+                    timeout=httpx.Timeout(read, connect=connect),
+                    limits=httpx.Limits(
+                        max_connections=max_connections, max_keepalive_connections=16
+                    ),
+                    headers={"User-Agent": user_agent},
+                )
+        return self._client
+
+    def warm_up(self) -> None:
+        """Build the client off the event loop (``asyncio.to_thread``) at start-up."""
+        self._http()
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def request_headers(self, credentials: Credentials, session_id: str | None) -> dict[str, str]:
+        headers = {
+            **credentials.auth_headers(),
+            "Accept": "text/event-stream",
+            "Content-Type": "application/json",
+        }
+        if credentials.kind == "chatgpt":
+            headers["OpenAI-Beta"] = "responses=experimental"
+            headers["originator"] = self.originator
+        if session_id:
+            headers["session_id"] = session_id
+        return headers
+
+    async def open(
+        self, credentials: Credentials, body: dict[str, Any], *, session_id: str | None
+    ) -> UpstreamStream:
+        """POST ``body`` as ``credentials``; the open stream, or :class:`UpstreamHTTPError`."""
+        import httpx
+
+        url = self.chatgpt_url if credentials.kind == "chatgpt" else self.openai_url
+        client = self._http()
+        request = client.build_request(
+            "POST",
+            url,
+            content=json.dumps(body, separators=(",", ":")).encode(),
+            headers=self.request_headers(credentials, session_id),
+        )
+        try:
+            response = await client.send(request, stream=True)
+        except httpx.HTTPError as e:
+            raise UpstreamHTTPError("connection", None, f"{type(e).__name__}") from e
+        if response.status_code == 200:
+            return UpstreamStream(response)
+        try:
+            raw = await _read_bounded(response)
+        except httpx.HTTPError:
+            raw = b""
+        finally:
+            await response.aclose()
+        raise classify(response.status_code, raw, response.headers)
+
+
+async def _read_bounded(response: httpx.Response) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= _MAX_ERROR_BODY:
+            break
+    return b"".join(chunks)[:_MAX_ERROR_BODY]
+
+
+def classify(status: int, raw: bytes, headers: Mapping[str, str]) -> UpstreamHTTPError:
+    """Turn a non-200 answer into an :class:`UpstreamHTTPError` (no body text kept
+    beyond the upstream's own error message)."""
+    try:
+        body: Any = json.loads(raw) if raw else None
+    except ValueError:
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, str):
+        error = {"message": error}
+    error = error if isinstance(error, dict) else {}
+    message = error.get("message") if isinstance(error.get("message"), str) else None
+    code = error.get("code") or error.get("type")
+    code = code if isinstance(code, str) else None
+    lower = {k.lower(): v for k, v in headers.items()}
+    retry_after = parse_retry_after(lower.get("retry-after"))
+    kind: FailureKind
+    reset_at = None
+    if status == 429:
+        reset_at = parse_usage_limit_error(body)
+        kind = (
+            "usage_limit" if reset_at is not None or code == "usage_limit_reached" else "rate_limit"
+        )
+    elif status == 401:
+        kind = "auth"
+    elif status == 403:
+        kind = "forbidden"
+    elif status >= 500:
+        kind = "server"
+    else:
+        kind = "client"
+    return UpstreamHTTPError(
+        kind,
+        status,
+        (message or f"The upstream answered HTTP {status}.")[:500],
+        code=code,
+        reset_at=reset_at,
+        retry_after=retry_after,
+        headers=lower,
+    )
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value).timestamp()
+        except (TypeError, ValueError):
+            return None
+        seconds = when - (time.time() if now is None else now)
+    return seconds if 0 <= seconds <= 8 * 86_400 else None
+
+
+__all__ = [
+    "FailureKind",
+    "UpstreamClient",
+    "UpstreamHTTPError",
+    "UpstreamStream",
+    "classify",
+    "parse_retry_after",
+]

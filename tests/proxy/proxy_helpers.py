@@ -1,0 +1,56 @@
+"""Helpers for the proxy tests: accounts on the fake, SDK clients of the live server."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import anthropic
+import openai
+from fakes import FakeUpstream, chatgpt_auth_json
+from helpers import Api
+
+MODEL = "gpt-5.2-codex"
+
+
+async def add_account(api: Api, fake: FakeUpstream, n: int) -> dict[str, Any]:
+    """Import ChatGPT account ``acct-n`` (known to the fake) through the REST API."""
+    account_id, email = f"acct-{n}", f"user{n}@example.com"
+    rt = fake.add_account(account_id, email, refresh_token=f"rt-{n}")
+    body = {
+        "auth_json": chatgpt_auth_json(email, account_id, rt, access_exp=int(time.time() + 1800)),
+        "label": f"Account {n}",
+    }
+    return await api.call("POST", "accounts", "import", body=body)  # type: ignore[no-any-return]
+
+
+async def setup_accounts(api: Api, fake: FakeUpstream, n: int = 1) -> list[dict[str, Any]]:
+    """``n`` accounts, the first active on the api target."""
+    accounts = [await add_account(api, fake, i) for i in range(1, n + 1)]
+    await api.call("PATCH", "targets", "api", body={"account_id": accounts[0]["id"]})
+    return accounts
+
+
+def server_url(port: int, base_url: str) -> str:
+    return f"http://localhost:{port}{base_url}"
+
+
+def token_of(serverapp: Any) -> str:
+    return str(serverapp.identity_provider.token)
+
+
+def openai_client(port: int, base_url: str, key: str, **kwargs: Any) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(
+        base_url=server_url(port, base_url) + "codex/v1", api_key=key, max_retries=0, **kwargs
+    )
+
+
+def anthropic_client(port: int, base_url: str, key: str, **kwargs: Any) -> anthropic.AsyncAnthropic:
+    return anthropic.AsyncAnthropic(
+        base_url=server_url(port, base_url) + "codex/claude", api_key=key, max_retries=0, **kwargs
+    )
+
+
+def responses_accounts(fake: FakeUpstream) -> list[str | None]:
+    """The ChatGPT account id of every model request the fake saw, in order."""
+    return [r.account_id for r in fake.responses_requests()]
