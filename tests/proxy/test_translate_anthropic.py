@@ -7,12 +7,12 @@ regenerate with ``UPDATE_GOLDEN=1 pytest tests/proxy`` after a deliberate change
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import pytest
+from golden_cases import check_golden, golden_cases
 
 from jupyter_codex.errors import InvalidRequestError
 from jupyter_codex.proxy import (
@@ -25,20 +25,6 @@ from jupyter_codex.proxy import (
     parse_model,
     stream_error_event_anthropic,
 )
-
-GOLDEN = Path(__file__).parent / "golden"
-
-
-def _cases(sub: str) -> list[Path]:
-    return sorted((GOLDEN / sub).glob("*.json"))
-
-
-def _check(path: Path, case: dict[str, Any], actual: Any) -> None:
-    actual = json.loads(json.dumps(actual))
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        case["expected"] = actual
-        path.write_text(json.dumps(case, indent=1, ensure_ascii=False) + "\n")
-    assert actual == case["expected"]
 
 
 def run_stream(request: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
@@ -56,13 +42,13 @@ def run_stream(request: dict[str, Any], events: list[dict[str, Any]]) -> dict[st
     }
 
 
-@pytest.mark.parametrize("path", _cases("anthropic_stream"), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", golden_cases("anthropic_stream"), ids=lambda p: p.stem)
 def test_stream_golden(path: Path) -> None:
     case = json.loads(path.read_text())
-    _check(path, case, run_stream(case["request"], case["events"]))
+    check_golden(path, case, run_stream(case["request"], case["events"]))
 
 
-@pytest.mark.parametrize("path", _cases("anthropic_stream"), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", golden_cases("anthropic_stream"), ids=lambda p: p.stem)
 def test_stream_follows_the_messages_event_grammar(path: Path) -> None:
     """One message_start first; every delta targets the one open block; blocks close in order."""
     case = json.loads(path.read_text())
@@ -93,13 +79,15 @@ def test_stream_follows_the_messages_event_grammar(path: Path) -> None:
         assert names[-2:] == ["message_delta", "message_stop"]
 
 
-@pytest.mark.parametrize("path", _cases("anthropic_request"), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", golden_cases("anthropic_request"), ids=lambda p: p.stem)
 def test_request_golden(path: Path) -> None:
     case = json.loads(path.read_text())
     body, info = messages_to_responses(case["request"])
     model, effort, _ = parse_model(info.model)
     normalized = normalize_responses_request(body, model=model, session_key="sess-1", effort=effort)
-    _check(path, case, {"responses_body": body, "info": asdict(info), "normalized": normalized})
+    check_golden(
+        path, case, {"responses_body": body, "info": asdict(info), "normalized": normalized}
+    )
 
 
 def _body(**overrides: Any) -> dict[str, Any]:

@@ -8,12 +8,12 @@ change, regenerate with ``UPDATE_GOLDEN=1 pytest tests/proxy`` and review the di
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import pytest
+from golden_cases import check_golden, golden_cases
 
 from jupyter_codex.errors import InvalidRequestError
 from jupyter_codex.proxy import (
@@ -24,20 +24,6 @@ from jupyter_codex.proxy import (
     parse_model,
     stream_error_chunk_openai,
 )
-
-GOLDEN = Path(__file__).parent / "golden"
-
-
-def _cases(sub: str) -> list[Path]:
-    return sorted((GOLDEN / sub).glob("*.json"))
-
-
-def _check(path: Path, case: dict[str, Any], actual: Any) -> None:
-    actual = json.loads(json.dumps(actual))
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        case["expected"] = actual
-        path.write_text(json.dumps(case, indent=1, ensure_ascii=False) + "\n")
-    assert actual == case["expected"]
 
 
 def run_stream(request: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
@@ -55,13 +41,13 @@ def run_stream(request: dict[str, Any], events: list[dict[str, Any]]) -> dict[st
     }
 
 
-@pytest.mark.parametrize("path", _cases("chat_stream"), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", golden_cases("chat_stream"), ids=lambda p: p.stem)
 def test_stream_golden(path: Path) -> None:
     case = json.loads(path.read_text())
-    _check(path, case, run_stream(case["request"], case["events"]))
+    check_golden(path, case, run_stream(case["request"], case["events"]))
 
 
-@pytest.mark.parametrize("path", _cases("chat_stream"), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", golden_cases("chat_stream"), ids=lambda p: p.stem)
 def test_stream_chunks_add_up_to_the_completion(path: Path) -> None:
     """Invariants of every stream: role once and first, arguments never duplicated."""
     case = json.loads(path.read_text())
@@ -82,13 +68,15 @@ def test_stream_chunks_add_up_to_the_completion(path: Path) -> None:
     assert content == (message["content"] or "")
 
 
-@pytest.mark.parametrize("path", _cases("chat_request"), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", golden_cases("chat_request"), ids=lambda p: p.stem)
 def test_request_golden(path: Path) -> None:
     case = json.loads(path.read_text())
     body, info = chat_to_responses(case["request"])
     model, effort, _ = parse_model(info.model)
     normalized = normalize_responses_request(body, model=model, session_key="sess-1", effort=effort)
-    _check(path, case, {"responses_body": body, "info": asdict(info), "normalized": normalized})
+    check_golden(
+        path, case, {"responses_body": body, "info": asdict(info), "normalized": normalized}
+    )
 
 
 def _body(**overrides: Any) -> dict[str, Any]:
