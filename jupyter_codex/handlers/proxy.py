@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
+from jupyter_core.utils import ensure_async
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 from tornado.iostream import StreamClosedError
@@ -105,7 +106,10 @@ class ProxyHandler(APIHandler):
                     code="invalid_api_key",
                 )
             action = "read" if self.request.method in ("GET", "HEAD") else "write"
-            if not self.authorizer.is_authorized(self, self.current_user, action, AUTH_RESOURCE):
+            allowed = await ensure_async(
+                self.authorizer.is_authorized(self, self.current_user, action, AUTH_RESOURCE)
+            )
+            if not allowed:
                 raise ProxyError(403, "This user may not use the Codex proxy.")
             self.client_id = "jupyter"
         await self.settings["codex_app"].started()
