@@ -3,6 +3,8 @@ and the fake OpenAI upstream (the only fake in the suite)."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,19 @@ from traitlets.config import Config
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 __all__ = ["fake_upstream"]
+
+
+@pytest.fixture(autouse=True)
+def _restore_codex_environment() -> Iterator[None]:
+    """The extension points terminals and kernels at its CODEX_HOME through os.environ;
+    undo that after each test so tests stay independent."""
+    keys = [k for k in os.environ if k.startswith("CODEX_")]
+    saved = {k: os.environ[k] for k in keys}
+    yield
+    for key in [k for k in os.environ if k.startswith("CODEX_")]:
+        if key not in saved:
+            del os.environ[key]
+    os.environ.update(saved)
 
 
 @pytest.fixture
