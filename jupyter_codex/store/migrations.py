@@ -131,4 +131,16 @@ MIGRATIONS: list[list[str]] = [
         """,
         "CREATE INDEX proxy_requests_key_time ON proxy_requests(key_id, time)",
     ],
+    # 4: agent mode of the proxy: a client's conversation id -> its workspace session.
+    [
+        """
+        CREATE TABLE agent_sessions (
+            key TEXT PRIMARY KEY,
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            created_at REAL NOT NULL,
+            last_used_at REAL NOT NULL
+        )
+        """,
+        "CREATE INDEX agent_sessions_session ON agent_sessions(session_id)",
+    ],
 ]
