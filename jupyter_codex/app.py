@@ -122,12 +122,14 @@ class CodexExtensionApp(ExtensionApp):
             log=self.log,
         )
         self.database = self.core.database
-        self.app_servers = {"cli": self._make_app_server("cli")}
+        # cli: the user's workspace sessions; api: the proxy's agent-mode turns.
+        self.app_servers = {t: self._make_app_server(t) for t in ("cli", "api")}
         self.workspace = WorkspaceManager(
             parent=self,
             log=self.log,
             database=self.database,
             app_server=self.app_servers["cli"],
+            app_servers=self.app_servers,
             root_dir=str(self.serverapp.root_dir) if self.serverapp else ".",
         )
         terminal_dir = (
@@ -144,7 +146,10 @@ class CodexExtensionApp(ExtensionApp):
                 self.core.router,
                 self.log,
                 terminal_home=self.terminal_home,
-            )
+            ),
+            "api": TargetRuntime(
+                "api", self.app_servers["api"], self.core.accounts, self.core.router, self.log
+            ),
         }
         self.signins = SignInFlows(self.core.accounts)
         self.proxy = ProxyService(
@@ -231,7 +236,8 @@ class CodexExtensionApp(ExtensionApp):
         self.core.accounts.add_listener(self._on_account_event)
         self.core.router.add_switch_listener(self._announce_switch)
         self.core.router.add_alert_listener(self._announce_alert)
-        self.app_servers["cli"].add_notification_listener(self._live_usage("cli"))
+        for target, server in self.app_servers.items():
+            server.add_notification_listener(self._live_usage(target))
         await self.core.router.start()
         self._spawn(self._warm_up_then_poll())
         await self.runtimes["cli"].sync_terminal()

@@ -20,7 +20,7 @@ from traitlets import Enum, Float, Instance, Int, Unicode
 from traitlets.config import LoggingConfigurable
 
 from ..errors import AppServerError, ConflictError, InvalidRequestError
-from ..models import Session, SessionCreate, SessionUpdate
+from ..models import Session, SessionCreate, SessionUpdate, Target
 from ..paths import resolve_folder
 from ..store import Database, EventRepository, SessionRepository
 from ..supervisor import AppServerManager
@@ -37,6 +37,7 @@ SYSTEM_CHANNEL = "_system"
 class _Runtime:
     """What we know about a session in this process (never stored)."""
 
+    target: str = "cli"  # whose app-server runs the session's thread
     generation: int = -1  # app-server generation the thread is loaded in
     active_turn: str | None = None
     last_completed_turn: str | None = None
@@ -45,7 +46,12 @@ class _Runtime:
 
 
 class WorkspaceManager(LoggingConfigurable):
-    """Creates, resumes and drives workspace sessions on one app-server target."""
+    """Creates, resumes and drives workspace sessions on the targets' app-servers.
+
+    Sessions of the ``cli`` target are the user's workspace; sessions of the
+    ``api`` target are the proxy's agent-mode conversations. Both share the
+    event log and the approval book, so a human decides either kind the same way.
+    """
 
     root_dir = Unicode(help="Folder sessions are confined to (the server's root_dir).")
     default_model = Unicode(
@@ -82,10 +88,20 @@ class WorkspaceManager(LoggingConfigurable):
         10_000, config=True, help="Most events one GET .../events answer returns."
     )
 
-    app_server = Instance(AppServerManager)
+    app_server = Instance(AppServerManager, help="The cli target's app-server.")
 
-    def __init__(self, *, database: Database, app_server: AppServerManager, **kwargs: Any):
+    def __init__(
+        self,
+        *,
+        database: Database,
+        app_server: AppServerManager,
+        app_servers: dict[str, AppServerManager] | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(app_server=app_server, **kwargs)
+        self.app_servers: dict[str, AppServerManager] = dict(app_servers or {"cli": app_server})
+        #: Per-target approval timeouts overriding :attr:`approval_timeout`.
+        self.approval_timeouts: dict[str, float] = {}
         self.sessions = SessionRepository(database)
         self.events = EventLog(EventRepository(database), EventBroker(self.log), self.log)
         self.approvals = ApprovalBook(self.events, self.log)
@@ -93,7 +109,7 @@ class WorkspaceManager(LoggingConfigurable):
         self._runtime: dict[str, _Runtime] = {}
         self._by_thread: dict[str, str] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._generation = 0
+        self._generations: dict[str, int] = dict.fromkeys(self.app_servers, 0)
         self.rate_limits: dict[str, Any] | None = None
 
     # -- lifecycle -----------------------------------------------------------
@@ -105,10 +121,11 @@ class WorkspaceManager(LoggingConfigurable):
             if session.thread_id:
                 self._by_thread[session.thread_id] = session.id
         self.events.start()
-        self.app_server.add_notification_listener(self._on_notification)
-        self.app_server.add_lifecycle_listener(self._on_lifecycle)
-        for method in APPROVAL_METHODS:
-            self.app_server.set_server_request_handler(method, self._approval_handler(method))
+        for target, server in self.app_servers.items():
+            server.add_notification_listener(self._on_notification)
+            server.add_lifecycle_listener(self._lifecycle_listener(target))
+            for method in APPROVAL_METHODS:
+                server.set_server_request_handler(method, self._approval_handler(method))
 
     async def stop(self) -> None:
         """Cancel pending approvals and persist every event."""
@@ -118,7 +135,11 @@ class WorkspaceManager(LoggingConfigurable):
 
     # -- sessions ------------------------------------------------------------
 
-    async def create_session(self, body: SessionCreate) -> Session:
+    def server(self, target: str) -> AppServerManager:
+        """The app-server of ``target``."""
+        return self.app_servers[target]
+
+    async def create_session(self, body: SessionCreate, *, target: Target = "cli") -> Session:
         """Start a Codex thread in a folder under the root and store the session."""
         folder, relative = resolve_folder(self.root_dir, body.cwd)
         if await self.sessions.count() >= self.max_sessions:
@@ -128,6 +149,7 @@ class WorkspaceManager(LoggingConfigurable):
         now = time.time()
         session = Session(
             id=uuid.uuid4().hex,
+            target=target,
             cwd=relative,
             title=body.title or f"Session in {relative or Path(self.root_dir).name or '/'}",
             model=body.model or self.default_model or None,
@@ -137,13 +159,15 @@ class WorkspaceManager(LoggingConfigurable):
             created_at=now,
             updated_at=now,
         )
-        result = await self.app_server.request("thread/start", self._thread_params(session, folder))
+        server = self.server(target)
+        result = await server.request("thread/start", self._thread_params(session, folder))
         thread = result.get("thread") or {}
         session.thread_id = thread.get("id")
         session.model = session.model or result.get("model")
         await self.sessions.insert(session)
         self._register(session)
-        self._runtime_of(session.id).generation = self._generation
+        runtime = self._runtime_of(session.id, target)
+        runtime.generation = self._generations[target]
         self.events.append(session.id, "session.created", self._public(session))
         return self._with_state(session)
 
@@ -168,7 +192,9 @@ class WorkspaceManager(LoggingConfigurable):
             await self.sessions.update(session_id, **changes)
             if "title" in changes and session.thread_id:
                 await self._try(
-                    "thread/name/set", {"threadId": session.thread_id, "name": body.title}
+                    "thread/name/set",
+                    {"threadId": session.thread_id, "name": body.title},
+                    session.target,
                 )
         session = await self.sessions.get(session_id)
         self.events.append(session_id, "session.updated", self._public(session))
@@ -183,7 +209,7 @@ class WorkspaceManager(LoggingConfigurable):
         await self.sessions.delete(session_id)
         if session.thread_id:
             self._by_thread.pop(session.thread_id, None)
-            await self._try("thread/archive", {"threadId": session.thread_id})
+            await self._try("thread/archive", {"threadId": session.thread_id}, session.target)
         self._runtime.pop(session_id, None)
         self.events.forget(session_id)
 
@@ -213,9 +239,9 @@ class WorkspaceManager(LoggingConfigurable):
                 params["model"] = session.model
             if session.effort:
                 params["effort"] = session.effort
-        result = await self.app_server.request(method, params)
+        result = await self.server(session.target).request(method, params)
         turn_id = (result.get("turn") or {}).get("id")
-        runtime = self._runtime_of(session.id)
+        runtime = self._runtime_of(session.id, session.target)
         if turn_id is None or turn_id != runtime.last_completed_turn:
             # The turn may already have completed (a fast reply) before this answer.
             runtime.active_turn = runtime.active_turn or turn_id or "pending"
@@ -228,14 +254,15 @@ class WorkspaceManager(LoggingConfigurable):
         """Interrupt the running turn; with ``force``, also restart the app-server so a
         hung command dies with it (other running sessions get an error event)."""
         session = await self.sessions.get(session_id)
-        runtime = self._runtime_of(session_id)
+        runtime = self._runtime_of(session_id, session.target)
         turn_id = runtime.active_turn
         if turn_id is None:
             return {"stopped": False, "reason": "No turn is running."}
         self.approvals.cancel_session(session_id)
+        server = self.server(session.target)
         if turn_id != "pending" and session.thread_id:
             try:
-                await self.app_server.request(
+                await server.request(
                     "turn/interrupt",
                     {"threadId": session.thread_id, "turnId": turn_id},
                     timeout=2.0 if force else None,
@@ -249,11 +276,11 @@ class WorkspaceManager(LoggingConfigurable):
             self.events.append(
                 session_id,
                 "turn.force_stopped",
-                {"restarting": self.app_server.name},
+                {"restarting": server.name},
                 turn_id=None if turn_id == "pending" else turn_id,
             )
             try:
-                await self.app_server.restart(reason=f"Force Stop in session {session_id}")
+                await server.restart(reason=f"Force Stop in session {session_id}")
             finally:
                 runtime.force_stopping = False
         return {"stopped": True, "turn_id": turn_id, "force": force}
@@ -296,33 +323,39 @@ class WorkspaceManager(LoggingConfigurable):
 
     async def _ensure_thread(self, session: Session) -> str:
         """The session's thread id, resumed into the current app-server if needed."""
-        await self.app_server.ensure_started()
-        runtime = self._runtime_of(session.id)
-        if session.thread_id and runtime.generation == self._generation:
+        server = self.server(session.target)
+        await server.ensure_started()
+        runtime = self._runtime_of(session.id, session.target)
+        if session.thread_id and runtime.generation == self._generations[session.target]:
             return session.thread_id
         folder, _ = resolve_folder(self.root_dir, session.cwd)
         params = self._thread_params(session, folder)
         if session.thread_id:
             params.pop("model", None)
-            result = await self.app_server.request(
+            result = await server.request(
                 "thread/resume", {"threadId": session.thread_id, "excludeTurns": True, **params}
             )
         else:
-            result = await self.app_server.request("thread/start", params)
+            result = await server.request("thread/start", params)
         thread_id: str = (result.get("thread") or {}).get("id") or session.thread_id or ""
         if thread_id != session.thread_id:
             await self.sessions.update(session.id, thread_id=thread_id)
             session.thread_id = thread_id
         self._register(session)
-        runtime.generation = self._generation
+        runtime.generation = self._generations[session.target]
         return thread_id
 
     def _register(self, session: Session) -> None:
         if session.thread_id:
             self._by_thread[session.thread_id] = session.id
 
-    def _runtime_of(self, session_id: str) -> _Runtime:
-        return self._runtime.setdefault(session_id, _Runtime())
+    def _runtime_of(self, session_id: str, target: str | None = None) -> _Runtime:
+        runtime = self._runtime.get(session_id)
+        if runtime is None:
+            runtime = self._runtime[session_id] = _Runtime(target=target or "cli")
+        elif target is not None:
+            runtime.target = target
+        return runtime
 
     def _lock(self, session_id: str) -> asyncio.Lock:
         return self._locks.setdefault(session_id, asyncio.Lock())
@@ -350,10 +383,10 @@ class WorkspaceManager(LoggingConfigurable):
     def _public(session: Session) -> dict[str, Any]:
         return session.model_dump(exclude={"state", "active_turn_id", "last_seq"})
 
-    async def _try(self, method: str, params: dict[str, Any]) -> None:
+    async def _try(self, method: str, params: dict[str, Any], target: str = "cli") -> None:
         """Best-effort bookkeeping call: log and carry on if the app-server refuses."""
         try:
-            await self.app_server.request(method, params, timeout=10)
+            await self.server(target).request(method, params, timeout=10)
         except AppServerError as e:
             self.log.warning("codex %s failed: %s", method, e)
 
@@ -386,14 +419,20 @@ class WorkspaceManager(LoggingConfigurable):
                 session_id, event.type, event.data, turn_id=event.turn_id, item_id=event.item_id
             )
 
-    def _on_lifecycle(self, kind: str, info: dict[str, Any]) -> None:
+    def _lifecycle_listener(self, target: str) -> Any:
+        def listener(kind: str, info: dict[str, Any]) -> None:
+            self._on_lifecycle(target, kind, info)
+
+        return listener
+
+    def _on_lifecycle(self, target: str, kind: str, info: dict[str, Any]) -> None:
         if kind == "started":
-            self._generation += 1
+            self._generations[target] += 1
             return
         if kind not in ("died", "dead"):
             return
         for session_id, runtime in self._runtime.items():
-            if runtime.active_turn is None:
+            if runtime.active_turn is None or runtime.target != target:
                 continue
             turn_id = None if runtime.active_turn == "pending" else runtime.active_turn
             self.approvals.cancel_session(session_id)
@@ -426,6 +465,8 @@ class WorkspaceManager(LoggingConfigurable):
                 from .approvals import reply_for
 
                 return reply_for(APPROVAL_METHODS[method], "decline", params, None)
-            return await self.approvals.ask(session_id, method, params, self.approval_timeout)
+            target = self._runtime_of(session_id).target
+            timeout = self.approval_timeouts.get(target, self.approval_timeout)
+            return await self.approvals.ask(session_id, method, params, timeout)
 
         return handle
