@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Dict, Int, Unicode, default
+from traitlets import Bool, Dict, Enum, Float, Int, Unicode, default
 
-from . import __version__, config
+from . import __version__, config, deployment
 from .accounts.signin import SignInFlows
+from .activity import ActivityReporter
 from .core import CodexCore
 from .errors import CodexError
 from .handlers import (
@@ -111,6 +112,51 @@ class CodexExtensionApp(ExtensionApp):
         "the user's own codex login is left alone.",
     )
 
+    # -- deployment (JupyterHub, Binder demo; see docs/deployment.md) ----------
+
+    demo_mode = Bool(
+        config=True,
+        help="Demo mode (Binder): a clearly labelled banner in status and the panel; the "
+        "upstream is the bundled fake. Default: $JUPYTER_CODEX_DEMO_MODE, else off.",
+    )
+    default_sign_in = Enum(
+        ["device", "browser"],
+        config=True,
+        help="Sign-in flow clients offer first: 'device' (device code; works remotely) or "
+        "'browser'. Default: $JUPYTER_CODEX_DEFAULT_SIGN_IN, else 'device' under JupyterHub "
+        "and 'browser' elsewhere.",
+    )
+    allow_browser_sign_in = Bool(
+        config=True,
+        help="Allow the browser sign-in flow (its callback listens on localhost of the "
+        "server, so it only works when the browser runs there). Default: off under "
+        "JupyterHub, on elsewhere.",
+    )
+    proxy_enabled = Bool(
+        True,
+        config=True,
+        help="Serve the OpenAI/Claude-compatible endpoints (codex/v1, codex/claude). False: "
+        "they answer 403 in the client's dialect, for sites that allow the workspace only.",
+    )
+    activity_interval = Float(
+        60.0,
+        config=True,
+        help="Seconds between two activity reports while a turn runs, so JupyterHub's idle "
+        "culler never stops a server that is working (0: never report).",
+    )
+
+    @default("demo_mode")
+    def _default_demo_mode(self) -> bool:
+        return deployment.default_demo_mode()
+
+    @default("default_sign_in")
+    def _default_default_sign_in(self) -> str:
+        return deployment.default_sign_in()
+
+    @default("allow_browser_sign_in")
+    def _default_allow_browser_sign_in(self) -> bool:
+        return not deployment.under_jupyterhub()
+
     def initialize_settings(self) -> None:
         """Build the managers (no I/O, no processes: those start lazily)."""
         self.core = CodexCore(
@@ -166,6 +212,9 @@ class CodexExtensionApp(ExtensionApp):
             keys=ProxyKeys(ProxyKeyRepository(self.database), self.data_dir),
             request_log=RequestLogRepository(self.database),
         )
+        self.activity = ActivityReporter(
+            self.settings, self.workspace.running_turns, self.activity_interval, self.log
+        )
         self._started: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
         self.settings.update(
@@ -177,6 +226,8 @@ class CodexExtensionApp(ExtensionApp):
                 "codex_proxy": self.proxy,
                 "codex_max_body_bytes": self.max_body_bytes,
                 "codex_browser_login_port": self.browser_login_port,
+                "codex_allow_browser_sign_in": self.allow_browser_sign_in,
+                "codex_proxy_enabled": self.proxy_enabled,
             }
         )
 
@@ -241,6 +292,9 @@ class CodexExtensionApp(ExtensionApp):
         await self.core.router.start()
         self._spawn(self._warm_up_then_poll())
         await self.runtimes["cli"].sync_terminal()
+        self.activity.start()
+        if self.demo_mode:
+            self.log.warning("jupyter-codex: %s", deployment.DEMO_BANNER)
         self.log.info("jupyter-codex %s ready (data in %s)", __version__, self.data_dir)
 
     async def _warm_up_then_poll(self) -> None:
@@ -295,6 +349,7 @@ class CodexExtensionApp(ExtensionApp):
     async def stop_extension(self) -> None:
         """Stop every app-server (TERM, then KILL), background work, and persist events."""
         await asyncio.gather(*(s.stop() for s in self.app_servers.values()))
+        await self.activity.stop()
         for task in list(self._tasks):
             task.cancel()
         for runtime in self.runtimes.values():
@@ -333,7 +388,33 @@ class CodexExtensionApp(ExtensionApp):
                 "running": sum(1 for s in sessions if s.state != "idle"),
             },
             "pending_approvals": len(self.workspace.approvals.pending()),
+            **self._deployment_status(),
         }
+
+    def _deployment_status(self) -> dict[str, Any]:
+        """Hub, demo mode, sign-in flows and the administrator's defaults and limits."""
+        ws = self.workspace
+        return deployment.deployment_status(
+            hub=deployment.under_jupyterhub(),
+            demo_mode=self.demo_mode,
+            default_sign_in=self.default_sign_in,
+            allow_browser_sign_in=self.allow_browser_sign_in,
+            proxy_enabled=self.proxy_enabled,
+            defaults={
+                "model": ws.default_model or None,
+                "effort": ws.default_effort or None,
+                "approval_policy": ws.default_approval_policy,
+                "sandbox": ws.default_sandbox,
+                "allowed_folders": list(ws.allowed_folders),
+                "proxy_models": self.proxy.model_ids(),
+            },
+            limits={
+                "max_sessions": ws.max_sessions,
+                "max_concurrent_turns": ws.max_concurrent_turns,
+                "max_events_per_session": ws.max_events_per_session,
+                "max_body_bytes": self.max_body_bytes,
+            },
+        )
 
     async def _auth_status(self, server: AppServerManager) -> dict[str, Any]:
         """What the app-server will sign in with, without starting it just to ask."""

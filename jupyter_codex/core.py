@@ -8,8 +8,6 @@ so nothing here imports tornado or jupyter_server.
 from __future__ import annotations
 
 import asyncio
-import os
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from .accounts.router import AccountRouter
 from .models import Account
 from .store import Database
 from .store.crypto import SecretBox
+from .store.permissions import check_data_dir
 from .store.usage import SystemLogRepository, TargetRepository, UsageRepository
 from .usage import AlertNotifier, UsageCollector, UsageScheduler
 
@@ -131,12 +130,8 @@ class CodexCore:
 
 
 def ensure_private_dir(path: Path, log: Any) -> None:
-    """Create the data dir 0700, and warn when an existing one is readable by others."""
+    """Create the data dir 0700, and warn (naming the fix) about every folder or secret
+    file in it that other users could read (see ``store/permissions.py``)."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    mode = stat.S_IMODE(os.stat(path).st_mode)
-    if mode & 0o077:
-        log.warning(
-            "jupyter-codex data dir %s is accessible by other users (mode %o); run chmod 700 on it.",
-            path,
-            mode,
-        )
+    for problem in check_data_dir(path):
+        log.warning("%s", problem.message())

@@ -13,6 +13,7 @@ went wrong and what to do, and never contains a secret.
     │   └── PathOutsideRootError     403  a client path escapes root_dir
     ├── NotFoundError                404  unknown session, approval, account …
     ├── ConflictError                409  e.g. a turn is already running
+    ├── TooManyTurnsError            429  more concurrent turns than allowed
     ├── AccountError                 400  account problems
     │   ├── AuthFileError            400  a Codex auth.json we cannot use
     │   ├── AccountQuarantinedError  409  refresh token reused/expired/invalidated
@@ -24,6 +25,16 @@ went wrong and what to do, and never contains a secret.
         ├── AppServerDiedError       503  the process exited under a request
         ├── RpcError                 502  app-server answered a JSON-RPC error
         └── RpcTimeoutError          504  no answer in time
+
+The Python client (``jupyter_codex.kernel``) raises the same classes for the
+server's error answers, plus its own, which the server never raises::
+
+    CodexError
+    └── ClientError                       the client could not do its part
+        ├── ServerNotFoundError           no server URL given or found in the environment
+        ├── ServerUnreachableError        the server did not answer (refused, timeout)
+        ├── NotAuthorizedError       403  the server refused the client's token
+        └── TurnTimeoutError              send_and_wait() gave up waiting for the turn
 """
 
 from __future__ import annotations
@@ -85,6 +96,13 @@ class ConflictError(CodexError):
 
     status_code = 409
     code = "conflict"
+
+
+class TooManyTurnsError(CodexError):
+    """Starting a turn would exceed ``WorkspaceManager.max_concurrent_turns``."""
+
+    status_code = 429
+    code = "too_many_turns"
 
 
 class AccountError(CodexError):
@@ -166,6 +184,39 @@ class RpcTimeoutError(AppServerError):
     code = "app_server_timeout"
 
 
+class ClientError(CodexError):
+    """The Python client could not reach or use a server (raised client-side only)."""
+
+    code = "client_error"
+
+
+class ServerNotFoundError(ClientError):
+    """No server URL was given and none was found in the environment."""
+
+    code = "server_not_found"
+
+
+class ServerUnreachableError(ClientError):
+    """The server did not answer: connection refused, reset or timed out."""
+
+    status_code = 503
+    code = "server_unreachable"
+
+
+class NotAuthorizedError(ClientError):
+    """The Jupyter server refused the client's credentials."""
+
+    status_code = 403
+    code = "not_authorized"
+
+
+class TurnTimeoutError(ClientError, TimeoutError):
+    """``send_and_wait`` gave up waiting; the turn itself keeps running."""
+
+    status_code = 504
+    code = "turn_timeout"
+
+
 __all__ = [
     "AccountError",
     "AccountQuarantinedError",
@@ -173,15 +224,21 @@ __all__ = [
     "AppServerError",
     "AppServerStartError",
     "AuthFileError",
+    "ClientError",
     "CodexError",
     "ConflictError",
     "InvalidRequestError",
     "NoAccountAvailableError",
+    "NotAuthorizedError",
     "NotFoundError",
     "PathOutsideRootError",
     "PayloadTooLargeError",
     "RpcError",
     "RpcTimeoutError",
+    "ServerNotFoundError",
+    "ServerUnreachableError",
     "StoreError",
+    "TooManyTurnsError",
+    "TurnTimeoutError",
     "UpstreamAuthError",
 ]

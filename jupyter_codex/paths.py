@@ -49,3 +49,20 @@ def resolve_file(root_dir: str, relative: str) -> Path:
     if not resolved.is_file():
         raise NotFoundError(f"The file {relative!r} does not exist under the server's root.")
     return resolved
+
+
+def check_allowed_folder(relative: str, allowed: list[str]) -> None:
+    """Refuse a resolved folder (relative to the root) outside the administrator's
+    ``allowed`` folders; an empty list allows the whole root."""
+    if not allowed:
+        return
+    parts = Path(relative).parts if relative else ()
+    for entry in allowed:
+        prefix = Path(entry.strip().strip("/") or ".").parts
+        prefix = () if prefix == (".",) else prefix
+        if parts[: len(prefix)] == prefix:
+            return
+    shown = ", ".join(repr(a) for a in allowed)
+    raise PathOutsideRootError(
+        f"Sessions may only run in these folders (set by the administrator): {shown}."
+    )

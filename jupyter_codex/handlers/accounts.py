@@ -87,6 +87,12 @@ class DeviceLoginHandler(AccountsBase):
     async def post(self) -> None:
         body = self.parse_body(DeviceLoginStart)
         if body.flow == "browser":
+            if not self.settings.get("codex_allow_browser_sign_in", True):
+                raise InvalidRequestError(
+                    "Browser sign-in is off on this server (its callback only reaches a "
+                    "browser on the server's own machine, e.g. not under JupyterHub); use "
+                    'the device code flow: {"flow": "device"}.'
+                )
             port = int(self.settings.get("codex_browser_login_port", 1455))
             self.write_json(await self.signins.start_browser(body.label, port), status=201)
         else:

@@ -112,6 +112,13 @@ class ProxyHandler(APIHandler):
             if not allowed:
                 raise ProxyError(403, "This user may not use the Codex proxy.")
             self.client_id = "jupyter"
+        if not self.settings.get("codex_proxy_enabled", True):
+            raise ProxyError(
+                403,
+                "The OpenAI/Claude-compatible endpoints are turned off on this server "
+                "(CodexExtensionApp.proxy_enabled = False); ask your administrator.",
+                code="proxy_disabled",
+            )
         await self.settings["codex_app"].started()
 
     # -- bodies and errors -----------------------------------------------------------

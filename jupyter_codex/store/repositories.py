@@ -175,6 +175,17 @@ class EventRepository:
 
         return await self._db.run(select)
 
+    async def prune(self, session_id: str, up_to_seq: int) -> int:
+        """Delete one session's events with ``seq <= up_to_seq``; return how many."""
+
+        def delete(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
+                "DELETE FROM events WHERE session_id = ? AND seq <= ?", (session_id, up_to_seq)
+            )
+            return int(cur.rowcount)
+
+        return await self._db.run(delete)
+
     async def count(self, session_id: str) -> int:
         """How many events one session has."""
 

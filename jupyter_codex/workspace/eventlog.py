@@ -83,6 +83,9 @@ class EventLog:
         self._urgent = asyncio.Event()
         self._progress = asyncio.Condition()
         self._writer: asyncio.Task[None] | None = None
+        #: Most events kept per session (0: all); older ones are pruned by the writer.
+        self.max_events = 0
+        self._pruned_to: dict[str, int] = {}
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -114,6 +117,7 @@ class EventLog:
     def forget(self, session_id: str) -> None:
         """Drop a deleted session's counter."""
         self._last_seq.pop(session_id, None)
+        self._pruned_to.pop(session_id, None)
 
     # -- appending -----------------------------------------------------------
 
@@ -190,5 +194,23 @@ class EventLog:
             self._wakeup.set()
             return
         self._written += len(rows)
+        await self._prune({row[0]: row[1] for row in rows})
         async with self._progress:
             self._progress.notify_all()
+
+    async def _prune(self, last: dict[str, int]) -> None:
+        """Delete the oldest events of sessions over :attr:`max_events`, in slices of a
+        tenth of the limit so a busy session costs one DELETE per slice, not per batch."""
+        limit = self.max_events
+        if limit <= 0:
+            return
+        slack = max(1, limit // 10)
+        for session_id, seq in last.items():
+            cutoff = seq - limit
+            if cutoff >= self._pruned_to.get(session_id, 0) + slack:
+                try:
+                    await self._repo.prune(session_id, cutoff)
+                except Exception:  # noqa: BLE001 - pruning is housekeeping; retry next time
+                    self._log.exception("Could not prune old events of session %s", session_id)
+                    continue
+                self._pruned_to[session_id] = cutoff

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from traitlets import Enum, Float, Instance, Int, Unicode
+from traitlets import Enum, Float, Instance, Int, List, Unicode, observe
 from traitlets.config import LoggingConfigurable
 
-from ..errors import AppServerError, ConflictError, InvalidRequestError
+from ..errors import AppServerError, ConflictError, InvalidRequestError, TooManyTurnsError
 from ..models import Session, SessionCreate, SessionUpdate, Target
-from ..paths import resolve_folder
+from ..paths import check_allowed_folder, resolve_folder
 from ..store import Database, EventRepository, SessionRepository
 from ..supervisor import AppServerManager
 from .approvals import APPROVAL_METHODS, ApprovalBook
@@ -87,6 +87,25 @@ class WorkspaceManager(LoggingConfigurable):
     max_events_per_page = Int(
         10_000, config=True, help="Most events one GET .../events answer returns."
     )
+    max_concurrent_turns = Int(
+        8,
+        config=True,
+        help="Most turns running at once across all sessions (0: no limit). One more "
+        "message gets 429 too_many_turns until a turn finishes or is stopped.",
+    )
+    max_events_per_session = Int(
+        100_000,
+        config=True,
+        help="Most events kept per session (0: no limit). Beyond it the OLDEST events are "
+        "deleted (sequence numbers never change; replay starts at the oldest kept one), so a "
+        "long session keeps working instead of being refused.",
+    )
+    allowed_folders = List(
+        Unicode(),
+        config=True,
+        help="Folders (relative to the server's root) sessions may run in, with their "
+        "subfolders. Empty (default): anywhere under the root.",
+    )
 
     app_server = Instance(AppServerManager, help="The cli target's app-server.")
 
@@ -111,6 +130,12 @@ class WorkspaceManager(LoggingConfigurable):
         self._locks: dict[str, asyncio.Lock] = {}
         self._generations: dict[str, int] = dict.fromkeys(self.app_servers, 0)
         self.rate_limits: dict[str, Any] | None = None
+        self.events.max_events = self.max_events_per_session
+
+    @observe("max_events_per_session")
+    def _max_events_changed(self, change: dict[str, Any]) -> None:
+        if hasattr(self, "events"):
+            self.events.max_events = change["new"]
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -142,6 +167,7 @@ class WorkspaceManager(LoggingConfigurable):
     async def create_session(self, body: SessionCreate, *, target: Target = "cli") -> Session:
         """Start a Codex thread in a folder under the root and store the session."""
         folder, relative = resolve_folder(self.root_dir, body.cwd)
+        check_allowed_folder(relative, self.allowed_folders)
         if await self.sessions.count() >= self.max_sessions:
             raise ConflictError(
                 f"You have {self.max_sessions} sessions; delete some before creating more."
@@ -227,6 +253,36 @@ class WorkspaceManager(LoggingConfigurable):
             input_items = [{"type": "text", "text": text, "text_elements": []}]
             input_items += await self.commands.skill_inputs(session, text)
             return await self.start_turn(session, "turn/start", {"input": input_items}, text)
+
+    async def send_input(
+        self,
+        session_id: str,
+        input_items: list[dict[str, Any]],
+        *,
+        params: dict[str, Any] | None = None,
+        title_hint: str = "",
+    ) -> dict[str, Any]:
+        """Start a turn with ready-made codex input items (agent mode); 409 while one runs."""
+        async with self._lock(session_id):
+            session = await self.sessions.get(session_id)
+            self._check_idle(session_id)
+            return await self.start_turn(
+                session, "turn/start", {"input": input_items, **(params or {})}, title_hint
+            )
+
+    def subscribe(self, session_id: str, subscriber: Any) -> Any:
+        """Live event bodies of one session (``(session_id, body_json)`` calls); returns
+        the function that unsubscribes."""
+        return self.events.broker.subscribe(session_id, subscriber)
+
+    def running_turns(self) -> int:
+        """How many turns run now, across sessions and targets."""
+        return sum(1 for r in self._runtime.values() if r.active_turn is not None)
+
+    def is_running(self, session_id: str) -> bool:
+        """Whether a turn runs in the session now."""
+        runtime = self._runtime.get(session_id)
+        return runtime is not None and runtime.active_turn is not None
 
     async def start_turn(
         self, session: Session, method: str, params: dict[str, Any], title_hint: str = ""
@@ -365,6 +421,12 @@ class WorkspaceManager(LoggingConfigurable):
             raise ConflictError(
                 "A turn is already running in this session. Wait for it to finish or stop it "
                 "(POST .../stop) before sending another message."
+            )
+        if self.max_concurrent_turns and self.running_turns() >= self.max_concurrent_turns:
+            raise TooManyTurnsError(
+                f"{self.max_concurrent_turns} turns are already running (the server's limit, "
+                "WorkspaceManager.max_concurrent_turns); wait for one to finish or stop one.",
+                retry_after=5,
             )
 
     def _with_state(self, session: Session) -> Session:
