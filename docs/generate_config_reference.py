@@ -24,6 +24,7 @@ def _classes() -> list[type]:
     from jupyter_codex.accounts import AccountManager
     from jupyter_codex.accounts.router import AccountRouter
     from jupyter_codex.app import CodexExtensionApp
+    from jupyter_codex.proxy.agent import AgentRunner
     from jupyter_codex.proxy.service import ProxyService
     from jupyter_codex.supervisor import AppServerManager, AppServerRestarter
     from jupyter_codex.usage import AlertNotifier, UsageScheduler
@@ -39,6 +40,7 @@ def _classes() -> list[type]:
         UsageScheduler,
         AlertNotifier,
         ProxyService,
+        AgentRunner,
     ]
 
 

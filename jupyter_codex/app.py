@@ -24,10 +24,11 @@ from .handlers import (
 from .handlers.keys import key_handlers
 from .handlers.proxy import proxy_handlers
 from .models import Target
+from .proxy.agent import AgentRunner
 from .proxy.keys import ProxyKeys
 from .proxy.service import ProxyService
 from .proxy.upstream import UpstreamClient
-from .store.proxy import ProxyKeyRepository, RequestLogRepository
+from .store.proxy import AgentSessionRepository, ProxyKeyRepository, RequestLogRepository
 from .supervisor import AppServerManager
 from .targets import TargetRuntime, TerminalHome
 from .workspace import WorkspaceManager
@@ -212,6 +213,15 @@ class CodexExtensionApp(ExtensionApp):
             keys=ProxyKeys(ProxyKeyRepository(self.database), self.data_dir),
             request_log=RequestLogRepository(self.database),
         )
+        self.proxy.agent = AgentRunner(
+            parent=self,
+            log=self.log,
+            workspace=self.workspace,
+            bindings=AgentSessionRepository(self.database),
+            image_dir=str(Path(self.data_dir) / "agent_images"),
+            account_of=lambda: self.runtimes["api"].signed_in_as,
+        )
+        self.workspace.approval_timeouts["api"] = self.proxy.agent.approval_timeout
         self.activity = ActivityReporter(
             self.settings, self.workspace.running_turns, self.activity_interval, self.log
         )

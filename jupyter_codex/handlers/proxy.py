@@ -27,7 +27,7 @@ from ..proxy.anthropic import count_tokens_estimate
 from ..proxy.dialects import Adapter, AnthropicAdapter, adapter_for
 from ..proxy.keys import RateLimitedError
 from ..proxy.models_catalog import openai_model_list
-from ..proxy.service import Dialect, Exchange, Prepared, ProxyError, ProxyService
+from ..proxy.service import AnyExchange, Dialect, Prepared, ProxyError, ProxyService
 from ..proxy.upstream import UpstreamHTTPError
 from .base import AUTH_RESOURCE
 
@@ -247,7 +247,7 @@ class CompletionHandler(ProxyHandler):
             closer.cancel()
             await exchange.aclose()
 
-    def _note_usage(self, exchange: Exchange) -> None:
+    def _note_usage(self, exchange: AnyExchange) -> None:
         """Token counts for the request log (written by ``on_finish``)."""
         if exchange.usage is not None:
             self.log_fields["input_tokens"] = exchange.usage.input_tokens
@@ -286,7 +286,7 @@ class CompletionHandler(ProxyHandler):
         except StreamClosedError:
             raise _ClientGone from None
 
-    async def _relay(self, exchange: Exchange, adapter: Adapter, closer: Any) -> None:
+    async def _relay(self, exchange: AnyExchange, adapter: Adapter, closer: Any) -> None:
         events = exchange.events().__aiter__()
         await self._send(b"")
         while True:
@@ -305,7 +305,7 @@ class CompletionHandler(ProxyHandler):
         self._finish_stream(adapter.finish())
 
     async def _collect(
-        self, exchange: Exchange, adapter: Adapter, closer: Any, prepared: Prepared
+        self, exchange: AnyExchange, adapter: Adapter, closer: Any, prepared: Prepared
     ) -> None:
         events = exchange.events().__aiter__()
         while True:

@@ -176,3 +176,21 @@ def failure_from_event(event: dict[str, Any]) -> UpstreamFailure | None:
     if not isinstance(message, str) or not message:
         message = "The upstream model request failed."
     return UpstreamFailure(message, code if isinstance(code, str) else None)
+
+
+class ProxyError(Exception):
+    """The request fails before anything was streamed: answer with ``status``."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.retry_after = retry_after

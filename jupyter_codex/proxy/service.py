@@ -2,67 +2,38 @@
 
 :meth:`ProxyService.prepare` translates a client body (chat completions,
 Anthropic Messages or Responses) into the codex backend's Responses body and
-gives it a stable session key. :meth:`ProxyService.exchange` then runs it:
-:meth:`Exchange.start` picks an account (the conversation's own while it is a
-candidate), opens the upstream stream and reads it up to the first event that
-carries content. Until then nothing has reached the client, so a 429, 401,
-403, 5xx, broken connection or an in-stream rate-limit/overload failure moves
-on to the next account (cooling the failed one down when the failure says for
-how long). After :meth:`Exchange.start` returns, :meth:`Exchange.events` relays
-the stream; failures from then on are the handler's to report in-stream.
+gives it a stable session key (or, in agent mode, an :class:`AgentRequest`).
+:meth:`ProxyService.exchange` then runs it: an :class:`~.exchange.Exchange`
+against the api target's accounts with failover before the first byte, or an
+:class:`~.agent.AgentExchange` that runs a Codex turn. The service also owns
+what outlives a request: conversation affinity, cooldowns, the request log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from traitlets import Bool, Dict, Float, Int, List, Unicode
 from traitlets.config import LoggingConfigurable
 
-from ..errors import CodexError, NoAccountAvailableError
+from ..errors import NoAccountAvailableError
 from . import anthropic, openai_chat
 from .affinity import AffinityMap, session_key
-from .errors import failure_from_event
+from .agent import AgentExchange, AgentRequest, AgentRunner, conversation_id, output_schema_of
+from .errors import ProxyError
+from .exchange import Exchange
 from .keys import ProxyKeys
 from .models_catalog import DEFAULT_MODELS, parse_model
-from .responses import TERMINAL, Usage, normalize_responses_request, tool_name_map, usage_of
-from .upstream import UpstreamClient, UpstreamHTTPError, UpstreamStream
+from .responses import normalize_responses_request, tool_name_map
+from .upstream import UpstreamClient, UpstreamHTTPError
 
 Dialect = Literal["chat", "anthropic", "responses"]
-#: In-stream failure codes another account may not have (checked before the first byte).
-RETRYABLE_CODES = frozenset(
-    {
-        "rate_limit_exceeded",
-        "usage_limit_reached",
-        "usage_not_included",
-        "insufficient_quota",
-        "server_is_overloaded",
-        "slow_down",
-    }
-)
-_PREAMBLE = ("response.created", "response.in_progress", "codex.rate_limits")
-
-
-class ProxyError(Exception):
-    """The request fails before anything was streamed: answer with ``status``."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        code: str | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code
-        self.retry_after = retry_after
+#: What :meth:`ProxyService.exchange` gives the handler: same surface, either mode.
+AnyExchange = Exchange | AgentExchange
 
 
 @dataclass
@@ -77,6 +48,7 @@ class Prepared:
     stream: bool
     info: Any  # the translator's request info (chat / anthropic); None for responses
     name_map: dict[str, str]
+    agent: AgentRequest | None = None  # set: run as a Codex agent turn (agent mode)
 
 
 class ProxyService(LoggingConfigurable):
@@ -149,6 +121,8 @@ class ProxyService(LoggingConfigurable):
         self.request_log = request_log
         request_log.max_rows = self.request_log_rows
         self.affinity = AffinityMap(self.affinity_ttl_seconds)
+        #: Agent mode (set by the app once the workspace exists; None: agent models 404).
+        self.agent: AgentRunner | None = None
         self._ids: tuple[float, frozenset[str]] = (0.0, frozenset())
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -162,9 +136,12 @@ class ProxyService(LoggingConfigurable):
         aliases = {str(k): str(v) for k, v in self.model_aliases.items()}
         base, effort, is_agent = parse_model(name, aliases=aliases)
         if is_agent:
-            raise ProxyError(
-                404, f"Agent models ({name}) are not available yet.", code="model_not_found"
-            )
+            if self.agent is None:
+                raise ProxyError(
+                    404, f"Agent mode ({name}) is not available here.", code="model_not_found"
+                )
+            if not base:
+                return base, effort
         if base.startswith("claude-") and base not in aliases:
             base = self.claude_model or self.model_ids()[0]
         if not self.allow_unknown_models and base not in self.model_ids():
@@ -194,6 +171,19 @@ class ProxyService(LoggingConfigurable):
                 raise ProxyError(400, "'model' is required.", code="invalid_request_error")
             names = tool_name_map(body)
         upstream_model, effort = self.resolve_model(model)
+        agent = self._agent_request(body, headers, client_id, rbody, model, upstream_model, effort)
+        if agent is not None:
+            return Prepared(
+                dialect,
+                rbody,
+                "",
+                model,
+                upstream_model,
+                bool(body.get("stream")),
+                info,
+                names,
+                agent=agent,
+            )
         key = session_key(client_id, body, headers, rbody, upstream_model)
         upstream = normalize_responses_request(
             rbody, model=upstream_model, session_key=key, effort=effort
@@ -202,7 +192,44 @@ class ProxyService(LoggingConfigurable):
             dialect, upstream, key, model, upstream_model, bool(body.get("stream")), info, names
         )
 
-    def exchange(self, prepared: Prepared) -> Exchange:
+    def _agent_request(
+        self,
+        body: dict[str, Any],
+        headers: Mapping[str, str],
+        client_id: str,
+        rbody: dict[str, Any],
+        model: str,
+        upstream_model: str,
+        effort: str | None,
+    ) -> AgentRequest | None:
+        """The agent-mode request when ``body`` selects agent mode, else None."""
+        if self.agent is None:
+            return None
+        conversation = conversation_id(body, headers)
+        is_agent = parse_model(model)[2]
+        if not is_agent and not (self.agent.on_session_id and conversation):
+            return None
+        raw_input = rbody.get("input")
+        messages = (
+            [{"type": "message", "role": "user", "content": raw_input}]
+            if isinstance(raw_input, str)
+            else [i for i in raw_input or [] if isinstance(i, dict)]
+        )
+        instructions = rbody.get("instructions")
+        return AgentRequest(
+            conversation=conversation,
+            client_id=client_id,
+            model=upstream_model,
+            effort=effort or _effort_of(rbody),
+            messages=messages,
+            instructions=instructions if isinstance(instructions, str) else "",
+            output_schema=output_schema_of(rbody),
+        )
+
+    def exchange(self, prepared: Prepared) -> AnyExchange:
+        if prepared.agent is not None:
+            assert self.agent is not None
+            return self.agent.exchange(prepared.agent, prepared.model)
         return Exchange(self, prepared)
 
     def record(self, **fields: Any) -> None:
@@ -274,155 +301,10 @@ class ProxyService(LoggingConfigurable):
         await self.router.cooldown(account_id, until, reason)
 
 
-def _in_stream_error(event: dict[str, Any]) -> UpstreamHTTPError | None:
-    failure = failure_from_event(event)
-    if failure is None or failure.code not in RETRYABLE_CODES:
-        return None
-    kind: Any = "server"
-    if failure.code == "rate_limit_exceeded":
-        kind = "rate_limit"
-    elif failure.code in ("usage_limit_reached", "usage_not_included", "insufficient_quota"):
-        kind = "usage_limit"
-    return UpstreamHTTPError(kind, 200, failure.message, code=failure.code)
+def _effort_of(body: Mapping[str, Any]) -> str | None:
+    reasoning = body.get("reasoning")
+    effort = reasoning.get("effort") if isinstance(reasoning, dict) else None
+    return effort if isinstance(effort, str) and effort else None
 
 
-class Exchange:
-    """One client request against upstream: ``start`` (failover), then ``events``."""
-
-    def __init__(self, service: ProxyService, prepared: Prepared) -> None:
-        self.service = service
-        self.prepared = prepared
-        self.account_id: str | None = None
-        self.tried: list[str] = []
-        self.usage: Usage | None = None
-        self.started_at = time.monotonic()
-        self._stream: UpstreamStream | None = None
-        self._events: AsyncIterator[dict[str, Any]] | None = None
-        self._buffered: list[dict[str, Any]] = []
-
-    async def start(self) -> None:
-        """Open a stream on the first account that answers; :class:`ProxyError` otherwise."""
-        service, body, key = self.service, self.prepared.body, self.prepared.session_key
-        last: UpstreamHTTPError | None = None
-        while len(self.tried) < max(service.max_attempts, 1):
-            try:
-                account = await service.pick(key, self.tried)
-            except NoAccountAvailableError as e:
-                raise _no_account(e, last) from None
-            self.tried.append(account.id)
-            try:
-                opened = await self._open(account.id, body, key)
-            except UpstreamHTTPError as e:
-                service.log.warning(
-                    "Proxy request failed on account %s (%s); %s",
-                    account.id,
-                    e,
-                    "trying another" if e.failover else "giving up",
-                )
-                last = e
-                await service.on_failure(account.id, e)
-                if not e.failover:
-                    raise ProxyError(e.status or 502, e.message, code=e.code) from None
-                continue
-            except CodexError as e:  # the account cannot be used (quarantined, refresh failed)
-                service.log.warning("Proxy skips account %s: %s", account.id, e.message)
-                continue
-            self._stream, self._events, self._buffered = opened
-            self.account_id = account.id
-            service.bind(key, account.id)
-            return
-        raise _exhausted(last)
-
-    async def _open(
-        self, account_id: str, body: dict[str, Any], key: str
-    ) -> tuple[UpstreamStream, AsyncIterator[dict[str, Any]], list[dict[str, Any]]]:
-        service = self.service
-        credentials = await service.accounts.credentials(account_id)
-        try:
-            stream = await service.upstream.open(credentials, body, session_id=key)
-        except UpstreamHTTPError as e:
-            if e.kind != "auth" or credentials.kind != "chatgpt":
-                raise
-            credentials = await service.accounts.force_refresh(
-                account_id, rejected_token=credentials.access_token
-            )
-            stream = await service.upstream.open(credentials, body, session_id=key)
-        service.spawn(service.scheduler.ingest_headers(account_id, stream.headers))
-        events = stream.events().__aiter__()
-        buffered: list[dict[str, Any]] = []
-        try:
-            while True:
-                try:
-                    event = await events.__anext__()
-                except StopAsyncIteration:
-                    raise UpstreamHTTPError("server", 200, "empty upstream stream") from None
-                buffered.append(event)
-                failure = _in_stream_error(event)
-                if failure is not None:
-                    raise failure
-                if event.get("type") not in _PREAMBLE:
-                    return stream, events, buffered
-        except BaseException:
-            await stream.aclose()
-            raise
-
-    async def events(self) -> AsyncIterator[dict[str, Any]]:
-        """The upstream events from the first one on (call after :meth:`start`)."""
-        assert self._events is not None, "start() first"
-        for event in self._buffered:
-            self._observe(event)
-            yield event
-        self._buffered = []
-        async for event in self._events:
-            self._observe(event)
-            yield event
-
-    def _observe(self, event: dict[str, Any]) -> None:
-        if event.get("type") in TERMINAL:
-            response = event.get("response")
-            self.usage = usage_of(response) or self.usage
-
-    async def aclose(self) -> None:
-        """Close the upstream connection (cancels it when the client went away)."""
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            await stream.aclose()
-
-    @property
-    def latency_ms(self) -> float:
-        return (time.monotonic() - self.started_at) * 1000.0
-
-
-def _no_account(error: NoAccountAvailableError, last: UpstreamHTTPError | None) -> ProxyError:
-    if last is not None:
-        return _exhausted(last)
-    retry = error.details.get("retry_after")
-    return ProxyError(
-        503,
-        error.message,
-        code="no_account_available",
-        retry_after=min(float(retry), 300.0) if retry else 30.0,
-    )
-
-
-def _exhausted(last: UpstreamHTTPError | None) -> ProxyError:
-    """The error after every candidate failed: the last failure, as the client should see it."""
-    if last is None:
-        return ProxyError(
-            503, "No account can serve this request now.", code="no_account_available"
-        )
-    if last.kind in ("usage_limit", "rate_limit"):
-        wait = (last.reset_at - time.time()) if last.reset_at else last.retry_after
-        retry = min(max(wait or 30.0, 1.0), 300.0)
-        return ProxyError(
-            429, f"Every account is rate limited: {last.message}", code=last.code, retry_after=retry
-        )
-    if last.kind == "connection":
-        return ProxyError(
-            502, "The upstream service could not be reached.", code="upstream_unreachable"
-        )
-    status = 529 if last.code in ("server_is_overloaded", "slow_down") else 502
-    return ProxyError(status, f"Upstream error: {last.message}", code=last.code or "upstream_error")
-
-
-__all__ = ["Dialect", "Exchange", "Prepared", "ProxyError", "ProxyService"]
+__all__ = ["AnyExchange", "Dialect", "Exchange", "Prepared", "ProxyError", "ProxyService"]

@@ -233,7 +233,47 @@ class RequestLogRepository:
         return await self._db.run(select)
 
 
+class AgentSessionRepository:
+    """Agent mode (schema v4): a client's conversation key -> its workspace session.
+
+    Keys are digests of the client id and the conversation id the client sent,
+    so the table never holds a client's own identifiers. Deleting a session
+    drops its key (foreign key cascade).
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, key: str) -> str | None:
+        """The session id bound to ``key`` (and note its use), or None."""
+
+        def select(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute("SELECT session_id FROM agent_sessions WHERE key = ?", (key,)).fetchone()
+            if row is not None:
+                conn.execute(
+                    "UPDATE agent_sessions SET last_used_at = ? WHERE key = ?", (_time.time(), key)
+                )
+            return None if row is None else str(row[0])
+
+        return await self._db.run(select)
+
+    async def bind(self, key: str, session_id: str) -> None:
+        """Bind ``key`` to ``session_id`` (replacing an older binding)."""
+        now = _time.time()
+
+        def upsert(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO agent_sessions (key, session_id, created_at, last_used_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                "session_id = excluded.session_id, last_used_at = excluded.last_used_at",
+                (key, session_id, now, now),
+            )
+
+        await self._db.run(upsert)
+
+
 __all__ = [
+    "AgentSessionRepository",
     "ProxyKey",
     "ProxyKeyRepository",
     "RequestLogEntry",

@@ -1,0 +1,191 @@
+"""One direct-mode request against upstream: account failover, then the event relay.
+
+:meth:`Exchange.start` picks an account (the conversation's own while it is a
+candidate), opens the upstream stream and reads it up to the first event that
+carries content. Until then nothing has reached the client, so a 429, 401,
+403, 5xx, broken connection or an in-stream rate-limit/overload failure moves
+on to the next account (cooling the failed one down when the failure says for
+how long). After :meth:`Exchange.start` returns, :meth:`Exchange.events` relays
+the stream; failures from then on are the handler's to report in-stream.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from ..errors import CodexError, NoAccountAvailableError
+from .errors import ProxyError, failure_from_event
+from .responses import TERMINAL, Usage, usage_of
+from .upstream import UpstreamHTTPError, UpstreamStream
+
+if TYPE_CHECKING:
+    from .service import Prepared, ProxyService
+
+#: In-stream failure codes another account may not have (checked before the first byte).
+RETRYABLE_CODES = frozenset(
+    {
+        "rate_limit_exceeded",
+        "usage_limit_reached",
+        "usage_not_included",
+        "insufficient_quota",
+        "server_is_overloaded",
+        "slow_down",
+    }
+)
+_PREAMBLE = ("response.created", "response.in_progress", "codex.rate_limits")
+
+
+def _in_stream_error(event: dict[str, Any]) -> UpstreamHTTPError | None:
+    failure = failure_from_event(event)
+    if failure is None or failure.code not in RETRYABLE_CODES:
+        return None
+    kind: Any = "server"
+    if failure.code == "rate_limit_exceeded":
+        kind = "rate_limit"
+    elif failure.code in ("usage_limit_reached", "usage_not_included", "insufficient_quota"):
+        kind = "usage_limit"
+    return UpstreamHTTPError(kind, 200, failure.message, code=failure.code)
+
+
+class Exchange:
+    """One client request against upstream: ``start`` (failover), then ``events``."""
+
+    def __init__(self, service: ProxyService, prepared: Prepared) -> None:
+        self.service = service
+        self.prepared = prepared
+        self.account_id: str | None = None
+        self.tried: list[str] = []
+        self.usage: Usage | None = None
+        self.started_at = time.monotonic()
+        self._stream: UpstreamStream | None = None
+        self._events: AsyncIterator[dict[str, Any]] | None = None
+        self._buffered: list[dict[str, Any]] = []
+
+    async def start(self) -> None:
+        """Open a stream on the first account that answers; :class:`ProxyError` otherwise."""
+        service, body, key = self.service, self.prepared.body, self.prepared.session_key
+        last: UpstreamHTTPError | None = None
+        while len(self.tried) < max(service.max_attempts, 1):
+            try:
+                account = await service.pick(key, self.tried)
+            except NoAccountAvailableError as e:
+                raise _no_account(e, last) from None
+            self.tried.append(account.id)
+            try:
+                opened = await self._open(account.id, body, key)
+            except UpstreamHTTPError as e:
+                service.log.warning(
+                    "Proxy request failed on account %s (%s); %s",
+                    account.id,
+                    e,
+                    "trying another" if e.failover else "giving up",
+                )
+                last = e
+                await service.on_failure(account.id, e)
+                if not e.failover:
+                    raise ProxyError(e.status or 502, e.message, code=e.code) from None
+                continue
+            except CodexError as e:  # the account cannot be used (quarantined, refresh failed)
+                service.log.warning("Proxy skips account %s: %s", account.id, e.message)
+                continue
+            self._stream, self._events, self._buffered = opened
+            self.account_id = account.id
+            service.bind(key, account.id)
+            return
+        raise _exhausted(last)
+
+    async def _open(
+        self, account_id: str, body: dict[str, Any], key: str
+    ) -> tuple[UpstreamStream, AsyncIterator[dict[str, Any]], list[dict[str, Any]]]:
+        service = self.service
+        credentials = await service.accounts.credentials(account_id)
+        try:
+            stream = await service.upstream.open(credentials, body, session_id=key)
+        except UpstreamHTTPError as e:
+            if e.kind != "auth" or credentials.kind != "chatgpt":
+                raise
+            credentials = await service.accounts.force_refresh(
+                account_id, rejected_token=credentials.access_token
+            )
+            stream = await service.upstream.open(credentials, body, session_id=key)
+        service.spawn(service.scheduler.ingest_headers(account_id, stream.headers))
+        events = stream.events().__aiter__()
+        buffered: list[dict[str, Any]] = []
+        try:
+            while True:
+                try:
+                    event = await events.__anext__()
+                except StopAsyncIteration:
+                    raise UpstreamHTTPError("server", 200, "empty upstream stream") from None
+                buffered.append(event)
+                failure = _in_stream_error(event)
+                if failure is not None:
+                    raise failure
+                if event.get("type") not in _PREAMBLE:
+                    return stream, events, buffered
+        except BaseException:
+            await stream.aclose()
+            raise
+
+    async def events(self) -> AsyncIterator[dict[str, Any]]:
+        """The upstream events from the first one on (call after :meth:`start`)."""
+        assert self._events is not None, "start() first"
+        for event in self._buffered:
+            self._observe(event)
+            yield event
+        self._buffered = []
+        async for event in self._events:
+            self._observe(event)
+            yield event
+
+    def _observe(self, event: dict[str, Any]) -> None:
+        if event.get("type") in TERMINAL:
+            response = event.get("response")
+            self.usage = usage_of(response) or self.usage
+
+    async def aclose(self) -> None:
+        """Close the upstream connection (cancels it when the client went away)."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            await stream.aclose()
+
+    @property
+    def latency_ms(self) -> float:
+        return (time.monotonic() - self.started_at) * 1000.0
+
+
+def _no_account(error: NoAccountAvailableError, last: UpstreamHTTPError | None) -> ProxyError:
+    if last is not None:
+        return _exhausted(last)
+    retry = error.details.get("retry_after")
+    return ProxyError(
+        503,
+        error.message,
+        code="no_account_available",
+        retry_after=min(float(retry), 300.0) if retry else 30.0,
+    )
+
+
+def _exhausted(last: UpstreamHTTPError | None) -> ProxyError:
+    """The error after every candidate failed: the last failure, as the client should see it."""
+    if last is None:
+        return ProxyError(
+            503, "No account can serve this request now.", code="no_account_available"
+        )
+    if last.kind in ("usage_limit", "rate_limit"):
+        wait = (last.reset_at - time.time()) if last.reset_at else last.retry_after
+        retry = min(max(wait or 30.0, 1.0), 300.0)
+        return ProxyError(
+            429, f"Every account is rate limited: {last.message}", code=last.code, retry_after=retry
+        )
+    if last.kind == "connection":
+        return ProxyError(
+            502, "The upstream service could not be reached.", code="upstream_unreachable"
+        )
+    status = 529 if last.code in ("server_is_overloaded", "slow_down") else 502
+    return ProxyError(status, f"Upstream error: {last.message}", code=last.code or "upstream_error")
+
+
+__all__ = ["RETRYABLE_CODES", "Exchange"]
