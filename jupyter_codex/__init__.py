@@ -25,4 +25,14 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     return [{"module": "jupyter_codex", "app": CodexExtensionApp}]
 
 
-__all__ = ["__version__"]
+def __getattr__(name: str) -> Any:
+    """``jupyter_codex.CodexClient`` / ``AsyncCodexClient`` / ``tool``, imported on first
+    use so that importing the package stays light and never loads the server."""
+    if name in ("CodexClient", "AsyncCodexClient", "tool"):
+        from . import kernel
+
+        return getattr(kernel, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["AsyncCodexClient", "CodexClient", "__version__", "tool"]

@@ -280,7 +280,21 @@ class CodexExtensionApp(ExtensionApp):
     # -- lifecycle -----------------------------------------------------------
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        self._export_server_location(serverapp)
         await self.started()
+
+    def _export_server_location(self, serverapp: Any) -> None:
+        """Let kernels and terminals this server starts find it: ``CodexClient.from_env()``
+        reads ``JUPYTER_CODEX_SERVER_URL`` (with the base URL) and ``…_TOKEN``. Runs once
+        the port is bound. Without a token (JupyterHub), clients use ``JUPYTERHUB_API_TOKEN``."""
+        if getattr(serverapp, "sock", None):
+            return  # a Unix socket: the client speaks TCP only
+        os.environ["JUPYTER_CODEX_SERVER_URL"] = str(serverapp.connection_url)
+        token = getattr(serverapp.identity_provider, "token", None)
+        if token:
+            os.environ["JUPYTER_CODEX_SERVER_TOKEN"] = str(token)
+        else:
+            os.environ.pop("JUPYTER_CODEX_SERVER_TOKEN", None)
 
     async def started(self) -> None:
         """Finish start-up once (open the store, load sessions); safe to await often."""

@@ -96,6 +96,46 @@ def test_layers_do_not_import_upwards(area: str) -> None:
                 )
 
 
+#: What kernel-side modules may import from jupyter_codex (never the server).
+KERNEL_ALLOWED_INTERNAL = ("jupyter_codex.errors", "jupyter_codex.models", "jupyter_codex.kernel")
+#: Third-party packages the client modules (``kernel/_*.py``) may import.
+CLIENT_THIRD_PARTY = ("httpx", "websockets", "pydantic", "typing_extensions")
+
+
+def test_kernel_side_imports_only_the_client_errors_and_models() -> None:
+    files = sorted((PACKAGE / "kernel").rglob("*.py"))
+    assert files
+    for path in files:
+        for name in _imports(path):
+            if name in ("jupyter_codex", "jupyter_codex.__version__") or not name.startswith(
+                ("jupyter_codex.", "tornado", "jupyter_server", "jupyter_client")
+            ):
+                continue
+            assert name.startswith(KERNEL_ALLOWED_INTERNAL), f"{path.name} imports {name}"
+        if not path.name.startswith("_") or path.name == "__init__.py":
+            continue
+        for name in _imports(path):
+            top = name.split(".")[0]
+            if top in ("", "jupyter_codex") or top in sys.stdlib_module_names:
+                continue
+            assert top in CLIENT_THIRD_PARTY, f"client module {path.name} imports {name}"
+
+
+def test_importing_the_client_never_loads_the_server() -> None:
+    code = (
+        "import sys, jupyter_codex, jupyter_codex.kernel;"
+        "assert jupyter_codex.CodexClient is jupyter_codex.kernel.CodexClient;"
+        "bad = [m for m in sys.modules if m.startswith(('tornado', 'jupyter_server', "
+        "'jupyter_codex.app', 'jupyter_codex.handlers', 'jupyter_codex.workspace', "
+        "'jupyter_codex.store', 'jupyter_codex.supervisor', 'jupyter_codex.accounts'))];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_configuration_reference_is_current() -> None:
     script = PACKAGE.parent / "docs" / "generate_config_reference.py"
     result = subprocess.run([sys.executable, str(script), "--check"], check=False)

@@ -1,0 +1,359 @@
+"""``AsyncCodexClient``: the one implementation of the Python client.
+
+Everything goes through the server's public REST API and the events WebSocket
+(``docs/rest-api.md``, ``docs/websocket.md``); nothing here imports the server.
+The synchronous ``CodexClient`` runs this class on a private loop thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, get_args
+
+from typing_extensions import Self
+
+from ..errors import NotFoundError, TurnTimeoutError
+from ..models import Account, Approval, Decision, Session, TargetState
+from ._discovery import ServerInfo, discover_server
+from ._events import ApprovalData, ApprovalRequested, Event, TurnCompleted, TurnStarted
+from ._http import HttpTransport
+from ._results import AccountUsage, ServerStatus, TurnResult
+from ._stream import stream_events
+from ._toolhost import ToolHost
+from ._tools import Tool, as_tool
+
+log = logging.getLogger("jupyter_codex.kernel")
+
+#: ``on_event`` callbacks: ``fn(event)``, sync or async.
+EventCallback = Callable[[Event[Any]], Any]
+#: ``on_approval`` callbacks: ``fn(approval) -> decision``, sync or async. A decision is
+#: ``"accept"``, ``"acceptForSession"``, ``"decline"``, ``"cancel"``, or ``True``/``False``.
+ApprovalCallback = Callable[[ApprovalData], Any]
+ToolLike = Tool | Callable[..., Any]
+
+DECISIONS: frozenset[str] = frozenset(get_args(Decision))
+
+
+def _decision(value: Any) -> str:
+    if value is True:
+        return "accept"
+    if value in (False, None):
+        return "decline"
+    if isinstance(value, str) and value in DECISIONS:
+        return value
+    log.warning("on_approval returned %r, not a decision; declining", value)
+    return "decline"
+
+
+async def _maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+class AsyncCodexClient:
+    """Async client of a Jupyter server running jupyter-codex.
+
+    ``url`` is the server's URL including its base URL (``http://127.0.0.1:8888/``);
+    without one, :func:`discover_server` looks in the environment. Use it as an
+    async context manager or call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        verify: Any = True,
+        reconnect_timeout: float = 60.0,
+    ) -> None:
+        self.server: ServerInfo = discover_server(url, token)
+        self.timeout = timeout
+        self.reconnect_timeout = reconnect_timeout
+        self._http = HttpTransport(self.server, timeout=timeout, verify=verify)
+        self._tools: ToolHost | None = None
+
+    @classmethod
+    def from_env(cls, **kwargs: Any) -> Self:
+        """A client for the server found by :func:`discover_server` (no arguments)."""
+        info = discover_server()
+        return cls(info.url, info.token, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.server.url}>"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop serving tools and close the connections."""
+        if self._tools is not None:
+            await self._tools.aclose()
+            self._tools = None
+        await self._http.aclose()
+
+    aclose = close
+
+    # -- server ------------------------------------------------------------------
+
+    async def status(self) -> ServerStatus:
+        """Versions, each target's app-server and auth state, session counts."""
+        return ServerStatus.model_validate(await self._http.request("GET", "status"))
+
+    # -- sessions ----------------------------------------------------------------
+
+    async def create_session(
+        self,
+        cwd: str = ".",
+        *,
+        model: str | None = None,
+        effort: str | None = None,
+        approval_policy: str | None = None,
+        sandbox: str | None = None,
+        title: str | None = None,
+        tools: Sequence[ToolLike] | None = None,
+    ) -> Session:
+        """Start a session (a Codex thread) in ``cwd``, relative to the server's root.
+
+        ``tools`` (functions or :func:`tool` objects) are declared on the thread and
+        served by this client: the model may call them during any turn of the session
+        while this client is open.
+        """
+        body: dict[str, Any] = {"cwd": cwd}
+        for key, value in (
+            ("model", model),
+            ("effort", effort),
+            ("approval_policy", approval_policy),
+            ("sandbox", sandbox),
+            ("title", title),
+        ):
+            if value is not None:
+                body[key] = value
+        declared = [as_tool(t) for t in tools or ()]
+        if declared:
+            body["tools"] = [t.spec() for t in declared]
+        session = Session.model_validate(await self._http.request("POST", "sessions", body=body))
+        if declared:
+            await self.serve_tools(session.id, declared)
+        return session
+
+    async def list_sessions(self, archived: bool = False) -> list[Session]:
+        """Sessions, most recently active first (archived ones only with ``archived=True``)."""
+        params = {"archived": "true"} if archived else None
+        answer = await self._http.request("GET", "sessions", params=params)
+        return [Session.model_validate(s) for s in answer["sessions"]]
+
+    async def get_session(self, session_id: str) -> Session:
+        """One session with its live state (``idle``, ``running``, ``waiting_approval``)."""
+        return Session.model_validate(await self._http.request("GET", f"sessions/{session_id}"))
+
+    async def update_session(
+        self,
+        session_id: str,
+        *,
+        title: str | None = None,
+        archived: bool | None = None,
+        model: str | None = None,
+        effort: str | None = None,
+        approval_policy: str | None = None,
+        sandbox: str | None = None,
+    ) -> Session:
+        """Rename, archive/unarchive, or change the defaults of later turns."""
+        changes = {
+            "title": title,
+            "archived": archived,
+            "model": model,
+            "effort": effort,
+            "approval_policy": approval_policy,
+            "sandbox": sandbox,
+        }
+        body = {k: v for k, v in changes.items() if v is not None}
+        answer = await self._http.request("PATCH", f"sessions/{session_id}", body=body)
+        return Session.model_validate(answer)
+
+    async def delete_session(self, session_id: str) -> None:
+        """Delete a session and its event log (409 while a turn runs)."""
+        if self._tools is not None:
+            await self._tools.unregister(session_id)
+        await self._http.request("DELETE", f"sessions/{session_id}")
+
+    # -- turns -------------------------------------------------------------------
+
+    async def send(self, session_id: str, text: str) -> str | None:
+        """Start a turn; returns its id (``None`` for a slash command without a turn)."""
+        answer = await self._post_message(session_id, text)
+        turn_id = answer.get("turn_id")
+        return str(turn_id) if turn_id else None
+
+    async def _post_message(self, session_id: str, text: str) -> dict[str, Any]:
+        answer = await self._http.request(
+            "POST", f"sessions/{session_id}/messages", body={"text": text}
+        )
+        return dict(answer or {})
+
+    async def send_and_wait(
+        self,
+        session_id: str,
+        text: str,
+        *,
+        on_event: EventCallback | None = None,
+        on_approval: ApprovalCallback | None = None,
+        timeout: float | None = None,
+    ) -> TurnResult:
+        """Send a message and wait for the turn to end; returns the final reply,
+        the completed items and the token usage.
+
+        ``on_event(event)`` sees every event of the turn as it happens.
+        ``on_approval(approval)`` decides each approval the turn asks for; without
+        it they are declined. Sync callbacks run on the client's loop (``on_approval``
+        on a worker thread, so it may block); async ones are awaited. On ``timeout``
+        raises :class:`TurnTimeoutError` and leaves the turn running (see :meth:`stop`).
+        """
+        after = (await self.get_session(session_id)).last_seq
+        response = await self._post_message(session_id, text)
+        turn_id = response.get("turn_id")
+        if not turn_id and "command" in response:
+            return TurnResult(session_id=session_id, response=response)
+        collect = self._collect(session_id, after, turn_id, response, on_event, on_approval)
+        try:
+            return await asyncio.wait_for(collect, timeout)
+        except asyncio.TimeoutError:
+            raise TurnTimeoutError(
+                f"The turn did not finish within {timeout:g} s; it is still running. "
+                "Call stop(session_id) to end it.",
+                session_id=session_id,
+                turn_id=turn_id,
+            ) from None
+
+    async def _collect(
+        self,
+        session_id: str,
+        after: int,
+        turn_id: str | None,
+        response: dict[str, Any],
+        on_event: EventCallback | None,
+        on_approval: ApprovalCallback | None,
+    ) -> TurnResult:
+        events: list[Event[Any]] = []
+        stream = stream_events(
+            self._http, session_id, after, reconnect_timeout=self.reconnect_timeout
+        )
+        try:
+            async for event in stream:
+                if turn_id is None and isinstance(event, TurnStarted):
+                    turn_id = event.turn_id
+                if event.turn_id is None or event.turn_id != turn_id:
+                    continue
+                events.append(event)
+                if on_event is not None:
+                    await _maybe_await(on_event(event))
+                if isinstance(event, ApprovalRequested):
+                    await self._answer(event.data, on_approval)
+                if isinstance(event, TurnCompleted):
+                    break
+        finally:
+            await stream.aclose()
+        return TurnResult.from_events(session_id, turn_id, events, response)
+
+    async def _answer(self, approval: ApprovalData, on_approval: ApprovalCallback | None) -> None:
+        if on_approval is None:
+            decision = "decline"
+        elif inspect.iscoroutinefunction(on_approval):
+            decision = _decision(await on_approval(approval))
+        else:
+            decision = _decision(await _maybe_await(await asyncio.to_thread(on_approval, approval)))
+        with contextlib.suppress(NotFoundError):  # decided elsewhere, or the turn ended
+            await self.decide(approval.id, decision)
+
+    def events(self, session_id: str, after: int = 0) -> AsyncIterator[Event[Any]]:
+        """The session's events with ``seq > after``: the stored ones first, then live,
+        without end. Reconnects after a dropped connection with no gaps or duplicates.
+        ``session_id="*"`` streams every session's new events (live only)."""
+        return stream_events(
+            self._http, session_id, after, reconnect_timeout=self.reconnect_timeout
+        )
+
+    async def history(self, session_id: str, after: int = 0) -> list[Event[Any]]:
+        """The stored events with ``seq > after`` (one REST page, up to 10,000)."""
+        from ._events import parse_event
+
+        answer = await self._http.request(
+            "GET", f"sessions/{session_id}/events", params={"after": after}
+        )
+        return [parse_event(e) for e in answer["events"]]
+
+    async def stop(self, session_id: str, force: bool = False) -> dict[str, Any]:
+        """Interrupt the running turn; ``force`` also restarts the app-server."""
+        answer = await self._http.request(
+            "POST", f"sessions/{session_id}/stop", body={"force": force}
+        )
+        return dict(answer or {})
+
+    # -- approvals ---------------------------------------------------------------
+
+    async def approvals(self, session_id: str | None = None) -> list[Approval]:
+        """Pending approvals (of one session, or all)."""
+        params = {"session_id": session_id} if session_id else None
+        answer = await self._http.request("GET", "approvals", params=params)
+        return [Approval.model_validate(a) for a in answer["approvals"]]
+
+    async def decide(
+        self,
+        approval_id: str,
+        decision: str,
+        *,
+        answers: dict[str, list[str]] | None = None,
+        content: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Answer an approval: ``accept``, ``acceptForSession``, ``decline`` or ``cancel``."""
+        body: dict[str, Any] = {"decision": decision}
+        if answers is not None:
+            body["answers"] = answers
+        if content is not None:
+            body["content"] = content
+        return dict(await self._http.request("POST", f"approvals/{approval_id}", body=body) or {})
+
+    # -- accounts and usage -----------------------------------------------------
+
+    async def accounts(self) -> list[Account]:
+        """Every stored account (never a secret)."""
+        answer = await self._http.request("GET", "accounts")
+        return [Account.model_validate(a) for a in answer["accounts"]]
+
+    async def targets(self) -> list[TargetState]:
+        """The ``api`` and ``cli`` targets: active account and strategy."""
+        answer = await self._http.request("GET", "targets")
+        return [TargetState.model_validate(t) for t in answer["targets"]]
+
+    async def use_account(self, account_id: str, target: str = "cli") -> TargetState:
+        """Make ``account_id`` the active account of ``target``."""
+        answer = await self._http.request(
+            "PATCH", f"targets/{target}", body={"account_id": account_id}
+        )
+        return TargetState.model_validate(answer)
+
+    async def usage(self, refresh: bool = False) -> list[AccountUsage]:
+        """Each account's last known usage; ``refresh=True`` polls every account first."""
+        if refresh:
+            answer = await self._http.request("POST", "usage/refresh", body={})
+        else:
+            answer = await self._http.request("GET", "usage")
+        return [AccountUsage.model_validate(a) for a in answer["accounts"]]
+
+    # -- tools -------------------------------------------------------------------
+
+    async def serve_tools(self, session_id: str, tools: Sequence[ToolLike]) -> None:
+        """Run ``tools`` here when the session's model calls them (e.g. after a restart,
+        for a session created with these tools earlier)."""
+        if self._tools is None:
+            self._tools = ToolHost(self._http)
+        await self._tools.register(session_id, [as_tool(t) for t in tools])
+
+
+__all__ = ["ApprovalCallback", "AsyncCodexClient", "EventCallback"]

@@ -1,0 +1,319 @@
+"""Typed workspace events (the envelope and payloads of ``docs/websocket.md``).
+
+Every event parses into an :class:`Event`; the common types get their own
+subclass with a typed ``data`` (``isinstance(ev, AssistantDelta)`` then
+``ev.data.delta``). Unknown types and unknown keys are kept, never rejected:
+a newer server must not break an older client.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Data(BaseModel):
+    """Base of payloads: missing keys are ``None``, unknown keys are kept."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
+
+D = TypeVar("D")
+
+
+class Event(BaseModel, Generic[D]):
+    """One event of a session's log (``seq`` grows by one per event, from 1)."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
+    seq: int
+    session_id: str | None = None
+    type: str
+    time: float = 0.0
+    turn_id: str | None = None
+    item_id: str | None = None
+    data: D
+
+
+class GenericEvent(Event[dict[str, Any]]):
+    """An event type without a typed payload (``data`` is the raw dict)."""
+
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+# -- payloads ------------------------------------------------------------------
+
+
+class ErrorInfo(_Data):
+    message: str = ""
+    code: str | None = None
+    http_status: int | None = None
+    details: Any = None
+
+
+class TurnStartedData(_Data):
+    started_at: float | None = None
+
+
+class TurnCompletedData(_Data):
+    status: str = "completed"
+    error: ErrorInfo | None = None
+    duration_ms: int | None = None
+    completed_at: float | None = None
+
+
+class TextData(_Data):
+    text: str = ""
+    phase: str | None = None
+
+
+class DeltaData(_Data):
+    delta: str = ""
+
+
+class UserMessageData(_Data):
+    text: str = ""
+    images: list[dict[str, Any]] = Field(default_factory=list)
+    inputs: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ReasoningDeltaData(_Data):
+    delta: str = ""
+    raw: bool = False
+    index: int | None = None
+
+
+class ReasoningSummaryData(_Data):
+    summary: list[str] = Field(default_factory=list)
+    content: list[str] = Field(default_factory=list)
+
+
+class CommandData(_Data):
+    command: str = ""
+    cwd: str | None = None
+    status: str | None = None
+    exit_code: int | None = None
+    output: str | None = None
+    truncated: bool = False
+    duration_ms: int | None = None
+
+
+class CommandOutputData(_Data):
+    delta: str = ""
+    truncated: bool = False
+
+
+class FileChangeData(_Data):
+    changes: list[dict[str, Any]] = Field(default_factory=list)
+    status: str | None = None
+
+
+class ToolCallData(_Data):
+    kind: str = "dynamic"
+    server: str | None = None
+    namespace: str | None = None
+    tool: str = ""
+    arguments: Any = None
+    result: Any = None
+    error: ErrorInfo | None = None
+    status: str | None = None
+    duration_ms: int | None = None
+    success: bool | None = None
+
+
+class TokenCounts(_Data):
+    input: int | None = None
+    cached_input: int | None = None
+    cache_write_input: int | None = None
+    output: int | None = None
+    reasoning_output: int | None = None
+    total: int | None = None
+
+
+class TokenUsageData(_Data):
+    """Token counts after a model response: ``last`` response and thread ``total``."""
+
+    last: TokenCounts | None = None
+    total: TokenCounts | None = None
+    context_window: int | None = None
+
+
+class ApprovalData(_Data):
+    """A pending approval (also what ``approvals()`` lists)."""
+
+    id: str
+    session_id: str | None = None
+    kind: str = "command"
+    method: str | None = None
+    turn_id: str | None = None
+    item_id: str | None = None
+    command: str | None = None
+    cwd: str | None = None
+    reason: str | None = None
+    changes: list[dict[str, Any]] | None = None
+    created_at: float | None = None
+    expires_at: float | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ApprovalResolvedData(_Data):
+    id: str = ""
+    decision: str = ""
+    by: str | None = None
+
+
+class ErrorData(ErrorInfo):
+    will_retry: bool = False
+
+
+class PlanData(_Data):
+    explanation: str | None = None
+    steps: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ThreadStatusData(_Data):
+    status: str | None = None
+    active_flags: list[str] = Field(default_factory=list)
+
+
+# -- typed events ----------------------------------------------------------------
+
+
+class TurnStarted(Event[TurnStartedData]):
+    """``turn.started``."""
+
+
+class TurnCompleted(Event[TurnCompletedData]):
+    """``turn.completed``: status ``completed``, ``interrupted`` or ``failed``."""
+
+
+class UserMessage(Event[UserMessageData]):
+    """``user.message``."""
+
+
+class AssistantDelta(Event[DeltaData]):
+    """``assistant.delta``: a piece of the reply."""
+
+
+class AssistantMessage(Event[TextData]):
+    """``assistant.message``: the final text of an agent message."""
+
+
+class ReasoningDelta(Event[ReasoningDeltaData]):
+    """``reasoning.delta``."""
+
+
+class ReasoningSummary(Event[ReasoningSummaryData]):
+    """``reasoning.summary``."""
+
+
+class CommandStarted(Event[CommandData]):
+    """``command.started``."""
+
+
+class CommandOutput(Event[CommandOutputData]):
+    """``command.output``."""
+
+
+class CommandCompleted(Event[CommandData]):
+    """``command.completed``."""
+
+
+class FileChange(Event[FileChangeData]):
+    """``file_change.started`` / ``.updated`` / ``.completed``."""
+
+
+class ToolCallStarted(Event[ToolCallData]):
+    """``tool_call.started``."""
+
+
+class ToolCallCompleted(Event[ToolCallData]):
+    """``tool_call.completed``."""
+
+
+class TokenUsage(Event[TokenUsageData]):
+    """``token_usage``."""
+
+
+class ApprovalRequested(Event[ApprovalData]):
+    """``approval.requested``: answer it with ``decide()`` (or ``on_approval``)."""
+
+
+class ApprovalResolved(Event[ApprovalResolvedData]):
+    """``approval.resolved``."""
+
+
+class ErrorEvent(Event[ErrorData]):
+    """``error``: ``will_retry`` tells whether codex is retrying."""
+
+
+class PlanUpdated(Event[PlanData]):
+    """``plan.updated``."""
+
+
+class ThreadStatus(Event[ThreadStatusData]):
+    """``thread.status``."""
+
+
+EVENT_CLASSES: dict[str, type[Event[Any]]] = {
+    "turn.started": TurnStarted,
+    "turn.completed": TurnCompleted,
+    "user.message": UserMessage,
+    "assistant.delta": AssistantDelta,
+    "assistant.message": AssistantMessage,
+    "reasoning.delta": ReasoningDelta,
+    "reasoning.summary": ReasoningSummary,
+    "command.started": CommandStarted,
+    "command.output": CommandOutput,
+    "command.completed": CommandCompleted,
+    "file_change.started": FileChange,
+    "file_change.updated": FileChange,
+    "file_change.completed": FileChange,
+    "tool_call.started": ToolCallStarted,
+    "tool_call.completed": ToolCallCompleted,
+    "token_usage": TokenUsage,
+    "approval.requested": ApprovalRequested,
+    "approval.resolved": ApprovalResolved,
+    "error": ErrorEvent,
+    "plan.updated": PlanUpdated,
+    "thread.status": ThreadStatus,
+}
+
+
+def parse_event(raw: dict[str, Any]) -> Event[Any]:
+    """The typed event for one envelope (a :class:`GenericEvent` for other types)."""
+    cls = EVENT_CLASSES.get(str(raw.get("type")), GenericEvent)
+    return cls.model_validate(raw)
+
+
+__all__ = [
+    "EVENT_CLASSES",
+    "ApprovalData",
+    "ApprovalRequested",
+    "ApprovalResolved",
+    "AssistantDelta",
+    "AssistantMessage",
+    "CommandCompleted",
+    "CommandOutput",
+    "CommandStarted",
+    "ErrorEvent",
+    "ErrorInfo",
+    "Event",
+    "FileChange",
+    "GenericEvent",
+    "PlanUpdated",
+    "ReasoningDelta",
+    "ReasoningSummary",
+    "ThreadStatus",
+    "TokenCounts",
+    "TokenUsage",
+    "TokenUsageData",
+    "ToolCallCompleted",
+    "ToolCallData",
+    "ToolCallStarted",
+    "TurnCompleted",
+    "TurnStarted",
+    "UserMessage",
+    "parse_event",
+]

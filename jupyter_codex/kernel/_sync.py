@@ -1,0 +1,204 @@
+"""``CodexClient``: the blocking flavour of :class:`AsyncCodexClient`.
+
+Each method runs the async one on a private loop thread (see ``_portal``), so it
+works in a script, in a thread, and in a Jupyter kernel whose main thread
+already runs an event loop. Callbacks (``on_event``, ``on_approval``, tools)
+run on that loop thread or a worker thread, never on the caller's thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from typing_extensions import Self
+
+from ..models import Account, Approval, Session, TargetState
+from ._client import ApprovalCallback, AsyncCodexClient, EventCallback, ToolLike
+from ._discovery import ServerInfo, discover_server
+from ._events import Event
+from ._portal import get_portal
+from ._results import AccountUsage, ServerStatus, TurnResult
+
+
+class CodexClient:
+    """Blocking client of a Jupyter server running jupyter-codex (same API as
+    :class:`AsyncCodexClient`, minus ``await``)."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        verify: Any = True,
+        reconnect_timeout: float = 60.0,
+    ) -> None:
+        self._portal = get_portal()
+
+        async def make() -> AsyncCodexClient:
+            return AsyncCodexClient(
+                url, token, timeout=timeout, verify=verify, reconnect_timeout=reconnect_timeout
+            )
+
+        self._async = self._portal.call(make())
+
+    @classmethod
+    def from_env(cls, **kwargs: Any) -> Self:
+        """A client for the server found by :func:`discover_server`."""
+        info = discover_server()
+        return cls(info.url, info.token, **kwargs)
+
+    @property
+    def server(self) -> ServerInfo:
+        return self._async.server
+
+    @property
+    def aio(self) -> AsyncCodexClient:
+        """The underlying async client (use it only on the client's own loop)."""
+        return self._async
+
+    def __repr__(self) -> str:
+        return f"<CodexClient {self.server.url}>"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop serving tools and close the connections."""
+        self._portal.call(self._async.close())
+
+    # -- the API -----------------------------------------------------------------
+
+    def status(self) -> ServerStatus:
+        return self._portal.call(self._async.status())
+
+    def create_session(
+        self,
+        cwd: str = ".",
+        *,
+        model: str | None = None,
+        effort: str | None = None,
+        approval_policy: str | None = None,
+        sandbox: str | None = None,
+        title: str | None = None,
+        tools: Sequence[ToolLike] | None = None,
+    ) -> Session:
+        return self._portal.call(
+            self._async.create_session(
+                cwd,
+                model=model,
+                effort=effort,
+                approval_policy=approval_policy,
+                sandbox=sandbox,
+                title=title,
+                tools=tools,
+            )
+        )
+
+    def list_sessions(self, archived: bool = False) -> list[Session]:
+        return self._portal.call(self._async.list_sessions(archived))
+
+    def get_session(self, session_id: str) -> Session:
+        return self._portal.call(self._async.get_session(session_id))
+
+    def update_session(
+        self,
+        session_id: str,
+        *,
+        title: str | None = None,
+        archived: bool | None = None,
+        model: str | None = None,
+        effort: str | None = None,
+        approval_policy: str | None = None,
+        sandbox: str | None = None,
+    ) -> Session:
+        return self._portal.call(
+            self._async.update_session(
+                session_id,
+                title=title,
+                archived=archived,
+                model=model,
+                effort=effort,
+                approval_policy=approval_policy,
+                sandbox=sandbox,
+            )
+        )
+
+    def delete_session(self, session_id: str) -> None:
+        self._portal.call(self._async.delete_session(session_id))
+
+    def send(self, session_id: str, text: str) -> str | None:
+        return self._portal.call(self._async.send(session_id, text))
+
+    def send_and_wait(
+        self,
+        session_id: str,
+        text: str,
+        *,
+        on_event: EventCallback | None = None,
+        on_approval: ApprovalCallback | None = None,
+        timeout: float | None = None,
+    ) -> TurnResult:
+        return self._portal.call(
+            self._async.send_and_wait(
+                session_id, text, on_event=on_event, on_approval=on_approval, timeout=timeout
+            )
+        )
+
+    def events(self, session_id: str, after: int = 0) -> Iterator[Event[Any]]:
+        """Blocking iterator over the session's events (see ``AsyncCodexClient.events``);
+        ``close()`` it (or leave the ``for`` loop) to disconnect."""
+        return self._portal.iterate(self._async.events(session_id, after))
+
+    def history(self, session_id: str, after: int = 0) -> list[Event[Any]]:
+        return self._portal.call(self._async.history(session_id, after))
+
+    def stop(self, session_id: str, force: bool = False) -> dict[str, Any]:
+        return self._portal.call(self._async.stop(session_id, force))
+
+    def approvals(self, session_id: str | None = None) -> list[Approval]:
+        return self._portal.call(self._async.approvals(session_id))
+
+    def decide(
+        self,
+        approval_id: str,
+        decision: str,
+        *,
+        answers: dict[str, list[str]] | None = None,
+        content: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        return self._portal.call(
+            self._async.decide(approval_id, decision, answers=answers, content=content)
+        )
+
+    def accounts(self) -> list[Account]:
+        return self._portal.call(self._async.accounts())
+
+    def targets(self) -> list[TargetState]:
+        return self._portal.call(self._async.targets())
+
+    def use_account(self, account_id: str, target: str = "cli") -> TargetState:
+        return self._portal.call(self._async.use_account(account_id, target))
+
+    def usage(self, refresh: bool = False) -> list[AccountUsage]:
+        return self._portal.call(self._async.usage(refresh))
+
+    def serve_tools(self, session_id: str, tools: Sequence[ToolLike]) -> None:
+        self._portal.call(self._async.serve_tools(session_id, tools))
+
+
+def _copy_docs() -> None:
+    """One docstring per method: the async one's."""
+    for name, member in vars(CodexClient).items():
+        source = getattr(AsyncCodexClient, name, None)
+        if callable(member) and not member.__doc__ and source is not None:
+            member.__doc__ = source.__doc__
+
+
+_copy_docs()
+
+__all__ = ["CodexClient"]
