@@ -346,6 +346,21 @@ class AsyncCodexClient:
             answer = await self._http.request("GET", "usage")
         return [AccountUsage.model_validate(a) for a in answer["accounts"]]
 
+    async def usage_history(
+        self, account_id: str, since: float | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """One account's usage over time, oldest first: ``[{"time", "primary",
+        "secondary"}]`` (used percent of the 5-hour and weekly windows)."""
+        params: dict[str, Any] = {}
+        if since is not None:
+            params["since"] = since
+        if limit is not None:
+            params["limit"] = limit
+        answer = await self._http.request(
+            "GET", f"usage/{account_id}/history", params=params or None
+        )
+        return list(answer["points"])
+
     # -- tools -------------------------------------------------------------------
 
     async def serve_tools(self, session_id: str, tools: Sequence[ToolLike]) -> None:

@@ -187,6 +187,11 @@ class CodexClient:
     def usage(self, refresh: bool = False) -> list[AccountUsage]:
         return self._portal.call(self._async.usage(refresh))
 
+    def usage_history(
+        self, account_id: str, since: float | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        return self._portal.call(self._async.usage_history(account_id, since, limit))
+
     def serve_tools(self, session_id: str, tools: Sequence[ToolLike]) -> None:
         self._portal.call(self._async.serve_tools(session_id, tools))
 
