@@ -27,7 +27,8 @@ class ActivityReporter:
     Parameters
     ----------
     settings:
-        The Tornado application settings (``web_app.settings``).
+        Returns the Tornado application's settings (``web_app.settings``; an extension's
+        own ``settings`` dict is only a copy merged into it at load time).
     busy:
         Returns how many turns run now (0: nothing to report).
     interval:
@@ -36,7 +37,7 @@ class ActivityReporter:
 
     def __init__(
         self,
-        settings: MutableMapping[str, Any],
+        settings: Callable[[], MutableMapping[str, Any]],
         busy: Callable[[], int],
         interval: float,
         log: logging.Logger | logging.LoggerAdapter[Any],
@@ -62,7 +63,7 @@ class ActivityReporter:
 
     def touch(self) -> None:
         """Record activity now (UTC-aware, as Jupyter's own stamps)."""
-        self._settings[SETTINGS_KEY] = dt.datetime.now(dt.timezone.utc)
+        self._settings()[SETTINGS_KEY] = dt.datetime.now(dt.timezone.utc)
 
     async def _run(self) -> None:
         while True:

@@ -223,7 +223,10 @@ class CodexExtensionApp(ExtensionApp):
         )
         self.workspace.approval_timeouts["api"] = self.proxy.agent.approval_timeout
         self.activity = ActivityReporter(
-            self.settings, self.workspace.running_turns, self.activity_interval, self.log
+            lambda: self.serverapp.web_app.settings,
+            self.workspace.running_turns,
+            self.activity_interval,
+            self.log,
         )
         self._started: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Future[Any]] = set()

@@ -116,9 +116,7 @@ def test_each_user_has_a_private_workspace_accounts_and_proxy(
         completed = [e for e in events if e["type"] == "turn.completed"][-1]
         assert completed["data"]["status"] == "completed", completed
         assert "Hello Alice, from the hub." in str(events)
-        assert [s["id"] for s in a.get("codex/api/sessions").json()["sessions"]] == [
-            session["id"]
-        ]
+        assert [s["id"] for s in a.get("codex/api/sessions").json()["sessions"]] == [session["id"]]
 
     # The proxy with Alice's hub API token: as Bearer (OpenAI SDK) and as x-api-key.
     fake.script("HUB-PROXY", __import__("fakes").text("proxied for alice"))
@@ -172,7 +170,9 @@ def test_each_user_has_a_private_workspace_accounts_and_proxy(
     with pytest.raises(openai.APIStatusError) as info:
         openai.OpenAI(
             base_url=alice.url + "codex/v1", api_key=bob.token, max_retries=0
-        ).chat.completions.create(model="gpt-5.2-codex", messages=[{"role": "user", "content": "x"}])
+        ).chat.completions.create(
+            model="gpt-5.2-codex", messages=[{"role": "user", "content": "x"}]
+        )
     assert info.value.status_code in (401, 403)
 
     # Bob's own server is his: empty, and Alice's session is nowhere in it.
