@@ -214,6 +214,7 @@ class ModelsHandler(ProxyHandler):
 
     @allow_unauthenticated
     async def get(self) -> None:
+        await self.service.refresh_catalog()
         self.send_json(openai_model_list(self.service.model_ids(), created=int(time.time())))
 
 
@@ -224,6 +225,7 @@ class CompletionHandler(ProxyHandler):
 
     @allow_unauthenticated
     async def post(self) -> None:
+        await self.service.refresh_catalog()
         prepared = self.service.prepare(
             self.dialect, self.json_body(), self.request.headers, self.client_id or "jupyter"
         )
@@ -240,6 +242,9 @@ class CompletionHandler(ProxyHandler):
                 await self._relay(exchange, adapter, closer)
             else:
                 await self._collect(exchange, adapter, closer, prepared)
+            final = adapter.final_response()
+            if final is not None:
+                self.service.remember_response(prepared, final)
         except _ClientGone:
             self.error_code = "client_closed"
             self.log.info("Proxy client went away; upstream request cancelled")

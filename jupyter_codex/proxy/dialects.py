@@ -64,6 +64,10 @@ class Adapter:
         """(status, body) of a non-stream answer after every event was fed."""
         raise NotImplementedError
 
+    def final_response(self) -> dict[str, Any] | None:
+        """The Responses object of the answer, where the dialect has one."""
+        return None
+
 
 class ChatAdapter(Adapter):
     def __init__(self, prepared: Prepared) -> None:
@@ -133,6 +137,11 @@ class ResponsesAdapter(Adapter):
 
     def fail(self, status: int, message: str, code: str | None) -> bytes:
         return _event("error", {"type": "error", "code": code, "message": message, "param": None})
+
+    def final_response(self) -> dict[str, Any]:
+        """The whole Response object, streamed or not (for ``previous_response_id``)."""
+        collected = self.aggregator if self.aggregator.has_events else self.relay.aggregator
+        return collected.result()
 
     def result(self) -> tuple[int, dict[str, Any]]:
         response = self.aggregator.result()

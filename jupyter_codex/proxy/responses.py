@@ -292,8 +292,10 @@ class ResponsesAggregator:
         self._args: dict[int, str] = {}
         self._terminal: dict[str, Any] | None = None
         self.error: UpstreamFailure | None = None
+        self.has_events = False
 
     def feed(self, event: dict[str, Any]) -> None:
+        self.has_events = True
         kind = event.get("type")
         last = max(self._items, default=-1)
         if kind in ("response.created", "response.in_progress"):
@@ -363,6 +365,11 @@ class ResponsesStreamRelay:
         self._started = False
         self._agg = ResponsesAggregator(name_map)
         self.terminal = False
+
+    @property
+    def aggregator(self) -> ResponsesAggregator:
+        """Everything relayed so far, as one Response."""
+        return self._agg
 
     @property
     def error(self) -> UpstreamFailure | None:

@@ -12,15 +12,16 @@ what outlives a request: conversation affinity, cooldowns, the request log.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from traitlets import Bool, Dict, Float, Int, List, Unicode
 from traitlets.config import LoggingConfigurable
 
-from ..errors import NoAccountAvailableError
+from ..errors import CodexError, InvalidRequestError, NoAccountAvailableError
 from . import anthropic, openai_chat
 from .affinity import AffinityMap, session_key
 from .agent import AgentExchange, AgentRequest, AgentRunner, conversation_id, output_schema_of
@@ -28,6 +29,7 @@ from .errors import ProxyError
 from .exchange import Exchange
 from .keys import ProxyKeys
 from .models_catalog import DEFAULT_MODELS, parse_model
+from .response_memory import ResponseMemory
 from .responses import normalize_responses_request, tool_name_map
 from .upstream import UpstreamClient, UpstreamHTTPError
 
@@ -49,6 +51,9 @@ class Prepared:
     info: Any  # the translator's request info (chat / anthropic); None for responses
     name_map: dict[str, str]
     agent: AgentRequest | None = None  # set: run as a Codex agent turn (agent mode)
+    client_id: str = ""
+    #: the client's body in Responses shape (previous_response_id expanded)
+    client_body: dict[str, Any] = field(default_factory=dict)
 
 
 class ProxyService(LoggingConfigurable):
@@ -96,10 +101,25 @@ class ProxyService(LoggingConfigurable):
         config=True,
         help="Upstream model for claude-* names without an alias (empty: the first model).",
     )
+    models_ttl_seconds = Float(
+        300.0,
+        config=True,
+        help="How long the upstream model catalogue (GET codex/v1/models) is cached.",
+    )
     allow_unknown_models = Bool(
         False, config=True, help="Pass model names outside the list upstream instead of a 404."
     )
     request_log_rows = Int(10_000, config=True, help="Rows kept in the proxy request log.")
+    remembered_responses = Int(
+        512,
+        config=True,
+        help="Responses whose conversation is kept (in memory, per client, for "
+        "remembered_response_seconds) so a later request can continue it with "
+        "previous_response_id (0: refuse previous_response_id).",
+    )
+    remembered_response_seconds = Float(
+        3600.0, config=True, help="How long a response can be continued with previous_response_id."
+    )
 
     def __init__(
         self,
@@ -123,13 +143,52 @@ class ProxyService(LoggingConfigurable):
         self.affinity = AffinityMap(self.affinity_ttl_seconds)
         #: Agent mode (set by the app once the workspace exists; None: agent models 404).
         self.agent: AgentRunner | None = None
+        self.responses = ResponseMemory(
+            max_entries=self.remembered_responses, ttl_seconds=self.remembered_response_seconds
+        )
+        self._catalog: list[str] = []
+        self._catalog_at = float("-inf")
+        self._catalog_task: asyncio.Task[None] | None = None
         self._ids: tuple[float, frozenset[str]] = (0.0, frozenset())
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- models ------------------------------------------------------------------------
 
     def model_ids(self) -> list[str]:
-        return list(self.models) or list(DEFAULT_MODELS)
+        """Models listed: the configured list, else the live upstream catalogue, else
+        the built-in one (until the catalogue was fetched, or when it fails)."""
+        return list(self.models) or list(self._catalog) or list(DEFAULT_MODELS)
+
+    def _accepted(self) -> set[str]:
+        """Models served: the list, plus the built-in names (clients pin those)."""
+        if self.models:
+            return set(self.models)
+        return set(self._catalog) | set(DEFAULT_MODELS)
+
+    async def refresh_catalog(self) -> None:
+        """Refresh the upstream catalogue when stale; waits only for the first fetch."""
+        if self.models or time.monotonic() - self._catalog_at < self.models_ttl_seconds:
+            return
+        task = self._catalog_task
+        if task is None or task.done():
+            task = self._catalog_task = asyncio.ensure_future(self._fetch_catalog())
+        if not self._catalog:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), 15.0)
+
+    async def _fetch_catalog(self) -> None:
+        try:
+            account = await self.router.active("api") or await self.router.pick_for_request()
+            credentials = await self.accounts.credentials(account.id)
+            ids = await self.upstream.list_models(credentials)
+        except (CodexError, UpstreamHTTPError) as e:
+            self.log.info("Model catalogue not refreshed (%s); keeping the last one", e)
+            # Try again in a minute rather than on every request.
+            self._catalog_at = time.monotonic() - self.models_ttl_seconds + 60.0
+            return
+        if ids:
+            self._catalog = ids
+        self._catalog_at = time.monotonic()
 
     def resolve_model(self, name: str) -> tuple[str, str | None]:
         """Client model name -> (upstream model, effort); 404 for an unknown one."""
@@ -144,7 +203,7 @@ class ProxyService(LoggingConfigurable):
                 return base, effort
         if base.startswith("claude-") and base not in aliases:
             base = self.claude_model or self.model_ids()[0]
-        if not self.allow_unknown_models and base not in self.model_ids():
+        if not self.allow_unknown_models and base not in self._accepted():
             raise ProxyError(
                 404,
                 f"The model '{name}' does not exist or is not served here; GET /v1/models lists them.",
@@ -159,6 +218,7 @@ class ProxyService(LoggingConfigurable):
     ) -> Prepared:
         """Translate and normalize ``body``; raises InvalidRequestError / ProxyError."""
         info: Any = None
+        remembered: str | None = None
         if dialect == "chat":
             rbody, info = openai_chat.chat_to_responses(body)
             model, names = info.model, info.tool_names
@@ -169,7 +229,8 @@ class ProxyService(LoggingConfigurable):
             rbody, model = body, body.get("model")
             if not isinstance(model, str) or not model.strip():
                 raise ProxyError(400, "'model' is required.", code="invalid_request_error")
-            names = tool_name_map(body)
+            rbody, remembered = self._continue_response(body, client_id)
+            names = tool_name_map(rbody)
         upstream_model, effort = self.resolve_model(model)
         agent = self._agent_request(body, headers, client_id, rbody, model, upstream_model, effort)
         if agent is not None:
@@ -184,12 +245,58 @@ class ProxyService(LoggingConfigurable):
                 names,
                 agent=agent,
             )
-        key = session_key(client_id, body, headers, rbody, upstream_model)
+        key = remembered or session_key(client_id, body, headers, rbody, upstream_model)
         upstream = normalize_responses_request(
             rbody, model=upstream_model, session_key=key, effort=effort
         )
         return Prepared(
-            dialect, upstream, key, model, upstream_model, bool(body.get("stream")), info, names
+            dialect,
+            upstream,
+            key,
+            model,
+            upstream_model,
+            bool(body.get("stream")),
+            info,
+            names,
+            client_id=client_id,
+            client_body=rbody,
+        )
+
+    def _continue_response(
+        self, body: dict[str, Any], client_id: str
+    ) -> tuple[dict[str, Any], str | None]:
+        """Expand ``previous_response_id`` into the remembered conversation."""
+        previous = body.get("previous_response_id")
+        if previous is None:
+            return body, None
+        if not isinstance(previous, str) or not previous:
+            raise InvalidRequestError("'previous_response_id' must be a response id string.")
+        remembered = self.responses.recall(client_id, previous)
+        if remembered is None:
+            raise ProxyError(
+                400,
+                f"Previous response with id '{previous}' not found. This proxy keeps the "
+                f"last {self.remembered_responses} responses for "
+                f"{self.remembered_response_seconds:.0f} s (in memory); send the whole "
+                "conversation in 'input' instead.",
+                code="previous_response_not_found",
+            )
+        raw = body.get("input")
+        new_items = [{"role": "user", "content": raw}] if isinstance(raw, str) else raw
+        if not isinstance(new_items, list):
+            raise InvalidRequestError("'input' is required: a string or a list of input items.")
+        rest = {k: v for k, v in body.items() if k != "previous_response_id"}
+        return {**rest, "input": [*remembered.items, *new_items]}, remembered.session_key
+
+    def remember_response(self, prepared: Prepared, response: dict[str, Any]) -> None:
+        """Keep a finished Responses answer so ``previous_response_id`` can continue it."""
+        if prepared.dialect != "responses" or response.get("status") != "completed":
+            return
+        raw = prepared.client_body.get("input")
+        items = [{"role": "user", "content": raw}] if isinstance(raw, str) else raw or []
+        output = response.get("output") or []
+        self.responses.remember(
+            prepared.client_id, str(response.get("id") or ""), items, output, prepared.session_key
         )
 
     def _agent_request(
@@ -248,6 +355,10 @@ class ProxyService(LoggingConfigurable):
         task.add_done_callback(self._tasks.discard)
 
     async def aclose(self) -> None:
+        if self._catalog_task is not None:
+            self._catalog_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._catalog_task
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.upstream.aclose()

@@ -36,6 +36,8 @@ FailureKind = Literal[
 
 #: Largest error body read from upstream (they are small JSON documents).
 _MAX_ERROR_BODY = 64 * 1024
+#: ``client_version`` sent for the codex model catalogue (its allowlist depends on it).
+CLIENT_VERSION = "0.169.0"
 
 
 @dataclass
@@ -184,6 +186,31 @@ class UpstreamClient:
             headers["session_id"] = session_id
         return headers
 
+    async def list_models(self, credentials: Credentials) -> list[str]:
+        """Model ids the account's upstream serves: the codex backend's catalogue
+        (``models[].slug``, hidden ones left out) or an OpenAI ``/models`` list."""
+        import httpx
+
+        if credentials.kind == "chatgpt":
+            url = self.chatgpt_url.rsplit("/", 1)[0] + "/models"
+            params = {"client_version": CLIENT_VERSION}
+        else:
+            url, params = self.openai_url.rsplit("/", 1)[0] + "/models", {}
+        headers = {
+            k: v for k, v in self.request_headers(credentials, None).items() if k != "Accept"
+        }
+        try:
+            response = await self._http().get(url, params=params, headers=headers, timeout=15.0)
+        except httpx.HTTPError as e:
+            raise UpstreamHTTPError("connection", None, f"{type(e).__name__}") from e
+        if response.status_code != 200:
+            raise classify(response.status_code, response.content[:65536], response.headers)
+        try:
+            data = response.json()
+        except ValueError:
+            raise UpstreamHTTPError("server", 200, "the model list is not JSON") from None
+        return parse_model_list(data)
+
     async def open(
         self, credentials: Credentials, body: dict[str, Any], *, session_id: str | None
     ) -> UpstreamStream:
@@ -211,6 +238,25 @@ class UpstreamClient:
         finally:
             await response.aclose()
         raise classify(response.status_code, raw, response.headers)
+
+
+def parse_model_list(data: Any) -> list[str]:
+    """Ids from a ``{"models": [{"slug", "visibility"}]}`` or ``{"data": [{"id"}]}`` body."""
+    ids: list[str] = []
+    if not isinstance(data, dict):
+        return ids
+    for model in data.get("models") or []:
+        if (
+            isinstance(model, dict)
+            and isinstance(model.get("slug"), str)
+            and model.get("visibility") not in ("hide", "hidden")
+        ):
+            ids.append(model["slug"])
+    if not ids:
+        for model in data.get("data") or []:
+            if isinstance(model, dict) and isinstance(model.get("id"), str):
+                ids.append(model["id"])
+    return list(dict.fromkeys(ids))
 
 
 async def _read_bounded(response: httpx.Response) -> bytes:

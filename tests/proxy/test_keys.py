@@ -55,7 +55,8 @@ async def test_key_lifecycle_over_rest(
 
     client = openai_client(jp_http_port, jp_base_url, key)
     models = [m.id async for m in client.models.list()]
-    assert MODEL in models and f"{MODEL}:high" in models
+    listed = fake_upstream.models[0]  # the live catalogue of the api account's upstream
+    assert listed in models and f"{listed}:high" in models
     fake_upstream.script("with a key", text("keyed").with_usage(30, 7))
     reply = await client.chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": "with a key"}]

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import openai
 import pytest
+from fakes import FakeUpstream, text
+from helpers import Api
+from proxy_helpers import openai_client, setup_accounts, token_of
 
 from jupyter_codex.errors import InvalidRequestError
 from jupyter_codex.proxy import AGENT_PREFIX, DEFAULT_MODELS, openai_model_list, parse_model
+from jupyter_codex.proxy.upstream import parse_model_list
 
 
 @pytest.mark.parametrize(
@@ -77,3 +84,49 @@ def test_model_list_falls_back_to_the_default_catalog() -> None:
     assert ids[0] == DEFAULT_MODELS[0]
     assert f"{DEFAULT_MODELS[-1]}:medium" in ids
     assert len(ids) == (len(DEFAULT_MODELS) + 1) * 4
+
+
+def test_upstream_model_lists_are_parsed() -> None:
+    codex = {
+        "models": [
+            {"slug": "gpt-9", "visibility": "list"},
+            {"slug": "gpt-9-internal", "visibility": "hide"},
+            {"slug": "gpt-9"},
+        ]
+    }
+    assert parse_model_list(codex) == ["gpt-9"]
+    assert parse_model_list({"models": [], "data": [{"id": "a"}, {"id": "b"}]}) == ["a", "b"]
+    assert parse_model_list({"error": "nope"}) == [] and parse_model_list([]) == []
+
+
+async def test_live_catalog_comes_from_the_upstream_and_is_cached(
+    api: Api, fake_upstream: FakeUpstream, jp_serverapp: Any, jp_http_port: int, jp_base_url: str
+) -> None:
+    await setup_accounts(api, fake_upstream, 1)
+    fake_upstream.models = ["gpt-9-live", "gpt-9-live-mini"]
+    client = openai_client(jp_http_port, jp_base_url, token_of(jp_serverapp))
+    ids = [m.id async for m in client.models.list()]
+    assert ids[:2] == ["gpt-9-live", "gpt-9-live:low"] and "gpt-9-live-mini:high" in ids
+    assert "codex-agent" in ids and "gpt-5.2" not in ids
+    catalog = [r for r in fake_upstream.requests if r.path.endswith("/codex/models")]
+    assert catalog and catalog[-1].account_id == "acct-1"
+    assert "client_version" in catalog[-1].query
+
+    fake_upstream.script("live model", text("served by the live model"))
+    reply = await client.chat.completions.create(
+        model="gpt-9-live:high", messages=[{"role": "user", "content": "live model"}]
+    )
+    assert reply.choices[0].message.content == "served by the live model"
+    body = fake_upstream.responses_requests()[-1].body
+    assert body["model"] == "gpt-9-live" and body["reasoning"]["effort"] == "high"
+
+    fake_upstream.models = ["changed"]  # cached: the next listing does not ask again
+    again = [m.id async for m in client.models.list()]
+    assert again == ids
+    assert len([r for r in fake_upstream.requests if r.path.endswith("/codex/models")]) == len(
+        catalog
+    )
+    with pytest.raises(openai.NotFoundError):
+        await client.chat.completions.create(
+            model="no-such-model", messages=[{"role": "user", "content": "x"}]
+        )
