@@ -56,21 +56,24 @@ async def _maybe_await(value: Any) -> Any:
 class AsyncCodexClient:
     """Async client of a Jupyter server running jupyter-codex.
 
-    ``url`` is the server's URL including its base URL (``http://127.0.0.1:8888/``);
-    without one, :func:`discover_server` looks in the environment. Use it as an
+    ``url`` is the server's URL including its base URL (``http://127.0.0.1:8888/``)
+    or a :class:`ServerInfo`; without one, :func:`discover_server` looks in the
+    environment. Use it as an
     async context manager or call :meth:`close`.
     """
 
     def __init__(
         self,
-        url: str | None = None,
+        url: str | ServerInfo | None = None,
         token: str | None = None,
         *,
         timeout: float = 30.0,
         verify: Any = True,
         reconnect_timeout: float = 60.0,
     ) -> None:
-        self.server: ServerInfo = discover_server(url, token)
+        self.server: ServerInfo = (
+            url if isinstance(url, ServerInfo) else discover_server(url, token)
+        )
         self.timeout = timeout
         self.reconnect_timeout = reconnect_timeout
         self._http = HttpTransport(self.server, timeout=timeout, verify=verify)
@@ -79,8 +82,7 @@ class AsyncCodexClient:
     @classmethod
     def from_env(cls, **kwargs: Any) -> Self:
         """A client for the server found by :func:`discover_server` (no arguments)."""
-        info = discover_server()
-        return cls(info.url, info.token, **kwargs)
+        return cls(discover_server(), **kwargs)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.server.url}>"

@@ -52,6 +52,8 @@ class Portal:
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
+            if future.done():
+                raise  # the coroutine's own TimeoutError (e.g. TurnTimeoutError)
             future.cancel()
             raise TimeoutError("the operation timed out") from None
         except BaseException:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,25 +34,26 @@ ITEM_TYPES = frozenset(
 )
 
 
-class TurnResult(BaseModel):
+@dataclass
+class TurnResult:
     """What ``send_and_wait`` returns once the turn has ended.
 
     ``text`` is the final assistant reply; ``status`` is ``completed``,
-    ``interrupted`` or ``failed`` (then ``error`` says why).
+    ``interrupted`` or ``failed`` (then ``error`` says why). ``items`` are the
+    events that finished an item (messages, commands, file changes, tool calls),
+    ``events`` every event of the turn, typed.
     """
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     session_id: str
     turn_id: str | None = None
     status: str = "completed"
     text: str = ""
-    items: list[Event[Any]] = Field(default_factory=list)
+    items: list[Event[Any]] = field(default_factory=list)
     usage: TokenUsageData | None = None
     error: ErrorInfo | None = None
-    events: list[Event[Any]] = Field(default_factory=list)
+    events: list[Event[Any]] = field(default_factory=list)
     #: The server's answer to the message (slash commands answer here, without a turn).
-    response: dict[str, Any] = Field(default_factory=dict)
+    response: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_events(
@@ -60,7 +62,7 @@ class TurnResult(BaseModel):
         """Fold one turn's events into a result."""
         deltas: list[str] = []
         messages: list[AssistantMessage] = []
-        result = cls(session_id=session_id, turn_id=turn_id, events=events, response=response or {})
+        result = cls(session_id, turn_id, events=list(events), response=dict(response or {}))
         for event in events:
             if isinstance(event, AssistantDelta):
                 deltas.append(event.data.delta)

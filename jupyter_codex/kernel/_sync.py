@@ -27,7 +27,7 @@ class CodexClient:
 
     def __init__(
         self,
-        url: str | None = None,
+        url: str | ServerInfo | None = None,
         token: str | None = None,
         *,
         timeout: float = 30.0,
@@ -46,8 +46,7 @@ class CodexClient:
     @classmethod
     def from_env(cls, **kwargs: Any) -> Self:
         """A client for the server found by :func:`discover_server`."""
-        info = discover_server()
-        return cls(info.url, info.token, **kwargs)
+        return cls(discover_server(), **kwargs)
 
     @property
     def server(self) -> ServerInfo:

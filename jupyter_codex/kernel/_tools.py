@@ -15,13 +15,17 @@ import contextlib
 import copy
 import inspect
 import json
+import logging
 import re
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar, get_type_hints, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+log = logging.getLogger("jupyter_codex.kernel")
 
 #: What codex accepts as a tool name (no dots: those separate namespaces).
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -118,7 +122,12 @@ class Tool:
     """
 
     def __init__(
-        self, fn: Callable[..., Any], *, name: str | None = None, description: str | None = None
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        localns: dict[str, Any] | None = None,
     ) -> None:
         self.fn = fn
         self.name: str = name or str(getattr(fn, "__name__", ""))
@@ -128,18 +137,17 @@ class Tool:
             )
         doc_description, arg_docs = parse_docstring(inspect.getdoc(fn))
         self.description = (description or doc_description or self.name).strip()
-        self.arguments_model = self._arguments_model(arg_docs)
+        self.arguments_model = self._arguments_model(arg_docs, localns)
         self.input_schema = _inline_refs(self.arguments_model.model_json_schema())
         self.input_schema.setdefault("properties", {})
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
 
-    def _arguments_model(self, arg_docs: dict[str, str]) -> type[BaseModel]:
+    def _arguments_model(
+        self, arg_docs: dict[str, str], localns: dict[str, Any] | None
+    ) -> type[BaseModel]:
         signature = inspect.signature(self.fn)
-        try:
-            hints = get_type_hints(self.fn, include_extras=True)
-        except Exception:  # noqa: BLE001 - unresolved forward refs: fall back to Any
-            hints = {}
+        hints = _type_hints(self.fn, localns)
         fields: dict[str, Any] = {}
         self._positional: list[str] = []
         for param in signature.parameters.values():
@@ -203,6 +211,26 @@ class Tool:
         return True, to_content_items(result)
 
 
+def _type_hints(fn: Callable[..., Any], localns: dict[str, Any] | None) -> dict[str, Any]:
+    """The parameters' types; string annotations are resolved in the function's module
+    and the namespace that applied ``@tool`` (a class defined in a function)."""
+    with contextlib.suppress(Exception):  # else resolve what we can, one parameter at a time
+        return get_type_hints(fn, localns=localns, include_extras=True)
+    hints: dict[str, Any] = {}
+    namespace = {**getattr(fn, "__globals__", {}), **(localns or {})}
+    for param in inspect.signature(fn).parameters.values():
+        annotation = param.annotation
+        if isinstance(annotation, str):
+            try:
+                annotation = eval(annotation, namespace)  # the user's own annotation
+            except Exception:  # noqa: BLE001 - any failure: fall back to Any
+                log.warning("Cannot resolve the type %r of %s; using Any", annotation, param.name)
+                annotation = Any
+        if annotation is not param.empty:
+            hints[param.name] = annotation
+    return hints
+
+
 def _text(text: str) -> dict[str, Any]:
     return {"type": "inputText", "text": text}
 
@@ -254,10 +282,11 @@ def tool(
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Turn a typed function into a tool: ``@tool`` or ``@tool(name=..., description=...)``."""
     if fn is not None:
-        return Tool(fn, name=name, description=description)
+        return Tool(fn, name=name, description=description, localns=sys._getframe(1).f_locals)
 
     def decorate(f: Callable[..., Any]) -> Tool:
-        return Tool(f, name=name, description=description)
+        localns = sys._getframe(1).f_locals
+        return Tool(f, name=name, description=description, localns=localns)
 
     return decorate
 
