@@ -83,6 +83,7 @@ class ProxyHandler(APIHandler):
             self.current_user = None  # a key is no Jupyter identity
             if not self.check_host():
                 raise web.HTTPError(403)
+            await self.settings["codex_app"].started()  # the key store must be open
             key = await self.service.keys.verify(presented)
             if key is None:
                 raise ProxyError(401, "Invalid or revoked API key.", code="invalid_api_key")
