@@ -1,51 +1,287 @@
 import {
+  ILayoutRestorer,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
+import {
+  ICommandPalette,
+  MainAreaWidget,
+  Notification
+} from '@jupyterlab/apputils';
+import { PageConfig } from '@jupyterlab/coreutils';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStatusBar } from '@jupyterlab/statusbar';
 
+import { IPanelEnvironment } from './components/context';
+import { EventStream } from './events';
+import { CodexAPI } from './handler';
+import { AccountsModel } from './model/accounts';
+import { ComposerDraft, fence } from './model/draft';
+import { SessionsModel } from './model/sessions';
 import { DEFAULT_SETTINGS, ICodexSettings, parseSettings } from './settings';
+import { CommandIDs } from './tokens';
+import {
+  AccountsPanel,
+  AccountStatusItem,
+  CodexPanel,
+  codexIcon
+} from './widgets';
 
 /**
  * The id of the main plugin; also the key of its settings (`schema/plugin.json`).
  */
 export const PLUGIN_ID = 'jupyter-codex:plugin';
 
+const CATEGORY = 'Codex';
+
 /**
- * The main jupyter-codex plugin.
- *
- * For now it only loads and tracks its settings; the panel, the model and the
- * commands are wired here as they land.
+ * The main jupyter-codex plugin: the Codex side panel (sessions, timeline,
+ * composer, approvals), the accounts view, the status-bar item, commands and
+ * notifications. All state lives in the models; widgets only render it.
  */
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'Codex workspace panel for JupyterLab.',
   autoStart: true,
-  optional: [ISettingRegistry],
-  activate: (
+  requires: [IRenderMimeRegistry],
+  optional: [
+    ISettingRegistry,
+    ILayoutRestorer,
+    ICommandPalette,
+    IStatusBar,
+    IDefaultFileBrowser
+  ],
+  activate: async (
     app: JupyterFrontEnd,
-    settingRegistry: ISettingRegistry | null
-  ): void => {
-    console.log(`JupyterLab extension ${PLUGIN_ID} is activated!`);
+    rendermime: IRenderMimeRegistry,
+    settingRegistry: ISettingRegistry | null,
+    restorer: ILayoutRestorer | null,
+    palette: ICommandPalette | null,
+    statusBar: IStatusBar | null,
+    fileBrowser: IDefaultFileBrowser | null
+  ): Promise<void> => {
+    const api = new CodexAPI(app.serviceManager.serverSettings);
+    const stream = new EventStream({
+      url: () => api.eventsUrl(),
+      WebSocket: app.serviceManager.serverSettings.WebSocket
+    });
+    const sessions = new SessionsModel({ api, stream });
+    const accounts = new AccountsModel({ api });
+    const draft = new ComposerDraft();
 
     let settings: ICodexSettings = DEFAULT_SETTINGS;
-    if (!settingRegistry) {
-      return;
-    }
-    settingRegistry
-      .load(PLUGIN_ID)
-      .then(registry => {
-        const update = (): void => {
-          settings = parseSettings(registry.composite);
-          console.debug(`${PLUGIN_ID} settings: ${JSON.stringify(settings)}`);
-        };
-        update();
-        registry.changed.connect(update);
-      })
-      .catch(reason => {
+    let loaded: ISettingRegistry.ISettings | null = null;
+    if (settingRegistry) {
+      try {
+        loaded = await settingRegistry.load(PLUGIN_ID);
+        settings = parseSettings(loaded.composite);
+      } catch (reason) {
         console.error(`Failed to load settings for ${PLUGIN_ID}.`, reason);
+      }
+    }
+
+    const serverRoot = PageConfig.getOption('serverRoot');
+    let accountsWidget: MainAreaWidget<AccountsPanel> | null = null;
+    const openAccounts = () => {
+      if (!accountsWidget || accountsWidget.isDisposed) {
+        accountsWidget = new MainAreaWidget({
+          content: new AccountsPanel(accounts)
+        });
+        accountsWidget.id = 'jupyter-codex-accounts-view';
+        accountsWidget.title.label = 'Codex accounts';
+        accountsWidget.title.icon = codexIcon;
+        accountsWidget.title.closable = true;
+      }
+      if (!accountsWidget.isAttached) {
+        app.shell.add(accountsWidget, 'main');
+      }
+      app.shell.activateById(accountsWidget.id);
+    };
+
+    const environment = (): IPanelEnvironment => ({
+      rendermime,
+      serverRoot: serverRoot.startsWith('~') ? '' : serverRoot,
+      settings,
+      openFile: path =>
+        void app.commands.execute('docmanager:open', { path }),
+      currentFolder: () => fileBrowser?.model.path ?? '',
+      activeFile: () => activeDocument(app)?.path ?? null,
+      openAccounts,
+      icon: codexIcon
+    });
+
+    const panel = new CodexPanel({
+      model: sessions,
+      stream,
+      draft,
+      listFolders: path => api.listFolders(path),
+      environment: environment()
+    });
+    app.shell.add(panel, settings.panelArea, { rank: 600 });
+    restorer?.add(panel, 'jupyter-codex-panel');
+
+    loaded?.changed.connect(() => {
+      settings = parseSettings(loaded!.composite);
+      panel.setEnvironment(environment());
+    });
+
+    // The badge: how many approvals wait, on the panel's tab.
+    const updateBadge = () => {
+      const waiting = sessions.pendingApprovals.length;
+      panel.title.dataset = waiting ? { codexPending: String(waiting) } : {};
+      panel.title.className = waiting ? 'jp-codex-hasPending' : '';
+      panel.title.caption = waiting
+        ? `Codex: ${waiting} approval${waiting > 1 ? 's' : ''} waiting`
+        : 'Codex';
+    };
+    sessions.changed.connect(updateBadge);
+
+    // Account switches, usage alerts and failures as notifications.
+    sessions.systemEvent.connect((_, event) => accounts.onSystemEvent(event));
+    accounts.alert.connect((_, alert) => {
+      const options = {
+        autoClose: alert.level === 'info' ? (5000 as const) : (false as const)
+      };
+      if (alert.level === 'error') {
+        Notification.error(alert.message, options);
+      } else if (alert.level === 'warning') {
+        Notification.warning(alert.message, options);
+      } else {
+        Notification.info(alert.message, options);
+      }
+    });
+
+    if (statusBar) {
+      statusBar.registerStatusItem('jupyter-codex:account-status', {
+        item: new AccountStatusItem(accounts, openAccounts),
+        align: 'right',
+        rank: 50
       });
+    }
+
+    addCommands(app, { panel, sessions, accounts, draft, openAccounts });
+    if (palette) {
+      for (const command of [
+        CommandIDs.open,
+        CommandIDs.newSession,
+        CommandIDs.sendSelection,
+        CommandIDs.openAccounts,
+        CommandIDs.refreshUsage
+      ]) {
+        palette.addItem({ command, category: CATEGORY });
+      }
+    }
+
+    stream.connect();
+    void sessions.refresh();
   }
 };
+
+function addCommands(
+  app: JupyterFrontEnd,
+  deps: {
+    panel: CodexPanel;
+    sessions: SessionsModel;
+    accounts: AccountsModel;
+    draft: ComposerDraft;
+    openAccounts: () => void;
+  }
+): void {
+  const { panel, sessions, accounts, draft } = deps;
+  const show = () => {
+    if (!panel.isAttached) {
+      app.shell.add(panel, panel.environment.settings.panelArea);
+    }
+    app.shell.activateById(panel.id);
+  };
+  app.commands.addCommand(CommandIDs.open, {
+    label: 'Open Codex',
+    caption: 'Open the Codex panel',
+    icon: codexIcon,
+    execute: () => {
+      show();
+      draft.focus();
+    }
+  });
+  app.commands.addCommand(CommandIDs.newSession, {
+    label: 'New Codex Session',
+    caption: 'Start a Codex session in a folder',
+    execute: () => {
+      show();
+      sessions.open(null);
+    }
+  });
+  app.commands.addCommand(CommandIDs.sendSelection, {
+    label: 'Send Selection to Codex',
+    caption: 'Put the current cell or the selected text into the Codex message',
+    isEnabled: () => currentCode(app) !== null,
+    execute: () => {
+      const code = currentCode(app);
+      if (!code) {
+        return;
+      }
+      show();
+      draft.append(fence(code.code, code.language, code.source));
+    }
+  });
+  app.commands.addCommand(CommandIDs.openAccounts, {
+    label: 'Codex Accounts and Usage',
+    caption: 'Accounts, usage, targets and the system log',
+    execute: deps.openAccounts
+  });
+  app.commands.addCommand(CommandIDs.refreshUsage, {
+    label: 'Refresh Codex Usage',
+    execute: () => accounts.refreshUsage().catch(() => undefined)
+  });
+}
+
+/** The active document (notebook or file) in the main area, duck-typed. */
+function activeDocument(app: JupyterFrontEnd): { path: string } | null {
+  const widget: any = app.shell.currentWidget;
+  const path = widget?.context?.path;
+  return typeof path === 'string' && path ? { path } : null;
+}
+
+/**
+ * The selected text of the active notebook cell or editor, else the whole
+ * cell. Duck-typed so the extension does not pull in the notebook package.
+ */
+function currentCode(
+  app: JupyterFrontEnd
+): { code: string; language: string; source: string } | null {
+  const widget: any = app.shell.currentWidget;
+  const content = widget?.content;
+  const cell = content?.activeCell;
+  const editor = cell?.editor ?? content?.editor;
+  if (!editor?.model?.sharedModel) {
+    return null;
+  }
+  const text: string = editor.model.sharedModel.getSource();
+  let code = text;
+  try {
+    const selection = editor.getSelection();
+    const start = editor.getOffsetAt(selection.start);
+    const end = editor.getOffsetAt(selection.end);
+    if (start !== end) {
+      code = text.slice(Math.min(start, end), Math.max(start, end));
+    }
+  } catch {
+    // No selection API: send the whole cell or file.
+  }
+  if (!code.trim()) {
+    return null;
+  }
+  const mime = String(editor.model.mimeType ?? '');
+  const language =
+    cell?.model?.type === 'markdown' || mime.includes('markdown')
+      ? 'markdown'
+      : mime.includes('python')
+        ? 'python'
+        : '';
+  const path: string = widget?.context?.path ?? '';
+  return { code, language, source: path };
+}
 
 export default plugin;

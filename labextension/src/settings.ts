@@ -14,6 +14,10 @@ export interface ICodexSettings {
   readonly enterToSend: boolean;
   /** Model for new sessions; `''` means the server's default. */
   readonly defaultModel: string;
+  /** Bubbles mounted at once in the timeline ("Show earlier" adds more). */
+  readonly timelineWindow: number;
+  /** Side of the shell the panel opens in. */
+  readonly panelArea: 'left' | 'right';
 }
 
 /**
@@ -22,14 +26,16 @@ export interface ICodexSettings {
  */
 export const DEFAULT_SETTINGS: ICodexSettings = Object.freeze({
   enterToSend: true,
-  defaultModel: ''
+  defaultModel: '',
+  timelineWindow: 150,
+  panelArea: 'right'
 });
 
 /**
  * Build an `ICodexSettings` from a setting registry composite (or any value).
  *
- * Unknown keys are ignored; a key with the wrong type falls back to its default;
- * `defaultModel` is trimmed.
+ * Unknown keys are ignored; a key with the wrong type or out of range falls
+ * back to its default; `defaultModel` is trimmed.
  */
 export function parseSettings(composite: unknown): ICodexSettings {
   const raw: Record<string, unknown> =
@@ -46,6 +52,17 @@ export function parseSettings(composite: unknown): ICodexSettings {
     defaultModel:
       typeof raw.defaultModel === 'string'
         ? raw.defaultModel.trim()
-        : DEFAULT_SETTINGS.defaultModel
+        : DEFAULT_SETTINGS.defaultModel,
+    timelineWindow:
+      typeof raw.timelineWindow === 'number' &&
+      Number.isInteger(raw.timelineWindow) &&
+      raw.timelineWindow >= 20 &&
+      raw.timelineWindow <= 5000
+        ? raw.timelineWindow
+        : DEFAULT_SETTINGS.timelineWindow,
+    panelArea:
+      raw.panelArea === 'left' || raw.panelArea === 'right'
+        ? raw.panelArea
+        : DEFAULT_SETTINGS.panelArea
   };
 }

@@ -1,0 +1,566 @@
+/**
+ * The accounts view (usage bars and chart per account, targets with switch
+ * buttons, strategies, add/remove, system log) and the status-bar item.
+ */
+import { Dialog, InputDialog, showDialog } from '@jupyterlab/apputils';
+import { refreshIcon } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { AccountsModel } from '../model/accounts';
+import {
+  leastRemaining,
+  relativeTime,
+  remaining,
+  resetsIn,
+  windowLabel
+} from '../model/format';
+import { Codex } from '../tokens';
+import { classes, useSignal } from './context';
+
+const TARGETS: Codex.TargetName[] = ['cli', 'api'];
+const TARGET_HELP: { [name: string]: string } = {
+  cli: 'workspace sessions, magics and codex in terminals',
+  api: 'the OpenAI/Claude-compatible endpoints'
+};
+const STRATEGIES: { [name: string]: string[] } = {
+  cli: ['manual', 'round_robin'],
+  api: ['manual', 'round_robin', 'per_request']
+};
+
+export function UsageBar(props: {
+  label: string;
+  used: number | null | undefined;
+  windowMinutes?: number | null;
+  resetsAt?: number | null;
+  threshold: number;
+}): JSX.Element {
+  const left = remaining(props.used);
+  const level =
+    left === null
+      ? 'unknown'
+      : left <= 0
+        ? 'empty'
+        : left < props.threshold
+          ? 'low'
+          : 'ok';
+  return (
+    <div className="jp-codex-UsageBar" data-remaining={left ?? ''}>
+      <div className="jp-codex-UsageBarLabel">
+        <span>
+          {props.label}
+          {props.windowMinutes ? ` (${windowLabel(props.windowMinutes)})` : ''}
+        </span>
+        <span>
+          {left === null ? 'unknown' : `${left}% left`}
+          {props.resetsAt ? ` · ${resetsIn(props.resetsAt)}` : ''}
+        </span>
+      </div>
+      <div
+        className="jp-codex-UsageTrack"
+        role="meter"
+        aria-label={`${props.label} remaining`}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={left ?? undefined}
+      >
+        <div
+          className={`jp-codex-UsageFill jp-mod-${level}`}
+          style={{ width: `${left ?? 0}%` }}
+        />
+      </div>
+    </div>
+  );
+}
+
+/** Remaining quota over time, both windows, as a small SVG chart. */
+export function UsageChart(props: {
+  points: readonly Codex.IUsagePoint[];
+}): JSX.Element | null {
+  const points = props.points;
+  if (points.length < 2) {
+    return (
+      <div className="jp-codex-Dim jp-codex-ChartEmpty">
+        Not enough history for a chart yet.
+      </div>
+    );
+  }
+  const w = 260;
+  const h = 56;
+  const t0 = points[0].time;
+  const t1 = points[points.length - 1].time;
+  const span = Math.max(1, t1 - t0);
+  const line = (key: 'primary' | 'secondary') =>
+    points
+      .filter(p => typeof p[key] === 'number')
+      .map(p => {
+        const x = ((p.time - t0) / span) * w;
+        const y = h - ((100 - (p[key] as number)) / 100) * h;
+        return `${x.toFixed(1)},${y.toFixed(1)}`;
+      })
+      .join(' ');
+  return (
+    <svg
+      className="jp-codex-UsageChart"
+      viewBox={`0 0 ${w} ${h}`}
+      preserveAspectRatio="none"
+      role="img"
+      aria-label="Remaining quota over time"
+    >
+      <line className="jp-codex-ChartGrid" x1={0} x2={w} y1={h / 2} y2={h / 2} />
+      <polyline className="jp-codex-ChartPrimary" points={line('primary')} />
+      <polyline className="jp-codex-ChartSecondary" points={line('secondary')} />
+    </svg>
+  );
+}
+
+export function AccountsView(props: { model: AccountsModel }): JSX.Element {
+  const { model } = props;
+  useSignal(model.changed);
+  React.useEffect(() => {
+    void model.refresh().then(() => model.loadDetails()).catch(() => undefined);
+  }, [model]);
+  const threshold = model.target('cli')?.threshold_percent ?? 15;
+  return (
+    <div className="jp-codex-Accounts">
+      <div className="jp-codex-AccountsHeader">
+        <h2>Codex accounts</h2>
+        <button
+          className="jp-Button jp-mod-styled"
+          onClick={() => void model.refreshUsage().catch(() => undefined)}
+        >
+          <refreshIcon.react tag="span" className="jp-codex-InlineIcon" />{' '}
+          Refresh usage
+        </button>
+      </div>
+      {model.error && (
+        <div className="jp-codex-ErrorMessage" role="alert">
+          {model.error}
+        </div>
+      )}
+      <section className="jp-codex-Targets">
+        {TARGETS.map(name => (
+          <TargetCard key={name} name={name} model={model} />
+        ))}
+      </section>
+      <section>
+        <h3>Accounts</h3>
+        {model.accounts.length === 0 && (
+          <div className="jp-codex-Dim">No accounts yet: add one below.</div>
+        )}
+        <div className="jp-codex-AccountGrid">
+          {model.accounts.map(account => (
+            <AccountCard
+              key={account.id}
+              account={account}
+              model={model}
+              threshold={threshold}
+            />
+          ))}
+        </div>
+      </section>
+      <AddAccount model={model} />
+      <SystemLog model={model} />
+    </div>
+  );
+}
+
+function TargetCard(props: {
+  name: Codex.TargetName;
+  model: AccountsModel;
+}): JSX.Element {
+  const { name, model } = props;
+  const target = model.target(name);
+  const active = model.activeAccount(name);
+  const [strategy, setStrategy] = React.useState(target?.strategy ?? 'manual');
+  const [threshold, setThreshold] = React.useState(
+    String(target?.threshold_percent ?? 15)
+  );
+  React.useEffect(() => {
+    if (target) {
+      setStrategy(target.strategy);
+      setThreshold(String(target.threshold_percent));
+    }
+  }, [target?.strategy, target?.threshold_percent]);
+  return (
+    <div className="jp-codex-TargetCard" data-target={name}>
+      <div className="jp-codex-BubbleTitle">
+        {name} target <span className="jp-codex-Dim">· {TARGET_HELP[name]}</span>
+      </div>
+      <div className="jp-codex-TargetActive">
+        Active: <strong>{active ? active.label : 'none'}</strong>
+        {active?.email ? ` (${active.email})` : ''}
+      </div>
+      <div className="jp-codex-TargetSettings">
+        <label>
+          Strategy{' '}
+          <select
+            className="jp-codex-Select"
+            aria-label={`${name} strategy`}
+            value={strategy}
+            onChange={event => setStrategy(event.target.value)}
+          >
+            {STRATEGIES[name].map(s => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Switch below{' '}
+          <input
+            className="jp-codex-TextInput jp-codex-Narrow"
+            type="number"
+            min={0}
+            max={100}
+            aria-label={`${name} threshold`}
+            value={threshold}
+            onChange={event => setThreshold(event.target.value)}
+          />
+          % left
+        </label>
+        <button
+          className="jp-Button jp-mod-styled"
+          onClick={() =>
+            void model
+              .setStrategy(name, strategy, Number(threshold))
+              .catch(() => undefined)
+          }
+        >
+          Save
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function AccountCard(props: {
+  account: Codex.IAccount;
+  model: AccountsModel;
+  threshold: number;
+}): JSX.Element {
+  const { account, model } = props;
+  const usage = account.usage;
+  const remove = async () => {
+    const answer = await showDialog({
+      title: 'Remove account',
+      body: `Remove "${account.label}" (${account.email ?? account.kind})? Its tokens are deleted from this server.`,
+      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Remove' })]
+    });
+    if (answer.button.accept) {
+      await model.remove(account.id).catch(() => undefined);
+    }
+  };
+  const rename = async () => {
+    const answer = await InputDialog.getText({
+      title: 'Rename account',
+      text: account.label,
+      okLabel: 'Rename'
+    });
+    const label = answer.value?.trim();
+    if (answer.button.accept && label) {
+      await model.rename(account.id, label).catch(() => undefined);
+    }
+  };
+  return (
+    <div
+      className={classes(
+        'jp-codex-AccountCard',
+        account.status !== 'active' && 'jp-mod-inactive'
+      )}
+      data-account-id={account.id}
+    >
+      <div className="jp-codex-AccountTitle">
+        <strong className="jp-codex-AccountLabel">{account.label}</strong>
+        {account.active_targets.map(t => (
+          <span key={t} className="jp-codex-TargetBadge">
+            {t}
+          </span>
+        ))}
+      </div>
+      <div className="jp-codex-Dim">
+        {[account.email, account.kind === 'api_key' ? 'API key' : 'ChatGPT', account.plan ?? usage?.plan_type]
+          .filter(Boolean)
+          .join(' · ')}
+      </div>
+      {account.status !== 'active' && (
+        <div className="jp-codex-ErrorMessage">
+          {account.status}
+          {account.status_reason ? `: ${account.status_reason}` : ''}
+        </div>
+      )}
+      {account.kind === 'api_key' ? (
+        <div className="jp-codex-Dim">API keys have no usage windows.</div>
+      ) : (
+        <>
+          <UsageBar
+            label="5-hour"
+            used={usage?.primary_used_percent}
+            windowMinutes={usage?.primary_window_minutes}
+            resetsAt={usage?.primary_resets_at}
+            threshold={props.threshold}
+          />
+          <UsageBar
+            label="Weekly"
+            used={usage?.secondary_used_percent}
+            windowMinutes={usage?.secondary_window_minutes}
+            resetsAt={usage?.secondary_resets_at}
+            threshold={props.threshold}
+          />
+          <UsageChart points={model.history(account.id)} />
+          {usage?.fetched_at && (
+            <div className="jp-codex-Dim">
+              Updated {relativeTime(usage.fetched_at)}
+              {usage.error_count ? ` · ${usage.error_count} failed polls` : ''}
+            </div>
+          )}
+        </>
+      )}
+      <div className="jp-codex-AccountActions">
+        {TARGETS.map(t => (
+          <button
+            key={t}
+            className="jp-Button jp-mod-styled jp-codex-UseFor"
+            data-target={t}
+            disabled={
+              account.active_targets.includes(t) || account.status !== 'active'
+            }
+            onClick={() => void model.switchTarget(t, account.id).catch(() => undefined)}
+          >
+            Use for {t}
+          </button>
+        ))}
+        <button className="jp-Button jp-mod-minimal" onClick={() => void rename()}>
+          Rename
+        </button>
+        <button
+          className="jp-Button jp-mod-minimal"
+          onClick={() =>
+            void model
+              .setEnabled(account.id, account.status !== 'active')
+              .catch(() => undefined)
+          }
+        >
+          {account.status === 'active' ? 'Disable' : 'Enable'}
+        </button>
+        <button className="jp-Button jp-mod-minimal" onClick={() => void remove()}>
+          Remove
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function AddAccount(props: { model: AccountsModel }): JSX.Element {
+  const { model } = props;
+  const [mode, setMode] = React.useState<'file' | 'key' | 'device'>('file');
+  const [label, setLabel] = React.useState('');
+  const [key, setKey] = React.useState('');
+  const [status, setStatus] = React.useState<string | null>(null);
+  const signIn = model.signIn;
+  const run = async (action: () => Promise<void>, done: string) => {
+    setStatus(null);
+    try {
+      await action();
+      setStatus(done);
+      setLabel('');
+      setKey('');
+    } catch (e) {
+      setStatus((e as Error).message);
+    }
+  };
+  const onFile = async (event: React.ChangeEvent<HTMLInputElement>) => {
+    const file = event.target.files?.[0];
+    event.target.value = '';
+    if (!file) {
+      return;
+    }
+    let content: unknown;
+    try {
+      content = JSON.parse(await file.text());
+    } catch {
+      setStatus(`${file.name} is not JSON.`);
+      return;
+    }
+    await run(() => model.importAuthJson(content, label), 'Account imported.');
+  };
+  return (
+    <section className="jp-codex-AddAccount">
+      <h3>Add an account</h3>
+      <div className="jp-codex-Tabs" role="tablist">
+        {(
+          [
+            ['file', 'Import auth.json'],
+            ['key', 'API key'],
+            ['device', 'Sign in with a code']
+          ] as const
+        ).map(([m, text]) => (
+          <button
+            key={m}
+            role="tab"
+            aria-selected={mode === m}
+            className={classes('jp-codex-Tab', mode === m && 'jp-mod-active')}
+            onClick={() => setMode(m)}
+          >
+            {text}
+          </button>
+        ))}
+      </div>
+      <input
+        className="jp-codex-TextInput"
+        placeholder="label (optional)"
+        aria-label="Account label"
+        value={label}
+        onChange={event => setLabel(event.target.value)}
+      />
+      {mode === 'file' && (
+        <div className="jp-codex-AddRow">
+          <label className="jp-Button jp-mod-styled jp-codex-FileButton">
+            Choose auth.json…
+            <input
+              type="file"
+              accept=".json,application/json"
+              onChange={event => void onFile(event)}
+            />
+          </label>
+          <button
+            className="jp-Button jp-mod-styled"
+            title="The server user's $CODEX_HOME/auth.json (after `codex login` on the server)"
+            onClick={() =>
+              void run(
+                () => model.importAuthJson(undefined, label),
+                'Account imported.'
+              )
+            }
+          >
+            Import the server's ~/.codex/auth.json
+          </button>
+        </div>
+      )}
+      {mode === 'key' && (
+        <div className="jp-codex-AddRow">
+          <input
+            className="jp-codex-TextInput"
+            type="password"
+            autoComplete="off"
+            placeholder="sk-…"
+            aria-label="API key"
+            value={key}
+            onChange={event => setKey(event.target.value)}
+          />
+          <button
+            className="jp-Button jp-mod-styled jp-mod-accept"
+            disabled={!key.trim()}
+            onClick={() =>
+              void run(() => model.addApiKey(key.trim(), label), 'Key added.')
+            }
+          >
+            Add key
+          </button>
+        </div>
+      )}
+      {mode === 'device' && (
+        <div className="jp-codex-AddRow">
+          {signIn && signIn.status === 'pending' ? (
+            <div className="jp-codex-DeviceCode">
+              <div>
+                Open{' '}
+                <a href={signIn.verification_url} target="_blank" rel="noreferrer">
+                  {signIn.verification_url}
+                </a>{' '}
+                and enter the code
+              </div>
+              <code className="jp-codex-UserCode">{signIn.user_code}</code>
+              <button
+                className="jp-Button jp-mod-minimal"
+                onClick={() => void model.cancelSignIn()}
+              >
+                Cancel
+              </button>
+            </div>
+          ) : (
+            <button
+              className="jp-Button jp-mod-styled jp-mod-accept"
+              onClick={() => void run(() => model.startSignIn(label), '')}
+            >
+              Start sign-in
+            </button>
+          )}
+          {signIn && signIn.status !== 'pending' && (
+            <div className="jp-codex-Dim">
+              Sign-in {signIn.status}
+              {signIn.error ? `: ${signIn.error}` : ''}
+            </div>
+          )}
+        </div>
+      )}
+      {status && <div className="jp-codex-Dim">{status}</div>}
+    </section>
+  );
+}
+
+function SystemLog(props: { model: AccountsModel }): JSX.Element {
+  const { model } = props;
+  const names = new Map(model.accounts.map(a => [a.id, a.label]));
+  const name = (id: string | null) => (id ? (names.get(id) ?? id) : '—');
+  return (
+    <section className="jp-codex-SystemLog">
+      <h3>
+        System log{' '}
+        <button
+          className="jp-Button jp-mod-minimal"
+          aria-label="Reload the log"
+          onClick={() => void model.loadDetails()}
+        >
+          <refreshIcon.react tag="span" />
+        </button>
+      </h3>
+      {model.logs.length === 0 ? (
+        <div className="jp-codex-Dim">Nothing logged yet.</div>
+      ) : (
+        <table className="jp-codex-LogTable">
+          <tbody>
+            {model.logs.map(entry => (
+              <tr key={entry.id} className={`jp-mod-${entry.level}`}>
+                <td title={new Date(entry.time * 1000).toLocaleString()}>
+                  {relativeTime(entry.time)}
+                </td>
+                <td>{entry.kind}</td>
+                <td>{entry.target ?? ''}</td>
+                <td>
+                  {entry.kind === 'switch'
+                    ? `${name(entry.from_account)} → ${name(entry.to_account)}${entry.reason ? ` (${entry.reason})` : ''}`
+                    : entry.message}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+/** The status-bar item: the cli account and what is left of its quota. */
+export function AccountStatus(props: {
+  model: AccountsModel;
+  onClick: () => void;
+}): JSX.Element {
+  useSignal(props.model.changed);
+  const account = props.model.activeAccount('cli');
+  const left = account ? leastRemaining(account.usage) : null;
+  const usage = account?.usage;
+  const title = account
+    ? `Codex cli account: ${account.label}${account.email ? ` (${account.email})` : ''}\n5-hour: ${remaining(usage?.primary_used_percent) ?? '?'}% left · weekly: ${remaining(usage?.secondary_used_percent) ?? '?'}% left`
+    : 'No Codex account for the cli target';
+  return (
+    <button
+      className="jp-codex-StatusItem"
+      title={title}
+      onClick={props.onClick}
+    >
+      Codex: {account ? account.label : 'no account'}
+      {left !== null && <span className="jp-codex-StatusLeft"> · {left}% left</span>}
+    </button>
+  );
+}

@@ -1,0 +1,673 @@
+/**
+ * One component per bubble kind of the timeline. Each is memoised on its
+ * bubble object, which the reducer replaces only when it changes.
+ */
+import * as React from 'react';
+
+import { duration, toRootRelative, tokens } from '../model/format';
+import {
+  Bubble,
+  diffLines,
+  IApprovalBubble,
+  IAssistantBubble,
+  ICommandBubble,
+  IFileChangeBubble,
+  IItemBubble,
+  IPlanBubble,
+  IReasoningBubble,
+  IStatusBubble,
+  IToolBubble,
+  ITurnBubble
+} from '../model/timeline';
+import { Codex } from '../tokens';
+import { classes, PanelEnvironment } from './context';
+import { Markdown } from './Markdown';
+
+/** Lines shown of a long output or diff before "Show all". */
+const COLLAPSED_LINES = 14;
+
+export interface IBubbleActions {
+  decide: (approvalId: string, decision: Codex.Decision) => void;
+  openSession: (id: string) => void;
+  /** Root folders that map codex's absolute paths to Jupyter paths. */
+  roots: readonly string[];
+  cwd: string;
+}
+
+export const BubbleView = React.memo(function BubbleView(props: {
+  bubble: Bubble;
+  related?: Bubble;
+  actions: IBubbleActions;
+}): JSX.Element | null {
+  const { bubble, actions } = props;
+  let body: JSX.Element | null;
+  switch (bubble.kind) {
+    case 'user':
+      body = (
+        <div className="jp-codex-UserText">
+          {bubble.text}
+          {bubble.inputs.length > 0 && (
+            <div className="jp-codex-Chips">
+              {bubble.inputs.map((input, i) => (
+                <span className="jp-codex-Chip" key={i}>
+                  {input.type === 'skill' ? '$' : '@'}
+                  {String(input.name ?? input.path ?? input.type)}
+                </span>
+              ))}
+            </div>
+          )}
+        </div>
+      );
+      break;
+    case 'assistant':
+      body = <AssistantView bubble={bubble} />;
+      break;
+    case 'reasoning':
+      body = <ReasoningView bubble={bubble} />;
+      break;
+    case 'command':
+      body = <CommandView bubble={bubble} />;
+      break;
+    case 'file_change':
+      body = <FileChangeView bubble={bubble} actions={actions} />;
+      break;
+    case 'tool':
+      body = <ToolView bubble={bubble} />;
+      break;
+    case 'item':
+      body = <ItemView bubble={bubble} />;
+      break;
+    case 'plan':
+      body = <PlanView bubble={bubble} />;
+      break;
+    case 'proposed_plan':
+      body = (
+        <div>
+          <div className="jp-codex-BubbleTitle">Proposed plan</div>
+          <Markdown text={bubble.text} streaming={!bubble.done} />
+        </div>
+      );
+      break;
+    case 'approval':
+      body = (
+        <ApprovalCard
+          bubble={bubble}
+          related={props.related}
+          actions={actions}
+        />
+      );
+      break;
+    case 'error':
+      body = (
+        <div role="alert">
+          <div className="jp-codex-BubbleTitle">
+            {bubble.willRetry ? 'Retrying' : 'Error'}
+            {bubble.code ? ` · ${bubble.code}` : ''}
+          </div>
+          <div className="jp-codex-ErrorMessage">{bubble.message}</div>
+          <div className="jp-codex-Hint">{bubble.hint}</div>
+        </div>
+      );
+      break;
+    case 'warning':
+      body = (
+        <div>
+          <span className="jp-codex-BubbleTitle">Warning</span>{' '}
+          {bubble.message}
+        </div>
+      );
+      break;
+    case 'turn':
+      body = <TurnView bubble={bubble} />;
+      break;
+    case 'status':
+      body = <StatusView bubble={bubble} />;
+      break;
+    case 'notice':
+      body = (
+        <div>
+          {bubble.text}{' '}
+          {bubble.sessionId && (
+            <button
+              className="jp-codex-LinkButton"
+              onClick={() => actions.openSession(bubble.sessionId!)}
+            >
+              Open it
+            </button>
+          )}
+        </div>
+      );
+      break;
+    default:
+      body = null;
+  }
+  if (!body) {
+    return null;
+  }
+  return (
+    <div
+      className={classes('jp-codex-Bubble', `jp-codex-Bubble-${bubble.kind}`)}
+      data-kind={bubble.kind}
+      data-seq={bubble.seq}
+    >
+      {body}
+    </div>
+  );
+});
+
+function AssistantView(props: { bubble: IAssistantBubble }): JSX.Element {
+  const { bubble } = props;
+  return (
+    <div data-final={bubble.final ? 'true' : 'false'}>
+      <Markdown text={bubble.text} streaming={!bubble.final} />
+    </div>
+  );
+}
+
+function ReasoningView(props: { bubble: IReasoningBubble }): JSX.Element {
+  const { bubble } = props;
+  const text = bubble.sections.filter(Boolean).join('\n\n');
+  return (
+    <details className="jp-codex-Reasoning">
+      <summary>
+        {bubble.done ? 'Reasoning' : 'Thinking…'}
+        {text && (
+          <span className="jp-codex-Dim">
+            {' '}
+            · {firstLine(text).slice(0, 80)}
+          </span>
+        )}
+      </summary>
+      <div className="jp-codex-pre">{text}</div>
+    </details>
+  );
+}
+
+function firstLine(text: string): string {
+  return text.split('\n').find(line => line.trim()) ?? '';
+}
+
+/** A long text shown as its last lines until expanded. */
+function Collapsible(props: {
+  text: string;
+  className?: string;
+  tail?: boolean;
+}): JSX.Element {
+  const [open, setOpen] = React.useState(false);
+  const lines = props.text.split('\n');
+  const long = lines.length > COLLAPSED_LINES + 2;
+  const shown =
+    long && !open
+      ? props.tail
+        ? lines.slice(-COLLAPSED_LINES)
+        : lines.slice(0, COLLAPSED_LINES)
+      : lines;
+  return (
+    <div className={classes('jp-codex-Collapsible', props.className)}>
+      {long && props.tail && !open && (
+        <button
+          className="jp-codex-LinkButton"
+          onClick={() => setOpen(true)}
+        >
+          Show all {lines.length} lines
+        </button>
+      )}
+      <pre>{shown.join('\n')}</pre>
+      {long && (!props.tail || open) && (
+        <button className="jp-codex-LinkButton" onClick={() => setOpen(!open)}>
+          {open ? 'Collapse' : `Show all ${lines.length} lines`}
+        </button>
+      )}
+    </div>
+  );
+}
+
+function commandSummary(bubble: ICommandBubble): string | null {
+  const reads = bubble.actions.filter(a => a.type === 'read');
+  if (reads.length && reads.length === bubble.actions.length) {
+    return `Read ${reads.map(a => a.name ?? a.path).join(', ')}`;
+  }
+  const search = bubble.actions.find(a => a.type === 'search');
+  if (search) {
+    return `Searched ${search.query ? `"${search.query}"` : ''}${search.path ? ` in ${search.path}` : ''}`;
+  }
+  const list = bubble.actions.find(a => a.type === 'list_files');
+  if (list) {
+    return `Listed ${list.path ?? 'files'}`;
+  }
+  return null;
+}
+
+function CommandView(props: { bubble: ICommandBubble }): JSX.Element {
+  const { bubble } = props;
+  const running = bubble.status === 'in_progress';
+  let state: string;
+  if (running) {
+    state = 'running…';
+  } else if (bubble.status === 'declined') {
+    state = 'declined';
+  } else if (bubble.exitCode !== null) {
+    state = `exit ${bubble.exitCode}`;
+  } else {
+    state = bubble.status;
+  }
+  const ok = bubble.status === 'completed' && bubble.exitCode === 0;
+  const summary = commandSummary(bubble);
+  return (
+    <div
+      data-status={bubble.status}
+      data-exit-code={bubble.exitCode === null ? '' : String(bubble.exitCode)}
+    >
+      <div className="jp-codex-CommandHeader">
+        <code className="jp-codex-CommandLine">$ {bubble.command}</code>
+        <span
+          className={classes(
+            'jp-codex-CommandState',
+            ok && 'jp-mod-ok',
+            !ok && !running && 'jp-mod-failed'
+          )}
+        >
+          {state}
+          {bubble.durationMs !== null && ` · ${duration(bubble.durationMs)}`}
+        </span>
+      </div>
+      {summary && <div className="jp-codex-Dim">{summary}</div>}
+      {bubble.output && (
+        <Collapsible
+          text={bubble.output.replace(/\n$/, '')}
+          className="jp-codex-Output"
+          tail
+        />
+      )}
+      {bubble.truncated && (
+        <div className="jp-codex-Dim">
+          The output was shortened; the full text stays in the Codex thread.
+        </div>
+      )}
+    </div>
+  );
+}
+
+function changeVerb(change: Codex.IFileChange): string {
+  switch (change.kind) {
+    case 'add':
+      return 'Created';
+    case 'delete':
+      return 'Deleted';
+    case 'move': {
+      const dir = (p: string) => p.replace(/[^/]*$/, '');
+      return change.move_path && dir(change.move_path) === dir(change.path)
+        ? 'Renamed'
+        : 'Moved';
+    }
+    default:
+      return change.move_path ? 'Moved' : 'Edited';
+  }
+}
+
+export function DiffView(props: { diff: string }): JSX.Element | null {
+  const [open, setOpen] = React.useState(false);
+  const lines = React.useMemo(() => diffLines(props.diff), [props.diff]);
+  if (!lines.length) {
+    return null;
+  }
+  const long = lines.length > COLLAPSED_LINES * 3;
+  const shown = long && !open ? lines.slice(0, COLLAPSED_LINES * 3) : lines;
+  return (
+    <div className="jp-codex-Diff">
+      <pre>
+        {shown.map((line, i) => (
+          <div key={i} className={`jp-codex-Diff-${line.kind}`}>
+            {line.text || ' '}
+          </div>
+        ))}
+      </pre>
+      {long && (
+        <button className="jp-codex-LinkButton" onClick={() => setOpen(!open)}>
+          {open ? 'Collapse' : `Show all ${lines.length} lines`}
+        </button>
+      )}
+    </div>
+  );
+}
+
+function FileChanges(props: {
+  changes: readonly Codex.IFileChange[];
+  actions: IBubbleActions;
+}): JSX.Element {
+  const env = React.useContext(PanelEnvironment);
+  return (
+    <>
+      {props.changes.map((change, i) => {
+        const shownPath = change.move_path ?? change.path;
+        const local = toRootRelative(
+          shownPath,
+          props.actions.roots,
+          props.actions.cwd
+        );
+        return (
+          <div className="jp-codex-FileChange" key={i}>
+            <div className="jp-codex-FileChangeHeader">
+              <span className="jp-codex-BubbleTitle">{changeVerb(change)}</span>{' '}
+              <code>
+                {change.move_path
+                  ? `${change.path} → ${change.move_path}`
+                  : change.path}
+              </code>
+              {local !== null && change.kind !== 'delete' && (
+                <button
+                  className="jp-codex-LinkButton"
+                  title={`Open ${local} in JupyterLab`}
+                  onClick={() => env.openFile(local)}
+                >
+                  Open
+                </button>
+              )}
+            </div>
+            <DiffView diff={change.diff} />
+          </div>
+        );
+      })}
+    </>
+  );
+}
+
+function FileChangeView(props: {
+  bubble: IFileChangeBubble;
+  actions: IBubbleActions;
+}): JSX.Element {
+  const { bubble } = props;
+  return (
+    <div data-status={bubble.status}>
+      {bubble.status !== 'completed' && (
+        <div className="jp-codex-Dim">
+          {bubble.status === 'in_progress' ? 'Proposed change' : bubble.status}
+        </div>
+      )}
+      <FileChanges changes={bubble.changes} actions={props.actions} />
+    </div>
+  );
+}
+
+function toolTitle(bubble: IToolBubble): string {
+  const args: any = bubble.arguments ?? {};
+  switch (bubble.toolKind) {
+    case 'web_search':
+      return `Searched the web${args.query ? `: ${args.query}` : ''}`;
+    case 'collab':
+      return `Subagent${args.prompt ? `: ${String(args.prompt).slice(0, 120)}` : ''}`;
+    case 'mcp':
+      return `MCP ${bubble.server ? `${bubble.server} · ` : ''}${bubble.tool}`;
+    default:
+      return `Tool ${bubble.tool}`;
+  }
+}
+
+function resultText(result: any): string {
+  if (result === null || result === undefined) {
+    return '';
+  }
+  if (Array.isArray(result?.content)) {
+    return result.content
+      .map((c: any) => (c?.type === 'text' ? c.text : JSON.stringify(c)))
+      .join('\n');
+  }
+  return typeof result === 'string' ? result : JSON.stringify(result, null, 2);
+}
+
+function ToolView(props: { bubble: IToolBubble }): JSX.Element {
+  const { bubble } = props;
+  const result = resultText(bubble.result);
+  return (
+    <details className="jp-codex-Tool" data-status={bubble.status}>
+      <summary>
+        {toolTitle(bubble)}{' '}
+        <span className="jp-codex-Dim">
+          {bubble.status === 'in_progress' ? 'running…' : bubble.status}
+          {bubble.durationMs !== null && ` · ${duration(bubble.durationMs)}`}
+        </span>
+      </summary>
+      {bubble.progress.length > 0 && (
+        <div className="jp-codex-Dim">{bubble.progress.at(-1)}</div>
+      )}
+      {bubble.arguments !== null && (
+        <Collapsible text={JSON.stringify(bubble.arguments, null, 2)} />
+      )}
+      {bubble.error && (
+        <div className="jp-codex-ErrorMessage">{bubble.error.message}</div>
+      )}
+      {result && <Collapsible text={result} className="jp-codex-Output" />}
+    </details>
+  );
+}
+
+const ITEM_LABELS: { [type: string]: string } = {
+  context_compaction: 'Context compacted to fit the model',
+  entered_review_mode: 'Review started',
+  exited_review_mode: 'Review finished',
+  image_view: 'Viewed an image',
+  sub_agent_activity: 'Subagent activity',
+  image_generation: 'Generated an image'
+};
+
+function ItemView(props: { bubble: IItemBubble }): JSX.Element {
+  const { bubble } = props;
+  const label =
+    ITEM_LABELS[bubble.itemType] ?? bubble.itemType.replace(/_/g, ' ');
+  const item = bubble.item ?? {};
+  const detail: string =
+    typeof item.review === 'string'
+      ? item.review
+      : typeof item.path === 'string'
+        ? item.path
+        : '';
+  return (
+    <div className="jp-codex-Item">
+      <span className="jp-codex-BubbleTitle">{label}</span>
+      {!bubble.done && <span className="jp-codex-Dim"> · running…</span>}
+      {detail &&
+        (bubble.itemType === 'exited_review_mode' ? (
+          <Markdown text={detail} />
+        ) : (
+          <span className="jp-codex-Dim"> · {detail}</span>
+        ))}
+    </div>
+  );
+}
+
+const STEP_MARK: { [status: string]: string } = {
+  completed: '✓',
+  in_progress: '▸',
+  pending: '○'
+};
+
+function PlanView(props: { bubble: IPlanBubble }): JSX.Element {
+  const { bubble } = props;
+  return (
+    <div>
+      <div className="jp-codex-BubbleTitle">Plan</div>
+      {bubble.explanation && (
+        <div className="jp-codex-Dim">{bubble.explanation}</div>
+      )}
+      <ul className="jp-codex-Plan">
+        {bubble.steps.map((s, i) => (
+          <li key={i} className={`jp-codex-Plan-${s.status}`}>
+            <span className="jp-codex-PlanMark">{STEP_MARK[s.status] ?? '○'}</span>{' '}
+            {s.step}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+const DECISION_LABELS: { [decision: string]: string } = {
+  accept: 'Approved',
+  acceptForSession: 'Approved for this session',
+  decline: 'Declined',
+  cancel: 'Cancelled'
+};
+
+function ApprovalCard(props: {
+  bubble: IApprovalBubble;
+  related?: Bubble;
+  actions: IBubbleActions;
+}): JSX.Element {
+  const { bubble, actions } = props;
+  const a = bubble.approval;
+  const [sent, setSent] = React.useState<string | null>(null);
+  const changes =
+    a.changes && a.changes.length
+      ? a.changes
+      : props.related?.kind === 'file_change'
+        ? props.related.changes
+        : [];
+  const decide = (decision: Codex.Decision) => {
+    setSent(decision);
+    actions.decide(a.id, decision);
+  };
+  const waiting = bubble.decision === null;
+  const title =
+    a.kind === 'command'
+      ? 'Run this command?'
+      : a.kind === 'file_change'
+        ? 'Apply these changes?'
+        : a.kind === 'permissions'
+          ? 'Grant these permissions?'
+          : 'Codex asks for input';
+  const resolvedBy =
+    bubble.by === 'timeout'
+      ? ' (timed out)'
+      : bubble.by === 'server'
+        ? ' (turn ended)'
+        : '';
+  return (
+    <div
+      className={classes('jp-codex-ApprovalCard', waiting && 'jp-mod-waiting')}
+      data-approval-id={a.id}
+      data-decision={bubble.decision ?? ''}
+    >
+      <div className="jp-codex-BubbleTitle">{title}</div>
+      {a.command && (
+        <code className="jp-codex-CommandLine">$ {a.command}</code>
+      )}
+      {a.cwd && <div className="jp-codex-Dim">in {a.cwd}</div>}
+      {a.reason && <div className="jp-codex-Reason">{a.reason}</div>}
+      {changes.length > 0 && (
+        <FileChanges changes={changes} actions={actions} />
+      )}
+      {!a.command && !changes.length && a.params && (
+        <Collapsible text={JSON.stringify(a.params, null, 2)} />
+      )}
+      {waiting ? (
+        <div className="jp-codex-ApprovalButtons">
+          <button
+            className="jp-Button jp-mod-styled jp-mod-accept"
+            disabled={sent !== null}
+            onClick={() => decide('accept')}
+          >
+            Approve
+          </button>
+          <button
+            className="jp-Button jp-mod-styled"
+            disabled={sent !== null}
+            onClick={() => decide('acceptForSession')}
+          >
+            Approve for session
+          </button>
+          <button
+            className="jp-Button jp-mod-styled jp-mod-warn"
+            disabled={sent !== null}
+            onClick={() => decide('decline')}
+          >
+            Decline
+          </button>
+        </div>
+      ) : (
+        <div className="jp-codex-Dim">
+          {DECISION_LABELS[bubble.decision!] ?? bubble.decision}
+          {resolvedBy}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function TurnView(props: { bubble: ITurnBubble }): JSX.Element {
+  const { bubble } = props;
+  const parts: string[] = [];
+  parts.push(
+    bubble.status === 'completed'
+      ? 'Turn completed'
+      : bubble.status === 'interrupted'
+        ? 'Stopped'
+        : 'Turn failed'
+  );
+  if (bubble.durationMs !== null) {
+    parts.push(duration(bubble.durationMs));
+  }
+  if (bubble.usage) {
+    const u = bubble.usage;
+    parts.push(
+      `${tokens(u.total)} tokens (${tokens(u.input)} in${u.cachedInput ? `, ${tokens(u.cachedInput)} cached` : ''}, ${tokens(u.output)} out)`
+    );
+  }
+  if (bubble.contextWindow && bubble.threadTotal) {
+    parts.push(
+      `context ${Math.min(100, Math.round((100 * bubble.threadTotal) / bubble.contextWindow))}% used`
+    );
+  }
+  return (
+    <div data-status={bubble.status}>
+      <div className="jp-codex-TurnLine">{parts.join(' · ')}</div>
+      {bubble.error && (
+        <div className="jp-codex-ErrorMessage">{bubble.error.message}</div>
+      )}
+    </div>
+  );
+}
+
+function StatusView(props: { bubble: IStatusBubble }): JSX.Element {
+  const s = props.bubble.status;
+  const account = s.account ?? {};
+  const usage = s.usage ?? {};
+  const pct = (w: any) =>
+    w && typeof w.used_percent === 'number'
+      ? `${Math.round(100 - w.used_percent)}% left`
+      : typeof w?.usedPercent === 'number'
+        ? `${Math.round(100 - w.usedPercent)}% left`
+        : '—';
+  const rows: Array<[string, string]> = [
+    [
+      'Account',
+      account.error
+        ? String(account.error)
+        : [account.email, account.planType ?? account.plan_type, account.type]
+            .filter(Boolean)
+            .join(' · ') || '—'
+    ],
+    ['Model', `${s.model ?? 'default'}${s.effort ? ` (${s.effort})` : ''}`],
+    ['Folder', s.cwd || '/'],
+    ['Approvals', `${s.approval_policy ?? ''} · ${s.sandbox ?? ''}`],
+    ['5-hour window', pct(usage.primary)],
+    ['Weekly window', pct(usage.secondary)]
+  ];
+  if (s.token_usage?.total?.total) {
+    rows.push(['Tokens in thread', tokens(s.token_usage.total.total)]);
+  }
+  return (
+    <div>
+      <div className="jp-codex-BubbleTitle">Status</div>
+      <table className="jp-codex-StatusTable">
+        <tbody>
+          {rows.map(([k, v]) => (
+            <tr key={k}>
+              <th>{k}</th>
+              <td>{v}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,296 @@
+/**
+ * The message box: multi-line input, Enter / Shift+Enter (configurable),
+ * slash-command and `$skill` completion, model and effort selectors,
+ * attachments, and Send ↔ Stop → Force Stop.
+ */
+import * as React from 'react';
+
+import { ChatModel, EFFORTS } from '../model/chat';
+import {
+  applyCompletion,
+  complete,
+  enterAction,
+  ICompletion
+} from '../model/completion';
+import { ComposerDraft } from '../model/draft';
+import { withAttachments } from '../model/format';
+import { Codex } from '../tokens';
+import { classes, PanelEnvironment, useSignal } from './context';
+
+export function Composer(props: {
+  chat: ChatModel;
+  draft: ComposerDraft;
+  onCommandResult: (answer: { [key: string]: any }) => void;
+}): JSX.Element {
+  const { chat, draft } = props;
+  useSignal(chat.changed);
+  useSignal(draft.changed);
+  const env = React.useContext(PanelEnvironment);
+  const input = React.useRef<HTMLTextAreaElement>(null);
+  const [completion, setCompletion] = React.useState<ICompletion | null>(null);
+  const [active, setActive] = React.useState(0);
+  const [skills, setSkills] = React.useState<Codex.ISkill[]>([]);
+  const [models, setModels] = React.useState<Codex.IModelInfo[]>([]);
+  const [sending, setSending] = React.useState(false);
+
+  React.useEffect(() => {
+    const focus = () => input.current?.focus();
+    draft.focusRequested.connect(focus);
+    return () => {
+      draft.focusRequested.disconnect(focus);
+    };
+  }, [draft]);
+
+  React.useEffect(() => {
+    let live = true;
+    void chat.skills().then(list => live && setSkills(list));
+    return () => {
+      live = false;
+    };
+  }, [chat]);
+
+  // Grow with the text, up to the CSS max-height.
+  React.useLayoutEffect(() => {
+    const el = input.current;
+    if (el) {
+      el.style.height = 'auto';
+      el.style.height = `${el.scrollHeight}px`;
+    }
+  }, [draft.text]);
+
+  const refreshCompletion = (text: string, caret: number) => {
+    const next = complete(text, caret, skills);
+    setCompletion(next);
+    setActive(0);
+  };
+
+  const choose = (index: number) => {
+    if (!completion) {
+      return;
+    }
+    const item = completion.items[index];
+    const next = applyCompletion(draft.text, completion, item);
+    draft.text = next.text;
+    setCompletion(null);
+    requestAnimationFrame(() => {
+      const el = input.current;
+      if (el) {
+        el.focus();
+        el.setSelectionRange(next.caret, next.caret);
+      }
+    });
+  };
+
+  const send = async () => {
+    const text = draft.text.trim();
+    if (!text || sending) {
+      return;
+    }
+    setSending(true);
+    try {
+      const answer = await chat.send(
+        withAttachments(text, draft.attachments, env.serverRoot)
+      );
+      draft.clear();
+      setCompletion(null);
+      if (answer && answer.command) {
+        props.onCommandResult(answer);
+      }
+    } catch {
+      // The chat model reported it (notice); keep the text for another try.
+    } finally {
+      setSending(false);
+    }
+  };
+
+  const onKeyDown = (event: React.KeyboardEvent<HTMLTextAreaElement>) => {
+    if (completion) {
+      const n = completion.items.length;
+      if (event.key === 'ArrowDown') {
+        event.preventDefault();
+        setActive((active + 1) % n);
+        return;
+      }
+      if (event.key === 'ArrowUp') {
+        event.preventDefault();
+        setActive((active - 1 + n) % n);
+        return;
+      }
+      if (event.key === 'Tab' || (event.key === 'Enter' && !event.shiftKey)) {
+        event.preventDefault();
+        choose(active);
+        return;
+      }
+      if (event.key === 'Escape') {
+        event.preventDefault();
+        setCompletion(null);
+        return;
+      }
+    }
+    const action = enterAction(
+      {
+        key: event.key,
+        shiftKey: event.shiftKey,
+        ctrlKey: event.ctrlKey,
+        metaKey: event.metaKey,
+        isComposing: event.nativeEvent.isComposing
+      },
+      env.settings.enterToSend
+    );
+    if (action === 'send') {
+      event.preventDefault();
+      void send();
+    }
+    // 'newline': the textarea inserts it.
+  };
+
+  const loadModels = () => {
+    if (!models.length) {
+      void chat.models().then(setModels);
+    }
+  };
+
+  const session = chat.session;
+  const running = chat.running;
+  const modelOptions = [...models.map(m => m.id)];
+  if (session.model && !modelOptions.includes(session.model)) {
+    modelOptions.unshift(session.model);
+  }
+  const currentModel = models.find(m => m.id === session.model);
+  const efforts = currentModel?.efforts.length ? currentModel.efforts : EFFORTS;
+
+  const attachActive = () => {
+    const path = env.activeFile();
+    if (path) {
+      draft.attach(path);
+    }
+  };
+
+  return (
+    <div className="jp-codex-Composer">
+      {completion && (
+        <ul className="jp-codex-Completion" role="listbox">
+          {completion.items.map((item, i) => (
+            <li
+              key={item.label}
+              role="option"
+              aria-selected={i === active}
+              className={classes(i === active && 'jp-mod-active')}
+              onMouseDown={event => {
+                event.preventDefault();
+                choose(i);
+              }}
+            >
+              <span className="jp-codex-CompletionLabel">{item.label}</span>
+              <span className="jp-codex-Dim">{item.description}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+      {draft.attachments.length > 0 && (
+        <div className="jp-codex-Chips">
+          {draft.attachments.map(path => (
+            <span className="jp-codex-Chip" key={path} title={path}>
+              {path.split('/').pop()}
+              <button
+                className="jp-codex-ChipRemove"
+                aria-label={`Remove ${path}`}
+                onClick={() => draft.detach(path)}
+              >
+                ×
+              </button>
+            </span>
+          ))}
+        </div>
+      )}
+      <textarea
+        ref={input}
+        className="jp-codex-Input"
+        rows={2}
+        placeholder={
+          env.settings.enterToSend
+            ? 'Message Codex (Enter to send, Shift+Enter for a new line, / for commands, $ for skills)'
+            : 'Message Codex (Ctrl+Enter to send, / for commands, $ for skills)'
+        }
+        value={draft.text}
+        onChange={event => {
+          draft.text = event.target.value;
+          refreshCompletion(
+            event.target.value,
+            event.target.selectionStart ?? event.target.value.length
+          );
+        }}
+        onKeyDown={onKeyDown}
+        onBlur={() => setCompletion(null)}
+      />
+      <div className="jp-codex-ComposerBar">
+        <select
+          className="jp-codex-Select"
+          aria-label="Model"
+          title="Model for the next turns"
+          value={session.model ?? ''}
+          onFocus={loadModels}
+          onMouseDown={loadModels}
+          onChange={event =>
+            void chat.update({ model: event.target.value || null })
+          }
+        >
+          <option value="">default model</option>
+          {modelOptions.map(id => (
+            <option key={id} value={id}>
+              {models.find(m => m.id === id)?.label ?? id}
+            </option>
+          ))}
+        </select>
+        <select
+          className="jp-codex-Select"
+          aria-label="Reasoning effort"
+          title="Reasoning effort"
+          value={session.effort ?? ''}
+          onChange={event =>
+            void chat.update({ effort: event.target.value || null })
+          }
+        >
+          <option value="">default effort</option>
+          {efforts.map(e => (
+            <option key={e} value={e}>
+              {e}
+            </option>
+          ))}
+        </select>
+        <button
+          className="jp-Button jp-mod-minimal jp-codex-Attach"
+          title="Attach the active notebook or file as context"
+          onClick={attachActive}
+        >
+          + Attach
+        </button>
+        <span className="jp-codex-Spacer" />
+        {running ? (
+          <button
+            className={classes(
+              'jp-Button jp-mod-styled jp-codex-Stop',
+              chat.stopRequested ? 'jp-mod-warn' : 'jp-mod-reject'
+            )}
+            title={
+              chat.stopRequested
+                ? 'Restart Codex to end the turn now (kills running commands)'
+                : 'Interrupt the turn'
+            }
+            onClick={() => void chat.stop()}
+          >
+            {chat.stopRequested ? 'Force Stop' : 'Stop'}
+          </button>
+        ) : (
+          <button
+            className="jp-Button jp-mod-styled jp-mod-accept jp-codex-Send"
+            disabled={!draft.text.trim() || sending}
+            onClick={() => void send()}
+          >
+            Send
+          </button>
+        )}
+      </div>
+    </div>
+  );
+}

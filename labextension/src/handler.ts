@@ -1,0 +1,299 @@
+/**
+ * Every HTTP request of the extension goes through this module, via
+ * `ServerConnection` (base URL, token, XSRF and JupyterHub prefixes handled).
+ * Models call `CodexAPI`; components never fetch.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import { Codex } from './tokens';
+
+/** A failed request, with the server's stable error `code` when it sent one. */
+export class CodexRequestError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string
+  ) {
+    super(message);
+    this.name = 'CodexRequestError';
+  }
+}
+
+/**
+ * Call a route under `<base_url>codex/api/` and decode the JSON answer.
+ *
+ * A 404 without our error body means the server extension is missing.
+ */
+export async function requestAPI<T>(
+  endPoint: string,
+  init: RequestInit = {},
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<T> {
+  return requestJSON<T>(
+    URLExt.join(settings.baseUrl, 'codex', 'api', endPoint),
+    init,
+    settings
+  );
+}
+
+async function requestJSON<T>(
+  url: string,
+  init: RequestInit,
+  settings: ServerConnection.ISettings
+): Promise<T> {
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    throw new ServerConnection.NetworkError(error as TypeError);
+  }
+  const text = await response.text();
+  let body: any = null;
+  if (text) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = null;
+    }
+  }
+  if (!response.ok) {
+    const error = body && typeof body === 'object' ? body.error : null;
+    if (error && typeof error === 'object' && error.message) {
+      throw new CodexRequestError(
+        String(error.message),
+        response.status,
+        String(error.code ?? `http_${response.status}`)
+      );
+    }
+    if (response.status === 404) {
+      throw new CodexRequestError(
+        'The jupyter_codex server extension is not available: check `jupyter server extension list`.',
+        404,
+        'extension_missing'
+      );
+    }
+    throw new CodexRequestError(
+      body?.message ?? response.statusText ?? `HTTP ${response.status}`,
+      response.status,
+      `http_${response.status}`
+    );
+  }
+  return body as T;
+}
+
+function json(method: string, body?: unknown): RequestInit {
+  return body === undefined
+    ? { method }
+    : { method, body: JSON.stringify(body) };
+}
+
+function query(params: { [key: string]: string | number | undefined }): string {
+  const parts = Object.entries(params)
+    .filter(([, v]) => v !== undefined && v !== '')
+    .map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`);
+  return parts.length ? `?${parts.join('&')}` : '';
+}
+
+/** A folder entry from the Jupyter contents API. */
+export interface IFolderEntry {
+  name: string;
+  path: string;
+}
+
+/** Typed client of the REST API (docs/rest-api.md). */
+export class CodexAPI {
+  constructor(
+    readonly serverSettings: ServerConnection.ISettings = ServerConnection.makeSettings()
+  ) {}
+
+  private call<T>(endPoint: string, init: RequestInit = {}): Promise<T> {
+    return requestAPI<T>(endPoint, init, this.serverSettings);
+  }
+
+  /** URL of the events WebSocket, with the token when the server wants it in the URL. */
+  eventsUrl(): string {
+    const s = this.serverSettings;
+    let url = URLExt.join(s.wsUrl, 'codex', 'api', 'events');
+    if (s.appendToken && s.token) {
+      url += `?token=${encodeURIComponent(s.token)}`;
+    }
+    return url;
+  }
+
+  // -- sessions -------------------------------------------------------------
+
+  async listSessions(archived = false): Promise<Codex.ISession[]> {
+    const answer = await this.call<{ sessions: Codex.ISession[] }>(
+      `sessions${query({ archived: archived ? 'true' : undefined })}`
+    );
+    return answer.sessions;
+  }
+
+  createSession(body: {
+    cwd: string;
+    title?: string;
+    model?: string;
+    effort?: string;
+  }): Promise<Codex.ISession> {
+    return this.call('sessions', json('POST', body));
+  }
+
+  getSession(id: string): Promise<Codex.ISession> {
+    return this.call(`sessions/${id}`);
+  }
+
+  updateSession(
+    id: string,
+    changes: Partial<
+      Pick<Codex.ISession, 'title' | 'archived' | 'model' | 'effort'>
+    >
+  ): Promise<Codex.ISession> {
+    return this.call(`sessions/${id}`, json('PATCH', changes));
+  }
+
+  async events(id: string, after: number): Promise<Codex.IEvent[]> {
+    const answer = await this.call<{ events: Codex.IEvent[] }>(
+      `sessions/${id}/events${query({ after })}`
+    );
+    return answer.events;
+  }
+
+  sendMessage(id: string, text: string): Promise<{ [key: string]: any }> {
+    return this.call(`sessions/${id}/messages`, json('POST', { text }));
+  }
+
+  stop(id: string, force: boolean): Promise<{ stopped: boolean }> {
+    return this.call(`sessions/${id}/stop`, json('POST', { force }));
+  }
+
+  async skills(id: string): Promise<Codex.ISkill[]> {
+    const answer = await this.call<{ skills: Codex.ISkill[] }>(
+      `sessions/${id}/skills`
+    );
+    return answer.skills;
+  }
+
+  // -- approvals ------------------------------------------------------------
+
+  async approvals(): Promise<Codex.IApproval[]> {
+    const answer = await this.call<{ approvals: Codex.IApproval[] }>(
+      'approvals'
+    );
+    return answer.approvals;
+  }
+
+  decide(id: string, decision: Codex.Decision): Promise<unknown> {
+    return this.call(`approvals/${id}`, json('POST', { decision }));
+  }
+
+  // -- accounts, targets, usage, logs ---------------------------------------
+
+  async accounts(): Promise<Codex.IAccount[]> {
+    return (await this.call<{ accounts: Codex.IAccount[] }>('accounts'))
+      .accounts;
+  }
+
+  importAccount(body: {
+    auth_json?: unknown;
+    label?: string;
+  }): Promise<Codex.IAccount> {
+    return this.call('accounts/import', json('POST', body));
+  }
+
+  addApiKey(apiKey: string, label?: string): Promise<Codex.IAccount> {
+    return this.call(
+      'accounts/api-key',
+      json('POST', { api_key: apiKey, label: label || undefined })
+    );
+  }
+
+  startSignIn(label?: string): Promise<Codex.ISignIn> {
+    return this.call(
+      'accounts/login',
+      json('POST', { label: label || undefined })
+    );
+  }
+
+  signIn(id: string): Promise<Codex.ISignIn> {
+    return this.call(`accounts/login/${id}`);
+  }
+
+  cancelSignIn(id: string): Promise<Codex.ISignIn> {
+    return this.call(`accounts/login/${id}`, { method: 'DELETE' });
+  }
+
+  updateAccount(
+    id: string,
+    changes: { label?: string; enabled?: boolean }
+  ): Promise<Codex.IAccount> {
+    return this.call(`accounts/${id}`, json('PATCH', changes));
+  }
+
+  removeAccount(id: string): Promise<unknown> {
+    return this.call(`accounts/${id}`, { method: 'DELETE' });
+  }
+
+  async targets(): Promise<Codex.ITarget[]> {
+    return (await this.call<{ targets: Codex.ITarget[] }>('targets')).targets;
+  }
+
+  updateTarget(
+    name: string,
+    changes: {
+      account_id?: string | null;
+      strategy?: string;
+      threshold_percent?: number;
+      rotation_seconds?: number;
+    }
+  ): Promise<Codex.ITarget> {
+    return this.call(`targets/${name}`, json('PATCH', changes));
+  }
+
+  async refreshUsage(): Promise<Codex.IAccount[]> {
+    return (
+      await this.call<{ accounts: Codex.IAccount[] }>(
+        'usage/refresh',
+        json('POST', {})
+      )
+    ).accounts;
+  }
+
+  async usageHistory(
+    accountId: string,
+    since?: number
+  ): Promise<Codex.IUsagePoint[]> {
+    const answer = await this.call<{ points: Codex.IUsagePoint[] }>(
+      `usage/${accountId}/history${query({ since })}`
+    );
+    return answer.points;
+  }
+
+  async logs(limit = 100): Promise<Codex.ILogEntry[]> {
+    return (
+      await this.call<{ entries: Codex.ILogEntry[] }>(`logs${query({ limit })}`)
+    ).entries;
+  }
+
+  // -- Jupyter's contents API (folder suggestions) --------------------------
+
+  /** Sub-folders of a folder under the server root, for the folder picker. */
+  async listFolders(path: string): Promise<IFolderEntry[]> {
+    const s = this.serverSettings;
+    const clean = path.replace(/^\/+|\/+$/g, '');
+    const url =
+      URLExt.join(
+        s.baseUrl,
+        'api',
+        'contents',
+        ...clean.split('/').filter(Boolean).map(encodeURIComponent)
+      ) + '?content=1&type=directory';
+    const model = await requestJSON<{
+      content: Array<{ name: string; path: string; type: string }> | null;
+    }>(url, {}, s);
+    return (model.content ?? [])
+      .filter(item => item.type === 'directory' && !item.name.startsWith('.'))
+      .map(item => ({ name: item.name, path: item.path }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+}

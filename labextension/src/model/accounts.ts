@@ -1,0 +1,305 @@
+/**
+ * Accounts, the two targets, usage history and the system log. Polled with
+ * backoff (`@lumino/polling`) and refreshed at once on `account.*` and
+ * `usage.alert` events.
+ */
+import { IDisposable } from '@lumino/disposable';
+import { Poll } from '@lumino/polling';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { CodexAPI } from '../handler';
+import { Codex } from '../tokens';
+
+export interface IAccountsModelOptions {
+  api: CodexAPI;
+  /** Milliseconds between background refreshes (60 s). */
+  interval?: number;
+}
+
+/** A user-facing alert derived from a system event. */
+export interface IAlert {
+  level: 'info' | 'warning' | 'error';
+  message: string;
+}
+
+export class AccountsModel implements IDisposable {
+  constructor(options: IAccountsModelOptions) {
+    this._api = options.api;
+    this._poll = new Poll({
+      factory: () => this.refresh(),
+      frequency: {
+        interval: options.interval ?? 60_000,
+        backoff: true,
+        max: 600_000
+      },
+      standby: 'when-hidden',
+      name: 'jupyter-codex:accounts'
+    });
+  }
+
+  get accounts(): readonly Codex.IAccount[] {
+    return this._accounts;
+  }
+
+  get targets(): readonly Codex.ITarget[] {
+    return this._targets;
+  }
+
+  get logs(): readonly Codex.ILogEntry[] {
+    return this._logs;
+  }
+
+  get error(): string | null {
+    return this._error;
+  }
+
+  /** The current device-code sign-in, if any. */
+  get signIn(): Codex.ISignIn | null {
+    return this._signIn;
+  }
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  /** Alerts to show as notifications (switches, usage alerts, failures). */
+  get alert(): ISignal<this, IAlert> {
+    return this._alert;
+  }
+
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+
+  target(name: Codex.TargetName): Codex.ITarget | undefined {
+    return this._targets.find(t => t.name === name);
+  }
+
+  /** The account a target uses now. */
+  activeAccount(name: Codex.TargetName): Codex.IAccount | undefined {
+    const id = this.target(name)?.account_id;
+    return (
+      this._accounts.find(a => a.id === id) ??
+      this._accounts.find(a => a.active_targets.includes(name))
+    );
+  }
+
+  history(accountId: string): readonly Codex.IUsagePoint[] {
+    return this._history.get(accountId) ?? [];
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      const [accounts, targets] = await Promise.all([
+        this._api.accounts(),
+        this._api.targets()
+      ]);
+      this._accounts = accounts;
+      this._targets = targets;
+      this._error = null;
+    } catch (error) {
+      this._error = (error as Error).message;
+      this._changed.emit();
+      throw error;
+    }
+    this._changed.emit();
+  }
+
+  /** Load the system log and each account's usage history (the accounts view). */
+  async loadDetails(): Promise<void> {
+    const since = Date.now() / 1000 - 7 * 86400;
+    try {
+      const [logs, ...histories] = await Promise.all([
+        this._api.logs(100),
+        ...this._accounts.map(a => this._api.usageHistory(a.id, since))
+      ]);
+      this._logs = logs;
+      this._history = new Map(
+        this._accounts.map((a, i) => [a.id, histories[i] ?? []])
+      );
+    } catch (error) {
+      this._error = (error as Error).message;
+    }
+    this._changed.emit();
+  }
+
+  /** Poll every account's usage now (`POST usage/refresh`). */
+  async refreshUsage(): Promise<void> {
+    await this._run(async () => {
+      this._accounts = await this._api.refreshUsage();
+      this._targets = await this._api.targets();
+    });
+    await this.loadDetails();
+  }
+
+  async switchTarget(name: Codex.TargetName, accountId: string): Promise<void> {
+    await this._run(async () => {
+      await this._api.updateTarget(name, { account_id: accountId });
+      await this.refresh();
+    });
+  }
+
+  async setStrategy(
+    name: Codex.TargetName,
+    strategy: string,
+    thresholdPercent?: number
+  ): Promise<void> {
+    await this._run(async () => {
+      await this._api.updateTarget(name, {
+        strategy,
+        threshold_percent: thresholdPercent
+      });
+      await this.refresh();
+    });
+  }
+
+  async importAuthJson(content: unknown, label?: string): Promise<void> {
+    await this._run(async () => {
+      await this._api.importAccount({
+        auth_json: content ?? undefined,
+        label: label || undefined
+      });
+      await this.refresh();
+    });
+  }
+
+  async addApiKey(key: string, label?: string): Promise<void> {
+    await this._run(async () => {
+      await this._api.addApiKey(key, label);
+      await this.refresh();
+    });
+  }
+
+  async rename(id: string, label: string): Promise<void> {
+    await this._run(async () => {
+      await this._api.updateAccount(id, { label });
+      await this.refresh();
+    });
+  }
+
+  async setEnabled(id: string, enabled: boolean): Promise<void> {
+    await this._run(async () => {
+      await this._api.updateAccount(id, { enabled });
+      await this.refresh();
+    });
+  }
+
+  async remove(id: string): Promise<void> {
+    await this._run(async () => {
+      await this._api.removeAccount(id);
+      await this.refresh();
+    });
+  }
+
+  /** Start a device-code sign-in and follow it until it ends. */
+  async startSignIn(label?: string): Promise<void> {
+    await this._run(async () => {
+      this._signIn = await this._api.startSignIn(label);
+      this._changed.emit();
+      this._followSignIn(this._signIn.id);
+    });
+  }
+
+  async cancelSignIn(): Promise<void> {
+    const current = this._signIn;
+    if (!current) {
+      return;
+    }
+    this._signIn = null;
+    this._changed.emit();
+    await this._api.cancelSignIn(current.id).catch(() => undefined);
+  }
+
+  /** React to a system event from the `"*"` subscription. */
+  onSystemEvent(event: Codex.IEvent): void {
+    const data = event.data ?? {};
+    if (event.type === 'usage.alert') {
+      this._alert.emit({
+        level: 'warning',
+        message: String(data.message ?? 'Usage alert')
+      });
+    } else if (event.type === 'account.switched') {
+      const to = this._accounts.find(a => a.id === data.to);
+      this._alert.emit({
+        level: 'info',
+        message: `Codex ${data.target} account: now ${to?.label ?? data.to ?? 'none'}${data.reason && data.reason !== 'manual' ? ` (${data.reason})` : ''}.`
+      });
+    } else if (event.type === 'account.changed' && data.kind === 'quarantined') {
+      this._alert.emit({
+        level: 'error',
+        message:
+          'A Codex account was signed out (its refresh token is no longer valid): sign in again in the Accounts view.'
+      });
+    } else if (!event.type.startsWith('account.')) {
+      return;
+    }
+    void this._poll.refresh();
+  }
+
+  dispose(): void {
+    if (this._disposed) {
+      return;
+    }
+    this._disposed = true;
+    this._poll.dispose();
+    if (this._signInTimer !== null) {
+      clearTimeout(this._signInTimer);
+    }
+    Signal.clearData(this);
+  }
+
+  // -- internals --------------------------------------------------------------
+
+  private async _run(action: () => Promise<void>): Promise<void> {
+    try {
+      await action();
+      this._error = null;
+    } catch (error) {
+      this._error = (error as Error).message;
+      this._alert.emit({ level: 'error', message: this._error });
+      this._changed.emit();
+      throw error;
+    }
+  }
+
+  private _followSignIn(id: string): void {
+    this._signInTimer = setTimeout(async () => {
+      this._signInTimer = null;
+      if (this._disposed || this._signIn?.id !== id) {
+        return;
+      }
+      try {
+        this._signIn = await this._api.signIn(id);
+      } catch (error) {
+        this._signIn = {
+          id,
+          status: 'failed',
+          error: (error as Error).message
+        };
+      }
+      this._changed.emit();
+      if (this._signIn.status === 'pending') {
+        this._followSignIn(id);
+      } else if (this._signIn.status === 'completed') {
+        this._alert.emit({
+          level: 'info',
+          message: `Signed in as ${this._signIn.account?.email ?? this._signIn.account?.label ?? 'a new account'}.`
+        });
+        await this.refresh().catch(() => undefined);
+      }
+    }, 3000);
+  }
+
+  private _api: CodexAPI;
+  private _poll: Poll;
+  private _accounts: Codex.IAccount[] = [];
+  private _targets: Codex.ITarget[] = [];
+  private _logs: Codex.ILogEntry[] = [];
+  private _history = new Map<string, Codex.IUsagePoint[]>();
+  private _signIn: Codex.ISignIn | null = null;
+  private _signInTimer: ReturnType<typeof setTimeout> | null = null;
+  private _error: string | null = null;
+  private _changed = new Signal<this, void>(this);
+  private _alert = new Signal<this, IAlert>(this);
+  private _disposed = false;
+}

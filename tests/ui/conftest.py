@@ -1,0 +1,120 @@
+"""Browser tests: a real ``jupyter lab`` (one per module) with the extension, pointed at
+the fake upstream, driven by Playwright in Debian's Chromium (no downloaded browsers).
+
+Screenshots land in ``tests/ui/artifacts/`` (CI keeps them as artifacts).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakes import FakeUpstream
+from helpers import extension_config, sign_in_cli_target
+from playwright import sync_api as playwright_api
+from server_process import JupyterServerProcess
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+def chromium_path() -> str:
+    """Debian's chromium (CI installs it with apt); override with $CHROMIUM."""
+    found = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(found).exists():
+        pytest.fail("Chromium is missing: apt-get install chromium (see .ci/run)")
+    return found
+
+
+@pytest.fixture(scope="module")
+def ui_fake() -> Iterator[FakeUpstream]:
+    with FakeUpstream() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def lab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("lab-root")
+    (root / "proj").mkdir()
+    (root / "proj" / "sub").mkdir()
+    (root / "other").mkdir()
+    return root
+
+
+@pytest.fixture(scope="module")
+def lab(
+    ui_fake: FakeUpstream, lab_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[JupyterServerProcess]:
+    """One ``jupyter lab`` for the module, with isolated settings and workspaces."""
+    home = tmp_path_factory.mktemp("lab-home")
+    data_dir = home / "codex-data"
+    sign_in_cli_target(ui_fake, data_dir)
+    server = JupyterServerProcess(
+        lab_root,
+        home / "config",
+        extension_config(ui_fake, data_dir),
+        app="jupyterlab",
+        extra_config={
+            "LabApp": {
+                "user_settings_dir": str(home / "settings"),
+                "workspaces_dir": str(home / "workspaces"),
+                "news_url": None,
+                "expose_app_in_browser": True,
+                "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
+            },
+            "WorkspaceManager": {"approval_timeout": 120.0},
+            "ServerApp": {"terminals_enabled": False},
+        },
+        log_path=home / "lab.log",
+    )
+    server.start(timeout=120)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=chromium_path(),
+            headless=True,
+            args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
+        )
+        yield b
+        b.close()
+
+
+def open_lab(browser: Any, lab: JupyterServerProcess, theme: str | None = None) -> Any:
+    """A new page with JupyterLab loaded (logged in with the token)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    page.on("pageerror", lambda exc: print(f"[page error] {exc}"))
+    page.on(
+        "console",
+        lambda msg: print(f"[console.{msg.type}] {msg.text}")
+        if msg.type in ("error", "warning")
+        else None,
+    )
+    page.goto(f"{lab.url}/lab?token={lab.token}")
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=120_000)
+    page.wait_for_selector(".jp-LabShell", timeout=60_000)
+    if theme:
+        page.evaluate(
+            "([theme]) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})",
+            [theme],
+        )
+    return page
+
+
+def screenshot(page: Any, name: str, selector: str | None = None) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    if selector:
+        page.locator(selector).first.screenshot(path=str(path))
+    else:
+        page.screenshot(path=str(path))
+    return path
