@@ -104,8 +104,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       rendermime,
       serverRoot: serverRoot.startsWith('~') ? '' : serverRoot,
       settings,
-      openFile: path =>
-        void app.commands.execute('docmanager:open', { path }),
+      openFile: path => void app.commands.execute('docmanager:open', { path }),
       currentFolder: () => fileBrowser?.model.path ?? '',
       activeFile: () => activeDocument(app)?.path ?? null,
       openAccounts,

@@ -45,11 +45,7 @@ export namespace Codex {
   }
 
   export type ApprovalKind =
-    | 'command'
-    | 'file_change'
-    | 'permissions'
-    | 'user_input'
-    | 'elicitation';
+    'command' | 'file_change' | 'permissions' | 'user_input' | 'elicitation';
 
   export type Decision = 'accept' | 'acceptForSession' | 'decline' | 'cancel';
 

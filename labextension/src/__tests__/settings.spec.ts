@@ -16,8 +16,27 @@ describe('parseSettings', () => {
 
   it('keeps well-typed values and trims the model', () => {
     expect(
-      parseSettings({ enterToSend: false, defaultModel: '  gpt-5-codex ' })
-    ).toEqual({ enterToSend: false, defaultModel: 'gpt-5-codex' });
+      parseSettings({
+        enterToSend: false,
+        defaultModel: '  gpt-5-codex ',
+        timelineWindow: 300,
+        panelArea: 'left'
+      })
+    ).toEqual({
+      enterToSend: false,
+      defaultModel: 'gpt-5-codex',
+      timelineWindow: 300,
+      panelArea: 'left'
+    });
+  });
+
+  it('rejects out-of-range windows and unknown panel sides', () => {
+    for (const timelineWindow of [0, 19, 5001, 12.5, '200']) {
+      expect(parseSettings({ timelineWindow }).timelineWindow).toBe(
+        DEFAULT_SETTINGS.timelineWindow
+      );
+    }
+    expect(parseSettings({ panelArea: 'top' }).panelArea).toBe('right');
   });
 
   it('falls back per key on wrong types and ignores unknown keys', () => {

@@ -106,9 +106,18 @@ export function UsageChart(props: {
       role="img"
       aria-label="Remaining quota over time"
     >
-      <line className="jp-codex-ChartGrid" x1={0} x2={w} y1={h / 2} y2={h / 2} />
+      <line
+        className="jp-codex-ChartGrid"
+        x1={0}
+        x2={w}
+        y1={h / 2}
+        y2={h / 2}
+      />
       <polyline className="jp-codex-ChartPrimary" points={line('primary')} />
-      <polyline className="jp-codex-ChartSecondary" points={line('secondary')} />
+      <polyline
+        className="jp-codex-ChartSecondary"
+        points={line('secondary')}
+      />
     </svg>
   );
 }
@@ -117,7 +126,10 @@ export function AccountsView(props: { model: AccountsModel }): JSX.Element {
   const { model } = props;
   useSignal(model.changed);
   React.useEffect(() => {
-    void model.refresh().then(() => model.loadDetails()).catch(() => undefined);
+    void model
+      .refresh()
+      .then(() => model.loadDetails())
+      .catch(() => undefined);
   }, [model]);
   const threshold = model.target('cli')?.threshold_percent ?? 15;
   return (
@@ -184,7 +196,8 @@ function TargetCard(props: {
   return (
     <div className="jp-codex-TargetCard" data-target={name}>
       <div className="jp-codex-BubbleTitle">
-        {name} target <span className="jp-codex-Dim">· {TARGET_HELP[name]}</span>
+        {name} target{' '}
+        <span className="jp-codex-Dim">· {TARGET_HELP[name]}</span>
       </div>
       <div className="jp-codex-TargetActive">
         Active: <strong>{active ? active.label : 'none'}</strong>
@@ -279,7 +292,11 @@ function AccountCard(props: {
         ))}
       </div>
       <div className="jp-codex-Dim">
-        {[account.email, account.kind === 'api_key' ? 'API key' : 'ChatGPT', account.plan ?? usage?.plan_type]
+        {[
+          account.email,
+          account.kind === 'api_key' ? 'API key' : 'ChatGPT',
+          account.plan ?? usage?.plan_type
+        ]
           .filter(Boolean)
           .join(' · ')}
       </div>
@@ -325,12 +342,17 @@ function AccountCard(props: {
             disabled={
               account.active_targets.includes(t) || account.status !== 'active'
             }
-            onClick={() => void model.switchTarget(t, account.id).catch(() => undefined)}
+            onClick={() =>
+              void model.switchTarget(t, account.id).catch(() => undefined)
+            }
           >
             Use for {t}
           </button>
         ))}
-        <button className="jp-Button jp-mod-minimal" onClick={() => void rename()}>
+        <button
+          className="jp-Button jp-mod-minimal"
+          onClick={() => void rename()}
+        >
           Rename
         </button>
         <button
@@ -343,7 +365,10 @@ function AccountCard(props: {
         >
           {account.status === 'active' ? 'Disable' : 'Enable'}
         </button>
-        <button className="jp-Button jp-mod-minimal" onClick={() => void remove()}>
+        <button
+          className="jp-Button jp-mod-minimal"
+          onClick={() => void remove()}
+        >
           Remove
         </button>
       </div>
@@ -465,7 +490,11 @@ function AddAccount(props: { model: AccountsModel }): JSX.Element {
             <div className="jp-codex-DeviceCode">
               <div>
                 Open{' '}
-                <a href={signIn.verification_url} target="_blank" rel="noreferrer">
+                <a
+                  href={signIn.verification_url}
+                  target="_blank"
+                  rel="noreferrer"
+                >
                   {signIn.verification_url}
                 </a>{' '}
                 and enter the code
@@ -560,7 +589,9 @@ export function AccountStatus(props: {
       onClick={props.onClick}
     >
       Codex: {account ? account.label : 'no account'}
-      {left !== null && <span className="jp-codex-StatusLeft"> · {left}% left</span>}
+      {left !== null && (
+        <span className="jp-codex-StatusLeft"> · {left}% left</span>
+      )}
     </button>
   );
 }

@@ -112,8 +112,7 @@ export const BubbleView = React.memo(function BubbleView(props: {
     case 'warning':
       body = (
         <div>
-          <span className="jp-codex-BubbleTitle">Warning</span>{' '}
-          {bubble.message}
+          <span className="jp-codex-BubbleTitle">Warning</span> {bubble.message}
         </div>
       );
       break;
@@ -205,10 +204,7 @@ function Collapsible(props: {
   return (
     <div className={classes('jp-codex-Collapsible', props.className)}>
       {long && props.tail && !open && (
-        <button
-          className="jp-codex-LinkButton"
-          onClick={() => setOpen(true)}
-        >
+        <button className="jp-codex-LinkButton" onClick={() => setOpen(true)}>
           Show all {lines.length} lines
         </button>
       )}
@@ -492,7 +488,9 @@ function PlanView(props: { bubble: IPlanBubble }): JSX.Element {
       <ul className="jp-codex-Plan">
         {bubble.steps.map((s, i) => (
           <li key={i} className={`jp-codex-Plan-${s.status}`}>
-            <span className="jp-codex-PlanMark">{STEP_MARK[s.status] ?? '○'}</span>{' '}
+            <span className="jp-codex-PlanMark">
+              {STEP_MARK[s.status] ?? '○'}
+            </span>{' '}
             {s.step}
           </li>
         ))}
@@ -548,9 +546,7 @@ function ApprovalCard(props: {
       data-decision={bubble.decision ?? ''}
     >
       <div className="jp-codex-BubbleTitle">{title}</div>
-      {a.command && (
-        <code className="jp-codex-CommandLine">$ {a.command}</code>
-      )}
+      {a.command && <code className="jp-codex-CommandLine">$ {a.command}</code>}
       {a.cwd && <div className="jp-codex-Dim">in {a.cwd}</div>}
       {a.reason && <div className="jp-codex-Reason">{a.reason}</div>}
       {changes.length > 0 && (

@@ -52,7 +52,9 @@ export function Markdown(props: {
       });
       chain.current = chain.current
         .then(() => (r.isDisposed ? undefined : r.renderModel(model)))
-        .catch(error => console.warn('Codex: markdown rendering failed', error));
+        .catch(error =>
+          console.warn('Codex: markdown rendering failed', error)
+        );
     };
     if (!props.streaming) {
       if (timer.current !== null) {

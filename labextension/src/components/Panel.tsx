@@ -104,12 +104,7 @@ export function CodexPanelView(props: {
         )}
       </div>
       {chat ? (
-        <ChatView
-          key={chat.id}
-          chat={chat}
-          model={model}
-          draft={props.draft}
-        />
+        <ChatView key={chat.id} chat={chat} model={model} draft={props.draft} />
       ) : (
         <SessionList model={model} listFolders={props.listFolders} />
       )}
@@ -121,7 +116,10 @@ function SessionTitle(props: { chat: ChatModel }): JSX.Element {
   useSignal(props.chat.changed);
   const s = props.chat.session;
   return (
-    <span className="jp-codex-SessionHeading" title={`${s.title} — ${s.cwd || '/'}`}>
+    <span
+      className="jp-codex-SessionHeading"
+      title={`${s.title} — ${s.cwd || '/'}`}
+    >
       <span className="jp-codex-SessionTitle">{s.title || 'New session'}</span>
       <span className="jp-codex-Dim"> · {s.cwd || '/'}</span>
     </span>

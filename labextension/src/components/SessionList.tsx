@@ -181,7 +181,9 @@ function NewSessionForm(props: {
           ...b.filter(f => f.name.toLowerCase().startsWith(prefix)),
           ...a
         ].map(f => f.path);
-        setSuggestions([...new Set(names)].filter(p => p !== folder).slice(0, 12));
+        setSuggestions(
+          [...new Set(names)].filter(p => p !== folder).slice(0, 12)
+        );
       });
     }, 150);
     return () => {

@@ -224,7 +224,10 @@ export class AccountsModel implements IDisposable {
         level: 'info',
         message: `Codex ${data.target} account: now ${to?.label ?? data.to ?? 'none'}${data.reason && data.reason !== 'manual' ? ` (${data.reason})` : ''}.`
       });
-    } else if (event.type === 'account.changed' && data.kind === 'quarantined') {
+    } else if (
+      event.type === 'account.changed' &&
+      data.kind === 'quarantined'
+    ) {
       this._alert.emit({
         level: 'error',
         message:

@@ -138,7 +138,9 @@ export function rootFromCwd(absoluteCwd: string, relativeCwd: string): string {
   if (!rel) {
     return abs;
   }
-  return abs.endsWith(`/${rel}`) ? abs.slice(0, abs.length - rel.length - 1) : '';
+  return abs.endsWith(`/${rel}`)
+    ? abs.slice(0, abs.length - rel.length - 1)
+    : '';
 }
 
 /** The message text with the attached files appended as context. */

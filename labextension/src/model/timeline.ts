@@ -624,12 +624,8 @@ function onReasoning(d: Draft, e: Codex.IEvent): void {
       sections[index] += str(data.delta) ?? '';
       b.sections = sections;
     } else if (e.type === 'reasoning.summary') {
-      const summary: string[] = Array.isArray(data.summary)
-        ? data.summary
-        : [];
-      const content: string[] = Array.isArray(data.content)
-        ? data.content
-        : [];
+      const summary: string[] = Array.isArray(data.summary) ? data.summary : [];
+      const content: string[] = Array.isArray(data.content) ? data.content : [];
       const final = summary.length ? summary : content;
       if (final.length) {
         b.sections = final.map(String);
@@ -708,9 +704,7 @@ function onCommand(d: Draft, e: Codex.IEvent): void {
           : completed
             ? (str(data.output) ?? '')
             : '',
-      status: completed
-        ? (str(data.status) ?? 'completed')
-        : 'in_progress',
+      status: completed ? (str(data.status) ?? 'completed') : 'in_progress',
       exitCode: completed ? num(data.exit_code) : null,
       durationMs: completed ? num(data.duration_ms) : null,
       truncated: data.truncated === true,
