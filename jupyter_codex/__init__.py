@@ -25,6 +25,19 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     return [{"module": "jupyter_codex", "app": CodexExtensionApp}]
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext jupyter_codex``: the ``%codex`` magics (kernel-side code only)."""
+    from .kernel.magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from .kernel.magics import unload_ipython_extension as unload
+
+    unload(ipython)
+
+
 def __getattr__(name: str) -> Any:
     """``jupyter_codex.CodexClient`` / ``AsyncCodexClient`` / ``tool``, imported on first
     use so that importing the package stays light and never loads the server."""

@@ -1,0 +1,176 @@
+"""Run one ``%codex`` turn: stream it into the cell, ask for approvals, stop on interrupt.
+
+Two ways to wait, one coroutine:
+
+* **async** (the usual case in a kernel): the magics rewrite ``%codex`` cells to
+  ``await`` (see ``magics.py``), so the turn runs on the kernel's own loop. The
+  loop stays free while the turn waits, so a click on an approval button (a
+  comm message) is handled *during* the cell (ipykernel >= 7.4), and
+  "interrupt kernel" cancels the coroutine, which stops the turn.
+* **blocking** (``%codex`` inside a loop or function, or called directly): the
+  coroutine runs on the client's private loop thread and hands every display
+  call back to the main thread through a queue, so outputs land in the right
+  cell; Ctrl-C / "interrupt kernel" raises there and stops the turn.
+
+Without clickable buttons an approval is left to the session's policy and
+the panel: the cell prints what is asked and waits until someone decides
+(or the server's timeout declines it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import queue
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import CodexError
+from ._client import AsyncCodexClient
+from ._events import ApprovalData
+from ._results import TurnResult
+from .render import LiveDisplay, Timeline, code_span
+from .sessions import SessionBook, SessionRequest
+
+#: How often a waiting approval checks whether it was decided elsewhere.
+APPROVAL_POLL = 1.0
+
+
+@dataclass
+class TurnPlan:
+    """Everything a turn needs, prepared on the main thread."""
+
+    text: str
+    request: SessionRequest
+    output_format: str = "markdown"
+    session_id: str | None = None
+    display: LiveDisplay | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class UiCalls:
+    """Where display calls run: directly (async path) or queued to the main thread."""
+
+    def __init__(self, direct: bool) -> None:
+        self.direct = direct
+        self._queue: queue.Queue[tuple[Callable[..., Any], tuple[Any, ...]]] = queue.Queue()
+        #: Called on the main thread whenever the queue is idle (throttled displays).
+        self.on_idle: Callable[[], None] | None = None
+
+    def __call__(self, fn: Callable[..., Any], *args: Any) -> None:
+        if self.direct:
+            fn(*args)
+        else:
+            self._queue.put((fn, args))
+
+    def pump(self, future: concurrent.futures.Future[Any]) -> Any:
+        """Run queued calls on this (the main) thread until ``future`` is done."""
+        while True:
+            try:
+                fn, args = self._queue.get(timeout=0.05)
+            except queue.Empty:
+                if future.done():
+                    break
+                if self.on_idle is not None:
+                    self.on_idle()
+                continue
+            fn(*args)
+        while not self._queue.empty():
+            fn, args = self._queue.get_nowait()
+            fn(*args)
+        return future.result()
+
+
+def approval_line(approval: ApprovalData, reason: str) -> str:
+    what = approval.command or approval.reason or approval.kind
+    minutes = ""
+    if approval.expires_at:
+        minutes = f" Undecided, it is declined in about {max(0, round((approval.expires_at - time.time()) / 60))} min."
+    return (
+        f"Codex asks for approval: {code_span(str(what))} (approval {approval.id}). "
+        f"{reason} Decide in the Codex panel, or with "
+        f"CodexClient.from_env().decide({approval.id!r}, 'accept') from another kernel.{minutes}"
+    )
+
+
+async def _gone(client: AsyncCodexClient, approval_id: str, session_id: str | None) -> None:
+    """Return once the approval is no longer pending (decided elsewhere, expired)."""
+    while True:
+        pending = await client.approvals(session_id)
+        if all(a.id != approval_id for a in pending):
+            return
+        await asyncio.sleep(APPROVAL_POLL)
+
+
+class TurnRunner:
+    """Resolves the session, sends the prompt and renders the turn as it happens."""
+
+    def __init__(self, book: SessionBook, ui: UiCalls, *, buttons: bool, no_buttons_why: str):
+        self.book = book
+        self.ui = ui
+        self.buttons = buttons
+        self.no_buttons_why = no_buttons_why
+
+    async def run(self, client: AsyncCodexClient, plan: TurnPlan) -> TurnResult:
+        session = await self.book.resolve(client, plan.request)
+        plan.session_id = session.id
+        for note in self.book.notes:
+            self.ui(print, note)
+        self.book.notes.clear()
+        display = LiveDisplay(Timeline(), plan.output_format, timer=self.ui.direct)
+        plan.display = display
+        self.ui.on_idle = display.tick
+        self.ui(display.show)
+        try:
+            return await client.send_and_wait(
+                session.id,
+                plan.text,
+                on_event=lambda event: self.ui(display.add, event),
+                on_approval=self._approver(client, session.id),
+            )
+        finally:
+            self.ui(display.refresh)
+
+    def _approver(self, client: AsyncCodexClient, session_id: str) -> Callable[..., Any]:
+        async def on_approval(approval: ApprovalData) -> str:
+            if not self.buttons:
+                self.ui(print, approval_line(approval, self.no_buttons_why))
+                await _gone(client, approval.id, session_id)
+                return "decline"  # already decided elsewhere: the client ignores the 404
+            from IPython.display import display
+
+            from .widgets.approval import ApprovalPrompt
+
+            prompt = ApprovalPrompt(approval)
+            display(prompt)
+            clicked = asyncio.ensure_future(prompt.wait())
+            elsewhere = asyncio.ensure_future(_gone(client, approval.id, session_id))
+            try:
+                done, _ = await asyncio.wait(
+                    {clicked, elsewhere}, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                clicked.cancel()
+                elsewhere.cancel()
+            if clicked in done and not clicked.cancelled():
+                return clicked.result()
+            prompt.close_with("decided elsewhere")
+            return "decline"
+
+        return on_approval
+
+
+async def stop_turn(client: AsyncCodexClient, session_id: str | None) -> bool:
+    """Interrupt the session's running turn; ``True`` if one was running."""
+    if session_id is None:
+        return False
+    try:
+        answer = await client.stop(session_id)
+    except CodexError:
+        return False
+    return bool(answer.get("stopped"))
+
+
+__all__ = ["TurnPlan", "TurnRunner", "UiCalls", "approval_line", "stop_turn"]

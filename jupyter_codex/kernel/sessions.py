@@ -1,0 +1,131 @@
+"""Which workspace session a ``%codex`` call (or a chat widget) talks to.
+
+One session per notebook by default: it is titled after the notebook and runs
+in the kernel's folder, so after a kernel restart ``%codex`` finds the same
+conversation again. ``--session NAME|ID`` picks a session by id (or a unique
+id prefix) or by title, creating a titled one when the name is new;
+``--new`` always starts a fresh one, which then becomes the default.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from ..errors import NotFoundError, PathOutsideRootError
+from ..models import Session
+from ._client import AsyncCodexClient
+
+#: What a session id looks like (uuid4 hex); a name like that is never created.
+_ID = re.compile(r"^[0-9a-f]{32}$")
+_ID_PREFIX = re.compile(r"^[0-9a-f]{6,31}$")
+
+
+@dataclass
+class SessionRequest:
+    """The session part of a ``%codex`` call."""
+
+    name: str | None = None
+    new: bool = False
+    cwd: str | None = None
+    model: str | None = None
+    effort: str | None = None
+
+
+@dataclass
+class SessionBook:
+    """The kernel's memory of its sessions: the default one and named ones."""
+
+    notebook: str | None = None
+    default_id: str | None = None
+    named: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def default_title(self) -> str:
+        if self.notebook:
+            return os.path.basename(self.notebook)
+        return f"IPython kernel {os.getpid()}"
+
+    async def resolve(self, client: AsyncCodexClient, request: SessionRequest) -> Session:
+        """Find or create the session ``request`` names; apply ``--model``/``--effort``."""
+        session = await self._find_or_create(client, request)
+        model = request.model if request.model and request.model != session.model else None
+        effort = request.effort if request.effort and request.effort != session.effort else None
+        if model or effort:
+            session = await client.update_session(session.id, model=model, effort=effort)
+        return session
+
+    async def _find_or_create(self, client: AsyncCodexClient, request: SessionRequest) -> Session:
+        if request.name:
+            return await self._named(client, request)
+        if request.new:
+            session = await self._create(client, request, self.default_title)
+            self.default_id = session.id
+            return session
+        if self.default_id and request.cwd is None:
+            try:
+                return await client.get_session(self.default_id)
+            except NotFoundError:
+                self.notes.append("The notebook's session was deleted; starting a new one.")
+                self.default_id = None
+        if self.notebook and request.cwd is None:
+            for session in await client.list_sessions():
+                if session.title == self.default_title and session.target == "cli":
+                    self.default_id = session.id
+                    return session
+        session = await self._create(client, request, self.default_title)
+        if request.cwd is None:
+            self.default_id = session.id
+        return session
+
+    async def _named(self, client: AsyncCodexClient, request: SessionRequest) -> Session:
+        name = str(request.name).strip()
+        if request.new:
+            session = await self._create(client, request, name)
+            self.named[name] = session.id
+            return session
+        known = self.named.get(name)
+        if known:
+            try:
+                return await client.get_session(known)
+            except NotFoundError:
+                del self.named[name]
+        if _ID.match(name):
+            return await client.get_session(name)  # NotFoundError names the id
+        sessions = await client.list_sessions()
+        if _ID_PREFIX.match(name):
+            matches = [s for s in sessions if s.id.startswith(name)]
+            if len(matches) == 1:
+                return matches[0]
+        titled = [s for s in sessions if s.title == name]
+        if titled:
+            self.named[name] = titled[0].id
+            return titled[0]
+        session = await self._create(client, request, name)
+        self.named[name] = session.id
+        return session
+
+    async def _create(
+        self, client: AsyncCodexClient, request: SessionRequest, title: str
+    ) -> Session:
+        """A session in ``--cwd`` or the kernel's folder (the root when that is outside it)."""
+        cwd = request.cwd if request.cwd is not None else os.getcwd()
+        try:
+            return await client.create_session(
+                cwd, model=request.model, effort=request.effort, title=title
+            )
+        except (PathOutsideRootError, NotFoundError):
+            if request.cwd is not None:
+                raise
+        self.notes.append(
+            "The kernel's folder is not under the Jupyter server's root; the session "
+            "runs in the root folder (use --cwd to choose another)."
+        )
+        return await client.create_session(
+            "", model=request.model, effort=request.effort, title=title
+        )
+
+
+__all__ = ["SessionBook", "SessionRequest"]

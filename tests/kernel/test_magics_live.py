@@ -1,0 +1,204 @@
+"""%codex in a real kernel against a real server, real codex and the fake upstream."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fakes import exec_command, hang, text, usage_limit_error
+from kernel_driver import CellRun, KernelDriver
+from kernel_live import Live
+
+
+def last_body(live: Live, marker: str) -> str:
+    """The newest model request whose input mentions ``marker``, as JSON text."""
+    bodies = [json.dumps(r.body, ensure_ascii=False) for r in live.fake.responses_requests()]
+    matching = [b for b in bodies if marker in b]
+    assert matching, f"no model request mentioned {marker!r}"
+    return matching[-1]
+
+
+def final_plain(run: CellRun) -> str:
+    outputs = run.plain_outputs()
+    assert outputs, run.describe()
+    return outputs[-1]
+
+
+def sessions(live: Live) -> list[dict[str, Any]]:
+    with live.server.client() as http:
+        return http.get("/codex/api/sessions").json()["sessions"]  # type: ignore[no-any-return]
+
+
+def assert_readable(run: CellRun, *needles: str) -> str:
+    """The cell failed with one readable line: no Python traceback."""
+    assert run.status == "error", run.describe()
+    assert run.reply is not None
+    content = run.reply["content"]
+    assert content["ename"] == "CodexMagicError", content
+    shown = "\n".join(content["traceback"])
+    assert "Traceback" not in shown and "File " not in shown, shown
+    assert len(content["traceback"]) == 1, shown
+    for needle in needles:
+        assert needle.lower() in shown.lower(), shown
+    return shown
+
+
+def test_answer_streams_into_one_updating_display(live: Live, nb: KernelDriver) -> None:
+    live.fake.script(
+        "STREAM-ME", text("Hello from Codex, streamed in pieces.", chunks=5, delay=0.15)
+    )
+    nb.ok("n_rows = 42")
+    run = nb.ok("%codex STREAM-ME with {n_rows} rows")
+
+    shown = run.of_type("display_data")
+    updates = run.of_type("update_display_data")
+    assert len(shown) == 1 and len(updates) >= 3, run.describe()
+    display_id = shown[0]["content"]["transient"]["display_id"]
+    assert {u["content"]["transient"]["display_id"] for u in updates} == {display_id}
+    # The reply grows across the updates (streamed, not printed at the end).
+    growing = [u["content"]["data"]["text/plain"] for u in updates]
+    partial = [g for g in growing if "Hello" in g and "pieces." not in g]
+    assert partial, growing
+    final = updates[-1]["content"]["data"]
+    assert final["text/markdown"].strip() == "Hello from Codex, streamed in pieces."
+    assert "Working" not in final["text/plain"]
+
+    body = last_body(live, "STREAM-ME")
+    assert "STREAM-ME with 42 rows" in body  # {var} interpolation
+    assert "analysis.ipynb" in body and "n_rows = 42" in body  # automatic context
+    mine = [s for s in sessions(live) if s["title"] == "analysis.ipynb"]
+    assert len(mine) == 1 and mine[0]["cwd"] == "proj"
+
+    # The next %codex continues the notebook's session.
+    live.fake.script("SECOND-TURN", text("Still here."))
+    nb.ok("%codex SECOND-TURN")
+    assert [s["id"] for s in sessions(live) if s["title"] == "analysis.ipynb"] == [mine[0]["id"]]
+
+
+def test_cell_magic_insert_creates_the_next_cell(live: Live, nb: KernelDriver) -> None:
+    code = "totals = {'a': 1, 'b': 2}\nprint(sum(totals.values()))"
+    live.fake.script("INSERT-ME", text(f"Here you go:\n\n```python\n{code}\n```\n"))
+    run = nb.ok("%%codex --insert\nINSERT-ME: add up the totals")
+    inserted = [p for p in run.payloads if p.get("source") == "set_next_input"]
+    assert inserted == [{"source": "set_next_input", "text": code, "replace": False}], run.payloads
+    assert "one ```python block" in last_body(live, "INSERT-ME")  # --insert asks for code
+    assert "new cell below" in run.stdout
+
+
+def test_approval_widget_accept_runs_the_command_and_decline_does_not(
+    live: Live, nb: KernelDriver
+) -> None:
+    approved, declined = live.project / "approved.txt", live.project / "declined.txt"
+    live.fake.script(
+        "APPROVE-ME", exec_command("touch approved.txt", escalated=True), text("Done.")
+    )
+    live.fake.script("DECLINE-ME", exec_command("touch declined.txt", escalated=True), text("Ok."))
+
+    for marker, label, path in (
+        ("APPROVE-ME", "Accept", approved),
+        ("DECLINE-ME", "Decline", declined),
+    ):
+        before = set(nb.widget_ids("ButtonModel", description=label))
+        run = nb.start(f"%codex {marker}")
+        button = nb.wait_for(
+            lambda label=label, before=before: (
+                set(nb.widget_ids("ButtonModel", description=label)) - before
+            ),
+            timeout=60,
+            what=f"an approval prompt with {label}",
+        )
+        # The turn really waits: nothing ran, the cell is still busy, the server waits too.
+        assert not path.exists()
+        with live.server.client() as http:
+            pending = http.get("/codex/api/approvals").json()["approvals"]
+        assert len(pending) == 1 and path.name in pending[0]["command"]
+        assert run.reply is None
+        nb.click(next(iter(button)))
+        nb.wait(run, timeout=60)
+        assert run.status == "ok", run.describe()
+        final = final_plain(run)
+        assert path.name in final
+        if label == "Accept":
+            assert path.exists() and "exit 0" in final, final
+        else:
+            assert not path.exists() and "declined" in final, final
+    with live.server.client() as http:
+        assert http.get("/codex/api/approvals").json()["approvals"] == []
+
+
+def test_codex_fix_sends_the_traceback(live: Live, nb: KernelDriver) -> None:
+    failing = nb.run("def load(path):\n    return open(path).read()\n\nload('missing-data.csv')")
+    assert failing.status == "error"
+    live.fake.script("FIX-MARK", text("The file does not exist; create it first."))
+    run = nb.ok("%codex_fix FIX-MARK")
+    body = last_body(live, "FIX-MARK")
+    assert "FileNotFoundError" in body and "missing-data.csv" in body
+    assert "Traceback" in body and "return open(path).read()" in body
+    assert "create it first" in final_plain(run)
+    # Also spelled %codex --fix; with nothing to fix it says so.
+    nb.ok("x = 1")
+    live.fake.script("FIX-AGAIN", text("Same fix."))
+    nb.ok("%codex --fix FIX-AGAIN")
+    assert "FileNotFoundError" in last_body(live, "FIX-AGAIN")
+
+
+def test_interrupting_the_kernel_stops_the_turn(live: Live, nb: KernelDriver) -> None:
+    live.fake.script("SLOW-ONE", text("partial answer ") + hang())
+    run = nb.start("%codex SLOW-ONE")
+    nb.wait_for(
+        lambda: any("partial answer" in p for p in run.plain_outputs()),
+        timeout=60,
+        what="the partial answer",
+    )
+    nb.interrupt()
+    nb.wait(run, timeout=60)
+    live.fake.release()
+    assert run.status == "ok", run.describe()
+    assert "Stopped the turn." in run.stdout
+    assert "Stopped." in final_plain(run)
+    mine = next(s for s in sessions(live) if s["title"] == "analysis.ipynb")
+    with live.server.client() as http:
+        events = http.get(f"/codex/api/sessions/{mine['id']}/events").json()["events"]
+    done = [e for e in events if e["type"] == "turn.completed"]
+    assert done[-1]["data"]["status"] == "interrupted"
+    # The kernel and the session are usable again.
+    live.fake.script("AFTER-STOP", text("Back again."))
+    assert "Back again." in final_plain(nb.ok("%codex AFTER-STOP"))
+
+
+def test_context_vars_describes_dataframes(live: Live, nb: KernelDriver) -> None:
+    nb.ok(
+        "import pandas as pd\n"
+        "sales = pd.DataFrame({'region': ['north', 'south'], 'units': [3, 5], 'price': [1.5, 2.0]})"
+    )
+    live.fake.script("VARS-MARK", text("Two regions."))
+    nb.ok("%codex --context vars --format text VARS-MARK summarize sales")
+    body = last_body(live, "VARS-MARK")
+    assert "sales: pandas.DataFrame with 2 rows × 3 columns" in body
+    assert "region object" in body or "region str" in body, body
+    assert "units int64" in body and "price float64" in body
+    assert "Answer in plain text" in body
+
+
+def test_status_accounts_and_sessions(live: Live, nb: KernelDriver) -> None:
+    accounts = final_plain(nb.ok("%codex_accounts"))
+    assert live.account_id in accounts and "tester@example.com" in accounts
+    assert "70%" in accounts and "90%" in accounts  # remaining = 100 - used, both windows
+    switched = nb.ok(f"%codex_accounts use {live.account_id} --target api")
+    assert f"Target api now uses account {live.account_id}" in switched.stdout
+    status = final_plain(nb.ok("%codex_status"))
+    assert live.server.url in status and "found in the environment" in status
+    assert "Target api: " in status and "tester@example.com" in status
+    assert "analysis.ipynb" in status  # this notebook's session
+    listed = final_plain(nb.ok("%codex_sessions"))
+    assert "▶" in listed and "analysis.ipynb" in listed
+    assert_readable(nb.run("%codex_accounts use nope --target cli"), "nope")
+
+
+def test_bad_session_id_and_exhausted_account_read_well(live: Live, nb: KernelDriver) -> None:
+    missing = "0123456789abcdef0123456789abcdef"
+    assert_readable(nb.run(f"%codex --session {missing} hello"), "no session", "%codex_sessions")
+    assert_readable(nb.run("%codex --format yaml hello"), "--format must be one of")
+
+    live.fake.script("EXHAUSTED", usage_limit_error())
+    assert_readable(nb.run("%codex EXHAUSTED"), "usage limit", "%codex_accounts")
