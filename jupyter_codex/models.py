@@ -31,6 +31,17 @@ class _Body(_Model):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, defer_build=True)
 
 
+class ToolSpec(_Body):
+    """A client-side tool declared on a new session's thread (a codex dynamic tool)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    description: str = Field(default="", max_length=20_000)
+    #: JSON Schema of the arguments object.
+    input_schema: dict[str, Any] = Field(
+        default_factory=lambda: {"type": "object", "properties": {}}
+    )
+
+
 class SessionCreate(_Body):
     """``POST codex/api/sessions``."""
 
@@ -40,6 +51,8 @@ class SessionCreate(_Body):
     approval_policy: ApprovalPolicy | None = None
     sandbox: SandboxMode | None = None
     title: str | None = Field(default=None, max_length=200)
+    #: Tools a client serves over the events WebSocket (``register_tools``).
+    tools: list[ToolSpec] | None = Field(default=None, max_length=128)
 
 
 class SessionUpdate(_Body):

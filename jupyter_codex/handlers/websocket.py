@@ -19,7 +19,7 @@ from jupyter_server.base.handlers import JupyterHandler
 from tornado import web, websocket
 
 from .. import __version__
-from ..errors import CodexError
+from ..errors import CodexError, InvalidRequestError
 from ..workspace import ALL_SESSIONS, WorkspaceManager
 from .base import AUTH_RESOURCE
 
@@ -73,6 +73,7 @@ class EventsWebSocketHandler(JupyterHandler, websocket.WebSocketHandler):
         self._send({"type": "hello", "version": __version__, "server_time": time.time()})
 
     def on_close(self) -> None:
+        self.workspace.tools.drop(self)
         for sub in self._subs.values():
             if sub.unsubscribe:
                 sub.unsubscribe()
@@ -97,6 +98,10 @@ class EventsWebSocketHandler(JupyterHandler, websocket.WebSocketHandler):
             task.add_done_callback(self._tasks.discard)
         elif kind == "unsubscribe":
             self._unsubscribe(str(request.get("session_id")))
+        elif kind in ("register_tools", "unregister_tools", "tool_result"):
+            task = asyncio.ensure_future(self._tools(kind, request))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         else:
             self._error("invalid_message", f"Unknown message type {kind!r}.", request)
 
@@ -160,6 +165,46 @@ class EventsWebSocketHandler(JupyterHandler, websocket.WebSocketHandler):
                 last = int(json.loads(bodies[-1])["seq"])
             if len(bodies) < page:
                 return last
+
+    # -- client-side tools (workspace/tools.py) -----------------------------
+
+    async def _tools(self, kind: str, request: dict[str, Any]) -> None:
+        """Serve a session's tools from this connection, or return a call's result."""
+        tools = self.workspace.tools
+        try:
+            # Tool results steer the agent: that needs write access, not just read.
+            allowed = await ensure_async(
+                self.authorizer.is_authorized(self, self.current_user, "write", AUTH_RESOURCE)
+            )
+            if not allowed:
+                raise InvalidRequestError("Serving tools needs write access to codex.")
+            if kind == "tool_result":
+                tools.resolve(request, self)
+                return
+            session_id = request.get("session_id")
+            names = request.get("tools", [])
+            if not isinstance(session_id, str) or not (
+                isinstance(names, list) and all(isinstance(n, str) for n in names)
+            ):
+                raise InvalidRequestError(
+                    f"{kind} needs 'session_id' and a list of tool names in 'tools'."
+                )
+            await self.workspace.get_session(session_id)
+            if kind == "register_tools":
+                tools.register(session_id, names, self)
+                done = {"type": "tools_registered", "tools": sorted(names)}
+            else:
+                tools.unregister(session_id, self)
+                done = {"type": "tools_unregistered"}
+            self._send({**done, "session_id": session_id, "id": request.get("id")})
+        except CodexError as e:
+            self._error(
+                e.code, e.message, {k: v for k, v in request.items() if k != "content_items"}
+            )
+
+    def deliver(self, message: dict[str, Any]) -> None:
+        """Send a tool message to this client (the router's ``ToolClient``)."""
+        self._send(message)
 
     def _unsubscribe(self, session_id: str, quiet: bool = False) -> None:
         sub = self._subs.pop(session_id, None)

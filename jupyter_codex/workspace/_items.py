@@ -175,7 +175,13 @@ def _tool_call(item: dict[str, Any], kind: str, completed: bool) -> dict[str, An
         success = item.get("success")
         data["success"] = success if isinstance(success, bool) else None
         if success is False:
-            data["error"] = {"message": "the tool reported a failure"}
+            # The client's error text is the failure's explanation (first text item).
+            texts = [
+                as_str(c.get("text"))
+                for c in as_list(item.get("contentItems"))
+                if isinstance(c, dict) and c.get("type") == "inputText" and c.get("text")
+            ]
+            data["error"] = {"message": texts[0] if texts else "the tool reported a failure"}
     elif kind == "web_search":
         data["tool"] = "web_search"
         action = snake_keys(item.get("action"))

@@ -28,6 +28,7 @@ from .approvals import APPROVAL_METHODS, ApprovalBook
 from .commands import SlashCommands, parse_slash
 from .eventlog import EventBroker, EventLog
 from .events import normalize, thread_id_of
+from .tools import TOOL_CALL_METHOD, ToolRouter
 
 #: Broker channel of events that belong to no session.
 SYSTEM_CHANNEL = "_system"
@@ -127,6 +128,7 @@ class WorkspaceManager(LoggingConfigurable):
         self.commands = SlashCommands(self)
         self._runtime: dict[str, _Runtime] = {}
         self._by_thread: dict[str, str] = {}
+        self.tools = ToolRouter(parent=self, log=self.log, session_of=self._by_thread.get)
         self._locks: dict[str, asyncio.Lock] = {}
         self._generations: dict[str, int] = dict.fromkeys(self.app_servers, 0)
         self.rate_limits: dict[str, Any] | None = None
@@ -151,6 +153,7 @@ class WorkspaceManager(LoggingConfigurable):
             server.add_lifecycle_listener(self._lifecycle_listener(target))
             for method in APPROVAL_METHODS:
                 server.set_server_request_handler(method, self._approval_handler(method))
+            server.set_server_request_handler(TOOL_CALL_METHOD, self.tools.call)
 
     async def stop(self) -> None:
         """Cancel pending approvals and persist every event."""
@@ -186,7 +189,10 @@ class WorkspaceManager(LoggingConfigurable):
             updated_at=now,
         )
         server = self.server(target)
-        result = await server.request("thread/start", self._thread_params(session, folder))
+        params = self._thread_params(session, folder)
+        if body.tools:
+            params["dynamicTools"] = self.tools.dynamic_tools(session.id, body.tools)
+        result = await server.request("thread/start", params)
         thread = result.get("thread") or {}
         session.thread_id = thread.get("id")
         session.model = session.model or result.get("model")

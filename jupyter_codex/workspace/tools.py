@@ -1,0 +1,237 @@
+"""Client-side tools: route codex's ``item/tool/call`` to the client that serves it.
+
+A session created with ``tools`` declares them on its thread (``dynamicTools``).
+A client (a script, a notebook kernel) then serves them over the events
+WebSocket (``register_tools``). When the model calls one, codex asks us with
+``item/tool/call``; we forward the call to that client as ``tool_call``, wait
+for its ``tool_result``, and answer codex. No call may hang a turn: without a
+client (none connected, or it went away mid-call and did not come back within
+``client_timeout``) or without an answer in ``call_timeout``, codex gets a
+failed result whose text tells the model what happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from traitlets import Float
+from traitlets.config import LoggingConfigurable
+
+from ..errors import InvalidRequestError
+from ..models import ToolSpec
+
+#: The app-server request this module answers.
+TOOL_CALL_METHOD = "item/tool/call"
+#: Content item types codex accepts in a dynamic tool result.
+CONTENT_TYPES = frozenset({"inputText", "inputImage"})
+
+
+class ToolClient(Protocol):
+    """A connection that serves tools (the events WebSocket handler)."""
+
+    def deliver(self, message: dict[str, Any]) -> None:
+        """Send one JSON message to the client (never raises)."""
+
+
+@dataclass
+class _Call:
+    call_id: str
+    session_id: str
+    tool: str
+    client: ToolClient | None = None
+    result: asyncio.Future[dict[str, Any]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+    lost: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def failure(text: str) -> dict[str, Any]:
+    """A failed tool result the model can read."""
+    return {"contentItems": [{"type": "inputText", "text": text}], "success": False}
+
+
+def content_items(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The content items of a client's ``tool_result`` (``content_items`` or ``text``)."""
+    items = message.get("content_items")
+    if not isinstance(items, list):
+        return [{"type": "inputText", "text": str(message.get("text") or "")}]
+    checked: list[dict[str, Any]] = []
+    for item in items:
+        if isinstance(item, dict) and item.get("type") == "inputText":
+            checked.append({"type": "inputText", "text": str(item.get("text") or "")})
+        elif isinstance(item, dict) and item.get("type") == "inputImage":
+            checked.append({"type": "inputImage", "imageUrl": str(item.get("imageUrl") or "")})
+        else:
+            checked.append({"type": "inputText", "text": str(item)})
+    return checked
+
+
+class ToolRouter(LoggingConfigurable):
+    """Which client serves which session's tools, and the calls in flight."""
+
+    client_timeout = Float(
+        30.0,
+        config=True,
+        help="Seconds a tool call waits for a client that serves the tool: when none is "
+        "connected, or when the one running the call disconnects (a reconnect within "
+        "this time still delivers the result). Then the call fails and the turn goes on.",
+    )
+    call_timeout = Float(
+        600.0,
+        config=True,
+        help="Most seconds one client-side tool call may take before it fails.",
+    )
+
+    def __init__(self, *, session_of: Callable[[str], str | None], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._session_of = session_of
+        #: session id -> names declared on its thread (this process only).
+        self.declared: dict[str, list[str]] = {}
+        self._serving: dict[str, dict[str, ToolClient]] = {}
+        self._calls: dict[str, _Call] = {}
+        self._changed = asyncio.Event()
+
+    # -- declaration and registration -------------------------------------------
+
+    def dynamic_tools(self, session_id: str, tools: list[ToolSpec]) -> list[dict[str, Any]]:
+        """The ``dynamicTools`` of ``thread/start`` for a new session's tools."""
+        names = [t.name for t in tools]
+        if len(set(names)) != len(names):
+            raise InvalidRequestError("Tool names must be unique within a session.")
+        self.declared[session_id] = names
+        return [
+            {
+                "type": "function",
+                "name": t.name,
+                "description": t.description or t.name,
+                "inputSchema": t.input_schema,
+            }
+            for t in tools
+        ]
+
+    def register(self, session_id: str, names: list[str], client: ToolClient) -> None:
+        """``client`` serves these tools of the session from now on (the latest wins)."""
+        serving = self._serving.setdefault(session_id, {})
+        for name in names:
+            serving[name] = client
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def unregister(self, session_id: str, client: ToolClient) -> None:
+        """``client`` stops serving the session's tools."""
+        serving = self._serving.get(session_id, {})
+        for name in [n for n, c in serving.items() if c is client]:
+            del serving[name]
+        if not serving:
+            self._serving.pop(session_id, None)
+
+    def drop(self, client: ToolClient) -> None:
+        """The client's connection closed: forget its tools; its calls wait for a return."""
+        for session_id in list(self._serving):
+            self.unregister(session_id, client)
+        for call in self._calls.values():
+            if call.client is client:
+                call.lost.set()
+
+    def forget(self, session_id: str) -> None:
+        """A session was deleted."""
+        self.declared.pop(session_id, None)
+        self._serving.pop(session_id, None)
+
+    def resolve(self, message: dict[str, Any], client: ToolClient) -> None:
+        """A client's ``tool_result``. Raises ``InvalidRequestError`` for an unknown call
+        or one this client does not serve."""
+        call = self._calls.get(str(message.get("call_id")))
+        if call is None or call.result.done():
+            raise InvalidRequestError("No tool call with this call_id is waiting for a result.")
+        if (
+            client is not call.client
+            and self._serving.get(call.session_id, {}).get(call.tool) is not client
+        ):
+            raise InvalidRequestError("This connection does not serve that tool call.")
+        success = message.get("success")
+        call.result.set_result(
+            {"contentItems": content_items(message), "success": success is not False}
+        )
+
+    # -- calls --------------------------------------------------------------------
+
+    async def call(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Answer one ``item/tool/call`` request (never raises, except on cancellation)."""
+        tool = str(params.get("tool") or "")
+        thread_id = params.get("threadId")
+        session_id = self._session_of(thread_id) if isinstance(thread_id, str) else None
+        if session_id is None:
+            return failure(f"Tool {tool!r} is not available: no client serves this thread.")
+        call_id = str(params.get("callId") or id(params))
+        call = _Call(call_id, session_id, tool)
+        self._calls[call_id] = call
+        try:
+            return await asyncio.wait_for(
+                self._run(call, params), self.call_timeout if self.call_timeout > 0 else None
+            )
+        except asyncio.TimeoutError:
+            self.log.warning("Tool call %s (%s) got no result in time", call_id, tool)
+            return failure(
+                f"Tool {tool!r} did not return within {self.call_timeout:g} seconds; "
+                "it was abandoned."
+            )
+        finally:
+            self._calls.pop(call_id, None)
+            if call.client is not None and not call.result.done():
+                # Stopped, timed out or cut short: tell the client to give up.
+                call.client.deliver({"type": "tool_call_cancelled", "call_id": call_id})
+
+    async def _run(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
+        client = await self._client_for(call.session_id, call.tool)
+        if client is None:
+            return failure(
+                f"Tool {call.tool!r} is not available: the client that provides it is not "
+                f"connected (waited {self.client_timeout:g} seconds)."
+            )
+        call.client = client
+        client.deliver(
+            {
+                "type": "tool_call",
+                "call_id": call.call_id,
+                "session_id": call.session_id,
+                "turn_id": params.get("turnId"),
+                "tool": call.tool,
+                "namespace": params.get("namespace"),
+                "arguments": params.get("arguments"),
+            }
+        )
+        lost: asyncio.Future[Any] = asyncio.ensure_future(call.lost.wait())
+        waiters: set[asyncio.Future[Any]] = {call.result, lost}
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+        if not call.result.done():
+            self.log.info("The client running tool call %s disconnected; waiting", call.call_id)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(call.result), self.client_timeout)
+        if not call.result.done():
+            return failure(
+                f"Tool {call.tool!r} failed: the client running it disconnected and did not "
+                f"come back within {self.client_timeout:g} seconds."
+            )
+        return call.result.result()
+
+    async def _client_for(self, session_id: str, tool: str) -> ToolClient | None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.client_timeout
+        while True:
+            client = self._serving.get(session_id, {}).get(tool)
+            remaining = deadline - loop.time()
+            if client is not None or remaining <= 0:
+                return client
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+
+
+__all__ = ["TOOL_CALL_METHOD", "ToolClient", "ToolRouter", "content_items", "failure"]
