@@ -80,9 +80,12 @@ class CodexAPIHandler(APIHandler):
         if raw is None:
             return default
         try:
-            return int(raw)
+            value = int(raw)
         except ValueError as e:
             raise InvalidRequestError(f"Query argument {name!r} must be an integer.") from e
+        if not -(2**63) <= value < 2**63:  # SQLite's integer range
+            raise InvalidRequestError(f"Query argument {name!r} is out of range.")
+        return value
 
     def write_json(self, data: Any, status: int = 200) -> None:
         """Answer with a JSON document."""
