@@ -52,7 +52,10 @@ def _left(used: float | None) -> str:
 def status_bundle(
     status: ServerStatus, server_url: str, source: str, session: Session | None
 ) -> dict[str, str]:
-    lines = [f"Server: {server_url} ({source})", f"jupyter-codex {status.version}"]
+    lines = [
+        f"Server: {server_url} ({source})",
+        f"jupyter-codex {status.version}, data in {status.data_dir}",
+    ]
     for name in ("cli", "api"):
         info: dict[str, Any] = status.targets.get(name) or {}
         active = info.get("active_account") or {}

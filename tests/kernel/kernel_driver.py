@@ -194,6 +194,26 @@ class KernelDriver:
         self._reader.join(timeout=5)
 
 
+def final_plain(run: CellRun) -> str:
+    outputs = run.plain_outputs()
+    assert outputs, run.describe()
+    return outputs[-1]
+
+
+def assert_readable(run: CellRun, *needles: str) -> str:
+    """The cell failed with one readable line: no Python traceback."""
+    assert run.status == "error", run.describe()
+    assert run.reply is not None
+    content = run.reply["content"]
+    assert content["ename"] == "CodexMagicError", content
+    shown = "\n".join(content["traceback"])
+    assert "Traceback" not in shown and "File " not in shown, shown
+    assert len(content["traceback"]) == 1, shown
+    for needle in needles:
+        assert needle.lower() in shown.lower(), shown
+    return shown
+
+
 @contextmanager
 def kernel(env: dict[str, str], cwd: Path) -> Iterator[KernelDriver]:
     driver = KernelDriver(env, cwd)
@@ -203,4 +223,4 @@ def kernel(env: dict[str, str], cwd: Path) -> Iterator[KernelDriver]:
         driver.shutdown()
 
 
-__all__ = ["CellRun", "KernelDriver", "kernel"]
+__all__ = ["CellRun", "KernelDriver", "assert_readable", "final_plain", "kernel"]

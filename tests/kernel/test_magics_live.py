@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from fakes import exec_command, hang, text, usage_limit_error
-from kernel_driver import CellRun, KernelDriver
+from kernel_driver import KernelDriver, assert_readable, final_plain
 from kernel_live import Live
 
 
@@ -18,29 +18,9 @@ def last_body(live: Live, marker: str) -> str:
     return matching[-1]
 
 
-def final_plain(run: CellRun) -> str:
-    outputs = run.plain_outputs()
-    assert outputs, run.describe()
-    return outputs[-1]
-
-
 def sessions(live: Live) -> list[dict[str, Any]]:
     with live.server.client() as http:
         return http.get("/codex/api/sessions").json()["sessions"]  # type: ignore[no-any-return]
-
-
-def assert_readable(run: CellRun, *needles: str) -> str:
-    """The cell failed with one readable line: no Python traceback."""
-    assert run.status == "error", run.describe()
-    assert run.reply is not None
-    content = run.reply["content"]
-    assert content["ename"] == "CodexMagicError", content
-    shown = "\n".join(content["traceback"])
-    assert "Traceback" not in shown and "File " not in shown, shown
-    assert len(content["traceback"]) == 1, shown
-    for needle in needles:
-        assert needle.lower() in shown.lower(), shown
-    return shown
 
 
 def test_answer_streams_into_one_updating_display(live: Live, nb: KernelDriver) -> None:
@@ -124,6 +104,29 @@ def test_approval_widget_accept_runs_the_command_and_decline_does_not(
             assert not path.exists() and "declined" in final, final
     with live.server.client() as http:
         assert http.get("/codex/api/approvals").json()["approvals"] == []
+
+
+def test_codex_in_a_loop_blocks_and_leaves_approvals_to_the_panel(
+    live: Live, nb: KernelDriver
+) -> None:
+    """Indented %codex runs without the await rewrite: outputs still stream into the
+    cell, and an approval (no buttons possible) is decided elsewhere."""
+    made = live.project / "from-loop.txt"
+    live.fake.script(
+        "LOOP-ME", exec_command("touch from-loop.txt", escalated=True), text("Looped.")
+    )
+    run = nb.start("for attempt in range(1):\n    %codex LOOP-ME")
+    nb.wait_for(lambda: "asks for approval" in run.stdout, timeout=60, what="the approval line")
+    with live.server.client() as http:
+        pending = http.get("/codex/api/approvals").json()["approvals"]
+        assert len(pending) == 1 and pending[0]["id"] in run.stdout
+        assert not made.exists() and run.reply is None
+        http.post(f"/codex/api/approvals/{pending[0]['id']}", json={"decision": "accept"})
+    nb.wait(run, timeout=60)
+    assert run.status == "ok", run.describe()
+    assert made.exists()
+    assert run.of_type("display_data") and run.of_type("update_display_data")
+    assert "Looped." in final_plain(run)
 
 
 def test_codex_fix_sends_the_traceback(live: Live, nb: KernelDriver) -> None:
