@@ -18,7 +18,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 
-from ..errors import CodexError
+from ..errors import CodexError, ServerUnreachableError
 from ._http import HttpTransport
 from ._stream import RETRYABLE, Backoff, open_socket, ws_error
 from ._tools import Tool
@@ -51,7 +51,7 @@ class ToolHost:
         server's acknowledgement."""
         self._tools[session_id] = {t.name: t for t in tools}
         self._ensure_running()
-        await asyncio.wait_for(self._connected.wait(), timeout)
+        await self._wait_connected(timeout)
         await self._request(
             {
                 "type": "register_tools",
@@ -59,6 +59,26 @@ class ToolHost:
                 "tools": sorted(self._tools[session_id]),
             },
             timeout,
+        )
+
+    async def _wait_connected(self, timeout: float) -> None:
+        """Wait for the socket; raise at once if the runner gave up (e.g. a 403)."""
+        connected = asyncio.ensure_future(self._connected.wait())
+        runner = self._runner
+        assert runner is not None
+        try:
+            await asyncio.wait(
+                {connected, runner}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            connected.cancel()
+        if self._connected.is_set():
+            return
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
+        raise ServerUnreachableError(
+            f"Could not open the tool connection to {self._transport.info.url} in {timeout:g} s."
         )
 
     async def unregister(self, session_id: str) -> None:

@@ -1,5 +1,6 @@
 """One real Jupyter server (subprocess) with the extension and the real codex binary
-per test module, against one fake upstream. Tests use unique script markers.
+for the whole tests/client directory, against one fake upstream. Tests use unique
+script markers.
 
 The client runs in the test process; a subprocess server keeps the sync client's
 private loop thread from competing with pytest's loop."""
@@ -15,7 +16,7 @@ from live_server import CLIENT_TIMEOUT, Live
 from server_process import JupyterServerProcess
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     tmp = tmp_path_factory.mktemp("client")
     data, root = tmp / "data", tmp / "root"

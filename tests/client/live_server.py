@@ -1,4 +1,4 @@
-"""What the client tests' module-scoped server fixture yields."""
+"""What the client tests' shared server fixture yields."""
 
 from __future__ import annotations
 
