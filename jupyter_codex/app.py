@@ -219,11 +219,11 @@ class CodexExtensionApp(ExtensionApp):
             workspace=self.workspace,
             bindings=AgentSessionRepository(self.database),
             image_dir=str(Path(self.data_dir) / "agent_images"),
-            account_of=lambda: self.runtimes["api"].signed_in_as,
+            active_account=self._api_account_id,
         )
         self.workspace.approval_timeouts["api"] = self.proxy.agent.approval_timeout
         self.activity = ActivityReporter(
-            lambda: self.serverapp.web_app.settings,
+            lambda: self.serverapp.web_app.settings if self.serverapp else self.settings,
             self.workspace.running_turns,
             self.activity_interval,
             self.log,
@@ -328,6 +328,10 @@ class CodexExtensionApp(ExtensionApp):
         await self.core.warm_up()
         await asyncio.to_thread(self.proxy.upstream.warm_up)
         self.core.scheduler.start()
+
+    async def _api_account_id(self) -> str | None:
+        account = await self.core.router.active("api")
+        return account.id if account else None
 
     def _live_usage(self, target: str) -> Any:
         """Feed ``account/rateLimits/updated`` of a target's codex into the usage store."""

@@ -17,9 +17,9 @@ import inspect
 import random
 import time
 from collections.abc import Awaitable, Callable, Collection
-from typing import Any
+from typing import Any, cast
 
-from traitlets import Float
+from traitlets import Dict, Float
 from traitlets.config import LoggingConfigurable
 
 from ..errors import InvalidRequestError, NoAccountAvailableError, NotFoundError
@@ -58,6 +58,14 @@ class AccountRouter(LoggingConfigurable):
         8 * 86_400.0,
         config=True,
         help="Upper bound (seconds) of one cooldown; a later reset time is treated as bogus.",
+    )
+
+    target_defaults = Dict(
+        config=True,
+        help="""Administrator defaults per target, e.g. ``{"api": {"strategy": "round_robin",
+        "rotation_seconds": 600}, "cli": {"threshold_percent": 25}}``. Applied at start to
+        a target whose settings are still the built-in ones (manual, 15 %, 300 s): a
+        choice the user made is kept.""",
     )
 
     def __init__(
@@ -105,8 +113,33 @@ class AccountRouter(LoggingConfigurable):
     async def start(self) -> None:
         """Load state and start the round-robin timer (rotation is due on time, not on polls)."""
         await self._reload()
+        await self._apply_target_defaults()
         if self._timer is None or self._timer.done():
             self._timer = asyncio.create_task(self._rotation_timer(), name="codex-router-rotation")
+
+    async def _apply_target_defaults(self) -> None:
+        builtin = TargetState(name="api")
+        for target, wanted in self.target_defaults.items():
+            state = self._states.get(target)
+            if state is None or not isinstance(wanted, dict):
+                self.log.warning("AccountRouter.target_defaults: unknown target %r", target)
+                continue
+            untouched = (state.strategy, state.threshold_percent, state.rotation_seconds) == (
+                builtin.strategy,
+                builtin.threshold_percent,
+                builtin.rotation_seconds,
+            )
+            if not untouched:
+                continue
+            try:
+                await self.set_strategy(
+                    cast(Target, target),
+                    wanted.get("strategy", builtin.strategy),
+                    wanted.get("threshold_percent"),
+                    wanted.get("rotation_seconds"),
+                )
+            except InvalidRequestError as e:
+                self.log.warning("AccountRouter.target_defaults[%r] ignored: %s", target, e)
 
     async def stop(self) -> None:
         """Stop the rotation timer."""

@@ -39,6 +39,12 @@ def jp_server_config(fake_upstream: FakeUpstream, codex_data_dir: Path) -> Confi
                 "allowed_folders": ["projects"],
                 "default_approval_policy": "never",
             },
+            "AccountRouter": {
+                "target_defaults": {
+                    "api": {"strategy": "round_robin", "rotation_seconds": 600},
+                    "cli": {"threshold_percent": 25},
+                }
+            },
         }
     )
 
@@ -71,6 +77,11 @@ async def test_status_tells_clients_the_deployment(api: Api) -> None:
         api, 400, "invalid_request", "POST", "accounts", "login", body={"flow": "browser"}
     )
     assert '"flow": "device"' in message
+    # The administrator's target defaults applied to the fresh store.
+    targets = {t["name"]: t for t in (await api.call("GET", "targets"))["targets"]}
+    assert targets["api"]["strategy"] == "round_robin"
+    assert targets["api"]["rotation_seconds"] == 600
+    assert targets["cli"]["strategy"] == "manual" and targets["cli"]["threshold_percent"] == 25
 
 
 async def test_allowed_folders_and_session_count(api: Api, jp_root_dir: Path) -> None:
