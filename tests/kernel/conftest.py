@@ -15,15 +15,20 @@ from kernel_live import Live
 from server_process import JupyterServerProcess
 
 
-def import_account(server: JupyterServerProcess, fake: FakeUpstream) -> str:
-    """Store the test account in the router (as `jupyter codex accounts import` does)."""
-    fake.set_usage(ACCOUNT_ID, primary_used=30, secondary_used=10)
-    token = fake.add_account(ACCOUNT_ID, EMAIL, refresh_token="rt-kernel")
+def import_account(
+    server: JupyterServerProcess,
+    fake: FakeUpstream,
+    account_id: str = ACCOUNT_ID,
+    email: str = EMAIL,
+    label: str = "Work",
+) -> str:
+    """Store an account in the router (as `jupyter codex accounts import` does)."""
+    fake.set_usage(account_id, primary_used=30, secondary_used=10)
+    token = fake.add_account(account_id, email, refresh_token=f"rt-kernel-{account_id}")
+    exp = int(time.time()) + 3600
     body = {
-        "auth_json": chatgpt_auth_json(
-            EMAIL, ACCOUNT_ID, token, access_exp=int(time.time()) + 3600
-        ),
-        "label": "Work",
+        "auth_json": chatgpt_auth_json(email, account_id, token, access_exp=exp),
+        "label": label,
     }
     with server.client() as http:
         answer = http.post("/codex/api/accounts/import", json=body)

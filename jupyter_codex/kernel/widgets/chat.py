@@ -66,7 +66,7 @@ class ChatWidget(widgets.VBox):  # type: ignore[misc]
         self.stop_button = widgets.Button(description="Stop", button_style="warning")
         self.status = widgets.HTML("")
         self.send_button.on_click(lambda _b: self.submit())
-        self.stop_button.on_click(lambda _b: self._spawn(self._stop()))
+        self.stop_button.on_click(lambda _b: self._spawn(self._stop_turn()))
         super().__init__(
             [
                 self.header,
@@ -151,7 +151,9 @@ class ChatWidget(widgets.VBox):  # type: ignore[misc]
             if prompt is not None:
                 prompt.close_with(str(data.get("decision") or "decided"))
                 self.approval_box.children = tuple(self.approvals.values())
-        if changed:
+        if etype == "turn.completed":
+            self.push()  # the end of a turn is shown at once
+        elif changed:
             self._schedule_push()
 
     def _show_approval(self, approval: dict[str, Any]) -> None:
@@ -176,6 +178,8 @@ class ChatWidget(widgets.VBox):  # type: ignore[misc]
 
     def push(self) -> None:
         """Render the timeline into the output area now."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
         self._flush_handle = None
         self._last_push = time.monotonic()
         bundle = self.timeline.bundle()
@@ -189,9 +193,9 @@ class ChatWidget(widgets.VBox):  # type: ignore[misc]
         if not message:
             return
         self.input.value = ""
-        self._spawn(self._send(message))
+        self._spawn(self._send_message(message))
 
-    async def _send(self, text: str) -> None:
+    async def _send_message(self, text: str) -> None:
         session_id = await self._session()
         self.status.value = "<span style='opacity:.7'>sending…</span>"
         self.turn_done.clear()
@@ -200,7 +204,7 @@ class ChatWidget(widgets.VBox):  # type: ignore[misc]
             self.turn_done.set()
         self.status.value = ""
 
-    async def _stop(self) -> None:
+    async def _stop_turn(self) -> None:
         if self.session_id is not None:
             with contextlib.suppress(CodexError):
                 await self.client.stop(self.session_id)
