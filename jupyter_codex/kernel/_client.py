@@ -29,7 +29,7 @@ from ._tools import Tool, as_tool
 log = logging.getLogger("jupyter_codex.kernel")
 
 #: ``on_event`` callbacks: ``fn(event)``, sync or async.
-EventCallback = Callable[[Event[Any]], Any]
+EventCallback = Callable[[Event], Any]
 #: ``on_approval`` callbacks: ``fn(approval) -> decision``, sync or async. A decision is
 #: ``"accept"``, ``"acceptForSession"``, ``"decline"``, ``"cancel"``, or ``True``/``False``.
 ApprovalCallback = Callable[[ApprovalData], Any]
@@ -242,7 +242,7 @@ class AsyncCodexClient:
         on_event: EventCallback | None,
         on_approval: ApprovalCallback | None,
     ) -> TurnResult:
-        events: list[Event[Any]] = []
+        events: list[Event] = []
         stream = stream_events(
             self._http, session_id, after, reconnect_timeout=self.reconnect_timeout
         )
@@ -273,7 +273,7 @@ class AsyncCodexClient:
         with contextlib.suppress(NotFoundError):  # decided elsewhere, or the turn ended
             await self.decide(approval.id, decision)
 
-    def events(self, session_id: str, after: int = 0) -> AsyncIterator[Event[Any]]:
+    def events(self, session_id: str, after: int = 0) -> AsyncIterator[Event]:
         """The session's events with ``seq > after``: the stored ones first, then live,
         without end. Reconnects after a dropped connection with no gaps or duplicates.
         ``session_id="*"`` streams every session's new events (live only)."""
@@ -281,7 +281,7 @@ class AsyncCodexClient:
             self._http, session_id, after, reconnect_timeout=self.reconnect_timeout
         )
 
-    async def history(self, session_id: str, after: int = 0) -> list[Event[Any]]:
+    async def history(self, session_id: str, after: int = 0) -> list[Event]:
         """The stored events with ``seq > after`` (one REST page, up to 10,000)."""
         from ._events import parse_event
 

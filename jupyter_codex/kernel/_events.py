@@ -8,7 +8,7 @@ a newer server must not break an older client.
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,11 +19,11 @@ class _Data(BaseModel):
     model_config = ConfigDict(extra="allow", defer_build=True)
 
 
-D = TypeVar("D")
+class Event(BaseModel):
+    """One event of a session's log (``seq`` grows by one per event, from 1).
 
-
-class Event(BaseModel, Generic[D]):
-    """One event of a session's log (``seq`` grows by one per event, from 1)."""
+    Subclasses narrow ``data`` to a typed payload; other types keep the raw dict.
+    """
 
     model_config = ConfigDict(extra="allow", defer_build=True)
 
@@ -33,10 +33,10 @@ class Event(BaseModel, Generic[D]):
     time: float = 0.0
     turn_id: str | None = None
     item_id: str | None = None
-    data: D
+    data: Any = Field(default_factory=dict)
 
 
-class GenericEvent(Event[dict[str, Any]]):
+class GenericEvent(Event):
     """An event type without a typed payload (``data`` is the raw dict)."""
 
     data: dict[str, Any] = Field(default_factory=dict)
@@ -180,83 +180,121 @@ class ThreadStatusData(_Data):
 # -- typed events ----------------------------------------------------------------
 
 
-class TurnStarted(Event[TurnStartedData]):
+class TurnStarted(Event):
     """``turn.started``."""
 
+    data: TurnStartedData
 
-class TurnCompleted(Event[TurnCompletedData]):
+
+class TurnCompleted(Event):
     """``turn.completed``: status ``completed``, ``interrupted`` or ``failed``."""
 
+    data: TurnCompletedData
 
-class UserMessage(Event[UserMessageData]):
+
+class UserMessage(Event):
     """``user.message``."""
 
+    data: UserMessageData
 
-class AssistantDelta(Event[DeltaData]):
+
+class AssistantDelta(Event):
     """``assistant.delta``: a piece of the reply."""
 
+    data: DeltaData
 
-class AssistantMessage(Event[TextData]):
+
+class AssistantMessage(Event):
     """``assistant.message``: the final text of an agent message."""
 
+    data: TextData
 
-class ReasoningDelta(Event[ReasoningDeltaData]):
+
+class ReasoningDelta(Event):
     """``reasoning.delta``."""
 
+    data: ReasoningDeltaData
 
-class ReasoningSummary(Event[ReasoningSummaryData]):
+
+class ReasoningSummary(Event):
     """``reasoning.summary``."""
 
+    data: ReasoningSummaryData
 
-class CommandStarted(Event[CommandData]):
+
+class CommandStarted(Event):
     """``command.started``."""
 
+    data: CommandData
 
-class CommandOutput(Event[CommandOutputData]):
+
+class CommandOutput(Event):
     """``command.output``."""
 
+    data: CommandOutputData
 
-class CommandCompleted(Event[CommandData]):
+
+class CommandCompleted(Event):
     """``command.completed``."""
 
+    data: CommandData
 
-class FileChange(Event[FileChangeData]):
+
+class FileChange(Event):
     """``file_change.started`` / ``.updated`` / ``.completed``."""
 
+    data: FileChangeData
 
-class ToolCallStarted(Event[ToolCallData]):
+
+class ToolCallStarted(Event):
     """``tool_call.started``."""
 
+    data: ToolCallData
 
-class ToolCallCompleted(Event[ToolCallData]):
+
+class ToolCallCompleted(Event):
     """``tool_call.completed``."""
 
+    data: ToolCallData
 
-class TokenUsage(Event[TokenUsageData]):
+
+class TokenUsage(Event):
     """``token_usage``."""
 
+    data: TokenUsageData
 
-class ApprovalRequested(Event[ApprovalData]):
+
+class ApprovalRequested(Event):
     """``approval.requested``: answer it with ``decide()`` (or ``on_approval``)."""
 
+    data: ApprovalData
 
-class ApprovalResolved(Event[ApprovalResolvedData]):
+
+class ApprovalResolved(Event):
     """``approval.resolved``."""
 
+    data: ApprovalResolvedData
 
-class ErrorEvent(Event[ErrorData]):
+
+class ErrorEvent(Event):
     """``error``: ``will_retry`` tells whether codex is retrying."""
 
+    data: ErrorData
 
-class PlanUpdated(Event[PlanData]):
+
+class PlanUpdated(Event):
     """``plan.updated``."""
 
+    data: PlanData
 
-class ThreadStatus(Event[ThreadStatusData]):
+
+class ThreadStatus(Event):
     """``thread.status``."""
 
+    data: ThreadStatusData
 
-EVENT_CLASSES: dict[str, type[Event[Any]]] = {
+
+EVENT_CLASSES: dict[str, type[Event]] = {
     "turn.started": TurnStarted,
     "turn.completed": TurnCompleted,
     "user.message": UserMessage,
@@ -281,7 +319,7 @@ EVENT_CLASSES: dict[str, type[Event[Any]]] = {
 }
 
 
-def parse_event(raw: dict[str, Any]) -> Event[Any]:
+def parse_event(raw: dict[str, Any]) -> Event:
     """The typed event for one envelope (a :class:`GenericEvent` for other types)."""
     cls = EVENT_CLASSES.get(str(raw.get("type")), GenericEvent)
     return cls.model_validate(raw)

@@ -48,16 +48,16 @@ class TurnResult:
     turn_id: str | None = None
     status: str = "completed"
     text: str = ""
-    items: list[Event[Any]] = field(default_factory=list)
+    items: list[Event] = field(default_factory=list)
     usage: TokenUsageData | None = None
     error: ErrorInfo | None = None
-    events: list[Event[Any]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     #: The server's answer to the message (slash commands answer here, without a turn).
     response: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_events(
-        cls, session_id: str, turn_id: str | None, events: list[Event[Any]], response: Any
+        cls, session_id: str, turn_id: str | None, events: list[Event], response: Any
     ) -> TurnResult:
         """Fold one turn's events into a result."""
         deltas: list[str] = []

@@ -102,7 +102,7 @@ async def stream_events(
     after: int = 0,
     *,
     reconnect_timeout: float = 60.0,
-) -> AsyncGenerator[Event[Any], None]:
+) -> AsyncGenerator[Event, None]:
     """Events of ``session_id`` with ``seq > after``, replayed then live, forever.
 
     ``session_id="*"`` gives every session's (and the server's) new events, live

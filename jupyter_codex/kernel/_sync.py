@@ -148,12 +148,12 @@ class CodexClient:
             )
         )
 
-    def events(self, session_id: str, after: int = 0) -> Iterator[Event[Any]]:
+    def events(self, session_id: str, after: int = 0) -> Iterator[Event]:
         """Blocking iterator over the session's events (see ``AsyncCodexClient.events``);
         ``close()`` it (or leave the ``for`` loop) to disconnect."""
         return self._portal.iterate(self._async.events(session_id, after))
 
-    def history(self, session_id: str, after: int = 0) -> list[Event[Any]]:
+    def history(self, session_id: str, after: int = 0) -> list[Event]:
         return self._portal.call(self._async.history(session_id, after))
 
     def stop(self, session_id: str, force: bool = False) -> dict[str, Any]:

@@ -39,7 +39,7 @@ def test_send_and_wait_returns_the_reply_items_and_usage(client: CodexClient, li
     live.fake.script("CLIENT-1 say hello", text("Hello from the client test!", chunks=3))
     session = client.create_session("proj", title="client test")
     assert session.cwd == "proj" and session.title == "client test" and session.thread_id
-    seen: list[Event[Any]] = []
+    seen: list[Event] = []
 
     result = client.send_and_wait(
         session.id, "CLIENT-1 say hello", on_event=seen.append, timeout=60
@@ -171,12 +171,12 @@ def test_async_client_replays_then_streams_and_survives_a_dropped_connection(
 
     with TcpProxy(live.server.port) as proxy:
 
-        async def main() -> list[Event[Any]]:
+        async def main() -> list[Event]:
             async with AsyncCodexClient(proxy.url, live.token, reconnect_timeout=30) as c:
                 session = await c.create_session("proj")
                 first = await c.send_and_wait(session.id, "CLIENT-5 first", timeout=60)
                 assert first.text == "First answer."
-                seen: list[Event[Any]] = []
+                seen: list[Event] = []
                 stream = c.events(session.id, after=0)
                 async for event in stream:  # the replay of the first turn
                     seen.append(event)
