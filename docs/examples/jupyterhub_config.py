@@ -25,9 +25,9 @@ c.Authenticator.allow_all = True
 c.JupyterHub.spawner_class = "simple"
 # Each user's HOME: the codex data dir defaults to <HOME>/.local/share/jupyter/codex,
 # i.e. on the user's own volume.
-c.SimpleLocalProcessSpawner.home_dir_template = os.environ.get(
-    "CODEX_HUB_HOMES", "/tmp/jupyterhub-homes"
-) + "/{username}"
+c.SimpleLocalProcessSpawner.home_dir_template = (
+    os.environ.get("CODEX_HUB_HOMES", "/tmp/jupyterhub-homes") + "/{username}"
+)
 c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
