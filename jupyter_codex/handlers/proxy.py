@@ -45,6 +45,12 @@ class _ClientGone(Exception):
     """The client closed the connection."""
 
 
+def _retrieved(future: asyncio.Future[None]) -> None:
+    """Mark a background flush's failure as seen (the close is handled elsewhere)."""
+    if not future.cancelled():
+        future.exception()
+
+
 class ProxyHandler(APIHandler):
     """Base of the proxy endpoints: key-or-Jupyter auth, dialect errors, SSE."""
 
@@ -58,6 +64,9 @@ class ProxyHandler(APIHandler):
         self.error_code: str | None = None
         self._gone = asyncio.Event()
         self._sse = False
+        self._last_write = time.monotonic()  # keep-alives go out after a silence
+        self._flush_handle: asyncio.Handle | None = None
+        self._flush_future: asyncio.Future[None] | None = None
         self._stream_mode = False
 
     @property
@@ -173,6 +182,9 @@ class ProxyHandler(APIHandler):
         return b""
 
     def _finish_stream(self, data: bytes) -> None:
+        if self._flush_handle is not None:  # finish() flushes everything anyway
+            self._flush_handle.cancel()
+            self._flush_handle = None
         if data:
             self.write(data)
         self.finish(set_content_type="text/event-stream; charset=utf-8")
@@ -263,71 +275,106 @@ class CompletionHandler(ProxyHandler):
         return self._adapter.fail(status, message, code)
 
     async def _wait(self, fut: asyncio.Future[Any], adapter: Adapter, closer: Any) -> Any:
-        """Await ``fut``; keep-alive frames while it takes long (stream requests only)."""
-        stream = self._stream_mode
+        """Await ``fut``; a keep-alive frame whenever nothing was written for
+        ``keepalive_seconds`` (stream requests only)."""
+        keepalive = self.service.keepalive_seconds
         while True:
+            timeout = None
+            if self._stream_mode:
+                timeout = max(self._last_write + keepalive - time.monotonic(), 0.0)
             done, _ = await asyncio.wait(
-                {fut, closer},
-                timeout=self.service.keepalive_seconds if stream else None,
-                return_when=asyncio.FIRST_COMPLETED,
+                {fut, closer}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
             )
             if fut in done:
                 return fut.result()
             if closer in done:
                 fut.cancel()
                 raise _ClientGone
-            await self._send(adapter.keepalive)
+            if time.monotonic() - self._last_write >= keepalive:
+                await self._send(adapter.keepalive)
+
+    def _start_sse(self) -> None:
+        if self._sse:
+            return
+        self._sse = True
+        self.set_status(200)
+        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache")
+        self.set_header("X-Accel-Buffering", "no")
+        # Every event must leave at once: without TCP_NODELAY a small write waits for the
+        # ACK of the previous one (tornado restores Nagle when the response ends).
+        stream = getattr(self.request.connection, "stream", None)
+        if stream is not None:
+            stream.set_nodelay(True)
 
     async def _send(self, data: bytes) -> None:
-        if not self._sse:
-            self._sse = True
-            self.set_status(200)
-            self.set_header("Content-Type", "text/event-stream; charset=utf-8")
-            self.set_header("Cache-Control", "no-cache")
-            self.set_header("X-Accel-Buffering", "no")
+        """Write ``data`` (SSE headers first) and flush it now."""
+        self._start_sse()
         if data:
             self.write(data)
+        self._last_write = time.monotonic()
         try:
             await self.flush()
         except StreamClosedError:
             raise _ClientGone from None
 
-    async def _relay(self, exchange: AnyExchange, adapter: Adapter, closer: Any) -> None:
-        events = exchange.events().__aiter__()
-        await self._send(b"")
-        while True:
+    async def _write_frames(self, frames: bytes) -> None:
+        """Write ``frames`` and flush them soon: every frame taken from one upstream read
+        leaves in one socket write, and a client that lags a whole flush behind slows
+        the relay down (back-pressure) instead of growing the buffer."""
+        pending = self._flush_future
+        if pending is not None and not pending.done():
             try:
-                event = await self._wait(asyncio.ensure_future(events.__anext__()), adapter, closer)
-            except StopAsyncIteration:
-                break
-            except UpstreamHTTPError as e:  # the stream broke after it started
-                self.log.warning("Upstream stream of account %s broke: %s", exchange.account_id, e)
-                self.error_code = "upstream_stream_truncated"
-                break
-            frames = adapter.feed(event)
-            if frames:
-                await self._send(frames)
+                await pending
+            except StreamClosedError:
+                raise _ClientGone from None
+        self.write(frames)
+        self._last_write = time.monotonic()
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush_now)
+
+    def _flush_now(self) -> None:
+        self._flush_handle = None
+        if self._finished:
+            return
+        future = self.flush()
+        future.add_done_callback(_retrieved)  # a closed client shows up as _gone
+        self._flush_future = future
+
+    async def _relay(self, exchange: AnyExchange, adapter: Adapter, closer: Any) -> None:
+        await self._send(b"")
+        await self._wait(asyncio.ensure_future(self._pump(exchange, adapter)), adapter, closer)
         self._note_usage(exchange)
         self._finish_stream(adapter.finish())
+
+    async def _pump(self, exchange: AnyExchange, adapter: Adapter) -> None:
+        """Translate and write every event (one task per stream, not one per event)."""
+        try:
+            async for event in exchange.events():
+                frames = adapter.feed(event)
+                if frames:
+                    await self._write_frames(frames)
+        except UpstreamHTTPError as e:  # the stream broke after it started
+            self.log.warning("Upstream stream of account %s broke: %s", exchange.account_id, e)
+            self.error_code = "upstream_stream_truncated"
 
     async def _collect(
         self, exchange: AnyExchange, adapter: Adapter, closer: Any, prepared: Prepared
     ) -> None:
-        events = exchange.events().__aiter__()
-        while True:
-            try:
-                event = await self._wait(asyncio.ensure_future(events.__anext__()), adapter, closer)
-            except StopAsyncIteration:
-                break
-            except UpstreamHTTPError as e:
-                self.log.warning("Upstream stream of account %s broke: %s", exchange.account_id, e)
-                break
-            adapter.collect(event)
+        await self._wait(asyncio.ensure_future(self._gather(exchange, adapter)), adapter, closer)
         self._note_usage(exchange)
         status, body = adapter.result()
         if status != 200:
             self.error_code = str((body.get("error") or {}).get("code") or f"http_{status}")
         self.send_json(body, status)
+
+    async def _gather(self, exchange: AnyExchange, adapter: Adapter) -> None:
+        """Feed every event of a non-stream request to the adapter."""
+        try:
+            async for event in exchange.events():
+                adapter.collect(event)
+        except UpstreamHTTPError as e:
+            self.log.warning("Upstream stream of account %s broke: %s", exchange.account_id, e)
 
 
 class ChatCompletionsHandler(CompletionHandler):
