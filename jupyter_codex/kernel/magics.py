@@ -366,6 +366,29 @@ def async_transformer(lines: list[str]) -> list[str]:
     return out
 
 
+_QUESTION = re.compile(
+    r"^(?P<indent>[ \t]*)%(?P<name>codex|codex_fix)[ \t]+(?P<prompt>.*\?)[ \t]*$"
+)
+
+
+def protect_questions(lines: list[str]) -> list[str]:
+    """Keep ``%codex Why is this slow?`` a question for Codex.
+
+    IPython reads a line ending in ``?`` as a help request (``obj?``); this runs
+    before that and writes such a line as the magic call it means
+    (``%codex?`` alone still shows the magic's help).
+    """
+    out = []
+    for line in lines:
+        body = line.rstrip("\n")
+        match = _QUESTION.match(body)
+        if match and match["prompt"].strip("? \t"):
+            call = f"get_ipython().run_line_magic({match['name']!r}, {match['prompt']!r})"
+            line = match["indent"] + call + line[len(body) :]
+        out.append(line)
+    return out
+
+
 def _show_error(
     shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None
 ) -> list[str]:
@@ -412,11 +435,15 @@ def load_ipython_extension(shell: Any) -> None:
             shell.set_custom_exc((*previous, CodexMagicError), handler)
         else:
             shell.set_custom_exc((CodexMagicError,), _show_error)
+    if protect_questions not in shell.input_transformers_cleanup:
+        shell.input_transformers_cleanup.append(protect_questions)
     if _can_await(shell) and async_transformer not in shell.input_transformers_post:
         shell.input_transformers_post.append(async_transformer)
 
 
 def unload_ipython_extension(shell: Any) -> None:
+    if protect_questions in shell.input_transformers_cleanup:
+        shell.input_transformers_cleanup.remove(protect_questions)
     if async_transformer in shell.input_transformers_post:
         shell.input_transformers_post.remove(async_transformer)
     shell.user_ns.pop(ASYNC_ENTRY, None)

@@ -131,7 +131,22 @@ class AccountSwitcher(widgets.VBox):  # type: ignore[misc]
             **kwargs,
         )
         self.add_class("jp-codex-accounts")
-        self.follower = Follower(self.client, self.reload, interval=interval, on_error=self._error)
+        loaded = client is None and self._load_blocking()
+        self.follower = Follower(
+            self.client, self.reload, interval=interval, on_error=self._error, load_now=not loaded
+        )
+
+    def _load_blocking(self) -> bool:
+        """Fill the widget before it is shown (later reloads run in the background)."""
+        try:
+            sync = get_connection().sync_client()
+            self.accounts = sync.accounts()
+            self.targets = {t.name: t for t in sync.targets()}
+        except CodexError as e:
+            self._error(e)
+            return False
+        self.render()
+        return True
 
     def _error(self, error: BaseException) -> None:
         message = error.message if isinstance(error, CodexError) else repr(error)

@@ -36,6 +36,7 @@ class Follower:
         debounce: float = 1.0,
         interval: float = 60.0,
         on_error: Callable[[BaseException], None] | None = None,
+        load_now: bool = True,
     ) -> None:
         self.client = client
         self.reload = reload
@@ -45,7 +46,8 @@ class Follower:
         self.on_error = on_error
         self.reloads = 0
         self._wake = asyncio.Event()
-        self._wake.set()  # load at once
+        if load_now:
+            self._wake.set()
         self._tasks = [
             asyncio.ensure_future(self._listen()),
             asyncio.ensure_future(self._reloader()),

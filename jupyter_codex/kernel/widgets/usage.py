@@ -15,6 +15,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ...errors import CodexError
+from ...models import Account
 from .._client import AsyncCodexClient
 from ..connection import get_connection
 from .live import Follower, spawn
@@ -113,7 +114,45 @@ class UsageChart(widgets.VBox):  # type: ignore[misc]
         self._updating = False
         super().__init__([self.picker, self.chart, self.status], **kwargs)
         self.add_class("jp-codex-usage")
-        self.follower = Follower(self.client, self.reload, interval=interval, on_error=self._error)
+        loaded = client is None and self._load_blocking()
+        self.follower = Follower(
+            self.client, self.reload, interval=interval, on_error=self._error, load_now=not loaded
+        )
+
+    def _load_blocking(self) -> bool:
+        """Draw the chart before it is shown (later reloads run in the background)."""
+        try:
+            sync = get_connection().sync_client()
+            accounts = sync.accounts()
+            self._pick(accounts)
+            if self.account_id is not None:
+                since = time.time() - self.hours * 3600
+                self.points = sync.usage_history(self.account_id, since=since)
+        except CodexError as e:
+            self._error(e)
+            return False
+        self._draw(accounts)
+        return True
+
+    def _pick(self, accounts: list[Account]) -> None:
+        if self.account_id is None:
+            candidates = [a for a in accounts if "cli" in a.active_targets] or accounts
+            self.account_id = candidates[0].id if candidates else None
+        self._updating = True
+        try:
+            self.picker.options = [(a.label or a.email or a.id, a.id) for a in accounts]
+            if self.account_id in [a.id for a in accounts]:
+                self.picker.value = self.account_id
+        finally:
+            self._updating = False
+
+    def _draw(self, accounts: list[Account]) -> None:
+        if self.account_id is None:
+            self.chart.value = usage_svg([], title="no accounts")
+            return
+        name = next((a.label or a.email or a.id for a in accounts if a.id == self.account_id), "")
+        self.chart.value = usage_svg(self.points, title=f"Used quota — {name}")
+        self.status.value = ""
 
     def _error(self, error: BaseException) -> None:
         message = error.message if isinstance(error, CodexError) else repr(error)
@@ -126,24 +165,11 @@ class UsageChart(widgets.VBox):  # type: ignore[misc]
 
     async def reload(self) -> None:
         accounts = await self.client.accounts()
-        if self.account_id is None:
-            candidates = [a for a in accounts if "cli" in a.active_targets] or accounts
-            self.account_id = candidates[0].id if candidates else None
-        self._updating = True
-        try:
-            self.picker.options = [(a.label or a.email or a.id, a.id) for a in accounts]
-            if self.account_id in [a.id for a in accounts]:
-                self.picker.value = self.account_id
-        finally:
-            self._updating = False
-        if self.account_id is None:
-            self.chart.value = usage_svg([], title="no accounts")
-            return
-        since = time.time() - self.hours * 3600
-        self.points = await self.client.usage_history(self.account_id, since=since)
-        name = next((a.label or a.email or a.id for a in accounts if a.id == self.account_id), "")
-        self.chart.value = usage_svg(self.points, title=f"Used quota — {name}")
-        self.status.value = ""
+        self._pick(accounts)
+        if self.account_id is not None:
+            since = time.time() - self.hours * 3600
+            self.points = await self.client.usage_history(self.account_id, since=since)
+        self._draw(accounts)
 
     def close(self) -> None:
         self.follower.close()
