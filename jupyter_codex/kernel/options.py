@@ -29,7 +29,8 @@ OPTIONS: dict[str, tuple[bool, str]] = {
     "--fix": (False, "send the last exception and its traceback, and ask for a fix"),
 }
 
-_TOKEN = re.compile(r"\s*(\"[^\"]*\"|'[^']*'|\S+)")
+#: A word; quoted parts ("my dir", 'x y') may contain spaces: --cwd="my dir".
+_TOKEN = re.compile(r"""\s*((?:[^\s"']+|"[^"]*"|'[^']*')+|\S+)""")
 
 
 class OptionError(ValueError):
@@ -77,6 +78,7 @@ def parse_line(line: str) -> tuple[TurnOptions, str]:
         if not token.startswith("--") or token == "--":
             return options, line[match.start(1) :].strip()
         name, eq, inline = token.partition("=")
+        inline = _unquote(inline)
         if name not in OPTIONS:
             known = ", ".join(OPTIONS)
             raise OptionError(f"Unknown option {name}. Options: {known}. See %codex --help.")

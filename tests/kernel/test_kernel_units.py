@@ -1,0 +1,178 @@
+"""Kernel-side pieces that need no server: option parsing, prompt context, the
+timeline renderer, the cell rewrites, and the magics without ipywidgets."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from jupyter_codex.kernel.context import (
+    build_context,
+    describe_value,
+    interpolate,
+    recent_cells,
+)
+from jupyter_codex.kernel.magics import (
+    async_transformer,
+    extract_code,
+    protect_questions,
+)
+from jupyter_codex.kernel.options import OptionError, parse_line
+from jupyter_codex.kernel.render import Timeline
+
+
+def test_options_keep_the_prompt_verbatim() -> None:
+    options, prompt = parse_line("--session data --effort high what's wrong with df? --new")
+    assert options.session == "data" and options.effort == "high" and not options.new
+    assert prompt == "what's wrong with df? --new"
+    options, prompt = parse_line('--cwd="my dir" --format=code -- --literal prompt')
+    assert options.cwd == "my dir" and options.format == "code"
+    assert prompt == "--literal prompt"
+    for bad in ("--colour red hi", "--format yaml hi", "--effort", "--new=yes hi"):
+        with pytest.raises(OptionError):
+            parse_line(bad)
+
+
+def test_interpolation_expands_only_references_to_existing_variables() -> None:
+    ns = {"df": "<frame>", "cfg": {"k": 3}, "items": [4, 5]}
+    text = "use {df} with {cfg['k']} and {items[1]}; keep {missing}, {{literal}}, {1 + 1}"
+    assert interpolate(text, ns) == (
+        "use <frame> with 3 and 5; keep {missing}, {{literal}}, {1 + 1}"
+    )
+    assert interpolate("def f(): return {'a': 1}", ns) == "def f(): return {'a': 1}"
+
+
+def test_variables_are_described_compactly() -> None:
+    import pandas as pd
+    frame = pd.DataFrame({"a": range(1000), "b": ["x"] * 1000})
+    described = describe_value(frame)
+    assert described.startswith("pandas.DataFrame with 1000 rows × 2 columns: a int64, b ")
+    assert len(described) < 600  # the rows are not sent
+    assert describe_value(list(range(3))) == "list with 3 items of int: [0, 1, 2]"
+    assert describe_value(3.5) == "float = 3.5"
+
+    def area(width: float, height: float = 1.0) -> float:
+        """Width times height."""
+        return width * height
+
+    assert describe_value(area) == (
+        "function test_variables_are_described_compactly.<locals>.area"
+        "(width: 'float', height: 'float' = 1.0) -> 'float' — Width times height."
+    )
+
+
+def test_context_modes() -> None:
+    raw = ["", "import math", "%codex earlier question", "x = math.pi", "", "%codex now {x}"]
+    ns = {"In": raw, "Out": {3: 3.14}, "x": 3.14, "__session__": "/w/nb.ipynb", "math": math_}
+    cells = recent_cells(raw, ns["Out"])
+    assert [(c.number, c.source, c.output) for c in cells] == [
+        (1, "import math", None),
+        (3, "x = math.pi", "3.14"),
+    ]
+    none = build_context("none", "what is x", ns, inputs=raw).render()
+    assert none == ""
+    cell = build_context("cell", "what is x", ns, inputs=raw)
+    assert cell.notebook == "/w/nb.ipynb" and [c.number for c in cell.cells] == [3]
+    notebook = build_context("notebook", "what is x", ns, inputs=raw)
+    assert notebook.variables == ["x: float = 3.14"]  # named in the prompt; modules skipped
+    every = build_context("vars", "explain", ns, inputs=raw)
+    assert every.variables == ["x: float = 3.14"] and every.cells == []
+    rendered = notebook.render()
+    assert "Notebook: /w/nb.ipynb" in rendered and "In [3]:" in rendered
+
+
+math_ = __import__("math")
+
+
+def test_timeline_folds_a_turn_into_compact_blocks() -> None:
+    events = [
+        {"type": "assistant.delta", "item_id": "m1", "data": {"delta": "Running "}},
+        {"type": "assistant.delta", "item_id": "m1", "data": {"delta": "tests."}},
+        {"type": "command.started", "item_id": "c1", "data": {"command": "pytest -q"}},
+        {
+            "type": "command.completed",
+            "item_id": "c1",
+            "data": {
+                "command": "pytest -q",
+                "status": "completed",
+                "exit_code": 1,
+                "output": "E   assert 1 == 2\n1 failed",
+                "duration_ms": 1500,
+            },
+        },
+        {
+            "type": "file_change.completed",
+            "item_id": "p1",
+            "data": {
+                "status": "completed",
+                "changes": [
+                    {"path": "src/a.py", "kind": "update", "diff": "@@\n-x = 1\n+x = 2\n+y = 3\n"}
+                ],
+            },
+        },
+        {"type": "assistant.message", "item_id": "m2", "data": {"text": "Fixed `a.py`."}},
+        {"type": "turn.completed", "data": {"status": "completed"}},
+    ]
+    timeline = Timeline()
+    for event in events:
+        timeline.add(event)
+    markdown = timeline.markdown()
+    assert markdown.splitlines()[0] == "Running tests."
+    assert "✗ `pytest -q` — exit 1, 1.5 s" in markdown and "1 failed" in markdown
+    assert "✎ edited `src/a.py` +2 −1" in markdown
+    assert timeline.final_text == "Fixed `a.py`." and not timeline.running
+    assert "Working" not in markdown
+    assert "$ pytest -q  [exit 1, 1.5 s]" in timeline.plain()
+
+
+def test_cell_rewrites() -> None:
+    assert async_transformer(["get_ipython().run_line_magic('codex', 'hi')\n"]) == [
+        "await __codex_magics__.run_line_magic('codex', 'hi')\n"
+    ]
+    assert async_transformer(["r = get_ipython().run_cell_magic('codex', '', 'x\\n')\n"]) == [
+        "r = await __codex_magics__.run_cell_magic('codex', '', 'x\\n')\n"
+    ]
+    indented = ["    get_ipython().run_line_magic('codex', 'hi')\n"]
+    assert async_transformer(indented) == indented  # inside a loop: stays blocking
+    other = ["get_ipython().run_line_magic('time', 'x')\n"]
+    assert async_transformer(other) == other
+    assert protect_questions(["%codex why so slow?\n", "%codex?\n", "%%codex x?\n"]) == [
+        "get_ipython().run_line_magic('codex', 'why so slow?')\n",
+        "%codex?\n",
+        "%%codex x?\n",
+    ]
+    assert extract_code("Try:\n```python\nprint(1)\n```\nDone.") == "print(1)"
+    assert extract_code("print(2)") == "print(2)"
+
+
+def test_magics_load_and_read_well_without_ipywidgets() -> None:
+    """ipywidgets is optional: the extension loads in a plain IPython shell without it,
+    importing jupyter_codex stays light, and approvals fall back to the panel."""
+    code = textwrap.dedent(
+        """
+        import sys
+        sys.modules["ipywidgets"] = None  # as if it were not installed
+        import jupyter_codex
+        assert "IPython" not in sys.modules and "httpx" not in sys.modules
+        from IPython.testing.globalipapp import start_ipython
+        shell = start_ipython()
+        shell.run_line_magic("load_ext", "jupyter_codex")
+        assert {"codex", "codex_fix", "codex_status", "codex_accounts", "codex_sessions"} <= set(
+            shell.magics_manager.magics["line"])
+        from jupyter_codex.kernel.magics import _kernel_delivers_clicks
+        ok, why = _kernel_delivers_clicks()
+        assert not ok and "ipywidgets is not installed" in why, why
+        result = shell.run_cell("%codex --bogus hi")
+        assert type(result.error_in_exec).__name__ == "CodexMagicError"
+        print("OK")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and "OK" in done.stdout, done.stdout + done.stderr
+    assert "Unknown option --bogus" in done.stdout + done.stderr
+    assert "Traceback" not in done.stdout
