@@ -53,6 +53,9 @@ FORBIDDEN = {
         "jupyter_codex.supervisor",
     ],
     "errors.py": ["tornado", "jupyter_server", "jupyter_codex."],
+    # Deployment helpers (hub/demo status, culler keep-alive) stay framework-free.
+    "activity.py": ["tornado", "jupyter_server", "jupyter_codex."],
+    "deployment.py": ["tornado", "jupyter_server", "jupyter_codex."],
     "models.py": [
         "tornado",
         "jupyter_server",

@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import httpx
 import openai
 import pytest
-from fakes import FakeUpstream, chatgpt_auth_json
+from fakes import FakeUpstream, chatgpt_auth_json, text
 from hub_process import HubProcess
 
 pytestmark = pytest.mark.timeout(300)
@@ -106,7 +107,7 @@ def test_each_user_has_a_private_workspace_accounts_and_proxy(
         assert browser.status_code == 400 and "device" in browser.json()["error"]["message"]
 
         account = import_account(a, fake, 1)
-        fake.script("HUB-HELLO", __import__("fakes").text("Hello Alice, from the hub."))
+        fake.script("HUB-HELLO", text("Hello Alice, from the hub."))
         r = a.post("codex/api/sessions", json={"cwd": "", "title": "alice's"})
         assert r.status_code == 201, r.text
         session = r.json()
@@ -119,20 +120,21 @@ def test_each_user_has_a_private_workspace_accounts_and_proxy(
         assert [s["id"] for s in a.get("codex/api/sessions").json()["sessions"]] == [session["id"]]
 
     # The proxy with Alice's hub API token: as Bearer (OpenAI SDK) and as x-api-key.
-    fake.script("HUB-PROXY", __import__("fakes").text("proxied for alice"))
+    fake.script("HUB-PROXY", text("proxied for alice"))
     client = openai.OpenAI(base_url=alice.url + "codex/v1", api_key=alice.token, max_retries=0)
     reply = client.chat.completions.create(
         model="gpt-5.2-codex", messages=[{"role": "user", "content": "HUB-PROXY"}]
     )
     assert reply.choices[0].message.content == "proxied for alice"
     assert fake.responses_requests()[-1].account_id == "hub-acct-1"
-    r = httpx.post(
-        alice.url + "codex/claude/v1/messages/count_tokens",
-        headers={"x-api-key": alice.token, "anthropic-version": "2023-06-01"},
-        json={"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}]},
-        timeout=30,
+    fake.script("HUB-CLAUDE", text("claude-style for alice"))
+    claude = anthropic.Anthropic(
+        base_url=alice.url + "codex/claude", api_key=alice.token, max_retries=0
+    )  # the Anthropic SDK sends its key as x-api-key
+    message = claude.messages.create(
+        model="gpt-5.2-codex", max_tokens=50, messages=[{"role": "user", "content": "HUB-CLAUDE"}]
     )
-    assert r.status_code == 200 and r.json()["input_tokens"] > 0, r.text
+    assert message.content[0].text == "claude-style for alice"  # type: ignore[union-attr]
 
     # Bob, with his own valid hub token, can neither read nor drive Alice's server.
     sid = session["id"]
