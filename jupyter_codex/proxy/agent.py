@@ -19,14 +19,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 from traitlets import Bool, Enum, Float, Int, Unicode
 from traitlets.config import LoggingConfigurable
 
-from ..errors import CodexError, ConflictError, InvalidRequestError
+from ..errors import CodexError, ConflictError, InvalidRequestError, NoAccountAvailableError
 from ..models import Session, SessionCreate, SessionUpdate, Target
 from .agent_events import AgentTurnTranslator
 from .agent_input import (
@@ -114,14 +114,14 @@ class AgentRunner(LoggingConfigurable):
         workspace: Workspace,
         bindings: Any,
         image_dir: str,
-        account_of: Callable[[], str | None],
+        active_account: Callable[[], Awaitable[str | None]],
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.workspace = workspace
         self.bindings = bindings  # store.proxy.AgentSessionRepository
         self.image_dir = Path(image_dir)
-        self.account_of = account_of
+        self.active_account = active_account
         self._creating: dict[str, asyncio.Lock] = {}
 
     def exchange(self, request: AgentRequest, model_label: str) -> AgentExchange:
@@ -206,6 +206,13 @@ class AgentExchange:
     async def start(self) -> None:
         """Find or create the session, then start the turn (409 while another runs)."""
         runner, request = self.runner, self.request
+        self.account_id = await runner.active_account()
+        if self.account_id is None:
+            raise NoAccountAvailableError(
+                "Agent mode runs on the api target, and no account is active there: add one "
+                "(jupyter codex accounts import / add-key / login) and select it with "
+                "`jupyter codex accounts use ID --target api`."
+            )
         session, new = await runner.session_for(request)
         self.session_id = session.id
         if runner.workspace.is_running(session.id):
@@ -224,7 +231,6 @@ class AgentExchange:
             self._cleanup()
             raise
         self._turn_id = result.get("turn_id")
-        self.account_id = runner.account_of()
 
     async def events(self) -> AsyncIterator[dict[str, Any]]:
         """Responses events of the turn, up to its terminal event."""

@@ -239,3 +239,16 @@ async def test_agent_errors_in_the_client_dialect(
             model="codex-agent", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
         )
     assert claude_missing.value.body["type"] == "error"  # type: ignore[index]
+
+
+async def test_agent_mode_without_an_api_account_says_what_to_do(
+    api: Api, fake_upstream: FakeUpstream, server: Server
+) -> None:
+    client = openai_client(*server)
+    with pytest.raises(openai.APIStatusError) as none:
+        await client.chat.completions.create(
+            model="codex-agent", messages=[{"role": "user", "content": "hi"}], user="c"
+        )
+    assert none.value.status_code == 503
+    assert "--target api" in str(none.value)
+    assert fake_upstream.responses_requests() == []
