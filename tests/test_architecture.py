@@ -124,6 +124,28 @@ def test_kernel_side_imports_only_the_client_errors_and_models() -> None:
             assert top in CLIENT_THIRD_PARTY, f"client module {path.name} imports {name}"
 
 
+def test_kernel_widgets_stay_optional() -> None:
+    """ipywidgets is an extra: outside ``kernel/widgets/`` it is imported lazily
+    (inside a function), never at module level, so ``%codex`` loads without it."""
+    for path in sorted((PACKAGE / "kernel").rglob("*.py")):
+        if "widgets" in path.relative_to(PACKAGE).parts:
+            continue
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+                if node.level:
+                    names = [f".{node.module or ''}"]
+            else:
+                continue
+            for name in names:
+                assert not name.startswith(("ipywidgets", ".widgets")), (
+                    f"{path.name} imports {name} at module level"
+                )
+
+
 def test_importing_the_client_never_loads_the_server() -> None:
     code = (
         "import sys, jupyter_codex, jupyter_codex.kernel;"

@@ -216,7 +216,7 @@ class Timeline:
         elif self.status == "interrupted":
             parts.append("*Stopped.*")
         elif self.status == "failed":
-            parts.append(f"**Failed:** {_error_text(self.error)}")
+            parts.append(f"**Failed:** {self._failure()}")
         return "\n\n".join(parts)
 
     def plain(self) -> str:
@@ -228,8 +228,14 @@ class Timeline:
         elif self.status == "interrupted":
             parts.append("Stopped.")
         elif self.status == "failed":
-            parts.append(f"Failed: {_error_text(self.error)}")
+            parts.append(f"Failed: {self._failure()}")
         return "\n\n".join(parts)
+
+    def _failure(self) -> str:
+        """Why the turn failed, unless an error line above already says it."""
+        message = str((self.error or {}).get("message") or "")
+        shown = any(b.kind == "error" and b.text == message for b in self.blocks.values())
+        return "see above." if message and shown else _error_text(self.error)
 
     def bundle(self, output_format: str = "markdown") -> dict[str, str]:
         """A MIME bundle: Markdown for notebooks, plain text for terminals and logs."""
