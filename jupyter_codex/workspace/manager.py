@@ -393,10 +393,19 @@ class WorkspaceManager(LoggingConfigurable):
         folder, _ = resolve_folder(self.root_dir, session.cwd)
         params = self._thread_params(session, folder)
         if session.thread_id:
-            params.pop("model", None)
-            result = await server.request(
-                "thread/resume", {"threadId": session.thread_id, "excludeTurns": True, **params}
-            )
+            resume = {k: v for k, v in params.items() if k != "model"}
+            try:
+                result = await server.request(
+                    "thread/resume", {"threadId": session.thread_id, "excludeTurns": True, **resume}
+                )
+            except AppServerError as e:
+                if "no rollout" not in str(e).lower():
+                    raise
+                # Codex saves a thread with its first turn: one that never ran is gone
+                # after a restart. Nothing was lost, so the session gets a fresh thread.
+                self.log.info("Session %s had no saved turn; starting a new thread", session.id)
+                self._by_thread.pop(session.thread_id, None)
+                result = await server.request("thread/start", params)
         else:
             result = await server.request("thread/start", params)
         thread_id: str = (result.get("thread") or {}).get("id") or session.thread_id or ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakes import FakeUpstream, text
@@ -98,3 +99,20 @@ async def test_rename_archive_and_delete(api: Api, jp_root_dir: Path) -> None:
     with pytest.raises(HTTPClientError) as gone:
         await api.call("GET", "sessions", sid)
     assert gone.value.code == 404
+
+
+async def test_session_restarted_before_its_first_message_still_works(
+    api: Api, jp_root_dir: Path, jp_serverapp: Any, fake_upstream: FakeUpstream
+) -> None:
+    (jp_root_dir / "fresh").mkdir()
+    session = await api.call("POST", "sessions", body={"cwd": "fresh"})
+    old_thread = session["thread_id"]
+    # The app-server restarts before the thread ever ran a turn (codex saved nothing).
+    await jp_serverapp.web_app.settings["codex_app"].app_servers["cli"].restart(reason="test")
+    fake_upstream.script("first words", text("Still here."))
+    await api.call("POST", "sessions", session["id"], "messages", body={"text": "first words"})
+    done = await api.wait_event(session["id"], turn_completed)
+    assert done["data"]["status"] == "completed"
+    reply = [e for e in await api.events(session["id"]) if e["type"] == "assistant.message"]
+    assert reply[-1]["data"]["text"] == "Still here."
+    assert (await api.call("GET", "sessions", session["id"]))["thread_id"] != old_thread
