@@ -161,6 +161,7 @@ export class EventStream implements IDisposable {
     switch (msg?.type) {
       case 'hello':
         this._attempt = 0;
+        this._lastLive.clear();
         this._setState('connected');
         this._startPing();
         for (const [sessionId, set] of this._subscribers) {
@@ -173,8 +174,15 @@ export class EventStream implements IDisposable {
         break;
       case 'event': {
         const event = msg.event as Codex.IEvent;
-        if (event.session_id) {
-          this._deliver(event.session_id, [event]);
+        const sid = event.session_id;
+        if (sid) {
+          // With both a session's and the "*" subscription, the server sends each
+          // live event once per subscription: hand out the first copy only.
+          if (event.seq <= (this._lastLive.get(sid) ?? 0)) {
+            break;
+          }
+          this._lastLive.set(sid, event.seq);
+          this._deliver(sid, [event]);
         }
         this._deliver(ALL_SESSIONS, [event]);
         break;
@@ -304,6 +312,8 @@ export class EventStream implements IDisposable {
   private _state: Codex.ConnectionState = 'disconnected';
   private _stateChanged = new Signal<this, Codex.ConnectionState>(this);
   private _subscribers = new Map<string, Set<IEventSubscriber>>();
+  /** Highest live `seq` handed out per session on this socket. */
+  private _lastLive = new Map<string, number>();
   private _attempt = 0;
   private _reconnects = 0;
   private _timer: ReturnType<typeof setTimeout> | null = null;

@@ -127,10 +127,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     // The badge: how many approvals wait, on the panel's tab.
+    // (`data-codex-pending` on the tab; the shell keeps its own `data-id` there.)
     const updateBadge = () => {
       const waiting = sessions.pendingApprovals.length;
-      panel.title.dataset = waiting ? { codexPending: String(waiting) } : {};
-      panel.title.className = waiting ? 'jp-codex-hasPending' : '';
+      const value = waiting ? String(waiting) : undefined;
+      const { ['codex-pending']: current, ...rest } = panel.title.dataset;
+      if (current === value) {
+        return;
+      }
+      panel.title.dataset = value ? { ...rest, 'codex-pending': value } : rest;
       panel.title.caption = waiting
         ? `Codex: ${waiting} approval${waiting > 1 ? 's' : ''} waiting`
         : 'Codex';

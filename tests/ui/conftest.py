@@ -6,9 +6,10 @@ Screenshots land in ``tests/ui/artifacts/`` (CI keeps them as artifacts).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,21 @@ def chromium_path() -> str:
     if not Path(found).exists():
         pytest.fail("Chromium is missing: apt-get install chromium (see .ci/run)")
     return found
+
+
+@pytest.fixture(autouse=True)
+def jp_asyncio_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """pytest-jupyter's autouse loop fixture would close the current loop, which here
+    is Playwright's (the sync API runs one): give it a private loop instead."""
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(autouse=True)
+def jp_server_cleanup() -> None:
+    """No in-process ServerApp here (the lab runs in a subprocess): nothing to clean,
+    and pytest-jupyter's cleanup cannot run inside Playwright's running loop."""
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +67,10 @@ def lab(
     """One ``jupyter lab`` for the module, with isolated settings and workspaces."""
     home = tmp_path_factory.mktemp("lab-home")
     data_dir = home / "codex-data"
+    # No "get notified about Jupyter news?" toast over the panel.
+    news = home / "settings" / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True)
+    (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     sign_in_cli_target(ui_fake, data_dir)
     server = JupyterServerProcess(
         lab_root,
@@ -85,12 +105,24 @@ def browser() -> Iterator[Any]:
         )
         yield b
         b.close()
+    # Leave a fresh current loop for the (pytest-jupyter) tests that run after us.
+    asyncio.set_event_loop(asyncio.new_event_loop())
 
 
-def open_lab(browser: Any, lab: JupyterServerProcess, theme: str | None = None) -> Any:
-    """A new page with JupyterLab loaded (logged in with the token)."""
+def open_lab(
+    browser: Any,
+    lab: JupyterServerProcess,
+    theme: str | None = None,
+    route_events: Callable[[Any], None] | None = None,
+) -> Any:
+    """A new page (own context) with JupyterLab loaded, logged in with the token.
+
+    ``route_events`` handles the events WebSocket (Playwright ``route_web_socket``).
+    """
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     context.set_default_timeout(60_000)
+    if route_events:
+        context.route_web_socket("**/codex/api/events**", route_events)
     page = context.new_page()
     page.on("pageerror", lambda exc: print(f"[page error] {exc}"))
     page.on(
@@ -102,6 +134,9 @@ def open_lab(browser: Any, lab: JupyterServerProcess, theme: str | None = None) 
     page.goto(f"{lab.url}/lab?token={lab.token}")
     page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=120_000)
     page.wait_for_selector(".jp-LabShell", timeout=60_000)
+    # Let JupyterLab finish restoring its layout: it moves the focus when done.
+    page.evaluate("async () => { await window.jupyterapp.restored; }")
+    page.wait_for_timeout(1000)
     if theme:
         page.evaluate(
             "([theme]) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})",

@@ -238,6 +238,30 @@ describe('EventStream + ChatModel', () => {
     stream.dispose();
   });
 
+  it('hands out one copy of a live event sent for both a session and "*"', () => {
+    const { api } = makeApi();
+    const { stream } = connect(api);
+    const chat = new ChatModel({ api, stream, session, schedule: now });
+    const seen: number[] = [];
+    stream.subscribe(ALL_SESSIONS, {
+      after: () => 0,
+      onEvents: events => events.forEach(e => seen.push(e.seq))
+    });
+    const make = eventFactory('s1');
+    const ws = latest();
+    ws.push({ type: 'hello' });
+    ws.push({ type: 'subscribed', session_id: 's1', last_seq: 0 });
+    for (const event of [make('turn.started'), make('turn.completed')]) {
+      ws.push({ type: 'event', event });
+      ws.push({ type: 'event', event });
+    }
+    expect(seen).toEqual([1, 2]);
+    expect(chat.timeline.eventCount).toBe(2);
+    expect(chat.duplicates).toBe(0);
+    chat.dispose();
+    stream.dispose();
+  });
+
   it('drops a socket that stops answering pings', () => {
     const { api } = makeApi();
     const { stream } = connect(api);

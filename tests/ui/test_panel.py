@@ -1,0 +1,361 @@
+"""The Codex panel in real Chromium against a real ``jupyter lab``, the real codex
+app-server and the fake upstream: sessions, streaming, approvals, Stop → Force Stop,
+reconnect and reload without duplicated or missing events, themes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import open_lab, screenshot
+from fakes import FakeUpstream, exec_command, hang, text
+from server_process import JupyterServerProcess
+
+pytestmark = pytest.mark.browser
+
+PANEL = "#jupyter-codex-panel"
+TIMELINE = f"{PANEL} .jp-codex-Timeline"
+
+
+@pytest.fixture(scope="module")
+def rest(lab: JupyterServerProcess) -> Iterator[httpx.Client]:
+    with lab.client() as client:
+        yield client
+
+
+class WebSocketSwitch:
+    """Routes the page's events WebSocket through Playwright so a test can cut it
+    (and keep it cut) like a network drop; the server side is the real one."""
+
+    def __init__(self) -> None:
+        self.blocked = False
+        self.routes: list[tuple[Any, Any]] = []
+        self.connections = 0
+
+    def handler(self, ws: Any) -> None:
+        if self.blocked:
+            ws.close()
+            return
+        self.connections += 1
+        server = ws.connect_to_server()
+        self.routes.append((ws, server))
+
+    def drop(self) -> None:
+        self.blocked = True
+        for page_side, server_side in self.routes:
+            page_side.close()
+            server_side.close()
+        self.routes.clear()
+
+
+@pytest.fixture(scope="module")
+def switch() -> WebSocketSwitch:
+    return WebSocketSwitch()
+
+
+@pytest.fixture(scope="module")
+def page(browser: Any, lab: JupyterServerProcess, switch: WebSocketSwitch) -> Iterator[Any]:
+    page = open_lab(browser, lab, route_events=switch.handler)
+    yield page
+    page.context.close()
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+
+
+def events(rest: httpx.Client, sid: str) -> list[dict[str, Any]]:
+    return rest.get(f"/codex/api/sessions/{sid}/events").raise_for_status().json()["events"]  # type: ignore[no-any-return]
+
+
+def turns_done(rest: httpx.Client, sid: str) -> int:
+    return sum(1 for e in events(rest, sid) if e["type"] == "turn.completed")
+
+
+def open_panel(page: Any) -> None:
+    """Open the panel with its keyboard shortcut (the `jupyter-codex:open` command)."""
+    page.locator(".jp-LabShell").click(position={"x": 700, "y": 400})
+    page.keyboard.press("Control+Alt+c")
+    page.wait_for_selector(f"{PANEL}:visible")
+
+
+def back_to_list(page: Any) -> None:
+    back = page.locator(f"{PANEL} .jp-codex-Back")
+    if back.count():
+        back.click()
+    page.wait_for_selector(f"{PANEL} .jp-codex-NewSession")
+
+
+def new_session(page: Any, rest: httpx.Client, folder: str, title: str) -> str:
+    back_to_list(page)
+    page.fill(f"{PANEL} input[aria-label=Folder]", folder)
+    page.fill(f"{PANEL} input[aria-label=Title]", title)
+    page.click(f"{PANEL} .jp-codex-Create")
+    page.wait_for_selector(f"{TIMELINE}[data-ready=true]")
+    sessions = rest.get("/codex/api/sessions").json()["sessions"]
+    return next(s["id"] for s in sessions if s["title"] == title)  # type: ignore[no-any-return]
+
+
+def send(page: Any, message: str) -> None:
+    box = page.locator(f"{PANEL} .jp-codex-Input")
+    box.fill(message)
+    box.press("Enter")
+
+
+def timeline_numbers(page: Any) -> tuple[int, int]:
+    """(events applied, highest seq applied) of the open session's timeline."""
+    el = page.locator(TIMELINE)
+    return (
+        int(el.get_attribute("data-event-count") or 0),
+        int(el.get_attribute("data-last-seq") or 0),
+    )
+
+
+def test_open_panel_pick_folder_and_start_a_session(page: Any, rest: httpx.Client) -> None:
+    open_panel(page)
+    assert page.locator(f"{PANEL} .jp-codex-Connection").get_attribute("data-state") == (
+        "connected"
+    )
+    folder = page.locator(f"{PANEL} input[aria-label=Folder]")
+    folder.fill("pro")
+    # Suggestions come from the server's contents API.
+    page.wait_for_selector(f"{PANEL} .jp-codex-Suggestions li:has-text('proj')")
+    page.click(f"{PANEL} .jp-codex-Suggestions li:text-is('proj')")
+    assert folder.input_value() == "proj"
+    page.fill(f"{PANEL} input[aria-label=Title]", "First session")
+    page.click(f"{PANEL} .jp-codex-Create")
+    page.wait_for_selector(f"{PANEL} .jp-codex-SessionHeading:has-text('proj')")
+
+    sessions = rest.get("/codex/api/sessions").json()["sessions"]
+    assert [(s["title"], s["cwd"]) for s in sessions] == [("First session", "proj")]
+
+    # Back in the list it shows with its folder; rename it there.
+    back_to_list(page)
+    item = page.locator(f"{PANEL} .jp-codex-SessionItem").first
+    assert "proj" in item.inner_text()
+    item.locator("button[aria-label=Rename]").click()
+    title = page.locator(f"{PANEL} input[aria-label='Session title']")
+    title.fill("Renamed session")
+    title.press("Enter")
+    wait_until(
+        lambda: rest.get("/codex/api/sessions").json()["sessions"][0]["title"]
+        == "Renamed session",
+        what="the rename to reach the server",
+    )
+    page.wait_for_selector(f"{PANEL} .jp-codex-SessionItem:has-text('Renamed session')")
+
+
+def test_streamed_reply_renders_as_markdown(
+    page: Any, rest: httpx.Client, ui_fake: FakeUpstream
+) -> None:
+    ui_fake.script(
+        "markdown please",
+        text("Here is **bold text** and `inline code`.\n\n- first\n- second\n", chunks=6, delay=0.05),
+    )
+    sid = new_session(page, rest, "proj", "Markdown")
+    send(page, "markdown please")
+    page.wait_for_selector(f"{PANEL} .jp-codex-Bubble-user:has-text('markdown please')")
+    page.wait_for_selector(f"{PANEL} .jp-codex-Bubble-assistant strong:has-text('bold text')")
+    page.wait_for_selector(f"{PANEL} .jp-codex-Bubble-turn:has-text('Turn completed')")
+    assistant = page.locator(f"{PANEL} .jp-codex-Bubble-assistant")
+    assert assistant.count() == 1
+    assert assistant.locator("code").first.inner_text() == "inline code"
+    assert assistant.locator("li").all_inner_texts() == ["first", "second"]
+    # Every event of the session is applied exactly once (copies that arrive on
+    # two paths are dropped by the sequencer, not applied twice).
+    wait_until(lambda: timeline_numbers(page)[1] == events(rest, sid)[-1]["seq"], 30, "events")
+    assert timeline_numbers(page)[0] == len(events(rest, sid))
+
+
+def test_approve_runs_the_command_and_decline_does_not(
+    page: Any, rest: httpx.Client, ui_fake: FakeUpstream, lab_root: Path
+) -> None:
+    ui_fake.script("make a file", exec_command("touch approved.txt", escalated=True), text("Done."))
+    ui_fake.script("other file", exec_command("touch declined.txt", escalated=True), text("Ok."))
+    sid = new_session(page, rest, "proj", "Approvals")
+
+    send(page, "make a file")
+    card = page.locator(f"{PANEL} .jp-codex-ApprovalCard.jp-mod-waiting")
+    card.wait_for()
+    assert "touch approved.txt" in card.inner_text()
+    # The panel's tab and header show that something waits.
+    tab = page.locator(".lm-TabBar-tab[data-codex-pending='1']")
+    tab.wait_for()
+    assert page.locator(f"{PANEL} .jp-codex-PendingBadge").inner_text() == "1"
+    assert not (lab_root / "proj" / "approved.txt").exists()
+    card.get_by_role("button", name="Approve", exact=True).click()
+
+    command = page.locator(f"{PANEL} .jp-codex-Bubble-command [data-exit-code='0']")
+    command.wait_for()
+    assert "touch approved.txt" in command.inner_text()
+    assert "exit 0" in command.inner_text()
+    page.wait_for_selector(f"{PANEL} .jp-codex-ApprovalCard[data-decision=accept]")
+    wait_until(lambda: turns_done(rest, sid) == 1, what="the first turn")
+    assert (lab_root / "proj" / "approved.txt").exists()
+    assert page.locator(".lm-TabBar-tab[data-codex-pending]").count() == 0
+
+    send(page, "other file")
+    card = page.locator(f"{PANEL} .jp-codex-ApprovalCard.jp-mod-waiting")
+    card.wait_for()
+    assert "touch declined.txt" in card.inner_text()
+    card.get_by_role("button", name="Decline").click()
+    page.wait_for_selector(f"{PANEL} .jp-codex-Bubble-command [data-status=declined]")
+    page.wait_for_selector(f"{PANEL} .jp-codex-ApprovalCard[data-decision=decline]")
+    wait_until(lambda: turns_done(rest, sid) == 2, what="the second turn")
+    assert not (lab_root / "proj" / "declined.txt").exists()
+    assert rest.get("/codex/api/approvals").json()["approvals"] == []
+
+
+def test_stop_then_force_stop(
+    page: Any, rest: httpx.Client, ui_fake: FakeUpstream, lab: JupyterServerProcess
+) -> None:
+    ui_fake.script("slow one", text("partial answer ") + hang())
+    sid = new_session(page, rest, "proj", "Stopping")
+    send(page, "slow one")
+    page.wait_for_selector(f"{PANEL} .jp-codex-Bubble-assistant:has-text('partial answer')")
+    page.locator(f"{PANEL} .jp-codex-Stop").click()
+    page.wait_for_selector(f"{PANEL} .jp-codex-Bubble-turn:has-text('Stopped')")
+    page.wait_for_selector(f"{PANEL} .jp-codex-Send")
+    assert turns_done(rest, sid) == 1
+
+    # A hung codex ignores Stop: the button becomes Force Stop, which restarts it.
+    ui_fake.script("hang again", text("working ") + hang())
+    send(page, "hang again")
+    page.wait_for_selector(f"{PANEL} .jp-codex-Bubble-assistant:has-text('working')")
+    pid = rest.get("/codex/api/status").json()["targets"]["cli"]["pid"]
+    assert pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        page.locator(f"{PANEL} .jp-codex-Stop:has-text('Stop')").click()
+        force = page.locator(f"{PANEL} .jp-codex-Stop:has-text('Force Stop')")
+        force.wait_for()
+        time.sleep(1.0)  # codex is frozen: the turn is still running
+        assert page.locator(TIMELINE).get_attribute("data-running") == "true"
+        force.click()
+        page.wait_for_selector(f"{PANEL} .jp-codex-Bubble-notice:has-text('Force Stop')")
+        page.wait_for_selector(f"{PANEL} .jp-codex-Send", timeout=90_000)
+    finally:
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+    types = [e["type"] for e in events(rest, sid)]
+    assert "turn.force_stopped" in types
+    assert types.count("turn.completed") == 2
+    ui_fake.release()
+
+
+def test_reconnect_after_a_drop_has_no_duplicated_or_missing_events(
+    page: Any, rest: httpx.Client, ui_fake: FakeUpstream, switch: WebSocketSwitch
+) -> None:
+    ui_fake.script("count one", text("one. " * 5, chunks=5))
+    ui_fake.script("count two", text("two. " * 5, chunks=5))
+    sid = new_session(page, rest, "proj", "Reconnect")
+    send(page, "count one")
+    page.wait_for_selector(f"{PANEL} .jp-codex-Bubble-turn")
+    connection = page.locator(f"{PANEL} .jp-codex-Connection")
+
+    switch.drop()
+    wait_until(
+        lambda: connection.get_attribute("data-state") in ("disconnected", "connecting"),
+        what="the panel to notice the drop",
+    )
+    page.wait_for_selector(f"{PANEL} .jp-codex-Connection:has-text('Disconnected')")
+    # While the panel is offline, a turn runs to the end (sent by another client).
+    rest.post(f"/codex/api/sessions/{sid}/messages", json={"text": "count two"}).raise_for_status()
+    wait_until(lambda: turns_done(rest, sid) == 2, what="the offline turn")
+    before = len(events(rest, sid))
+
+    switch.blocked = False
+    page.wait_for_selector(f"{PANEL} .jp-codex-Connection[data-state=connected]", timeout=60_000)
+    wait_until(lambda: timeline_numbers(page)[1] == events(rest, sid)[-1]["seq"], what="replay")
+    count, last = timeline_numbers(page)
+    assert count == last == before == len(events(rest, sid))
+    replies = page.locator(f"{PANEL} .jp-codex-Bubble-assistant").all_inner_texts()
+    assert [r.strip() for r in replies] == ["one. " * 5, "two. " * 5] or [
+        r.strip() for r in replies
+    ] == [("one. " * 5).strip(), ("two. " * 5).strip()]
+    assert page.locator(f"{PANEL} .jp-codex-Bubble-user").count() == 2
+    assert page.locator(f"{PANEL} .jp-codex-Bubble-turn").count() == 2
+
+
+def test_reload_mid_turn_replays_the_timeline_once(
+    page: Any, rest: httpx.Client, ui_fake: FakeUpstream
+) -> None:
+    ui_fake.script("long story", text("Once upon ", chunks=2) + hang() + text("a time.", chunks=2))
+    sid = new_session(page, rest, "proj", "Reload")
+    send(page, "long story")
+    page.wait_for_selector(f"{PANEL} .jp-codex-Bubble-assistant:has-text('Once upon')")
+    wait_until(lambda: ui_fake.hanging == 1, what="the stream to park")
+
+    page.reload()
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=120_000)
+    open_panel(page)
+    page.click(f"{PANEL} .jp-codex-SessionItem[data-session-id='{sid}'] .jp-codex-SessionOpen")
+    page.wait_for_selector(f"{TIMELINE}[data-ready=true]")
+    assert page.locator(TIMELINE).get_attribute("data-running") == "true"
+    ui_fake.release()
+    page.wait_for_selector(f"{PANEL} .jp-codex-Bubble-turn:has-text('Turn completed')")
+    wait_until(lambda: timeline_numbers(page)[1] == events(rest, sid)[-1]["seq"], what="live tail")
+    count, last = timeline_numbers(page)
+    assert count == last == len(events(rest, sid))
+    text_shown = " ".join(page.locator(f"{PANEL} .jp-codex-Bubble-assistant").all_inner_texts())
+    assert text_shown.count("Once upon") == 1 and text_shown.count("a time.") == 1
+    assert page.locator(f"{PANEL} .jp-codex-Bubble-user").count() == 1
+
+
+def test_long_timeline_stays_responsive(page: Any, rest: httpx.Client, ui_fake: FakeUpstream) -> None:
+    """Hundreds of events: the panel mounts a window of bubbles and keeps up."""
+    ui_fake.script("many lines", text("line\n" * 400, chunks=400))
+    sid = new_session(page, rest, "proj", "Long")
+    started = time.monotonic()
+    send(page, "many lines")
+    page.wait_for_selector(f"{PANEL} .jp-codex-Bubble-turn", timeout=90_000)
+    wait_until(lambda: timeline_numbers(page)[1] == events(rest, sid)[-1]["seq"], what="all")
+    elapsed = time.monotonic() - started
+    assert timeline_numbers(page)[0] >= 400
+    # Stuck to the bottom while it streamed.
+    at_bottom = page.evaluate(
+        """(sel) => { const el = document.querySelector(sel);
+               return el.scrollHeight - el.scrollTop - el.clientHeight < 60; }""",
+        TIMELINE,
+    )
+    assert at_bottom
+    assert elapsed < 60, f"{elapsed:.1f}s for a 400-delta reply"
+
+
+def test_screenshots_in_light_and_dark_themes(page: Any) -> None:
+    """Artifacts for review (tests/ui/artifacts/); the themes must actually differ."""
+    colors = {}
+    for theme in ("JupyterLab Light", "JupyterLab Dark"):
+        page.evaluate(
+            "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})",
+            theme,
+        )
+        page.wait_for_function(
+            "(t) => document.body.dataset.jpThemeName === t", arg=theme, timeout=30_000
+        )
+        time.sleep(0.5)
+        name = "light" if "Light" in theme else "dark"
+        path = screenshot(page, f"panel-{name}", PANEL)
+        assert path.stat().st_size > 5_000
+        colors[name] = page.evaluate(
+            "(sel) => getComputedStyle(document.querySelector(sel)).backgroundColor", PANEL
+        )
+    assert colors["light"] != colors["dark"]
+    page.evaluate(
+        "() => window.jupyterapp.commands.execute('apputils:change-theme', "
+        "{theme: 'JupyterLab Light'})"
+    )
