@@ -78,6 +78,7 @@ class Connection:
             self._info = None
             self._sync = None
             self._async = None
+            self.embedded = False
 
 
 _connection: Connection | None = None

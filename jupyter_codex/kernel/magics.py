@@ -33,7 +33,7 @@ from .connection import Connection, get_connection
 from .context import ContextMode, build_context, compose_prompt, interpolate, notebook_path
 from .options import OptionError, parse_line, usage
 from .runner import TurnPlan, TurnRunner, UiCalls, stop_turn
-from .sessions import SessionBook, SessionRequest
+from .sessions import SessionRequest, shared_book
 from .tables import accounts_bundle, sessions_bundle, status_bundle
 
 #: The user-namespace name of the object that ``await``-rewritten cells call.
@@ -116,7 +116,8 @@ class CodexMagics(Magics):
     def __init__(self, shell: Any, connection: Connection | None = None) -> None:
         super().__init__(shell)
         self.connection = connection or get_connection()
-        self.book = SessionBook(notebook=notebook_path(shell.user_ns))
+        self.book = shared_book()
+        self.book.notebook = self.book.notebook or notebook_path(shell.user_ns)
         self.last_result: TurnResult | None = None
 
     # -- %codex ----------------------------------------------------------------
@@ -188,11 +189,17 @@ class CodexMagics(Magics):
             notes=["insert"] if options.insert else [],
         )
 
+    def _fail(self, error: CodexError) -> CodexMagicError:
+        """The readable error; a private server that went away is started again next time."""
+        if isinstance(error, ServerUnreachableError) and self.connection.embedded:
+            self.connection.reset()
+        return CodexMagicError(readable(error))
+
     def _connect(self) -> None:
         try:
             self.connection.info  # noqa: B018 - discovery; may start the private server
         except CodexError as e:
-            raise CodexMagicError(readable(e)) from None
+            raise self._fail(e) from None
 
     async def _run_on_loop(self, plan: TurnPlan) -> TurnResult | None:
         self._connect()
@@ -206,7 +213,7 @@ class CodexMagics(Magics):
             self._stopped(plan, await stop_turn(client, plan.session_id))
             return None
         except CodexError as e:
-            raise CodexMagicError(readable(e)) from None
+            raise self._fail(e) from None
         finally:
             ticker.cancel()
 
@@ -228,7 +235,7 @@ class CodexMagics(Magics):
             self._stopped(plan, stopped)
             return None
         except CodexError as e:
-            raise CodexMagicError(readable(e)) from None
+            raise self._fail(e) from None
 
     def _stopped(self, plan: TurnPlan, stopped: bool) -> None:
         if plan.display is not None:
@@ -273,7 +280,7 @@ class CodexMagics(Magics):
         try:
             return fn(self.connection.sync_client(), *args, **kwargs)
         except CodexError as e:
-            raise CodexMagicError(readable(e)) from None
+            raise self._fail(e) from None
 
     @line_magic  # type: ignore[untyped-decorator]
     def codex_status(self, line: str = "") -> None:

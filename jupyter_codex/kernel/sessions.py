@@ -128,4 +128,26 @@ class SessionBook:
         )
 
 
-__all__ = ["SessionBook", "SessionRequest"]
+_shared: SessionBook | None = None
+
+
+def shared_book() -> SessionBook:
+    """The kernel's one book, so ``%codex`` and ``ChatWidget()`` share the notebook's session."""
+    global _shared
+    if _shared is None:
+        _shared = SessionBook()
+    if _shared.notebook is None:
+        try:
+            from IPython.core.getipython import get_ipython
+
+            from .context import notebook_path
+
+            shell = get_ipython()
+            if shell is not None:
+                _shared.notebook = notebook_path(shell.user_ns)
+        except ImportError:  # pragma: no cover - IPython is there whenever widgets are
+            pass
+    return _shared
+
+
+__all__ = ["SessionBook", "SessionRequest", "shared_book"]

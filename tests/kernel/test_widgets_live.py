@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from conftest import import_account
 from fakes import exec_command, text
-from kernel_driver import KernelDriver
+from kernel_driver import KernelDriver, final_plain
 from kernel_live import Live
 
 WAIT_UNTIL = """
@@ -73,6 +73,13 @@ def test_chat_widget_sends_streams_and_asks_for_approval(live: Live, nb: KernelD
     with live.server.client() as http:
         http.post(f"/codex/api/sessions/{session_id}/messages", json={"text": "FROM-ELSEWHERE"})
     nb.ok("await wait_until(lambda: 'Seen in the widget too.' in chat.timeline.plain())")
+
+    # Without a session name the chat uses the notebook's session, as %codex does.
+    nb.ok("notebook_chat = ChatWidget()")
+    nb.ok("await wait_until(lambda: notebook_chat.session_id is not None)")
+    own = nb.ok("print(notebook_chat.session_id)").stdout.strip()
+    status = final_plain(nb.ok("%codex_status"))
+    assert f"'analysis.ipynb' ({own})" in status
 
 
 def test_account_switcher_follows_the_server_and_switches(live: Live, nb: KernelDriver) -> None:

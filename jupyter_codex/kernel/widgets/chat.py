@@ -22,7 +22,7 @@ from ...errors import CodexError
 from .._client import AsyncCodexClient
 from ..connection import get_connection
 from ..render import Timeline, event_data, event_field
-from ..sessions import SessionBook, SessionRequest
+from ..sessions import SessionBook, SessionRequest, shared_book
 from .approval import ApprovalPrompt
 
 
@@ -41,7 +41,7 @@ class ChatWidget(widgets.VBox):  # type: ignore[misc]
         **kwargs: Any,
     ) -> None:
         self._client = client
-        self._book = book or SessionBook()
+        self._book = book or shared_book()
         self._request = SessionRequest(name=session, cwd=cwd)
         self.session_id: str | None = None
         self.timeline = Timeline(show_user=True, footer=False)
