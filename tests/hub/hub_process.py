@@ -71,6 +71,9 @@ class HubProcess:
             "JUPYTER_CODEX_AUTH_BASE_URL": fake.auth_base_url,
             "JUPYTER_CODEX_CA_CERTIFICATE": fake.ca_path,
             "JUPYTER_CONFIG_PATH": str(server_config),
+            # Report activity to the hub every second (default 300 s) so the test can
+            # watch what an idle culler would see.
+            "JUPYTERHUB_ACTIVITY_INTERVAL": "1",
         }
         config = f"""
 import sys
@@ -86,7 +89,11 @@ c.JupyterHub.cookie_secret = bytes.fromhex({secrets.token_hex(32)!r})
 c.JupyterHub.cleanup_servers = True
 c.SimpleLocalProcessSpawner.home_dir_template = {str(self.homes)!r} + "/{{username}}"
 c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
-c.Spawner.args = list(c.Spawner.args) + ["--allow-root", "--ServerApp.ip=127.0.0.1"]
+c.Spawner.args = list(c.Spawner.args) + [
+    "--allow-root",
+    "--ServerApp.ip=127.0.0.1",
+    "--CodexExtensionApp.activity_interval=0.5",
+]
 c.Spawner.environment.update({env!r})
 c.Spawner.env_keep = ["PATH", "PYTHONPATH", "VIRTUAL_ENV", "LANG", "LC_ALL"]
 c.Spawner.default_url = "/tree"
@@ -169,6 +176,11 @@ c.JupyterHub.load_roles = [
         r = self.api("POST", f"users/{user}/tokens", json={"scopes": scopes, "note": "codex test"})
         assert r.status_code == 201, r.text
         return str(r.json()["token"])
+
+    def last_activity(self, user: str) -> str | None:
+        """What the hub (and so an idle culler) believes is the server's last activity."""
+        server = (self.api("GET", f"users/{user}").json().get("servers") or {}).get("")
+        return server.get("last_activity") if server else None
 
     def home(self, user: str) -> Path:
         return self.homes / user

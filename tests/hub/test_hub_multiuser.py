@@ -17,7 +17,7 @@ import anthropic
 import httpx
 import openai
 import pytest
-from fakes import FakeUpstream, chatgpt_auth_json, text
+from fakes import FakeUpstream, chatgpt_auth_json, hang, text
 from hub_process import HubProcess
 
 pytestmark = pytest.mark.timeout(300)
@@ -78,12 +78,14 @@ def import_account(client: httpx.Client, fake: FakeUpstream, n: int) -> dict[str
     return account
 
 
-def wait_for_reply(client: httpx.Client, session_id: str, timeout: float = 60) -> list[Any]:
+def wait_for_reply(
+    client: httpx.Client, session_id: str, timeout: float = 60, turns: int = 1
+) -> list[Any]:
     deadline = time.monotonic() + timeout
     events: list[Any] = []
     while time.monotonic() < deadline:
         events = client.get(f"codex/api/sessions/{session_id}/events").json()["events"]
-        if any(e["type"] == "turn.completed" for e in events):
+        if sum(e["type"] == "turn.completed" for e in events) >= turns:
             return events
         time.sleep(0.3)
     raise AssertionError(f"no turn.completed in {timeout}s: {[e['type'] for e in events]}")
@@ -135,6 +137,25 @@ def test_each_user_has_a_private_workspace_accounts_and_proxy(
         model="gpt-5.2-codex", max_tokens=50, messages=[{"role": "user", "content": "HUB-CLAUDE"}]
     )
     assert message.content[0].text == "claude-style for alice"  # type: ignore[union-attr]
+
+    # A long turn with nobody calling the server: the hub still sees it active (the
+    # extension's keep-alive), so an idle culler would spare it; idle again, it stops.
+    with alice.client() as a:
+        fake.script("HUB-LONG", text("working ") + hang())
+        r = a.post(f"codex/api/sessions/{session['id']}/messages", json={"text": "HUB-LONG"})
+        assert r.status_code == 202, r.text
+        fake.wait_for(lambda f: f.hanging >= 1, timeout=60)
+        time.sleep(2)  # the POST's own activity reaches the hub first
+        first = hub.last_activity("alice")
+        time.sleep(4)  # no request to alice's server meanwhile
+        during = hub.last_activity("alice")
+        assert first and during and during > first, (first, during)
+        fake.release()
+        wait_for_reply(a, session["id"], turns=2)
+        time.sleep(2)  # the last API request's activity reaches the hub
+        idle = hub.last_activity("alice")
+        time.sleep(3)
+        assert hub.last_activity("alice") == idle
 
     # Bob, with his own valid hub token, can neither read nor drive Alice's server.
     sid = session["id"]
