@@ -61,7 +61,8 @@ def configure(c: Any) -> Any:
     }
     notebook = REPO / "notebooks" / "getting-started.ipynb"
     if notebook.exists():
-        c.ServerApp.default_url = "/lab/tree/notebooks/getting-started.ipynb"
+        # `jupyter lab` serves LabApp.default_url; `jupyter server` serves ServerApp's.
+        c.ServerApp.default_url = c.LabApp.default_url = "/lab/tree/notebooks/getting-started.ipynb"
     return fake
 
 
