@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 from ..errors import NotFoundError, PathOutsideRootError
 from ..models import Session
@@ -110,22 +111,35 @@ class SessionBook:
     async def _create(
         self, client: AsyncCodexClient, request: SessionRequest, title: str
     ) -> Session:
-        """A session in ``--cwd`` or the kernel's folder (the root when that is outside it)."""
-        cwd = request.cwd if request.cwd is not None else os.getcwd()
-        try:
-            return await client.create_session(
-                cwd, model=request.model, effort=request.effort, title=title
-            )
-        except (PathOutsideRootError, NotFoundError):
-            if request.cwd is not None:
-                raise
-        self.notes.append(
-            "The kernel's folder is not under the Jupyter server's root; the session "
-            "runs in the root folder (use --cwd to choose another)."
-        )
-        return await client.create_session(
-            "", model=request.model, effort=request.effort, title=title
-        )
+        """A session in ``--cwd`` or the kernel's folder.
+
+        A relative ``--cwd`` means a folder next to the notebook (the kernel's folder);
+        failing that, a folder under the server's root. Without ``--cwd``, a kernel
+        whose folder is outside the root gets a session in the root.
+        """
+        kernel_dir = os.getcwd()
+        if request.cwd is None:
+            candidates = [kernel_dir, ""]
+        elif PurePath(request.cwd).is_absolute():
+            candidates = [request.cwd]
+        else:
+            candidates = [str(PurePath(kernel_dir) / request.cwd), request.cwd]
+        for index, cwd in enumerate(candidates):
+            try:
+                session = await client.create_session(
+                    cwd, model=request.model, effort=request.effort, title=title
+                )
+            except (PathOutsideRootError, NotFoundError):
+                if index == len(candidates) - 1:
+                    raise
+                continue
+            if request.cwd is None and cwd == "":
+                self.notes.append(
+                    "The kernel's folder is not under the Jupyter server's root; the session "
+                    "runs in the root folder (use --cwd to choose another)."
+                )
+            return session
+        raise AssertionError("unreachable")  # pragma: no cover
 
 
 _shared: SessionBook | None = None

@@ -205,3 +205,25 @@ def test_bad_session_id_and_exhausted_account_read_well(live: Live, nb: KernelDr
 
     live.fake.script("EXHAUSTED", usage_limit_error())
     assert_readable(nb.run("%codex EXHAUSTED"), "usage limit", "%codex_accounts")
+
+
+def test_named_sessions_cwd_effort_and_new(live: Live, nb: KernelDriver) -> None:
+    (live.project / "sub").mkdir()
+    live.fake.script("CWD-MARK", text("In sub."))
+    live.fake.script("CWD-AGAIN", text("Still in sub."))
+    live.fake.script("NEW-MARK", text("Fresh start."))
+    nb.ok("%codex --session cwd-demo --cwd sub --effort low CWD-MARK")
+    nb.ok("%codex --session cwd-demo CWD-AGAIN")
+    named = [s for s in sessions(live) if s["title"] == "cwd-demo"]
+    assert len(named) == 1 and named[0]["cwd"] == "proj/sub" and named[0]["effort"] == "low"
+    body = last_body(live, "CWD-AGAIN")
+    assert "CWD-MARK" in body  # the same conversation
+
+    before = {s["id"] for s in sessions(live) if s["title"] == "analysis.ipynb"}
+    nb.ok("%codex --new NEW-MARK")
+    after = {s["id"] for s in sessions(live) if s["title"] == "analysis.ipynb"}
+    (fresh,) = after - before
+    assert "CWD-MARK" not in last_body(live, "NEW-MARK")
+    listed = final_plain(nb.ok("%codex_sessions"))
+    marked = next(line for line in listed.splitlines() if line.startswith("▶"))
+    assert fresh in marked
