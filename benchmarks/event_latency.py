@@ -204,8 +204,12 @@ async def through_jupyter(
     sockets: int,
     timeout: float,
     deflate: bool = True,
+    clients: int = 1,
 ) -> Samples:
-    """Deltas of ``sessions`` concurrent turns, received over the events WebSocket(s)."""
+    """Deltas of ``sessions`` concurrent turns, received over the events WebSocket(s).
+
+    ``clients`` > 1: fan-out, that many sockets each subscribed to every session (as
+    many browser tabs watching the same sessions); every delta is sampled per client."""
     samples = Samples()
     done = asyncio.Event()
     async with httpx.AsyncClient(
@@ -216,7 +220,7 @@ async def through_jupyter(
             response = await http.post("/codex/api/sessions", json={"cwd": ""})
             response.raise_for_status()
             ids.append(response.json()["id"])
-        groups = [ids[i::sockets] for i in range(sockets)]
+        groups = [ids[i::sockets] for i in range(sockets)] if clients == 1 else [ids] * clients
         conns = [await _open_socket(server, deflate) for _ in groups]
         try:
             for ws, group in zip(conns, groups, strict=True):
@@ -234,7 +238,7 @@ async def through_jupyter(
                         samples.add(received, event["data"]["delta"])
                     elif event["type"] == "turn.completed":
                         samples.completed += 1
-                        if samples.completed == sessions:
+                        if samples.completed == sessions * clients:
                             done.set()
 
             receivers = [asyncio.create_task(receive(ws)) for ws in conns]
@@ -280,9 +284,13 @@ def run(
     sockets: int | None = None,
     gc_freeze: bool = False,
     deflate: bool = True,
+    clients: int = 1,
 ) -> tuple[list[Row], list[str]]:
-    """Baseline first, then the Jupyter path; return the rows and detail lines."""
-    sockets = sockets or sessions
+    """Baseline first, then the Jupyter path; return the rows and detail lines.
+
+    ``clients`` > 1 measures fan-out: that many WebSockets each receive every session's
+    deltas (the baseline still reads each line once, over the pipe)."""
+    sockets = clients if clients > 1 else (sockets or sessions)
     timeout = 60 + deltas * interval * 4
     base = asyncio.run(baseline(sessions, deltas, interval, timeout))
     with workdir("latency") as tmp:
@@ -297,18 +305,21 @@ def run(
                         raise RuntimeError("gc.freeze() probe did not run")
                     time.sleep(0.05)
             ours = asyncio.run(
-                through_jupyter(server, sessions, deltas, interval, sockets, timeout, deflate)
+                through_jupyter(
+                    server, sessions, deltas, interval, sockets, timeout, deflate, clients
+                )
             )
         finally:
             server.stop()
         pauses = _gc_pauses(tmp / "config" / "gc.log", ours.first - 1, ours.last)
     expected = sessions * deltas
-    for name, s in (("baseline", base), ("jupyter", ours)):
-        if len(s.latencies) != expected:
-            raise RuntimeError(f"{name}: got {len(s.latencies)} deltas, expected {expected}")
+    for name, s, want in (("baseline", base, expected), ("jupyter", ours, expected * clients)):
+        if len(s.latencies) != want:
+            raise RuntimeError(f"{name}: got {len(s.latencies)} deltas, expected {want}")
     label = (
-        f"{sessions} sessions, {sockets} socket(s)"
-        f"{'' if deflate else ', no deflate'}{', gc.freeze()' if gc_freeze else ''}"
+        f"{sessions} sessions, "
+        + (f"{clients} clients each subscribed to all" if clients > 1 else f"{sockets} socket(s)")
+        + f"{'' if deflate else ', no deflate'}{', gc.freeze()' if gc_freeze else ''}"
     )
     rows = []
     for q, target in ((50, P50_TARGET_MS), (99, P99_TARGET_MS)):
@@ -346,10 +357,10 @@ def run(
         Row(
             "event_latency",
             "CPU per delta: jupyter server vs pipe reader",
-            ours.cpu / expected * 1e6,
+            ours.cpu / (expected * clients) * 1e6,
             base.cpu / expected * 1e6,
             "us",
-            note="server process CPU during the stream / deltas",
+            note="server process CPU during the stream / deltas delivered",
         ),
         Row(
             "event_latency",
@@ -381,6 +392,12 @@ def main() -> None:
         "--sockets", type=int, default=0, help="WebSocket connections (default: one per session)"
     )
     parser.add_argument(
+        "--clients",
+        type=int,
+        default=1,
+        help="fan-out: WebSocket clients each subscribed to every session",
+    )
+    parser.add_argument(
         "--gc-freeze",
         action="store_true",
         help="experiment: gc.freeze() in the server after start-up",
@@ -398,6 +415,7 @@ def main() -> None:
         args.sockets or None,
         args.gc_freeze,
         not args.no_deflate,
+        args.clients,
     )
     print_rows("event_latency", rows)
     print("\n".join(details))
