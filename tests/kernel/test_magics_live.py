@@ -168,6 +168,20 @@ def test_interrupting_the_kernel_stops_the_turn(live: Live, nb: KernelDriver) ->
     live.fake.script("AFTER-STOP", text("Back again."))
     assert "Back again." in final_plain(nb.ok("%codex AFTER-STOP"))
 
+    # The same from a blocking %codex (inside a loop).
+    live.fake.script("SLOW-TWO", text("second partial ") + hang())
+    run = nb.start("for attempt in range(1):\n    %codex SLOW-TWO")
+    nb.wait_for(
+        lambda: any("second partial" in p for p in run.plain_outputs()),
+        timeout=60,
+        what="the second partial answer",
+    )
+    nb.interrupt()
+    nb.wait(run, timeout=60)
+    live.fake.release()
+    assert run.status == "ok" and "Stopped the turn." in run.stdout, run.describe()
+    assert "Stopped." in final_plain(run)
+
 
 def test_context_vars_describes_dataframes(live: Live, nb: KernelDriver) -> None:
     nb.ok(
