@@ -132,6 +132,7 @@ class WorkspaceManager(LoggingConfigurable):
         self._locks: dict[str, asyncio.Lock] = {}
         self._generations: dict[str, int] = dict.fromkeys(self.app_servers, 0)
         self.rate_limits: dict[str, Any] | None = None
+        self._starting: set[str] = set()  # sessions inside start_turn (turn limit)
         self.events.max_events = self.max_events_per_session
 
     @observe("max_events_per_session")
@@ -282,8 +283,9 @@ class WorkspaceManager(LoggingConfigurable):
         return self.events.broker.subscribe(session_id, subscriber)
 
     def running_turns(self) -> int:
-        """How many turns run now, across sessions and targets."""
-        return sum(1 for r in self._runtime.values() if r.active_turn is not None)
+        """How many turns run (or are being started) now, across sessions and targets."""
+        running = {sid for sid, r in self._runtime.items() if r.active_turn is not None}
+        return len(running | self._starting)
 
     def is_running(self, session_id: str) -> bool:
         """Whether a turn runs in the session now."""
@@ -293,7 +295,24 @@ class WorkspaceManager(LoggingConfigurable):
     async def start_turn(
         self, session: Session, method: str, params: dict[str, Any], title_hint: str = ""
     ) -> dict[str, Any]:
-        """Attach the thread if needed and start a turn with ``method``."""
+        """Attach the thread if needed and start a turn with ``method``; 429 beyond
+        ``max_concurrent_turns`` (checked and counted before the first await, so
+        concurrent starts in different sessions cannot overshoot the limit)."""
+        if self.max_concurrent_turns and self.running_turns() >= self.max_concurrent_turns:
+            raise TooManyTurnsError(
+                f"{self.max_concurrent_turns} turns are already running (the server's limit, "
+                "WorkspaceManager.max_concurrent_turns); wait for one to finish or stop one.",
+                retry_after=5,
+            )
+        self._starting.add(session.id)
+        try:
+            return await self._start_turn(session, method, params, title_hint)
+        finally:
+            self._starting.discard(session.id)
+
+    async def _start_turn(
+        self, session: Session, method: str, params: dict[str, Any], title_hint: str
+    ) -> dict[str, Any]:
         thread_id = await self._ensure_thread(session)
         params = {"threadId": thread_id, **params}
         if method == "turn/start":
@@ -436,12 +455,6 @@ class WorkspaceManager(LoggingConfigurable):
             raise ConflictError(
                 "A turn is already running in this session. Wait for it to finish or stop it "
                 "(POST .../stop) before sending another message."
-            )
-        if self.max_concurrent_turns and self.running_turns() >= self.max_concurrent_turns:
-            raise TooManyTurnsError(
-                f"{self.max_concurrent_turns} turns are already running (the server's limit, "
-                "WorkspaceManager.max_concurrent_turns); wait for one to finish or stop one.",
-                retry_after=5,
             )
 
     def _with_state(self, session: Session) -> Session:

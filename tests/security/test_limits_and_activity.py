@@ -180,3 +180,25 @@ async def test_proxy_can_be_turned_off(
     anonymous = openai.AsyncOpenAI(base_url=base + "/v1", api_key="wrong", max_retries=0)
     with pytest.raises(openai.AuthenticationError):
         await anonymous.models.list()
+
+
+async def test_simultaneous_starts_cannot_overshoot_the_turn_limit(
+    api: Api, jp_root_dir: Path, fake_upstream: FakeUpstream
+) -> None:
+    (jp_root_dir / "projects").mkdir()
+    sids = [(await api.call("POST", "sessions", body={"cwd": "projects"}))["id"] for _ in "ab"]
+    fake_upstream.script("RACE", text("racing ") + hang())
+
+    async def send(sid: str) -> int:
+        try:
+            await api.call("POST", "sessions", sid, "messages", body={"text": "RACE"})
+        except HTTPClientError as e:
+            return e.code
+        return 202
+
+    codes = await asyncio.gather(*(send(sid) for sid in sids))
+    assert sorted(codes) == [202, 429], codes
+    started = sids[codes.index(202)]
+    await api.wait_event(started, lambda e: e["type"] == "assistant.delta")
+    await api.call("POST", "sessions", started, "stop", body={"force": False})
+    await api.wait_event(started, turn_completed, timeout=30)
