@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import open_lab, screenshot
-from fakes import FakeUpstream, exec_command, hang, text
+from fakes import FakeUpstream, apply_patch, exec_command, hang, text
 from server_process import JupyterServerProcess
 
 pytestmark = pytest.mark.browser
@@ -156,6 +156,14 @@ def test_open_panel_pick_folder_and_start_a_session(page: Any, rest: httpx.Clien
     )
     page.wait_for_selector(f"{PANEL} .jp-codex-SessionItem:has-text('Renamed session')")
 
+    # Archive hides it; the archive filter shows it again.
+    item.get_by_role("button", name="Archive").click()
+    page.wait_for_selector(f"{PANEL} .jp-codex-SessionItem", state="detached")
+    assert rest.get("/codex/api/sessions?archived=true").json()["sessions"][0]["archived"]
+    page.locator(f"{PANEL} .jp-codex-SectionHeader input[type=checkbox]").check()
+    page.wait_for_selector(f"{PANEL} .jp-codex-SessionItem:has-text('Renamed session')")
+    page.locator(f"{PANEL} .jp-codex-SectionHeader input[type=checkbox]").uncheck()
+
 
 def test_streamed_reply_renders_as_markdown(
     page: Any, rest: httpx.Client, ui_fake: FakeUpstream
@@ -177,6 +185,68 @@ def test_streamed_reply_renders_as_markdown(
     # two paths are dropped by the sequencer, not applied twice).
     wait_until(lambda: timeline_numbers(page)[1] == events(rest, sid)[-1]["seq"], 30, "events")
     assert timeline_numbers(page)[0] == len(events(rest, sid))
+
+
+def test_slash_completion_status_and_effort(page: Any, rest: httpx.Client) -> None:
+    sid = new_session(page, rest, "proj", "Commands")
+    box = page.locator(f"{PANEL} .jp-codex-Input")
+    box.fill("/")
+    labels = page.locator(f"{PANEL} .jp-codex-Completion .jp-codex-CompletionLabel")
+    labels.first.wait_for()
+    assert labels.all_inner_texts() == [
+        "/status",
+        "/review [instructions]",
+        "/new [title]",
+        "/model [name] [effort]",
+    ]
+    box.fill("/st")
+    page.wait_for_selector(f"{PANEL} .jp-codex-Completion li.jp-mod-active:has-text('/status')")
+    box.press("Enter")  # takes the completion
+    assert box.input_value() == "/status"
+    box.press("Enter")  # sends it
+    page.wait_for_selector(f"{PANEL} .jp-codex-Bubble-status:has-text('Model')")
+    assert box.input_value() == ""
+
+    page.locator(f"{PANEL} select[aria-label='Reasoning effort']").select_option("high")
+    wait_until(
+        lambda: rest.get(f"/codex/api/sessions/{sid}").json()["effort"] == "high",
+        what="the effort to reach the server",
+    )
+
+
+def test_attach_send_selection_and_open_a_changed_file(
+    page: Any, rest: httpx.Client, ui_fake: FakeUpstream, lab_root: Path
+) -> None:
+    (lab_root / "proj" / "notes.py").write_text("print('hi from notes')\n")
+    patch = "*** Begin Patch\n*** Add File: created.txt\n+made by codex\n*** End Patch\n"
+    ui_fake.script("explain notes", apply_patch(patch), text("Created it."))
+    page.evaluate(
+        "() => window.jupyterapp.commands.execute('docmanager:open', {path: 'proj/notes.py'})"
+    )
+    editor = page.locator(".jp-FileEditor .cm-content")
+    editor.wait_for()
+    sid = new_session(page, rest, "proj", "Context")
+
+    page.locator(f"{PANEL} .jp-codex-Attach").click()
+    page.wait_for_selector(f"{PANEL} .jp-codex-Chip:has-text('notes.py')")
+    # The shortcut sends the editor's text (no selection: the whole file) to the composer.
+    editor.click()
+    page.keyboard.press("Control+Alt+Enter")
+    box = page.locator(f"{PANEL} .jp-codex-Input")
+    wait_until(lambda: "print('hi from notes')" in box.input_value(), what="the selection")
+    assert "```python" in box.input_value()
+
+    box.fill("explain notes")
+    box.press("Enter")
+    user = page.locator(f"{PANEL} .jp-codex-Bubble-user")
+    user.wait_for()
+    assert "proj/notes.py" in user.inner_text()
+    change = page.locator(f"{PANEL} .jp-codex-Bubble-file_change")
+    change.wait_for()
+    assert "Created" in change.inner_text() and "+made by codex" in change.inner_text()
+    change.get_by_role("button", name="Open").click()
+    page.wait_for_selector(".lm-DockPanel-tabBar .lm-TabBar-tab:has-text('created.txt')")
+    wait_until(lambda: turns_done(rest, sid) == 1, what="the turn")
 
 
 def test_approve_runs_the_command_and_decline_does_not(

@@ -268,6 +268,14 @@ describe('helpers', () => {
       )
     ).toEqual(['meta', 'meta', 'hunk', 'del', 'add', 'ctx']);
     expect(diffLines('')).toEqual([]);
+    // Codex sends a new file's content, not a diff.
+    expect(diffLines('a\nb\n', 'add')).toEqual([
+      { kind: 'add', text: '+a' },
+      { kind: 'add', text: '+b' }
+    ]);
+    expect(diffLines('gone\n', 'delete')).toEqual([
+      { kind: 'del', text: '-gone' }
+    ]);
   });
 
   it('says what to do about errors', () => {

@@ -99,26 +99,33 @@ export function UsageChart(props: {
       })
       .join(' ');
   return (
-    <svg
-      className="jp-codex-UsageChart"
-      viewBox={`0 0 ${w} ${h}`}
-      preserveAspectRatio="none"
-      role="img"
-      aria-label="Remaining quota over time"
-    >
-      <line
-        className="jp-codex-ChartGrid"
-        x1={0}
-        x2={w}
-        y1={h / 2}
-        y2={h / 2}
-      />
-      <polyline className="jp-codex-ChartPrimary" points={line('primary')} />
-      <polyline
-        className="jp-codex-ChartSecondary"
-        points={line('secondary')}
-      />
-    </svg>
+    <div className="jp-codex-Chart">
+      <div className="jp-codex-ChartLegend">
+        <span>5-hour left</span>
+        <span className="jp-mod-secondary">weekly left</span>
+        <span className="jp-codex-Dim">since {relativeTime(t0)}</span>
+      </div>
+      <svg
+        className="jp-codex-UsageChart"
+        viewBox={`0 0 ${w} ${h}`}
+        preserveAspectRatio="none"
+        role="img"
+        aria-label="Remaining quota over time"
+      >
+        <line
+          className="jp-codex-ChartGrid"
+          x1={0}
+          x2={w}
+          y1={h / 2}
+          y2={h / 2}
+        />
+        <polyline className="jp-codex-ChartPrimary" points={line('primary')} />
+        <polyline
+          className="jp-codex-ChartSecondary"
+          points={line('secondary')}
+        />
+      </svg>
+    </div>
   );
 }
 

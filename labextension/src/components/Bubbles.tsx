@@ -301,9 +301,15 @@ function changeVerb(change: Codex.IFileChange): string {
   }
 }
 
-export function DiffView(props: { diff: string }): JSX.Element | null {
+export function DiffView(props: {
+  diff: string;
+  changeKind?: string;
+}): JSX.Element | null {
   const [open, setOpen] = React.useState(false);
-  const lines = React.useMemo(() => diffLines(props.diff), [props.diff]);
+  const lines = React.useMemo(
+    () => diffLines(props.diff, props.changeKind),
+    [props.diff, props.changeKind]
+  );
   if (!lines.length) {
     return null;
   }
@@ -335,6 +341,9 @@ function FileChanges(props: {
   return (
     <>
       {props.changes.map((change, i) => {
+        // Paths under the Jupyter root show relative to it.
+        const display = (path: string) =>
+          toRootRelative(path, props.actions.roots, props.actions.cwd) ?? path;
         const shownPath = change.move_path ?? change.path;
         const local = toRootRelative(
           shownPath,
@@ -345,10 +354,10 @@ function FileChanges(props: {
           <div className="jp-codex-FileChange" key={i}>
             <div className="jp-codex-FileChangeHeader">
               <span className="jp-codex-BubbleTitle">{changeVerb(change)}</span>{' '}
-              <code>
+              <code title={change.move_path ?? change.path}>
                 {change.move_path
-                  ? `${change.path} → ${change.move_path}`
-                  : change.path}
+                  ? `${display(change.path)} → ${display(change.move_path)}`
+                  : display(change.path)}
               </code>
               {local !== null && change.kind !== 'delete' && (
                 <button
@@ -360,7 +369,7 @@ function FileChanges(props: {
                 </button>
               )}
             </div>
-            <DiffView diff={change.diff} />
+            <DiffView diff={change.diff} changeKind={change.kind} />
           </div>
         );
       })}

@@ -849,14 +849,26 @@ function onApprovalResolved(d: Draft, e: Codex.IEvent): void {
   d.pending = d.pending.filter(a => a.id !== id);
 }
 
-/** Split a unified diff into typed lines for display. */
+/**
+ * Split a unified diff into typed lines for display. Codex sends the plain
+ * content for an added or deleted file: those lines show as added / removed.
+ */
 export function diffLines(
-  diff: string
+  diff: string,
+  changeKind?: string
 ): Array<{ kind: 'add' | 'del' | 'hunk' | 'meta' | 'ctx'; text: string }> {
   if (!diff) {
     return [];
   }
   const lines = diff.replace(/\n$/, '').split('\n');
+  const unified = lines.some(line => line.startsWith('@@'));
+  if (!unified && (changeKind === 'add' || changeKind === 'delete')) {
+    const add = changeKind === 'add';
+    return lines.map(text => ({
+      kind: add ? ('add' as const) : ('del' as const),
+      text: `${add ? '+' : '-'}${text}`
+    }));
+  }
   return lines.map(text => {
     if (text.startsWith('@@')) {
       return { kind: 'hunk' as const, text };
