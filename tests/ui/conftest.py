@@ -127,9 +127,9 @@ def open_lab(
     page.on("pageerror", lambda exc: print(f"[page error] {exc}"))
     page.on(
         "console",
-        lambda msg: print(f"[console.{msg.type}] {msg.text}")
-        if msg.type in ("error", "warning")
-        else None,
+        lambda msg: (
+            print(f"[console.{msg.type}] {msg.text}") if msg.type in ("error", "warning") else None
+        ),
     )
     page.goto(f"{lab.url}/lab?token={lab.token}")
     page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=120_000)

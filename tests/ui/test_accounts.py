@@ -100,9 +100,7 @@ def test_switching_the_cli_account_updates_the_status_bar(
     page.wait_for_selector(f"{VIEW} .jp-codex-LogTable td:has-text('Account 1 → Account 2')")
 
 
-def test_strategy_threshold_add_key_and_remove(
-    page: Any, lab: JupyterServerProcess
-) -> None:
+def test_strategy_threshold_add_key_and_remove(page: Any, lab: JupyterServerProcess) -> None:
     page.locator(STATUS).click()
     target = page.locator(f"{VIEW} .jp-codex-TargetCard[data-target=cli]")
     target.locator("input[aria-label='cli threshold']").fill("30")

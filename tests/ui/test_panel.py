@@ -4,6 +4,7 @@ reconnect and reload without duplicated or missing events, themes."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -150,8 +151,7 @@ def test_open_panel_pick_folder_and_start_a_session(page: Any, rest: httpx.Clien
     title.fill("Renamed session")
     title.press("Enter")
     wait_until(
-        lambda: rest.get("/codex/api/sessions").json()["sessions"][0]["title"]
-        == "Renamed session",
+        lambda: rest.get("/codex/api/sessions").json()["sessions"][0]["title"] == "Renamed session",
         what="the rename to reach the server",
     )
     page.wait_for_selector(f"{PANEL} .jp-codex-SessionItem:has-text('Renamed session')")
@@ -170,7 +170,9 @@ def test_streamed_reply_renders_as_markdown(
 ) -> None:
     ui_fake.script(
         "markdown please",
-        text("Here is **bold text** and `inline code`.\n\n- first\n- second\n", chunks=6, delay=0.05),
+        text(
+            "Here is **bold text** and `inline code`.\n\n- first\n- second\n", chunks=6, delay=0.05
+        ),
     )
     sid = new_session(page, rest, "proj", "Markdown")
     send(page, "markdown please")
@@ -317,10 +319,8 @@ def test_stop_then_force_stop(
         page.wait_for_selector(f"{PANEL} .jp-codex-Bubble-notice:has-text('Force Stop')")
         page.wait_for_selector(f"{PANEL} .jp-codex-Send", timeout=90_000)
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGCONT)
-        except ProcessLookupError:
-            pass
     types = [e["type"] for e in events(rest, sid)]
     assert "turn.force_stopped" in types
     assert types.count("turn.completed") == 2
@@ -386,7 +386,9 @@ def test_reload_mid_turn_replays_the_timeline_once(
     assert page.locator(f"{PANEL} .jp-codex-Bubble-user").count() == 1
 
 
-def test_long_timeline_stays_responsive(page: Any, rest: httpx.Client, ui_fake: FakeUpstream) -> None:
+def test_long_timeline_stays_responsive(
+    page: Any, rest: httpx.Client, ui_fake: FakeUpstream
+) -> None:
     """Hundreds of events: the panel mounts a window of bubbles and keeps up."""
     ui_fake.script("many lines", text("line\n" * 400, chunks=400))
     sid = new_session(page, rest, "proj", "Long")
