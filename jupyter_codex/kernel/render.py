@@ -10,6 +10,9 @@ The chat widget renders the same timeline into an ``Output`` widget.
 
 from __future__ import annotations
 
+import os
+import re
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,8 +56,29 @@ def fenced(text: str, lang: str = "") -> str:
     return f"{fence}{lang}\n{text.rstrip()}\n{fence}"
 
 
-def diff_stats(diff: str) -> tuple[int, int]:
-    """Added and removed lines of a unified diff (headers not counted)."""
+_SHELL = re.compile(r"^(?:/usr)?(?:/bin/)?(?:bash|sh|zsh) -l?c (?P<script>.+)$", re.DOTALL)
+
+
+def bare_command(command: str) -> str:
+    """``/bin/bash -lc 'ls -la'`` → ``ls -la``: the command as the model wrote it."""
+    match = _SHELL.match(command.strip())
+    if not match:
+        return command
+    try:
+        words = shlex.split(match["script"])
+    except ValueError:
+        return command
+    return words[0] if len(words) == 1 else command
+
+
+def diff_stats(diff: str, kind: str = "update") -> tuple[int, int]:
+    """Added and removed lines of a unified diff (headers not counted). An added or
+    deleted file may come as its plain content: then every line counts."""
+    if kind in ("add", "delete") and not any(
+        line.startswith(("+", "-", "@@")) for line in diff.splitlines()
+    ):
+        lines = len(diff.splitlines())
+        return (lines, 0) if kind == "add" else (0, lines)
     added = removed = 0
     for line in diff.splitlines():
         if line.startswith("+") and not line.startswith("+++"):
@@ -270,15 +294,23 @@ def _command_summary(data: dict[str, Any]) -> tuple[str, str]:
     return word, tail
 
 
+def short_path(path: str, base: str | None = None) -> str:
+    """A path under ``base`` (default: the kernel's folder) relative to it."""
+    base = base or os.getcwd()
+    prefix = base.rstrip("/") + "/"
+    return path.removeprefix(prefix)
+
+
 def _change_lines(data: dict[str, Any]) -> list[tuple[str, str, int, int]]:
     rows = []
     for change in data.get("changes") or []:
-        path = str(change.get("path") or "?")
+        path = short_path(str(change.get("path") or "?"))
         move = change.get("move_path")
         if move:
-            path = f"{path} → {move}"
-        added, removed = diff_stats(str(change.get("diff") or ""))
-        rows.append((str(change.get("kind") or "update"), path, added, removed))
+            path = f"{path} → {short_path(str(move))}"
+        kind = str(change.get("kind") or "update")
+        added, removed = diff_stats(str(change.get("diff") or ""), kind)
+        rows.append((kind, path, added, removed))
     return rows
 
 
@@ -296,7 +328,7 @@ def _markdown_block(block: Block) -> str:
     if block.kind == "command":
         word, tail = _command_summary(data)
         mark = "✓" if data.get("exit_code") == 0 else ("✗" if block.done else "▸")
-        line = f"{mark} {code_span(str(data.get('command') or ''))} — {word}"
+        line = f"{mark} {code_span(bare_command(str(data.get('command') or '')))} — {word}"
         return f"{line}\n{fenced(tail)}" if tail else line
     if block.kind == "file_change":
         status = str(data.get("status") or "")
@@ -334,7 +366,7 @@ def _plain_block(block: Block) -> str:
         return ""
     if block.kind == "command":
         word, tail = _command_summary(data)
-        line = f"$ {data.get('command') or ''}  [{word}]"
+        line = f"$ {bare_command(str(data.get('command') or ''))}  [{word}]"
         return f"{line}\n{tail}" if tail else line
     if block.kind == "file_change":
         return "\n".join(

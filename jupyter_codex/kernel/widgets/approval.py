@@ -15,7 +15,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..render import diff_stats, event_data
+from ..render import bare_command, diff_stats, event_data
 
 #: Button label → decision sent to the server.
 CHOICES: tuple[tuple[str, str, str], ...] = (
@@ -37,10 +37,10 @@ def describe_approval(approval: Any) -> str:
     parts: list[str] = []
     command = _field(approval, "command")
     if command:
-        parts.append(f"<b>Run</b> <code>{html.escape(str(command))}</code>")
+        parts.append(f"<b>Run</b> <code>{html.escape(bare_command(str(command)))}</code>")
     changes = _field(approval, "changes") or []
     for change in changes:
-        added, removed = diff_stats(str(change.get("diff") or ""))
+        added, removed = diff_stats(str(change.get("diff") or ""), str(change.get("kind")))
         path = html.escape(str(change.get("path") or "?"))
         parts.append(
             f"<b>{html.escape(str(change.get('kind') or 'edit'))}</b> "
