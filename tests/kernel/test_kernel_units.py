@@ -47,6 +47,7 @@ def test_interpolation_expands_only_references_to_existing_variables() -> None:
 
 def test_variables_are_described_compactly() -> None:
     import pandas as pd
+
     frame = pd.DataFrame({"a": range(1000), "b": ["x"] * 1000})
     described = describe_value(frame)
     assert described.startswith("pandas.DataFrame with 1000 rows × 2 columns: a int64, b ")
@@ -91,7 +92,11 @@ def test_timeline_folds_a_turn_into_compact_blocks() -> None:
     events = [
         {"type": "assistant.delta", "item_id": "m1", "data": {"delta": "Running "}},
         {"type": "assistant.delta", "item_id": "m1", "data": {"delta": "tests."}},
-        {"type": "command.started", "item_id": "c1", "data": {"command": "pytest -q"}},
+        {
+            "type": "command.started",
+            "item_id": "c1",
+            "data": {"command": "/bin/bash -lc 'pytest -q'"},
+        },
         {
             "type": "command.completed",
             "item_id": "c1",
@@ -109,7 +114,8 @@ def test_timeline_folds_a_turn_into_compact_blocks() -> None:
             "data": {
                 "status": "completed",
                 "changes": [
-                    {"path": "src/a.py", "kind": "update", "diff": "@@\n-x = 1\n+x = 2\n+y = 3\n"}
+                    {"path": "src/a.py", "kind": "update", "diff": "@@\n-x = 1\n+x = 2\n+y = 3\n"},
+                    {"path": "new.txt", "kind": "add", "diff": "one\ntwo\nthree\n"},
                 ],
             },
         },
@@ -122,7 +128,7 @@ def test_timeline_folds_a_turn_into_compact_blocks() -> None:
     markdown = timeline.markdown()
     assert markdown.splitlines()[0] == "Running tests."
     assert "✗ `pytest -q` — exit 1, 1.5 s" in markdown and "1 failed" in markdown
-    assert "✎ edited `src/a.py` +2 −1" in markdown
+    assert "✎ edited `src/a.py` +2 −1" in markdown and "✎ added `new.txt` +3 −0" in markdown
     assert timeline.final_text == "Fixed `a.py`." and not timeline.running
     assert "Working" not in markdown
     assert "$ pytest -q  [exit 1, 1.5 s]" in timeline.plain()
