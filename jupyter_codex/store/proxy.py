@@ -248,7 +248,9 @@ class AgentSessionRepository:
         """The session id bound to ``key`` (and note its use), or None."""
 
         def select(conn: sqlite3.Connection) -> str | None:
-            row = conn.execute("SELECT session_id FROM agent_sessions WHERE key = ?", (key,)).fetchone()
+            row = conn.execute(
+                "SELECT session_id FROM agent_sessions WHERE key = ?", (key,)
+            ).fetchone()
             if row is not None:
                 conn.execute(
                     "UPDATE agent_sessions SET last_used_at = ? WHERE key = ?", (_time.time(), key)

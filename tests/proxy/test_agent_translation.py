@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from jupyter_codex.errors import InvalidRequestError
 from jupyter_codex.proxy.agent_events import AgentTurnTranslator
 from jupyter_codex.proxy.agent_input import (
