@@ -27,13 +27,13 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext jupyter_codex``: the ``%codex`` magics (kernel-side code only)."""
-    from .kernel.magics import load_ipython_extension as load
+    from .kernel.extension import load_ipython_extension as load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    from .kernel.magics import unload_ipython_extension as unload
+    from .kernel.extension import unload_ipython_extension as unload
 
     unload(ipython)
 

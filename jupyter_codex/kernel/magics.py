@@ -5,8 +5,8 @@
 the server's workspace through the Python client (the same sessions and
 accounts as the panel) and never import the server.
 
-Top-level ``%codex`` cells are rewritten to ``await`` a coroutine (an IPython
-input transformer), which keeps the kernel's loop free during the turn: widget
+Top-level ``%codex`` cells are rewritten to ``await`` :meth:`CodexMagics.run_async`
+(see ``extension.py``), which keeps the kernel's loop free during the turn: widget
 clicks arrive while the cell runs and "interrupt kernel" stops the turn. Every
 failure the user can act on is shown as one readable line, without traceback.
 """
@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
-import warnings
 from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
@@ -36,12 +35,6 @@ from .runner import TurnPlan, TurnRunner, UiCalls, stop_turn
 from .sessions import SessionRequest, shared_book
 from .tables import accounts_bundle, sessions_bundle, status_bundle
 
-#: The user-namespace name of the object that ``await``-rewritten cells call.
-ASYNC_ENTRY = "__codex_magics__"
-_MAGIC_CALL = re.compile(
-    r"^(?P<pre>(?:[A-Za-z_]\w*\s*=\s*)?)get_ipython\(\)\.run_(?P<kind>line|cell)_magic\("
-    r"(?P<q>['\"])(?P<name>codex|codex_fix)(?P=q),"
-)
 _CODE_BLOCK = re.compile(r"```[ \t]*(?:python|py|ipython|python3)?[ \t]*\n(.*?)```", re.DOTALL)
 
 
@@ -137,7 +130,7 @@ class CodexMagics(Magics):
         self.codex("--fix " + line)
 
     async def run_async(self, name: str, line: str, cell: str | None = None) -> None:
-        """What ``await``-rewritten cells call (see :func:`async_transformer`)."""
+        """What ``await``-rewritten cells call (see ``extension.async_transformer``)."""
         plan = self._plan(("--fix " if name == "codex_fix" else "") + line, cell)
         if plan is not None:
             self._finish(plan, await self._run_on_loop(plan))
@@ -344,126 +337,4 @@ class CodexMagics(Magics):
         display(sessions_bundle(sessions, self.book.default_id), raw=True)
 
 
-class _AsyncEntry:
-    """``await __codex_magics__.run_line_magic('codex', '…')``: the rewritten cells' target."""
-
-    def __init__(self, magics: CodexMagics) -> None:
-        self._magics = magics
-
-    async def run_line_magic(self, name: str, line: str, _stack_depth: int = 1) -> None:
-        await self._magics.run_async(name, line)
-
-    async def run_cell_magic(self, name: str, line: str, cell: str) -> None:
-        await self._magics.run_async(name, line, cell)
-
-
-def async_transformer(lines: list[str]) -> list[str]:
-    """Rewrite top-level ``%codex`` calls to ``await`` the async entry point.
-
-    Runs after IPython turned magics into ``get_ipython().run_*_magic(...)``;
-    indented calls (in a loop or function) stay synchronous.
-    """
-    out = []
-    for line in lines:
-        match = _MAGIC_CALL.match(line)
-        if match:
-            call = f"await {ASYNC_ENTRY}.run_{match['kind']}_magic({match['q']}{match['name']}{match['q']},"
-            line = match["pre"] + call + line[match.end() :]
-        out.append(line)
-    return out
-
-
-_QUESTION = re.compile(
-    r"^(?P<indent>[ \t]*)%(?P<name>codex|codex_fix)[ \t]+(?P<prompt>.*\?)[ \t]*$"
-)
-
-
-def protect_questions(lines: list[str]) -> list[str]:
-    """Keep ``%codex Why is this slow?`` a question for Codex.
-
-    IPython reads a line ending in ``?`` as a help request (``obj?``); this runs
-    before that and writes such a line as the magic call it means
-    (``%codex?`` alone still shows the magic's help).
-    """
-    out = []
-    for line in lines:
-        body = line.rstrip("\n")
-        match = _QUESTION.match(body)
-        if match and match["prompt"].strip("? \t"):
-            call = f"get_ipython().run_line_magic({match['name']!r}, {match['prompt']!r})"
-            line = match["indent"] + call + line[len(body) :]
-        out.append(line)
-    return out
-
-
-def _show_error(
-    shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None
-) -> list[str]:
-    """Custom traceback handler: the message alone, in red."""
-    stb = [f"\x1b[0;31mCodex: {value}\x1b[0m"]
-    shell._showtraceback(etype, value, stb)
-    return stb
-
-
-def _can_await(shell: Any) -> bool:
-    """Cells with top-level ``await`` run on asyncio (ipykernel, and IPython by default)."""
-    try:
-        from IPython.core.interactiveshell import (  # type: ignore[attr-defined]
-            _asyncio_runner,
-        )
-    except ImportError:  # pragma: no cover - IPython < 7
-        return False
-    return bool(getattr(shell, "autoawait", False)) and shell.loop_runner is _asyncio_runner
-
-
-def load_ipython_extension(shell: Any) -> None:
-    """Register the magics, the readable-error handler and the ``await`` rewrite."""
-    magics = CodexMagics(shell)
-    shell.register_magics(magics)
-    entry = _AsyncEntry(magics)
-    shell.user_ns[ASYNC_ENTRY] = entry
-    shell.user_ns_hidden[ASYNC_ENTRY] = entry
-    # trio (imported lazily by httpcore) warns once it finds any custom handler.
-    warnings.filterwarnings(
-        "ignore", message="IPython detected, but you already have a custom exception handler"
-    )
-    previous = tuple(getattr(shell, "custom_exceptions", ()) or ())
-    if CodexMagicError not in previous:
-        if previous:
-            old_handler = shell.CustomTB
-
-            def handler(
-                sh: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None
-            ) -> Any:
-                if isinstance(value, CodexMagicError):
-                    return _show_error(sh, etype, value, tb, tb_offset)
-                return old_handler(etype, value, tb, tb_offset=tb_offset)
-
-            shell.set_custom_exc((*previous, CodexMagicError), handler)
-        else:
-            shell.set_custom_exc((CodexMagicError,), _show_error)
-    if protect_questions not in shell.input_transformers_cleanup:
-        shell.input_transformers_cleanup.append(protect_questions)
-    if _can_await(shell) and async_transformer not in shell.input_transformers_post:
-        shell.input_transformers_post.append(async_transformer)
-
-
-def unload_ipython_extension(shell: Any) -> None:
-    if protect_questions in shell.input_transformers_cleanup:
-        shell.input_transformers_cleanup.remove(protect_questions)
-    if async_transformer in shell.input_transformers_post:
-        shell.input_transformers_post.remove(async_transformer)
-    shell.user_ns.pop(ASYNC_ENTRY, None)
-    shell.user_ns_hidden.pop(ASYNC_ENTRY, None)
-
-
-__all__ = [
-    "CodexMagicError",
-    "CodexMagics",
-    "async_transformer",
-    "extract_code",
-    "load_ipython_extension",
-    "readable",
-    "turn_failure",
-    "unload_ipython_extension",
-]
+__all__ = ["CodexMagicError", "CodexMagics", "extract_code", "readable", "turn_failure"]

@@ -31,7 +31,8 @@ from ..errors import CodexError
 from ._client import AsyncCodexClient
 from ._events import ApprovalData
 from ._results import TurnResult
-from .render import LiveDisplay, Timeline, code_span
+from .blocks import code_span
+from .render import LiveDisplay, Timeline
 from .sessions import SessionBook, SessionRequest
 
 #: How often a waiting approval checks whether it was decided elsewhere.

@@ -15,11 +15,8 @@ from jupyter_codex.kernel.context import (
     interpolate,
     recent_cells,
 )
-from jupyter_codex.kernel.magics import (
-    async_transformer,
-    extract_code,
-    protect_questions,
-)
+from jupyter_codex.kernel.extension import async_transformer, protect_questions
+from jupyter_codex.kernel.magics import extract_code
 from jupyter_codex.kernel.options import OptionError, parse_line
 from jupyter_codex.kernel.render import Timeline
 

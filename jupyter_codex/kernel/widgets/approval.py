@@ -15,7 +15,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..render import bare_command, diff_stats, event_data
+from ..blocks import bare_command, diff_stats
+from ..render import event_data
 
 #: Button label → decision sent to the server.
 CHOICES: tuple[tuple[str, str, str], ...] = (
