@@ -168,6 +168,7 @@ def test_magics_load_and_read_well_without_ipywidgets() -> None:
         from jupyter_codex.kernel.magics import _kernel_delivers_clicks
         ok, why = _kernel_delivers_clicks()
         assert not ok and "ipywidgets is not installed" in why, why
+        shell.run_line_magic("codex", "--help")
         result = shell.run_cell("%codex --bogus hi")
         assert type(result.error_in_exec).__name__ == "CodexMagicError"
         print("OK")
@@ -178,4 +179,5 @@ def test_magics_load_and_read_well_without_ipywidgets() -> None:
     )
     assert done.returncode == 0 and "OK" in done.stdout, done.stdout + done.stderr
     assert "Unknown option --bogus" in done.stdout + done.stderr
+    assert "--session" in done.stdout and "{name} in the prompt" in done.stdout  # --help
     assert "Traceback" not in done.stdout
