@@ -7,8 +7,10 @@ Screenshots land in ``tests/ui/artifacts/`` (CI keeps them as artifacts).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -153,3 +155,19 @@ def screenshot(page: Any, name: str, selector: str | None = None) -> Path:
     else:
         page.screenshot(path=str(path))
     return path
+
+
+def dismiss_toasts(page: Any) -> list[str]:
+    """Close every notification toast (they sit over the status bar); returns their texts."""
+    texts: list[str] = []
+    toasts = page.locator(".Toastify__toast")
+    for i in range(toasts.count()):
+        texts.append(toasts.nth(i).inner_text())
+    closes = page.locator(".jp-Notification-Toast-Close")
+    deadline = time.monotonic() + 20
+    while closes.count() and time.monotonic() < deadline:
+        # A toast may close on its own meanwhile (auto-close): just try again.
+        with contextlib.suppress(playwright_api.Error):
+            closes.first.click(timeout=2000)
+        page.wait_for_timeout(200)
+    return texts

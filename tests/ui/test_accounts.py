@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import open_lab, screenshot
+from conftest import dismiss_toasts, open_lab, screenshot
 from fakes import FakeUpstream, chatgpt_auth_json
 from server_process import JupyterServerProcess
 
@@ -52,6 +52,13 @@ def page(browser: Any, lab: JupyterServerProcess, accounts: list[dict[str, Any]]
     page.context.close()
 
 
+def open_accounts(page: Any) -> None:
+    """Open the accounts view by clicking the status-bar item."""
+    dismiss_toasts(page)
+    page.locator(STATUS).click()
+    page.wait_for_selector(f"{VIEW} .jp-codex-AccountCard")
+
+
 def meters(card: Any) -> list[int]:
     return [int(m.get_attribute("aria-valuenow")) for m in card.get_by_role("meter").all()]
 
@@ -65,8 +72,7 @@ def test_status_bar_and_usage_bars_for_both_accounts(
     page.wait_for_selector(f"{STATUS}:has-text('Account 1')")
     assert "58% left" in status.inner_text()
 
-    status.click()
-    page.wait_for_selector(f"{VIEW} .jp-codex-AccountCard")
+    open_accounts(page)
     cards = page.locator(f"{VIEW} .jp-codex-AccountCard")
     assert cards.count() == 2
     first = page.locator(f"{VIEW} .jp-codex-AccountCard[data-account-id='{accounts[0]['id']}']")
@@ -85,7 +91,7 @@ def test_status_bar_and_usage_bars_for_both_accounts(
 def test_switching_the_cli_account_updates_the_status_bar(
     page: Any, lab: JupyterServerProcess, accounts: list[dict[str, Any]]
 ) -> None:
-    page.locator(STATUS).click()
+    open_accounts(page)
     second = page.locator(f"{VIEW} .jp-codex-AccountCard[data-account-id='{accounts[1]['id']}']")
     second.locator(".jp-codex-UseFor[data-target=cli]").click()
 
@@ -101,7 +107,7 @@ def test_switching_the_cli_account_updates_the_status_bar(
 
 
 def test_strategy_threshold_add_key_and_remove(page: Any, lab: JupyterServerProcess) -> None:
-    page.locator(STATUS).click()
+    open_accounts(page)
     target = page.locator(f"{VIEW} .jp-codex-TargetCard[data-target=cli]")
     target.locator("input[aria-label='cli threshold']").fill("30")
     target.get_by_role("button", name="Save").click()
@@ -124,3 +130,21 @@ def test_strategy_threshold_add_key_and_remove(page: Any, lab: JupyterServerProc
     page.locator(".jp-Dialog").get_by_role("button", name="Remove").click()
     card.wait_for(state="detached")
     assert page.locator(f"{VIEW} .jp-codex-AccountCard").count() == 2
+
+
+def test_device_code_sign_in(page: Any, ui_fake: FakeUpstream) -> None:
+    ui_fake.add_account("acct-ui-dev", "dev@example.com")
+    open_accounts(page)
+    page.get_by_role("tab", name="Sign in with a code").click()
+    page.fill(f"{VIEW} input[aria-label='Account label']", "Signed in")
+    page.locator(f"{VIEW} .jp-codex-AddAccount").get_by_role("button", name="Start sign-in").click()
+    code = page.locator(f"{VIEW} .jp-codex-UserCode")
+    code.wait_for()
+    assert page.locator(f"{VIEW} .jp-codex-DeviceCode a").get_attribute("href")
+    # What the user does on the verification page:
+    ui_fake.approve_device_code(code.inner_text().strip(), "acct-ui-dev", email="dev@example.com")
+    page.wait_for_selector(f"{VIEW} .jp-codex-AccountCard:has-text('dev@example.com')")
+    page.wait_for_selector(".jp-Notification-Toast-info:has-text('Signed in as dev@example.com')")
+    assert (
+        "Signed in" in page.locator(f"{VIEW} .jp-codex-AccountCard:has-text('dev@')").inner_text()
+    )
