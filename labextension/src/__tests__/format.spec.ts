@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import {
+  displayCommand,
   leastRemaining,
   relativeTime,
   remaining,
@@ -39,6 +40,16 @@ describe('paths', () => {
     expect(withAttachments('x', ['a.py'], '')).toMatch(
       'a.py (relative to the Jupyter root)'
     );
+  });
+});
+
+describe('displayCommand', () => {
+  it('unwraps the shell codex runs commands with', () => {
+    expect(displayCommand("/bin/bash -lc 'touch a.txt'")).toBe('touch a.txt');
+    expect(displayCommand("bash -lc 'echo '\\''hi'\\'''")).toBe("echo 'hi'");
+    expect(displayCommand("/usr/bin/zsh -lc 'ls\nls -la'")).toBe('ls\nls -la');
+    expect(displayCommand('pytest -q')).toBe('pytest -q');
+    expect(displayCommand("python -c 'print(1)'")).toBe("python -c 'print(1)'");
   });
 });
 

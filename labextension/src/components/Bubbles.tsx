@@ -4,7 +4,12 @@
  */
 import * as React from 'react';
 
-import { duration, toRootRelative, tokens } from '../model/format';
+import {
+  displayCommand,
+  duration,
+  toRootRelative,
+  tokens
+} from '../model/format';
 import {
   Bubble,
   diffLines,
@@ -255,7 +260,9 @@ function CommandView(props: { bubble: ICommandBubble }): JSX.Element {
       data-exit-code={bubble.exitCode === null ? '' : String(bubble.exitCode)}
     >
       <div className="jp-codex-CommandHeader">
-        <code className="jp-codex-CommandLine">$ {bubble.command}</code>
+        <code className="jp-codex-CommandLine" title={bubble.command}>
+          $ {displayCommand(bubble.command)}
+        </code>
         <span
           className={classes(
             'jp-codex-CommandState',
@@ -555,7 +562,11 @@ function ApprovalCard(props: {
       data-decision={bubble.decision ?? ''}
     >
       <div className="jp-codex-BubbleTitle">{title}</div>
-      {a.command && <code className="jp-codex-CommandLine">$ {a.command}</code>}
+      {a.command && (
+        <code className="jp-codex-CommandLine" title={a.command}>
+          $ {displayCommand(a.command)}
+        </code>
+      )}
       {a.cwd && <div className="jp-codex-Dim">in {a.cwd}</div>}
       {a.reason && <div className="jp-codex-Reason">{a.reason}</div>}
       {changes.length > 0 && (

@@ -15,6 +15,8 @@ import { PanelEnvironment, useSignal } from './context';
 
 /** Distance from the bottom (px) that still counts as "at the bottom". */
 const STICK_SLACK = 48;
+/** A scroll this soon after a wheel, touch, key or pointer event is the user's. */
+const USER_SCROLL_MS = 800;
 
 export function Timeline(props: {
   chat: ChatModel;
@@ -62,6 +64,13 @@ export function Timeline(props: {
     }
   }, []);
 
+  // Only the user unsticks the view (wheel, touch, keys, scrollbar): layout
+  // changes (markdown rendering, off-screen bubbles sizing) also fire scroll
+  // events and must not.
+  const intent = React.useRef(0);
+  const onIntent = React.useCallback(() => {
+    intent.current = Date.now();
+  }, []);
   const onScroll = React.useCallback(() => {
     const el = scroller.current;
     if (!el) {
@@ -69,8 +78,15 @@ export function Timeline(props: {
     }
     const atBottom =
       el.scrollHeight - el.scrollTop - el.clientHeight < STICK_SLACK;
-    stick.current = atBottom;
-    setAway(!atBottom);
+    if (atBottom) {
+      stick.current = true;
+      setAway(false);
+    } else if (Date.now() - intent.current < USER_SCROLL_MS) {
+      stick.current = false;
+      setAway(true);
+    } else if (stick.current) {
+      el.scrollTop = el.scrollHeight;
+    }
   }, []);
 
   // New or changed bubbles: follow them while stuck to the bottom; keep the
@@ -115,6 +131,11 @@ export function Timeline(props: {
         className="jp-codex-Timeline"
         ref={scroller}
         onScroll={onScroll}
+        onWheel={onIntent}
+        onTouchMove={onIntent}
+        onKeyDown={onIntent}
+        onPointerDown={onIntent}
+        tabIndex={0}
         data-event-count={state.eventCount}
         data-last-seq={state.lastSeq}
         data-duplicates={chat.duplicates}

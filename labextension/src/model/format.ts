@@ -183,3 +183,15 @@ export function duration(ms: number | null): string {
   }
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
+
+/**
+ * A command as the user would type it: codex reports shell commands wrapped as
+ * `/bin/bash -lc '…'`; show the inner command line.
+ */
+export function displayCommand(command: string): string {
+  const match =
+    /^(?:\/(?:usr\/)?bin\/)?(?:ba|z)?sh -l?c '((?:[^']|'\\'')*)'$/s.exec(
+      command.trim()
+    );
+  return match ? match[1].replace(/'\\''/g, "'") : command;
+}
