@@ -69,17 +69,26 @@ class SSEClient:
         self, url: str, body: Any, headers: dict[str, str], content: bytes, end: bytes
     ) -> Result:
         """POST ``body`` (JSON) to ``url``; count ``data:`` lines containing ``content``
-        and note one containing ``end``."""
+        and note one containing ``end``. On a failure (``timeout`` included) the result
+        keeps what arrived until then, with ``error`` set."""
+        result = Result()
         try:
-            return await asyncio.wait_for(
-                self._stream(url, body, headers, content, end), self.timeout
+            await asyncio.wait_for(
+                self._stream(url, body, headers, content, end, result), self.timeout
             )
         except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError) as e:
-            return Result(error=type(e).__name__)
+            result.error = type(e).__name__
+        return result
 
     async def _stream(
-        self, url: str, body: Any, headers: dict[str, str], content: bytes, end: bytes
-    ) -> Result:
+        self,
+        url: str,
+        body: Any,
+        headers: dict[str, str],
+        content: bytes,
+        end: bytes,
+        result: Result,
+    ) -> None:
         parts = urlsplit(url)
         tls = parts.scheme == "https"
         host = parts.hostname or "127.0.0.1"
@@ -93,15 +102,20 @@ class SSEClient:
 
         conn = await self._connect(host, port, tls)
         try:
-            return await self._exchange(conn, (host, port, tls), request, content, end)
+            await self._exchange(conn, (host, port, tls), request, content, end, result)
         except BaseException:
             conn.close()
             raise
 
     async def _exchange(
-        self, conn: _Conn, key: tuple[str, int, bool], request: bytes, content: bytes, end: bytes
-    ) -> Result:
-        result = Result()
+        self,
+        conn: _Conn,
+        key: tuple[str, int, bool],
+        request: bytes,
+        content: bytes,
+        end: bytes,
+        result: Result,
+    ) -> None:
         t0 = time.perf_counter()
         conn.writer.write(request)
         reader = conn.reader
@@ -167,4 +181,3 @@ class SSEClient:
             conn.close()
         else:
             self._idle.setdefault(key, []).append(conn)
-        return result

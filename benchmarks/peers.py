@@ -294,6 +294,11 @@ def start_codex_lb(fake: Any, folder: Path) -> Peer:
         "CODEX_LB_UPSTREAM_BASE_URL": fake.chatgpt_base_url,
         "CODEX_LB_UPSTREAM_STREAM_TRANSPORT": "http",
         "CODEX_LB_DASHBOARD_AUTH_MODE": "disabled",
+        # Per-account caps (8 streams, 4 response creations at a time by default) would
+        # refuse most requests at concurrency 32+ with our single account: lifted (0 =
+        # no cap) so the proxy path itself is measured; jupyter-codex has no such cap.
+        "CODEX_LB_PROXY_ACCOUNT_STREAM_LIMIT": "0",
+        "CODEX_LB_PROXY_ACCOUNT_RESPONSE_CREATE_LIMIT": "0",
     }
     env.pop("PYTHONPYCACHEPREFIX", None)  # another interpreter version: its own caches
     with log.open("ab") as out:
@@ -320,7 +325,8 @@ def start_codex_lb(fake: Any, folder: Path) -> Peer:
         [
             (
                 "chat completions -> ChatGPT Responses backend (`CODEX_LB_UPSTREAM_BASE_URL` at "
-                "the fake, HTTP transport); dashboard auth disabled, no API keys"
+                "the fake, HTTP transport); dashboard auth disabled, no API keys; per-account "
+                "caps lifted (defaults: 8 streams, 4 response creations per account)"
             )
         ],
         _stopper(proc),

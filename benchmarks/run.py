@@ -60,6 +60,7 @@ class Plan:
     streams: int = 64
     long_chunks: int = 1000
     reps: int = 1
+    phase_timeout: float = 120.0  # seconds for one concurrency level or throughput run
 
 
 @dataclass
@@ -88,6 +89,7 @@ class Result:
     errors: list[str] = field(default_factory=list)
     direct_errors: list[str] = field(default_factory=list)
     failed: str = ""  # why it could not be measured
+    timed_out: list[str] = field(default_factory=list)  # phases cut at plan.phase_timeout
 
     @property
     def cpu_per_10k(self) -> float:
@@ -128,9 +130,19 @@ async def measure(
     for concurrency, rounds, per_worker in levels:
         print(f"  {peer.name}: TTFB c={concurrency}", flush=True)
         cpu0 = tree_cpu_seconds(peer.pid)
-        prox, dire = await pl.ttfb_phase(
-            client, (route, direct), concurrency, rounds, per_worker, plan.chunks
-        )
+        try:
+            prox, dire = await asyncio.wait_for(
+                pl.ttfb_phase(
+                    client, (route, direct), concurrency, rounds, per_worker, plan.chunks
+                ),
+                plan.phase_timeout,
+            )
+        except asyncio.TimeoutError:
+            result.timed_out.append(f"c={concurrency}")
+            print(
+                f"  {peer.name}: c={concurrency} cut after {plan.phase_timeout:.0f} s", flush=True
+            )
+            break
         result.cpu_seconds += tree_cpu_seconds(peer.pid) - cpu0
         result.requests += len(prox.ttfb_ms) + len(prox.errors)
         result.errors += prox.errors
@@ -140,11 +152,19 @@ async def measure(
     rates: dict[str, list[float]] = {"proxied": [], "direct": []}
     for rep in range(plan.reps):
         for r in (route, direct) if rep % 2 == 0 else (direct, route):
-            t = await pl.throughput_run(client, r, plan.streams, plan.long_chunks, {})
+            try:
+                t = await asyncio.wait_for(
+                    pl.throughput_run(client, r, plan.streams, plan.long_chunks, {}),
+                    plan.phase_timeout,
+                )
+            except asyncio.TimeoutError:
+                result.timed_out.append(f"throughput ({r.name})")
+                continue
             rates[r.name].append(t.rate)
             (result.errors if r is route else result.direct_errors).extend(t.errors)
-    result.throughput = sorted(rates["proxied"])[len(rates["proxied"]) // 2]
-    result.direct_throughput = sorted(rates["direct"])[len(rates["direct"]) // 2]
+    if rates["proxied"] and rates["direct"]:
+        result.throughput = sorted(rates["proxied"])[len(rates["proxied"]) // 2]
+        result.direct_throughput = sorted(rates["direct"])[len(rates["direct"]) // 2]
     result.peak_rss_mib = peak_rss_kib(peer.pid) / 1024
 
 
@@ -161,7 +181,9 @@ def run_proxy(name: str, fake: pl.FakeProcess, token: str, plan: Plan) -> Result
         print(f"  {name} {peer.version} started in {time.monotonic() - t0:.0f} s", flush=True)
         result.name, result.version, result.notes = peer.name, peer.version, peer.notes
         try:
-            client = SSEClient(ssl.create_default_context(cafile=fake.ca_path))
+            context = ssl.create_default_context(cafile=fake.ca_path)
+            # a request ends (keeping what arrived) before its phase is cut
+            client = SSEClient(context, timeout=plan.phase_timeout * 0.9)
 
             async def go() -> None:
                 try:
@@ -185,6 +207,13 @@ def _ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b > 0 and not math.isnan(a) else "n/a"
 
 
+def _kinds(errors: list[str]) -> str:
+    counts: dict[str, int] = {}
+    for e in errors:
+        counts[e] = counts.get(e, 0) + 1
+    return ", ".join(f"{n}x {e}" for e, n in sorted(counts.items(), key=lambda kv: -kv[1])[:3])
+
+
 def proxy_tables(results: list[Result], plan: Plan) -> list[str]:
     levels = [1, *plan.concurrency]
     head = ["proxy"] + [f"TTFB p50 ratio c={c}" for c in levels] + ["throughput ratio"]
@@ -198,19 +227,27 @@ def proxy_tables(results: list[Result], plan: Plan) -> list[str]:
             )
             continue
         by = {p.concurrency: p for p in r.phases}
+        cut = f"cut at {plan.phase_timeout:.0f} s"
         cells = [f"{r.name} {r.version}"]
-        cells += [_ratio(by[c].p("proxied", 50), by[c].p("direct", 50)) for c in levels]
-        cells.append(_ratio(r.throughput, r.direct_throughput))
+        cells += [
+            _ratio(by[c].p("proxied", 50), by[c].p("direct", 50)) if c in by else cut
+            for c in levels
+        ]
+        cells.append(_ratio(r.throughput, r.direct_throughput) if r.throughput else cut)
         for c in levels:
-            p = by[c]
+            p = by.get(c)
             cells.append(
                 f"{p.p('proxied', 50) - p.p('direct', 50):.1f} / "
                 f"{p.p('proxied', 99) - p.p('direct', 99):.1f} ms"
+                if p
+                else "-"
             )
         cells += [
             f"{r.cpu_per_10k:.0f}",
             f"{r.peak_rss_mib:.0f} MiB",
-            f"{len(r.errors)} / {len(r.direct_errors)}",
+            f"{len(r.errors)} / {len(r.direct_errors)}"
+            + (f" ({_kinds(r.errors + r.direct_errors)})" if r.errors or r.direct_errors else "")
+            + (f" (cut: {', '.join(r.timed_out)})" if r.timed_out else ""),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Absolute values (ms; chunks/s), proxied vs direct in the same run:", ""]
@@ -221,7 +258,10 @@ def proxy_tables(results: list[Result], plan: Plan) -> list[str]:
             continue
         by = {p.concurrency: p for p in r.phases}
         cells = [r.name]
-        cells += [f"{by[c].p('proxied', 50):.1f} vs {by[c].p('direct', 50):.1f}" for c in levels]
+        cells += [
+            f"{by[c].p('proxied', 50):.1f} vs {by[c].p('direct', 50):.1f}" if c in by else "-"
+            for c in levels
+        ]
         cells.append(f"{r.throughput:,.0f} vs {r.direct_throughput:,.0f}")
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -245,7 +285,7 @@ def chart(results: list[Result], ws_rows: list[Row], plan: Plan, path: Path) -> 
     width = 0.8 / max(len(measured), 1)
     for i, r in enumerate(measured):
         by = {p.concurrency: p for p in r.phases}
-        values = [by[c].p("proxied", 50) / by[c].p("direct", 50) for c in levels]
+        values = [by[c].p("proxied", 50) / by[c].p("direct", 50) if c in by else 0 for c in levels]
         values.append(r.throughput / r.direct_throughput if r.direct_throughput else 0)
         xs = [j + (i - (len(measured) - 1) / 2) * width for j in range(len(metrics))]
         ax.bar(xs, values, width, label=r.name)
@@ -265,7 +305,7 @@ def chart(results: list[Result], ws_rows: list[Row], plan: Plan, path: Path) -> 
         ax2.axvline(1.0, color="black", linewidth=0.8)
         ax2.set_yticks(range(len(values)), labels, fontsize=7)
         ax2.set_xscale("log")
-        ax2.set_xlabel("ratio (see table: measured / baseline)")
+        ax2.set_xlabel("one app-server per session / one shared;  fan-out: WebSocket / pipe")
         ax2.set_title("Workspace")
         ax2.invert_yaxis()
     fig.suptitle(f"jupyter-codex benchmarks: {machine_info()}", fontsize=8)
