@@ -60,7 +60,7 @@ class SlashCommands:
         ws = self._ws
         session = await ws.get_session(session_id)
         account: dict[str, Any] | None = None
-        usage: dict[str, Any] | None = ws.rate_limits
+        usage: dict[str, Any] | None = ws.live.rate_limits
         try:
             account = (await ws.app_server.request("account/read", {}, timeout=10)).get("account")
         except AppServerError as e:
@@ -71,7 +71,7 @@ class SlashCommands:
                 usage = limits.get("rateLimits") or usage
             except AppServerError as e:
                 ws.log.info("rate limits unavailable for /status: %s", e)
-        runtime = ws._runtime_of(session_id)
+        runtime = ws.live.runtime_of(session_id)
         status = {
             "account": account,
             "model": session.model,

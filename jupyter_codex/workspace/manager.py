@@ -12,7 +12,6 @@ import asyncio
 import json
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,23 +26,11 @@ from ..supervisor import AppServerManager
 from .approvals import APPROVAL_METHODS, ApprovalBook
 from .commands import SlashCommands, parse_slash
 from .eventlog import EventBroker, EventLog
-from .events import normalize, thread_id_of
+from .live import LiveTurns
 from .tools import TOOL_CALL_METHOD, ToolRouter
 
 #: Broker channel of events that belong to no session.
 SYSTEM_CHANNEL = "_system"
-
-
-@dataclass
-class _Runtime:
-    """What we know about a session in this process (never stored)."""
-
-    target: str = "cli"  # whose app-server runs the session's thread
-    generation: int = -1  # app-server generation the thread is loaded in
-    active_turn: str | None = None
-    last_completed_turn: str | None = None
-    force_stopping: bool = False
-    token_usage: dict[str, Any] | None = None
 
 
 class WorkspaceManager(LoggingConfigurable):
@@ -126,13 +113,9 @@ class WorkspaceManager(LoggingConfigurable):
         self.events = EventLog(EventRepository(database), EventBroker(self.log), self.log)
         self.approvals = ApprovalBook(self.events, self.log)
         self.commands = SlashCommands(self)
-        self._runtime: dict[str, _Runtime] = {}
-        self._by_thread: dict[str, str] = {}
-        self.tools = ToolRouter(parent=self, log=self.log, session_of=self._by_thread.get)
+        self.live = LiveTurns(list(self.app_servers), self.events, self.approvals, self.log)
+        self.tools = ToolRouter(parent=self, log=self.log, session_of=self.live.session_of)
         self._locks: dict[str, asyncio.Lock] = {}
-        self._generations: dict[str, int] = dict.fromkeys(self.app_servers, 0)
-        self.rate_limits: dict[str, Any] | None = None
-        self._starting: set[str] = set()  # sessions inside start_turn (turn limit)
         self.events.max_events = self.max_events_per_session
 
     @observe("max_events_per_session")
@@ -146,19 +129,18 @@ class WorkspaceManager(LoggingConfigurable):
         """Load session numbering and wire the app-server callbacks (no process yet)."""
         for session in await self.sessions.list(include_archived=True):
             self.events.set_last_seq(session.id, session.last_seq)
-            if session.thread_id:
-                self._by_thread[session.thread_id] = session.id
+            self.live.register(session)
         self.events.start()
         for target, server in self.app_servers.items():
-            server.add_notification_listener(self._on_notification)
-            server.add_lifecycle_listener(self._lifecycle_listener(target))
+            server.add_notification_listener(self.live.on_notification)
+            server.add_lifecycle_listener(self.live.lifecycle_listener(target))
             for method in APPROVAL_METHODS:
                 server.set_server_request_handler(method, self._approval_handler(method))
             server.set_server_request_handler(TOOL_CALL_METHOD, self.tools.call)
 
     async def stop(self) -> None:
         """Cancel pending approvals and persist every event."""
-        for session_id in list(self._runtime):
+        for session_id in list(self.live.runtimes):
             self.approvals.cancel_session(session_id)
         await self.events.stop()
 
@@ -198,27 +180,26 @@ class WorkspaceManager(LoggingConfigurable):
         session.thread_id = thread.get("id")
         session.model = session.model or result.get("model")
         await self.sessions.insert(session)
-        self._register(session)
-        runtime = self._runtime_of(session.id, target)
-        runtime.generation = self._generations[target]
+        self.live.mark_loaded(session)
         self.events.append(session.id, "session.created", self._public(session))
-        return self._with_state(session)
+        return self.live.with_state(session)
 
     async def list_sessions(self, *, include_archived: bool = False) -> list[Session]:
         """Every session with its live state, most recently active first."""
         return [
-            self._with_state(s) for s in await self.sessions.list(include_archived=include_archived)
+            self.live.with_state(s)
+            for s in await self.sessions.list(include_archived=include_archived)
         ]
 
     async def get_session(self, session_id: str) -> Session:
         """One session with its live state."""
-        return self._with_state(await self.sessions.get(session_id))
+        return self.live.with_state(await self.sessions.get(session_id))
 
     async def update_session(self, session_id: str, body: SessionUpdate) -> Session:
         """Rename, archive/unarchive or change a session's defaults."""
         session = await self.sessions.get(session_id)
         changes = body.model_dump(exclude_none=True)
-        if changes.get("archived") and self._runtime_of(session_id).active_turn:
+        if changes.get("archived") and self.live.is_running(session_id):
             raise ConflictError("Stop the running turn before archiving this session.")
         if changes:
             changes["updated_at"] = time.time()
@@ -231,19 +212,18 @@ class WorkspaceManager(LoggingConfigurable):
                 )
         session = await self.sessions.get(session_id)
         self.events.append(session_id, "session.updated", self._public(session))
-        return self._with_state(session)
+        return self.live.with_state(session)
 
     async def delete_session(self, session_id: str) -> None:
         """Delete a session, its event log, and archive its Codex thread."""
         session = await self.sessions.get(session_id)
-        if self._runtime_of(session_id).active_turn:
+        if self.live.is_running(session_id):
             raise ConflictError("Stop the running turn before deleting this session.")
         await self.events.flush()
         await self.sessions.delete(session_id)
+        self.live.forget(session_id, session.thread_id)
         if session.thread_id:
-            self._by_thread.pop(session.thread_id, None)
             await self._try("thread/archive", {"threadId": session.thread_id}, session.target)
-        self._runtime.pop(session_id, None)
         self.events.forget(session_id)
 
     # -- turns ---------------------------------------------------------------
@@ -284,13 +264,11 @@ class WorkspaceManager(LoggingConfigurable):
 
     def running_turns(self) -> int:
         """How many turns run (or are being started) now, across sessions and targets."""
-        running = {sid for sid, r in self._runtime.items() if r.active_turn is not None}
-        return len(running | self._starting)
+        return self.live.running_turns()
 
     def is_running(self, session_id: str) -> bool:
         """Whether a turn runs in the session now."""
-        runtime = self._runtime.get(session_id)
-        return runtime is not None and runtime.active_turn is not None
+        return self.live.is_running(session_id)
 
     async def start_turn(
         self, session: Session, method: str, params: dict[str, Any], title_hint: str = ""
@@ -304,11 +282,11 @@ class WorkspaceManager(LoggingConfigurable):
                 "WorkspaceManager.max_concurrent_turns); wait for one to finish or stop one.",
                 retry_after=5,
             )
-        self._starting.add(session.id)
+        self.live.starting.add(session.id)
         try:
             return await self._start_turn(session, method, params, title_hint)
         finally:
-            self._starting.discard(session.id)
+            self.live.starting.discard(session.id)
 
     async def _start_turn(
         self, session: Session, method: str, params: dict[str, Any], title_hint: str
@@ -322,7 +300,7 @@ class WorkspaceManager(LoggingConfigurable):
                 params["effort"] = session.effort
         result = await self.server(session.target).request(method, params)
         turn_id = (result.get("turn") or {}).get("id")
-        runtime = self._runtime_of(session.id, session.target)
+        runtime = self.live.runtime_of(session.id, session.target)
         if turn_id is None or turn_id != runtime.last_completed_turn:
             # The turn may already have completed (a fast reply) before this answer.
             runtime.active_turn = runtime.active_turn or turn_id or "pending"
@@ -335,7 +313,7 @@ class WorkspaceManager(LoggingConfigurable):
         """Interrupt the running turn; with ``force``, also restart the app-server so a
         hung command dies with it (other running sessions get an error event)."""
         session = await self.sessions.get(session_id)
-        runtime = self._runtime_of(session_id, session.target)
+        runtime = self.live.runtime_of(session_id, session.target)
         turn_id = runtime.active_turn
         if turn_id is None:
             return {"stopped": False, "reason": "No turn is running."}
@@ -406,8 +384,7 @@ class WorkspaceManager(LoggingConfigurable):
         """The session's thread id, resumed into the current app-server if needed."""
         server = self.server(session.target)
         await server.ensure_started()
-        runtime = self._runtime_of(session.id, session.target)
-        if session.thread_id and runtime.generation == self._generations[session.target]:
+        if session.thread_id and self.live.is_loaded(session):
             return session.thread_id
         folder, _ = resolve_folder(self.root_dir, session.cwd)
         params = self._thread_params(session, folder)
@@ -423,7 +400,7 @@ class WorkspaceManager(LoggingConfigurable):
                 # Codex saves a thread with its first turn: one that never ran is gone
                 # after a restart. Nothing was lost, so the session gets a fresh thread.
                 self.log.info("Session %s had no saved turn; starting a new thread", session.id)
-                self._by_thread.pop(session.thread_id, None)
+                self.live.forget_thread(session.thread_id)
                 result = await server.request("thread/start", params)
         else:
             result = await server.request("thread/start", params)
@@ -431,43 +408,18 @@ class WorkspaceManager(LoggingConfigurable):
         if thread_id != session.thread_id:
             await self.sessions.update(session.id, thread_id=thread_id)
             session.thread_id = thread_id
-        self._register(session)
-        runtime.generation = self._generations[session.target]
+        self.live.mark_loaded(session)
         return thread_id
-
-    def _register(self, session: Session) -> None:
-        if session.thread_id:
-            self._by_thread[session.thread_id] = session.id
-
-    def _runtime_of(self, session_id: str, target: str | None = None) -> _Runtime:
-        runtime = self._runtime.get(session_id)
-        if runtime is None:
-            runtime = self._runtime[session_id] = _Runtime(target=target or "cli")
-        elif target is not None:
-            runtime.target = target
-        return runtime
 
     def _lock(self, session_id: str) -> asyncio.Lock:
         return self._locks.setdefault(session_id, asyncio.Lock())
 
     def _check_idle(self, session_id: str) -> None:
-        if self._runtime_of(session_id).active_turn:
+        if self.live.is_running(session_id):
             raise ConflictError(
                 "A turn is already running in this session. Wait for it to finish or stop it "
                 "(POST .../stop) before sending another message."
             )
-
-    def _with_state(self, session: Session) -> Session:
-        runtime = self._runtime.get(session.id)
-        session.last_seq = max(session.last_seq, self.events.last_seq(session.id))
-        if runtime and runtime.active_turn:
-            session.state = (
-                "waiting_approval" if self.approvals.has_pending(session.id) else "running"
-            )
-            session.active_turn_id = (
-                None if runtime.active_turn == "pending" else runtime.active_turn
-            )
-        return session
 
     @staticmethod
     def _public(session: Session) -> dict[str, Any]:
@@ -482,80 +434,16 @@ class WorkspaceManager(LoggingConfigurable):
 
     # -- app-server callbacks ------------------------------------------------
 
-    def _on_notification(self, method: str, params: dict[str, Any]) -> None:
-        if method == "account/rateLimits/updated":
-            self.rate_limits = {**(self.rate_limits or {}), **(params.get("rateLimits") or {})}
-            # Process-wide: show it in every session that is working right now.
-            for event in normalize(method, params):
-                for sid, runtime in self._runtime.items():
-                    if runtime.active_turn:
-                        self.events.append(sid, event.type, event.data, turn_id=runtime.active_turn)
-            return
-        thread_id = thread_id_of(method, params)
-        session_id = self._by_thread.get(thread_id) if thread_id else None
-        if session_id is None:
-            return
-        runtime = self._runtime_of(session_id)
-        for event in normalize(method, params):
-            if event.type == "turn.started":
-                runtime.active_turn = event.turn_id or runtime.active_turn
-            elif event.type == "token_usage":
-                runtime.token_usage = event.data
-            elif event.type == "turn.completed":
-                runtime.active_turn = None
-                runtime.last_completed_turn = event.turn_id
-                self.approvals.cancel_session(session_id)
-            self.events.append(
-                session_id, event.type, event.data, turn_id=event.turn_id, item_id=event.item_id
-            )
-
-    def _lifecycle_listener(self, target: str) -> Any:
-        def listener(kind: str, info: dict[str, Any]) -> None:
-            self._on_lifecycle(target, kind, info)
-
-        return listener
-
-    def _on_lifecycle(self, target: str, kind: str, info: dict[str, Any]) -> None:
-        if kind == "started":
-            self._generations[target] += 1
-            return
-        if kind not in ("died", "dead"):
-            return
-        for session_id, runtime in self._runtime.items():
-            if runtime.active_turn is None or runtime.target != target:
-                continue
-            turn_id = None if runtime.active_turn == "pending" else runtime.active_turn
-            self.approvals.cancel_session(session_id)
-            if runtime.force_stopping:
-                status, error = "interrupted", None
-            else:
-                message = (
-                    f"The Codex app-server stopped unexpectedly (exit code {info.get('returncode')})"
-                    "; it is being restarted. Send your message again to continue."
-                    if info.get("unexpected", True)
-                    else "The Codex app-server was restarted (Force Stop in another session); "
-                    "send your message again to continue."
-                )
-                error = {"message": message, "code": "app_server_died"}
-                self.events.append(
-                    session_id, "error", {**error, "will_retry": False}, turn_id=turn_id
-                )
-                status = "failed"
-            self.events.append(
-                session_id, "turn.completed", {"status": status, "error": error}, turn_id=turn_id
-            )
-            runtime.active_turn = None
-
     def _approval_handler(self, method: str) -> Any:
         async def handle(params: dict[str, Any]) -> dict[str, Any]:
             thread_id = params.get("threadId")
-            session_id = self._by_thread.get(thread_id) if isinstance(thread_id, str) else None
+            session_id = self.live.session_of(thread_id if isinstance(thread_id, str) else None)
             if session_id is None:
                 # Not one of ours (e.g. an agent-mode thread without a session): refuse safely.
                 from .approvals import reply_for
 
                 return reply_for(APPROVAL_METHODS[method], "decline", params, None)
-            target = self._runtime_of(session_id).target
+            target = self.live.runtime_of(session_id).target
             timeout = self.approval_timeouts.get(target, self.approval_timeout)
             return await self.approvals.ask(session_id, method, params, timeout)
 
