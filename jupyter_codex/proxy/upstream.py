@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import email.utils
 import json
+import ssl
+import sys
 import threading
 import time
+import urllib.request
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from ..accounts.credentials import Credentials
 from ..usage.collector import parse_usage_limit_error, ssl_context
+from .transport import StreamResponse, StreamTransport, TransportError
 
 if TYPE_CHECKING:  # httpx costs ~50 ms to import: only when first used
     import httpx
@@ -64,7 +69,7 @@ class UpstreamHTTPError(Exception):
 class UpstreamStream:
     """A 200 answer: headers now, events as they arrive, ``aclose`` to cancel."""
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: StreamResponse | httpx.Response) -> None:
         self._response = response
         self.status = response.status_code
         self.headers = {k.lower(): v for k, v in response.headers.items()}
@@ -75,8 +80,6 @@ class UpstreamStream:
         An event without ``type`` takes its SSE ``event:`` name. Raises
         :class:`UpstreamHTTPError` (``connection``) when the stream breaks.
         """
-        import httpx
-
         parser = SSEParser()
         try:
             async for chunk in self._response.aiter_bytes():
@@ -84,7 +87,11 @@ class UpstreamStream:
                     yield event
             for event in parser.close():
                 yield event
-        except httpx.HTTPError as e:
+        except TransportError as e:
+            raise UpstreamHTTPError("connection", None, str(e)) from e
+        except Exception as e:
+            if not _is_httpx_error(e):
+                raise
             raise UpstreamHTTPError("connection", None, f"stream broken: {type(e).__name__}") from e
 
     async def aclose(self) -> None:
@@ -179,7 +186,23 @@ class UpstreamClient:
             user_agent,
         )
         self._client: httpx.AsyncClient | None = None
+        self._ssl: ssl.SSLContext | None = None
         self._lock = threading.Lock()
+        self._via_env_proxy: dict[str, bool] = {}
+        #: Streamed model requests (the relay's hot path); httpx serves the rest.
+        self.transport = StreamTransport(
+            self._ssl_context,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_idle_per_host=max_connections,
+            user_agent=user_agent,
+        )
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        with self._lock:
+            if self._ssl is None:
+                self._ssl = ssl_context(self._settings[0])
+            return self._ssl
 
     def _http(self) -> httpx.AsyncClient:
         import httpx
@@ -187,8 +210,10 @@ class UpstreamClient:
         with self._lock:  # warm_up() may build it on a worker thread
             if self._client is None:
                 ca, connect, read, max_connections, user_agent = self._settings
+                if self._ssl is None:
+                    self._ssl = ssl_context(ca)
                 self._client = httpx.AsyncClient(
-                    verify=ssl_context(ca),
+                    verify=self._ssl,
                     timeout=httpx.Timeout(read, connect=connect),
                     limits=httpx.Limits(
                         max_connections=max_connections,
@@ -201,13 +226,28 @@ class UpstreamClient:
         return self._client
 
     def warm_up(self) -> None:
-        """Build the client off the event loop (``asyncio.to_thread``) at start-up."""
+        """Build the clients off the event loop (``asyncio.to_thread``) at start-up."""
+        self._ssl_context()
         self._http()
 
     async def aclose(self) -> None:
+        await self.transport.aclose()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+    def uses_env_proxy(self, url: str) -> bool:
+        """Whether an environment proxy (``HTTPS_PROXY``…, minus ``NO_PROXY``) applies
+        to ``url``: such upstreams are reached through httpx, which speaks to proxies."""
+        known = self._via_env_proxy.get(url)
+        if known is None:
+            parts = urlsplit(url)
+            proxies = urllib.request.getproxies()
+            known = bool(proxies.get(parts.scheme) or proxies.get("all")) and not (
+                urllib.request.proxy_bypass(parts.hostname or "")
+            )
+            self._via_env_proxy[url] = known
+        return known
 
     def request_headers(self, credentials: Credentials, session_id: str | None) -> dict[str, str]:
         headers = {
@@ -251,17 +291,35 @@ class UpstreamClient:
         self, credentials: Credentials, body: dict[str, Any], *, session_id: str | None
     ) -> UpstreamStream:
         """POST ``body`` as ``credentials``; the open stream, or :class:`UpstreamHTTPError`."""
+        url = self.chatgpt_url if credentials.kind == "chatgpt" else self.openai_url
+        content = json.dumps(body, separators=(",", ":")).encode()
+        headers = self.request_headers(credentials, session_id)
+        if self.uses_env_proxy(url):
+            return await self._open_with_httpx(url, content, headers)
+        try:
+            response = await self.transport.post(url, content, headers)
+        except TransportError as e:
+            raise UpstreamHTTPError("connection", None, str(e)) from e
+        except ValueError as e:  # a header value that HTTP cannot carry
+            raise UpstreamHTTPError("client", 400, str(e)) from None
+        if response.status_code == 200:
+            return UpstreamStream(response)
+        try:
+            raw = await response.read_bounded(_MAX_ERROR_BODY)
+        except TransportError:
+            raw = b""
+        finally:
+            await response.aclose()
+        raise classify(response.status_code, raw, response.headers)
+
+    async def _open_with_httpx(
+        self, url: str, content: bytes, headers: dict[str, str]
+    ) -> UpstreamStream:
         import httpx
 
-        url = self.chatgpt_url if credentials.kind == "chatgpt" else self.openai_url
         client = self._http()
-        request = client.build_request(
-            "POST",
-            url,
-            content=json.dumps(body, separators=(",", ":")).encode(),
-            headers=self.request_headers(credentials, session_id),
-        )
         try:
+            request = client.build_request("POST", url, content=content, headers=headers)
             response = await client.send(request, stream=True)
         except httpx.HTTPError as e:
             raise UpstreamHTTPError("connection", None, f"{type(e).__name__}") from e
@@ -304,6 +362,11 @@ async def _read_bounded(response: httpx.Response) -> bytes:
         if size >= _MAX_ERROR_BODY:
             break
     return b"".join(chunks)[:_MAX_ERROR_BODY]
+
+
+def _is_httpx_error(error: BaseException) -> bool:
+    httpx = sys.modules.get("httpx")  # only an httpx response can raise one
+    return httpx is not None and isinstance(error, httpx.HTTPError)
 
 
 def classify(status: int, raw: bytes, headers: Mapping[str, str]) -> UpstreamHTTPError:
