@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 
 import openai
 import pytest
+from demo_helpers import BINDER, start_env
 from server_process import JupyterServerProcess
 
-REPO = Path(__file__).resolve().parents[2]
-BINDER = REPO / "binder"
-
 pytestmark = pytest.mark.timeout(240)
-
-
-def start_env() -> dict[str, str]:
-    """The environment binder/start gives Jupyter."""
-    out = subprocess.run([str(BINDER / "start"), "env"], capture_output=True, text=True, check=True)
-    env = dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
-    return {k: env[k] for k in ("JUPYTER_CONFIG_PATH", "JUPYTER_CODEX_DEMO_MODE")}
 
 
 def test_binder_files_are_complete() -> None:

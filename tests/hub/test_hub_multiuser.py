@@ -8,6 +8,8 @@ hub's own: hub API tokens scoped ``access:servers!user=<name>``.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,8 @@ import openai
 import pytest
 from fakes import FakeUpstream, chatgpt_auth_json, hang, text
 from hub_process import HubProcess
+from tornado.httpclient import HTTPClientError, HTTPRequest
+from tornado.websocket import websocket_connect
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -76,6 +80,33 @@ def import_account(client: httpx.Client, fake: FakeUpstream, n: int) -> dict[str
         r = client.patch(f"codex/api/targets/{target}", json={"account_id": account["id"]})
         assert r.status_code == 200, r.text
     return account
+
+
+def events_socket(user: User, token: str, *, query: bool = False, session: str = "") -> Any:
+    """Open ``user``'s events WebSocket with ``token`` (header or ``?token=``) through the
+    hub's proxy: the HTTP status that refused the handshake, or the hello message and,
+    given ``session``, the replay of that session's events."""
+    url = "ws" + user.url.removeprefix("http") + "codex/api/events"
+    headers = {} if query else {"Authorization": f"token {token}"}
+
+    async def attempt() -> Any:
+        request = HTTPRequest(url + (f"?token={token}" if query else ""), headers=headers)
+        request.request_timeout = 30
+        try:
+            conn = await websocket_connect(request)
+        except HTTPClientError as e:
+            return e.code
+        try:
+            messages = [json.loads(await asyncio.wait_for(conn.read_message(), 30) or "null")]
+            if session:
+                await conn.write_message(json.dumps({"type": "subscribe", "session_id": session}))
+                while messages[-1] and messages[-1]["type"] != "subscribed":
+                    messages.append(json.loads(await asyncio.wait_for(conn.read_message(), 30)))
+            return messages
+        finally:
+            conn.close()
+
+    return asyncio.run(attempt())
 
 
 def wait_for_reply(
@@ -183,6 +214,14 @@ def test_each_user_has_a_private_workspace_accounts_and_proxy(
             r = intruder.request(method, path, json=body, follow_redirects=False)
             assert r.status_code in (401, 403, 404), (method, path, r.status_code, r.text)
             assert sid not in r.text and "hub-acct" not in r.text, (method, path, r.text)
+        # The live event stream: her own token opens it and replays her session (so the
+        # route is right), Bob's is refused at the handshake, as header or as ?token=.
+        mine = events_socket(alice, alice.token, session=sid)
+        assert isinstance(mine, list) and mine[0]["type"] == "hello", mine
+        assert "Hello Alice, from the hub." in json.dumps(mine), mine
+        for query in (False, True):
+            refused = events_socket(alice, bob.token, query=query, session=sid)
+            assert refused in (401, 403), (query, refused)
         r = httpx.post(
             alice.url + "codex/claude/v1/messages",
             headers={"x-api-key": bob.token, "anthropic-version": "2023-06-01"},

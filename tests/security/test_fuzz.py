@@ -21,7 +21,7 @@ from helpers import sign_in_cli_target
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schema_strategies import ANY_JSON, TRICKY_TEXT, body_for
-from server_process import JupyterServerProcess
+from server_process import JupyterServerProcess, free_port
 
 from jupyter_codex.handlers.keys import KeyCreate
 from jupyter_codex.models import (
@@ -29,6 +29,7 @@ from jupyter_codex.models import (
     AccountUpdate,
     ApiKeyCreate,
     ApprovalDecision,
+    DeviceLoginStart,
     MessageCreate,
     SessionCreate,
     SessionUpdate,
@@ -76,6 +77,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             "auth_base_url": fake.auth_base_url,
             "ca_certificate": fake.ca_path,
             "codex_config_overrides": codex_test_config(fake),
+            # Browser sign-ins started by the fuzz listen here, not on Codex's 1455.
+            "browser_login_port": free_port(),
         }
         extra = {"WorkspaceManager": {"max_sessions": 6, "default_approval_policy": "never"}}
         with JupyterServerProcess(root, base / "config", codex, extra_config=extra) as process:
@@ -146,6 +149,42 @@ def test_rest_bodies(
     if succeeds is not None:
         assert any(s < 300 for s in statuses) == succeeds, sorted(statuses)
     assert any(400 <= s < 500 for s in statuses), sorted(statuses)
+
+
+def test_sign_in_bodies(server: Server) -> None:
+    """``accounts/login`` starts device-code or browser sign-ins (on the fake's OAuth
+    endpoints); every flow a body started is cancelled again afterwards."""
+    url = "codex/api/accounts/login"
+    statuses: list[int] = []
+    started: list[str] = []
+
+    @FUZZ
+    @given(body=body_for(DeviceLoginStart))
+    def run(body: bytes) -> None:
+        response = server.client.post(url, content=body)
+        statuses.append(response.status_code)
+        check_rest(response, f"POST {url} {body[:300]!r}")
+        if response.status_code == 201:
+            started.append(response.json()["id"])
+
+    try:
+        run()
+    finally:
+        for flow in started:
+            r = server.client.delete(f"{url}/{flow}")
+            assert r.status_code == 200 and r.json()["status"] != "pending", r.text
+    assert started and any(400 <= s < 500 for s in statuses), sorted(statuses)
+
+
+@given(body=ANY_JSON.map(lambda v: json.dumps(v).encode()) | st.binary(max_size=64))
+@settings(FUZZ, max_examples=10)
+def test_usage_refresh_bodies(server: Server, body: bytes) -> None:
+    """``usage/refresh`` takes no body: whatever comes, it polls and answers the accounts."""
+    response = server.client.post("codex/api/usage/refresh", content=body)
+    check_rest(response, f"POST codex/api/usage/refresh {body[:300]!r}")
+    assert response.status_code == 200, response.text
+    ids = [a["id"] for a in response.json()["accounts"]]
+    assert server.account_id in ids, ids
 
 
 @given(
