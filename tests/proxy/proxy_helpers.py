@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -54,3 +55,24 @@ def anthropic_client(port: int, base_url: str, key: str, **kwargs: Any) -> anthr
 def responses_accounts(fake: FakeUpstream) -> list[str | None]:
     """The ChatGPT account id of every model request the fake saw, in order."""
     return [r.account_id for r in fake.responses_requests()]
+
+
+def codex_app(jp_serverapp: Any) -> Any:
+    """The running extension app (its proxy, agent runner, workspace)."""
+    return jp_serverapp.web_app.settings["codex_app"]
+
+
+async def api_sessions(api: Api) -> list[dict[str, Any]]:
+    """Workspace sessions of the api target (agent mode's)."""
+    sessions = (await api.call("GET", "sessions"))["sessions"]
+    return [s for s in sessions if s["target"] == "api"]
+
+
+async def api_sessions_eventually(api: Api, timeout: float = 30.0) -> list[dict[str, Any]]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        sessions = await api_sessions(api)
+        if sessions:
+            return sessions
+        await asyncio.sleep(0.1)
+    raise AssertionError("no agent session appeared")

@@ -11,7 +11,15 @@ import openai
 import pytest
 from fakes import FakeUpstream, exec_command, hang, text
 from helpers import Api
-from proxy_helpers import anthropic_client, openai_client, setup_accounts, token_of
+from proxy_helpers import (
+    anthropic_client,
+    api_sessions,
+    api_sessions_eventually,
+    codex_app,
+    openai_client,
+    setup_accounts,
+    token_of,
+)
 
 Server = tuple[int, str, str]
 
@@ -19,10 +27,6 @@ Server = tuple[int, str, str]
 @pytest.fixture
 def server(jp_serverapp: Any, jp_http_port: int, jp_base_url: str) -> Server:
     return jp_http_port, jp_base_url, token_of(jp_serverapp)
-
-
-def codex_app(jp_serverapp: Any) -> Any:
-    return jp_serverapp.web_app.settings["codex_app"]
 
 
 def last_user_text(body: dict[str, Any]) -> str:
@@ -34,11 +38,6 @@ def last_user_text(body: dict[str, Any]) -> str:
 
 def all_text(body: dict[str, Any]) -> str:
     return json.dumps(body.get("input") or [])
-
-
-async def api_sessions(api: Api) -> list[dict[str, Any]]:
-    sessions = (await api.call("GET", "sessions"))["sessions"]
-    return [s for s in sessions if s["target"] == "api"]
 
 
 async def test_agent_session_reuse_across_requests(
@@ -159,16 +158,6 @@ async def test_agent_approval_waits_in_the_workspace(
     reply = await asyncio.wait_for(request, 60)
     assert reply.choices[0].message.content == "I could not."
     assert not (jp_root_dir / "agent-made.txt").exists()
-
-
-async def api_sessions_eventually(api: Api, timeout: float = 30.0) -> list[dict[str, Any]]:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        sessions = await api_sessions(api)
-        if sessions:
-            return sessions
-        await asyncio.sleep(0.1)
-    raise AssertionError("no agent session appeared")
 
 
 async def test_agent_busy_conversation_and_disconnect_stop_the_turn(
