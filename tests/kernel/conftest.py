@@ -4,36 +4,14 @@ kernel per module; tests use unique script markers so they do not interfere."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
-from fakes import FakeUpstream, chatgpt_auth_json
-from helpers import ACCOUNT_ID, EMAIL, extension_config, sign_in_cli_target
+from fakes import FakeUpstream
+from helpers import extension_config, sign_in_cli_target
 from kernel_driver import KernelDriver, kernel
-from kernel_live import Live
+from kernel_live import Live, import_account
 from server_process import JupyterServerProcess
-
-
-def import_account(
-    server: JupyterServerProcess,
-    fake: FakeUpstream,
-    account_id: str = ACCOUNT_ID,
-    email: str = EMAIL,
-    label: str = "Work",
-) -> str:
-    """Store an account in the router (as `jupyter codex accounts import` does)."""
-    fake.set_usage(account_id, primary_used=30, secondary_used=10)
-    token = fake.add_account(account_id, email, refresh_token=f"rt-kernel-{account_id}")
-    exp = int(time.time()) + 3600
-    body = {
-        "auth_json": chatgpt_auth_json(email, account_id, token, access_exp=exp),
-        "label": label,
-    }
-    with server.client() as http:
-        answer = http.post("/codex/api/accounts/import", json=body)
-        assert answer.status_code == 201, answer.text
-        return str(answer.json()["id"])
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,9 @@ following a real server's event stream."""
 
 from __future__ import annotations
 
-from conftest import import_account
 from fakes import exec_command, text
 from kernel_driver import KernelDriver, final_plain
-from kernel_live import Live
+from kernel_live import Live, import_account
 
 WAIT_UNTIL = """
 import asyncio, time
