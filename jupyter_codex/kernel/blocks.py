@@ -3,11 +3,13 @@
 A block is one item of the turn (a message, a command, a file change…). The
 formatting is compact on purpose: a command is one line with its exit code (and
 the tail of its output when it failed), a file change is a path with
-``+added −removed``.
+``+added −removed``, a tool call is ``name(arguments)`` with its status and one
+line of its result or error.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -18,6 +20,9 @@ from .context import shorten
 
 #: Lines of a failed command's output shown under it.
 FAILED_OUTPUT_LINES = 8
+#: Characters of a tool call's arguments, and of its result or error, shown.
+TOOL_ARGUMENTS_CHARS = 160
+TOOL_RESULT_CHARS = 240
 
 
 def code_span(text: str) -> str:
@@ -125,12 +130,90 @@ def _change_lines(data: dict[str, Any]) -> list[tuple[str, str, int, int]]:
     return rows
 
 
+def one_line(text: str, limit: int) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
+
+
+def _json(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def tool_arguments(arguments: Any, limit: int = TOOL_ARGUMENTS_CHARS) -> str:
+    """A tool call's arguments as ``key=value, …`` (values as JSON), on one line."""
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments) if arguments.strip() else None
+        except ValueError:
+            return one_line(arguments, limit)
+    if arguments is None:
+        return ""
+    if isinstance(arguments, dict):
+        text = ", ".join(f"{key}={_json(value)}" for key, value in arguments.items())
+    else:
+        text = _json(arguments)
+    return one_line(text, limit)
+
+
+def tool_result(result: Any, limit: int = TOOL_RESULT_CHARS) -> str:
+    """A tool's result on one line: the text of its content items (``[image]`` for
+    images; an MCP result's ``content`` too), else the value as JSON."""
+    items = result.get("content") if isinstance(result, dict) else result
+    if isinstance(items, list) and items and all(isinstance(i, dict) for i in items):
+        parts = []
+        for item in items:
+            kind = str(item.get("type") or "")
+            if "text" in item:
+                parts.append(str(item.get("text") or ""))
+            elif "image" in kind.lower():
+                parts.append("[image]")
+            else:
+                parts.append(_json(item))
+        text = " ".join(parts)
+    elif result is None:
+        text = ""
+    elif isinstance(result, str):
+        text = result
+    else:
+        text = _json(result)
+    return one_line(text, limit)
+
+
+def _tool_summary(data: dict[str, Any]) -> tuple[str, str, str, bool]:
+    """(``name(arguments)``, status word, result or error line, failed?) of a tool block."""
+    name = "/".join(str(p) for p in (data.get("server"), data.get("tool")) if p) or "tool"
+    call = f"{name}({tool_arguments(data.get('arguments'))})"
+    status = str(data.get("status") or "in_progress")
+    error = data.get("error")
+    failed = bool(error) or data.get("success") is False or status in ("failed", "declined")
+    duration = data.get("duration_ms")
+    took = ""
+    if isinstance(duration, (int, float)):
+        took = f", {duration:.0f} ms" if duration < 1000 else f", {duration / 1000:.1f} s"
+    if status in ("in_progress", "inProgress", "running"):
+        return call, "running…", "", False
+    word = ("declined" if status == "declined" else "failed") if failed else "done"
+    if failed and isinstance(error, dict) and error.get("message"):
+        outcome = one_line(str(error["message"]), TOOL_RESULT_CHARS)
+    else:
+        outcome = tool_result(data.get("result"))
+    return call, word + took, outcome, failed
+
+
 _KIND_VERB = {"add": "added", "delete": "deleted", "update": "edited", "move": "moved"}
 
 
-def markdown_block(block: Block) -> str:
+def markdown_block(block: Block, code: bool = False) -> str:
+    """``code``: the reply is Python code (``--format code``); one without a fenced
+    block of its own is shown as one."""
     data = block.data
     if block.kind == "assistant":
+        if code and block.text.strip() and "```" not in block.text:
+            return fenced(block.text.strip("\n"), "python")
         return block.text
     if block.kind == "user":
         return "> **You:** " + block.text.replace("\n", "\n> ")
@@ -149,8 +232,11 @@ def markdown_block(block: Block) -> str:
             for kind, path, added, removed in _change_lines(data)
         )
     if block.kind == "tool":
-        name = "/".join(str(p) for p in (data.get("server"), data.get("tool")) if p)
-        return f"⚙ {code_span(name or 'tool')} — {data.get('status') or 'running…'}"
+        call, word, outcome, failed = _tool_summary(data)
+        line = f"⚙ {code_span(call)} — {word}"
+        if outcome:
+            line += f"  \n↳ {'✗ ' if failed else ''}{code_span(outcome)}"
+        return line
     if block.kind == "plan":
         marks = {"completed": "x", "in_progress": "~"}
         steps = data.get("steps") or []
@@ -184,6 +270,10 @@ def plain_block(block: Block) -> str:
             f"{_KIND_VERB.get(kind, kind)} {path} +{added} -{removed}"
             for kind, path, added, removed in _change_lines(data)
         )
+    if block.kind == "tool":
+        call, word, outcome, failed = _tool_summary(data)
+        line = f"tool {call}  [{word}]"
+        return f"{line}\n  {'error: ' if failed else '→ '}{outcome}" if outcome else line
     markdown = markdown_block(block)
     return markdown.replace("**", "").replace("`", "")
 
@@ -196,6 +286,9 @@ __all__ = [
     "error_text",
     "fenced",
     "markdown_block",
+    "one_line",
     "plain_block",
     "short_path",
+    "tool_arguments",
+    "tool_result",
 ]

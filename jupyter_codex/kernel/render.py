@@ -36,11 +36,18 @@ class Timeline:
     """The blocks of one turn (or a whole session, for the chat widget)."""
 
     def __init__(
-        self, turn_id: str | None = None, *, show_user: bool = False, footer: bool = True
+        self,
+        turn_id: str | None = None,
+        *,
+        show_user: bool = False,
+        footer: bool = True,
+        code: bool = False,
     ) -> None:
         self.turn_id = turn_id
         self.show_user = show_user
         self.footer = footer
+        #: ``--format code``: replies are shown as Python code.
+        self.code = code
         self.blocks: dict[str, Block] = {}
         self.status: str | None = None  # None while running, then the turn's status
         self.error: dict[str, Any] | None = None
@@ -166,7 +173,7 @@ class Timeline:
     # -- rendering ------------------------------------------------------------------------
 
     def markdown(self) -> str:
-        parts = [p for p in (markdown_block(b) for b in self.blocks.values()) if p]
+        parts = [p for p in (markdown_block(b, self.code) for b in self.blocks.values()) if p]
         if not self.footer:
             pass
         elif self.running:
