@@ -372,5 +372,11 @@ class AsyncCodexClient:
             self._tools = ToolHost(self._http)
         await self._tools.register(session_id, [as_tool(t) for t in tools])
 
+    async def stop_serving_tools(self, session_id: str) -> None:
+        """Stop running the session's tools here; the model's later calls to them fail
+        once the server's ``ToolRouter.client_timeout`` has passed."""
+        if self._tools is not None:
+            await self._tools.unregister(session_id)
+
 
 __all__ = ["ApprovalCallback", "AsyncCodexClient", "EventCallback"]

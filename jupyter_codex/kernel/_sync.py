@@ -194,6 +194,9 @@ class CodexClient:
     def serve_tools(self, session_id: str, tools: Sequence[ToolLike]) -> None:
         self._portal.call(self._async.serve_tools(session_id, tools))
 
+    def stop_serving_tools(self, session_id: str) -> None:
+        self._portal.call(self._async.stop_serving_tools(session_id))
+
 
 def _copy_docs() -> None:
     """One docstring per method: the async one's."""

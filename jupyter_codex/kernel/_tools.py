@@ -13,17 +13,22 @@ import asyncio
 import base64
 import contextlib
 import copy
+import functools
 import inspect
 import json
 import logging
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, get_type_hints, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: Where a tool's function is called: given the call (no arguments), await its result
+#: (which may itself be awaitable, for an ``async def`` function).
+CallRunner = Callable[[Callable[[], Any]], Awaitable[Any]]
 
 log = logging.getLogger("jupyter_codex.kernel")
 
@@ -142,6 +147,16 @@ class Tool:
         self.input_schema.setdefault("properties", {})
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
+        #: Calls the function during :meth:`invoke`; ``None``: a sync function runs on a
+        #: worker thread, an async one on the loop that serves the call.
+        self.runner: CallRunner | None = None
+
+    def running_with(self, runner: CallRunner) -> Tool:
+        """A copy of this tool whose function is called through ``runner`` (e.g. on a
+        kernel's main thread, in the context of the running cell)."""
+        twin = copy.copy(self)
+        twin.runner = runner
+        return twin
 
     def _arguments_model(
         self, arg_docs: dict[str, str], localns: dict[str, Any] | None
@@ -199,13 +214,16 @@ class Tool:
             return False, [_text(f"Invalid arguments for {self.name}: {problems}")]
         values = {name: getattr(validated, name) for name in type(validated).model_fields}
         args = [values.pop(name) for name in self._positional]
+        call = functools.partial(self.fn, *args, **values)
         try:
-            if inspect.iscoroutinefunction(self.fn):
-                result = await self.fn(*args, **values)
+            if self.runner is not None:
+                result = await self.runner(call)
+            elif inspect.iscoroutinefunction(self.fn):
+                result = await call()
             else:
-                result = await asyncio.to_thread(self.fn, *args, **values)
-                if inspect.isawaitable(result):
-                    result = await result
+                result = await asyncio.to_thread(call)
+            if inspect.isawaitable(result):
+                result = await result
         except Exception as e:  # noqa: BLE001 - the model gets the error, the turn goes on
             return False, [_text(f"{type(e).__name__}: {e}")]
         return True, to_content_items(result)
@@ -296,4 +314,4 @@ def as_tool(obj: Tool | Callable[..., Any]) -> Tool:
     return obj if isinstance(obj, Tool) else Tool(obj)
 
 
-__all__ = ["Tool", "as_tool", "parse_docstring", "to_content_items", "tool"]
+__all__ = ["CallRunner", "Tool", "as_tool", "parse_docstring", "to_content_items", "tool"]

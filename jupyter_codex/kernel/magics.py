@@ -30,6 +30,7 @@ from ._portal import get_portal
 from ._results import TurnResult
 from .connection import Connection, get_connection
 from .context import ContextMode, build_context, compose_prompt, interpolate, notebook_path
+from .notebook_tools import ToolConflictError, notebook_tools
 from .options import OptionError, parse_line, usage
 from .runner import TurnPlan, TurnRunner, UiCalls, stop_turn
 from .sessions import SessionRequest, shared_book
@@ -115,19 +116,21 @@ class CodexMagics(Magics):
 
     # -- %codex ----------------------------------------------------------------
 
-    @no_var_expand  # type: ignore[untyped-decorator]
-    @line_cell_magic  # type: ignore[untyped-decorator]
+    @no_var_expand  # type: ignore[untyped-decorator,unused-ignore]
+    @line_cell_magic  # type: ignore[untyped-decorator,unused-ignore]
     def codex(self, line: str, cell: str | None = None) -> None:
         """Ask Codex: ``%codex [options] PROMPT`` or ``%%codex [options]`` + prompt cell."""
         plan = self._plan(line, cell)
         if plan is not None:
             self._finish(plan, self._run_blocking(plan))
 
-    @no_var_expand  # type: ignore[untyped-decorator]
-    @line_magic  # type: ignore[untyped-decorator]
+    @no_var_expand  # type: ignore[untyped-decorator,unused-ignore]
+    @line_magic  # type: ignore[untyped-decorator,unused-ignore]
     def codex_fix(self, line: str) -> None:
         """Send the last exception and its traceback to Codex and ask for a fix."""
-        self.codex("--fix " + line)
+        plan = self._plan("--fix " + line, None)
+        if plan is not None:
+            self._finish(plan, self._run_blocking(plan))
 
     async def run_async(self, name: str, line: str, cell: str | None = None) -> None:
         """What ``await``-rewritten cells call (see ``extension.async_transformer``)."""
@@ -169,6 +172,10 @@ class CodexMagics(Magics):
         if options.fix and context.error is None:
             raise CodexMagicError("There is no exception to fix: run the failing cell first.")
         self.book.notebook = self.book.notebook or notebook_path(user_ns)
+        try:
+            tools = None if options.no_tools else notebook_tools(user_ns, shell.user_ns_hidden)
+        except ToolConflictError as e:
+            raise CodexMagicError(str(e)) from None
         return TurnPlan(
             text=compose_prompt(prompt, context),
             request=SessionRequest(
@@ -180,6 +187,7 @@ class CodexMagics(Magics):
             ),
             output_format=options.format,
             notes=["insert"] if options.insert else [],
+            tools=tools,
         )
 
     def _fail(self, error: CodexError) -> CodexMagicError:
@@ -257,7 +265,7 @@ class CodexMagics(Magics):
                 print("Codex's code is in a new cell below.")
 
     def _slash_command(self, response: dict[str, Any]) -> None:
-        from IPython.display import JSON, display  # type: ignore[attr-defined]
+        from IPython.display import JSON, display  # type: ignore[attr-defined,unused-ignore]
 
         session = response.get("session")
         if response.get("command") == "new" and isinstance(session, dict):
@@ -275,7 +283,7 @@ class CodexMagics(Magics):
         except CodexError as e:
             raise self._fail(e) from None
 
-    @line_magic  # type: ignore[untyped-decorator]
+    @line_magic  # type: ignore[untyped-decorator,unused-ignore]
     def codex_status(self, line: str = "") -> None:
         """The server, both targets' accounts, and this notebook's session."""
         from IPython.display import display
@@ -298,7 +306,7 @@ class CodexMagics(Magics):
         )
         display(status_bundle(status, info.url, source, session), raw=True)
 
-    @line_magic  # type: ignore[untyped-decorator]
+    @line_magic  # type: ignore[untyped-decorator,unused-ignore]
     def codex_accounts(self, line: str = "") -> None:
         """List accounts with their quota; ``use ID [--target cli|api]``; ``refresh``."""
         from IPython.display import display
@@ -322,7 +330,7 @@ class CodexMagics(Magics):
         accounts = self._client_call(lambda c: c.accounts())
         display(accounts_bundle(accounts), raw=True)
 
-    @line_magic  # type: ignore[untyped-decorator]
+    @line_magic  # type: ignore[untyped-decorator,unused-ignore]
     def codex_sessions(self, line: str = "") -> None:
         """This server's sessions (``--all`` includes archived ones)."""
         from IPython.display import display

@@ -27,6 +27,7 @@ OPTIONS: dict[str, tuple[bool, str]] = {
     "--insert": (False, "put the generated code into a new cell below"),
     "--context": (True, "none|cell|notebook|vars: what to tell Codex about the notebook"),
     "--fix": (False, "send the last exception and its traceback, and ask for a fix"),
+    "--no-tools": (False, "do not offer the notebook's @tool functions to Codex in this turn"),
 }
 
 #: A word; quoted parts ("my dir", 'x y') may contain spaces: --cwd="my dir".
@@ -48,12 +49,13 @@ class TurnOptions:
     insert: bool = False
     context: str | None = None
     fix: bool = False
+    no_tools: bool = False
     given: set[str] = field(default_factory=set)
 
 
 def usage() -> str:
     lines = ["%codex [options] PROMPT   or   %%codex [options] + the prompt in the cell", ""]
-    lines += [f"  {name:<10} {help_text}" for name, (_, help_text) in OPTIONS.items()]
+    lines += [f"  {name:<11} {help_text}" for name, (_, help_text) in OPTIONS.items()]
     lines.append("\n{name} in the prompt is replaced by the value of that Python variable.")
     return "\n".join(lines)
 
@@ -97,7 +99,7 @@ def parse_line(line: str) -> tuple[TurnOptions, str]:
         elif eq:
             raise OptionError(f"{name} takes no value.")
         else:
-            setattr(options, name[2:], True)
+            setattr(options, name[2:].replace("-", "_"), True)
         options.given.add(name[2:])
 
 

@@ -12,6 +12,10 @@ Two ways to wait, one coroutine:
   call back to the main thread through a queue, so outputs land in the right
   cell; Ctrl-C / "interrupt kernel" raises there and stops the turn.
 
+Notebook tools (``notebook_tools.py``) are served by the turn's client only while
+the turn runs; their synchronous functions run on the main thread in both ways:
+inline on the kernel's loop, or through the same queue as the display calls.
+
 Without clickable buttons an approval is left to the session's policy and
 the panel: the cell prints what is asked and waits until someone decides
 (or the server's timeout declines it).
@@ -21,6 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
+import inspect
 import queue
 import time
 from collections.abc import Callable
@@ -31,7 +37,9 @@ from ..errors import CodexError
 from ._client import AsyncCodexClient
 from ._events import ApprovalData
 from ._results import TurnResult
+from ._tools import Tool
 from .blocks import code_span
+from .notebook_tools import refusing, served_by
 from .render import LiveDisplay, Timeline
 from .sessions import SessionBook, SessionRequest
 
@@ -49,6 +57,12 @@ class TurnPlan:
     session_id: str | None = None
     display: LiveDisplay | None = None
     notes: list[str] = field(default_factory=list)
+    #: The notebook's tools for this turn; ``None`` with ``--no-tools``.
+    tools: list[Tool] | None = None
+
+
+#: What the model reads when it calls a notebook tool during a ``--no-tools`` turn.
+TOOLS_OFF = "Notebook tools are off for this turn (%codex --no-tools)."
 
 
 class UiCalls:
@@ -56,6 +70,10 @@ class UiCalls:
 
     def __init__(self, direct: bool) -> None:
         self.direct = direct
+        #: The cell's context (ipykernel keeps the cell's message in a context variable,
+        #: so output made under it lands in this cell, not in the one that opened the
+        #: tool connection).
+        self._context = contextvars.copy_context()
         self._queue: queue.Queue[tuple[Callable[..., Any], tuple[Any, ...]]] = queue.Queue()
         #: Called on the main thread whenever the queue is idle (throttled displays).
         self.on_idle: Callable[[], None] | None = None
@@ -82,6 +100,40 @@ class UiCalls:
             fn, args = self._queue.get_nowait()
             fn(*args)
         return future.result()
+
+    async def run_tool(self, call: Callable[[], Any]) -> Any:
+        """Run a notebook tool's function on the main thread and return its result.
+
+        Direct: the caller *is* on the main thread (the kernel's loop), so the call
+        runs inline, in the cell's context, and blocks the loop like any cell code
+        (an ``async def`` tool runs as a task there). Queued: the main thread runs it
+        while it pumps (an async tool's coroutine is then awaited on the client's
+        loop); an interrupt there fails the call and then stops the turn as usual.
+        """
+        if self.direct:
+            context = self._context.copy()
+            try:
+                result = context.run(call)
+            except KeyboardInterrupt:
+                raise RuntimeError("KeyboardInterrupt: the kernel was interrupted") from None
+            if inspect.isawaitable(result):  # an async tool: a task in the cell's context
+                return await context.run(asyncio.ensure_future, result)
+            return result
+        done: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def run() -> None:
+            if not done.set_running_or_notify_cancel():
+                return
+            try:
+                done.set_result(call())
+            except KeyboardInterrupt:
+                done.set_exception(RuntimeError("KeyboardInterrupt: the kernel was interrupted"))
+                raise
+            except Exception as e:  # noqa: BLE001 - the tool's own error, for the model
+                done.set_exception(e)
+
+        self._queue.put((run, ()))
+        return await asyncio.wrap_future(done)
 
 
 def approval_line(approval: ApprovalData, reason: str) -> str:
@@ -115,12 +167,19 @@ class TurnRunner:
         self.no_buttons_why = no_buttons_why
 
     async def run(self, client: AsyncCodexClient, plan: TurnPlan) -> TurnResult:
-        session = await self.book.resolve(client, plan.request)
+        tools = served_by(plan.tools, self.ui.run_tool) if plan.tools is not None else None
+        session = await self.book.resolve(client, plan.request, tools)
         plan.session_id = session.id
         for note in self.book.notes:
             self.ui(print, note)
         self.book.notes.clear()
-        display = LiveDisplay(Timeline(), plan.output_format, timer=self.ui.direct)
+        if tools is None:  # --no-tools: tools the thread has answer with an error at once
+            tools = refusing(self.book.declared.get(session.id, []), TOOLS_OFF)
+        if tools:
+            await client.serve_tools(session.id, tools)
+        display = LiveDisplay(
+            Timeline(code=plan.output_format == "code"), plan.output_format, timer=self.ui.direct
+        )
         plan.display = display
         self.ui.on_idle = display.tick
         self.ui(display.show)
@@ -132,6 +191,8 @@ class TurnRunner:
                 on_approval=self._approver(client, session.id),
             )
         finally:
+            if tools:
+                await client.stop_serving_tools(session.id)
             self.ui(display.refresh)
 
     def _approver(self, client: AsyncCodexClient, session_id: str) -> Callable[..., Any]:
@@ -174,4 +235,4 @@ async def stop_turn(client: AsyncCodexClient, session_id: str | None) -> bool:
     return bool(answer.get("stopped"))
 
 
-__all__ = ["TurnPlan", "TurnRunner", "UiCalls", "approval_line", "stop_turn"]
+__all__ = ["TOOLS_OFF", "TurnPlan", "TurnRunner", "UiCalls", "approval_line", "stop_turn"]

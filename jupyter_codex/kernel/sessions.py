@@ -5,6 +5,13 @@ in the kernel's folder, so after a kernel restart ``%codex`` finds the same
 conversation again. ``--session NAME|ID`` picks a session by id (or a unique
 id prefix) or by title, creating a titled one when the name is new;
 ``--new`` always starts a fresh one, which then becomes the default.
+
+Notebook tools: codex fixes a thread's tools when it starts, so the book keeps
+the tools each session of this kernel started with. When a turn's tools differ
+from those (or the session was not started by this kernel and the notebook has
+tools), the notebook's default or named session is continued in a new session
+with the same title, folder and settings, declared with the current tools. A
+session picked by id is used as it is.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from pathlib import PurePath
 from ..errors import NotFoundError, PathOutsideRootError
 from ..models import Session
 from ._client import AsyncCodexClient
+from ._tools import Tool
+from .notebook_tools import describe, fingerprint
 
 #: What a session id looks like (uuid4 hex); a name like that is never created.
 _ID = re.compile(r"^[0-9a-f]{32}$")
@@ -42,6 +51,8 @@ class SessionBook:
     default_id: str | None = None
     named: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: Session id → the tools its thread was declared with (sessions this kernel started).
+    declared: dict[str, list[Tool]] = field(default_factory=dict)
 
     @property
     def default_title(self) -> str:
@@ -49,20 +60,74 @@ class SessionBook:
             return os.path.basename(self.notebook)
         return f"IPython kernel {os.getpid()}"
 
-    async def resolve(self, client: AsyncCodexClient, request: SessionRequest) -> Session:
-        """Find or create the session ``request`` names; apply ``--model``/``--effort``."""
-        session = await self._find_or_create(client, request)
+    async def resolve(
+        self,
+        client: AsyncCodexClient,
+        request: SessionRequest,
+        tools: list[Tool] | None = None,
+    ) -> Session:
+        """Find or create the session ``request`` names; apply ``--model``/``--effort``.
+
+        ``tools`` are the notebook's tools for this turn: a new session is declared
+        with them, and a found one whose thread cannot serve them is continued in a
+        new session (see the module's docstring). ``None`` leaves tools alone.
+        """
+        session = await self._find_or_create(client, request, tools)
+        name = (request.name or "").strip()
+        pinned = (  # --session ID (or an id prefix): that very session, as it is
+            bool(_ID.match(name) or _ID_PREFIX.match(name)) and session.id.startswith(name)
+        )
+        if tools is not None and not pinned and not self.can_serve(session.id, tools):
+            session = await self._restart_with(client, session, tools)
         model = request.model if request.model and request.model != session.model else None
         effort = request.effort if request.effort and request.effort != session.effort else None
         if model or effort:
             session = await client.update_session(session.id, model=model, effort=effort)
         return session
 
-    async def _find_or_create(self, client: AsyncCodexClient, request: SessionRequest) -> Session:
+    def can_serve(self, session_id: str, tools: list[Tool]) -> bool:
+        """Was the session's thread declared with exactly these tools? A session this
+        kernel did not start is taken to have none."""
+        declared = self.declared.get(session_id)
+        if declared is None:
+            return not tools
+        return fingerprint(declared) == fingerprint(tools)
+
+    async def _restart_with(
+        self, client: AsyncCodexClient, old: Session, tools: list[Tool]
+    ) -> Session:
+        """A new session like ``old`` (title, folder, settings) declared with ``tools``;
+        it takes ``old``'s place as the default or named session."""
+        session = await client.create_session(
+            old.cwd,
+            model=old.model,
+            effort=old.effort,
+            approval_policy=old.approval_policy,
+            sandbox=old.sandbox,
+            title=old.title,
+            tools=tools,
+        )
+        self.declared[session.id] = list(tools)
+        if self.default_id == old.id:
+            self.default_id = session.id
+        for name, known in list(self.named.items()):
+            if known == old.id:
+                self.named[name] = session.id
+        self.notes.append(
+            f"Codex sets a session's tools when the session starts, and session {old.id[:8]} "
+            f"did not start with this notebook's tools ({describe(tools)}); continuing in a "
+            f"new session {session.id[:8]}. The earlier conversation stays in {old.id[:8]} "
+            f"(%codex --session {old.id})."
+        )
+        return session
+
+    async def _find_or_create(
+        self, client: AsyncCodexClient, request: SessionRequest, tools: list[Tool] | None
+    ) -> Session:
         if request.name:
-            return await self._named(client, request)
+            return await self._named(client, request, tools)
         if request.new:
-            session = await self._create(client, request, self.default_title)
+            session = await self._create(client, request, self.default_title, tools)
             self.default_id = session.id
             return session
         if self.default_id and request.cwd is None:
@@ -76,15 +141,17 @@ class SessionBook:
                 if session.title == self.default_title and session.target == "cli":
                     self.default_id = session.id
                     return session
-        session = await self._create(client, request, self.default_title)
+        session = await self._create(client, request, self.default_title, tools)
         if request.cwd is None:
             self.default_id = session.id
         return session
 
-    async def _named(self, client: AsyncCodexClient, request: SessionRequest) -> Session:
+    async def _named(
+        self, client: AsyncCodexClient, request: SessionRequest, tools: list[Tool] | None
+    ) -> Session:
         name = str(request.name).strip()
         if request.new:
-            session = await self._create(client, request, name)
+            session = await self._create(client, request, name, tools)
             self.named[name] = session.id
             return session
         known = self.named.get(name)
@@ -104,12 +171,16 @@ class SessionBook:
         if titled:
             self.named[name] = titled[0].id
             return titled[0]
-        session = await self._create(client, request, name)
+        session = await self._create(client, request, name, tools)
         self.named[name] = session.id
         return session
 
     async def _create(
-        self, client: AsyncCodexClient, request: SessionRequest, title: str
+        self,
+        client: AsyncCodexClient,
+        request: SessionRequest,
+        title: str,
+        tools: list[Tool] | None = None,
     ) -> Session:
         """A session in ``--cwd`` or the kernel's folder.
 
@@ -127,12 +198,13 @@ class SessionBook:
         for index, cwd in enumerate(candidates):
             try:
                 session = await client.create_session(
-                    cwd, model=request.model, effort=request.effort, title=title
+                    cwd, model=request.model, effort=request.effort, title=title, tools=tools
                 )
             except (PathOutsideRootError, NotFoundError):
                 if index == len(candidates) - 1:
                     raise
                 continue
+            self.declared[session.id] = list(tools or ())
             if request.cwd is None and cwd == "":
                 self.notes.append(
                     "The kernel's folder is not under the Jupyter server's root; the session "

@@ -9,6 +9,7 @@ import textwrap
 
 import pytest
 
+from jupyter_codex.kernel import tool
 from jupyter_codex.kernel.context import (
     build_context,
     describe_value,
@@ -17,6 +18,12 @@ from jupyter_codex.kernel.context import (
 )
 from jupyter_codex.kernel.extension import async_transformer, protect_questions
 from jupyter_codex.kernel.magics import extract_code
+from jupyter_codex.kernel.notebook_tools import (
+    ToolConflictError,
+    fingerprint,
+    notebook_tools,
+    refusing,
+)
 from jupyter_codex.kernel.options import OptionError, parse_line
 from jupyter_codex.kernel.render import Timeline
 
@@ -28,6 +35,8 @@ def test_options_keep_the_prompt_verbatim() -> None:
     options, prompt = parse_line('--cwd="my dir" --format=code -- --literal prompt')
     assert options.cwd == "my dir" and options.format == "code"
     assert prompt == "--literal prompt"
+    options, prompt = parse_line("--no-tools summarize")
+    assert options.no_tools and prompt == "summarize"
     for bad in ("--colour red hi", "--format yaml hi", "--effort", "--new=yes hi"):
         with pytest.raises(OptionError):
             parse_line(bad)
@@ -181,3 +190,80 @@ def test_magics_load_and_read_well_without_ipywidgets() -> None:
     assert "Unknown option --bogus" in done.stdout + done.stderr
     assert "--session" in done.stdout and "{name} in the prompt" in done.stdout  # --help
     assert "Traceback" not in done.stdout
+
+
+def test_tool_calls_show_arguments_and_result_compactly() -> None:
+    timeline = Timeline("t1")
+    started = {"kind": "dynamic", "tool": "lookup", "arguments": {"id": 7, "tags": ["a"]}}
+    timeline.add({"type": "tool_call.started", "turn_id": "t1", "item_id": "c1", "data": started})
+    assert '⚙ `lookup(id=7, tags=["a"])` — running…' in timeline.markdown()
+    done = {
+        **started,
+        "status": "completed",
+        "success": True,
+        "duration_ms": 12,
+        "result": [{"type": "inputText", "text": "x" * 1000}, {"type": "inputImage"}],
+    }
+    timeline.add({"type": "tool_call.completed", "turn_id": "t1", "item_id": "c1", "data": done})
+    markdown = timeline.markdown()
+    assert "— done, 12 ms" in markdown and "↳ `xxx" in markdown
+    line = markdown.splitlines()[1]
+    assert line.endswith("…`") and len(line) < 260  # long results are cut
+    long_args = {"kind": "dynamic", "tool": "save", "arguments": {"text": "y" * 500}}
+    timeline.add({"type": "tool_call.started", "turn_id": "t1", "item_id": "c2", "data": long_args})
+    assert max(len(line) for line in timeline.plain().splitlines()) < 260
+    failed = {
+        "kind": "dynamic",
+        "tool": "load",
+        "arguments": '{"name": "sales"}',
+        "status": "failed",
+        "success": False,
+        "error": {"message": "KeyError: 'sales'"},
+        "result": [{"type": "inputText", "text": "KeyError: 'sales'"}],
+    }
+    timeline.add({"type": "tool_call.completed", "turn_id": "t1", "item_id": "c3", "data": failed})
+    assert "⚙ `load(name=\"sales\")` — failed  \n↳ ✗ `KeyError: 'sales'`" in timeline.markdown()
+    assert "tool load(name=\"sales\")  [failed]\n  error: KeyError: 'sales'" in timeline.plain()
+
+
+def test_code_format_shows_a_bare_reply_as_python() -> None:
+    timeline = Timeline("t1", code=True)
+    timeline.add({"type": "assistant.message", "turn_id": "t1", "data": {"text": "df.head()"}})
+    assert timeline.markdown().startswith("```python\ndf.head()\n```")
+
+
+def test_notebook_tools_are_the_public_tool_objects_of_the_namespace() -> None:
+    def area(width: float, height: float) -> float:
+        """Area of a rectangle."""
+        return width * height
+
+    area_tool = tool(area)
+    other = tool(name="area")(lambda side: side)
+    hidden_tool = tool(name="hidden")(area)
+    namespace = {
+        "area_tool": area_tool,
+        "alias": area_tool,
+        "_private": tool(name="private")(area),
+        "shown": hidden_tool,
+        "plain": area,
+    }
+    assert [t.name for t in notebook_tools(namespace, {"shown": hidden_tool})] == ["area"]
+    assert [t.name for t in notebook_tools(namespace)] == ["area", "hidden"]
+    with pytest.raises(ToolConflictError, match="Two tools are named 'area'"):
+        notebook_tools({**namespace, "other": other})
+    # What the model sees decides whether a session can serve a tool set.
+    assert fingerprint([area_tool]) == fingerprint([tool(area)])
+    assert fingerprint([area_tool]) != fingerprint([tool(area, description="Another text.")])
+
+
+async def test_refusing_stand_ins_answer_with_the_reason() -> None:
+    async def fetch(url: str) -> str:
+        """Fetch a page."""
+        return "page"
+
+    (stand_in,) = refusing([tool(fetch)], "tools are off")
+    assert stand_in.spec() == tool(fetch).spec()
+    assert await stand_in.invoke({"url": "u"}) == (
+        False,
+        [{"type": "inputText", "text": "RuntimeError: tools are off"}],
+    )
