@@ -241,3 +241,33 @@ def test_named_sessions_cwd_effort_and_new(live: Live, nb: KernelDriver) -> None
     listed = final_plain(nb.ok("%codex_sessions"))
     marked = next(line for line in listed.splitlines() if line.startswith("▶"))
     assert fresh in marked
+
+
+def test_model_option_reaches_the_upstream_request(live: Live, nb: KernelDriver) -> None:
+    live.fake.script("MODEL-MARK", text("Answered by the chosen model."))
+    live.fake.script("MODEL-AGAIN", text("Same model."))
+    nb.ok("%codex --session model-demo --model gpt-fake-mini MODEL-MARK")
+    requests = [r for r in live.fake.responses_requests() if "MODEL-MARK" in json.dumps(r.body)]
+    assert requests and {r.body.get("model") for r in requests} == {"gpt-fake-mini"}
+    (session,) = [s for s in sessions(live) if s["title"] == "model-demo"]
+    assert session["model"] == "gpt-fake-mini"
+    # It sticks for the session's later turns.
+    nb.ok("%codex --session model-demo MODEL-AGAIN")
+    later = [r for r in live.fake.responses_requests() if "MODEL-AGAIN" in json.dumps(r.body)]
+    assert later and later[-1].body.get("model") == "gpt-fake-mini"
+
+
+def test_format_code_renders_the_answer_as_code(live: Live, nb: KernelDriver) -> None:
+    code = "totals = sales.groupby('region').units.sum()\ntotals.plot.bar()"
+    live.fake.script("CODE-MARK", text(code))
+    run = nb.ok("%codex --format code CODE-MARK plot units per region")
+    assert "one ```python block" in last_body(live, "CODE-MARK")  # asked for code
+    final = run.of_type("update_display_data")[-1]["content"]["data"]
+    assert final["text/markdown"] == f"```python\n{code}\n```", final
+    assert final["text/plain"] == code
+    # A reply that brings its own fence is shown as it is.
+    fenced = f"```python\n{code}\n```"
+    live.fake.script("CODE-FENCED", text(f"Here:\n\n{fenced}"))
+    run = nb.ok("%codex --format code CODE-FENCED")
+    final = run.of_type("update_display_data")[-1]["content"]["data"]
+    assert final["text/markdown"] == f"Here:\n\n{fenced}", final
