@@ -68,7 +68,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       WebSocket: app.serviceManager.serverSettings.WebSocket
     });
     const sessions = new SessionsModel({ api, stream });
-    const accounts = new AccountsModel({ api });
+    // Account switches, usage alerts and failures show as notifications.
+    const accounts = new AccountsModel({ api, notifications: Notification });
     const draft = new ComposerDraft();
 
     let settings: ICodexSettings = DEFAULT_SETTINGS;
@@ -142,20 +143,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
     sessions.changed.connect(updateBadge);
 
-    // Account switches, usage alerts and failures as notifications.
     sessions.systemEvent.connect((_, event) => accounts.onSystemEvent(event));
-    accounts.alert.connect((_, alert) => {
-      const options = {
-        autoClose: alert.level === 'info' ? (5000 as const) : (false as const)
-      };
-      if (alert.level === 'error') {
-        Notification.error(alert.message, options);
-      } else if (alert.level === 'warning') {
-        Notification.warning(alert.message, options);
-      } else {
-        Notification.info(alert.message, options);
-      }
-    });
 
     if (statusBar) {
       statusBar.registerStatusItem('jupyter-codex:account-status', {

@@ -5,6 +5,12 @@
 import * as React from 'react';
 
 import {
+  changeVerb,
+  commandSummary,
+  toolResultText,
+  toolTitle
+} from '../model/bubbles';
+import {
   displayCommand,
   duration,
   toRootRelative,
@@ -223,22 +229,6 @@ function Collapsible(props: {
   );
 }
 
-function commandSummary(bubble: ICommandBubble): string | null {
-  const reads = bubble.actions.filter(a => a.type === 'read');
-  if (reads.length && reads.length === bubble.actions.length) {
-    return `Read ${reads.map(a => a.name ?? a.path).join(', ')}`;
-  }
-  const search = bubble.actions.find(a => a.type === 'search');
-  if (search) {
-    return `Searched ${search.query ? `"${search.query}"` : ''}${search.path ? ` in ${search.path}` : ''}`;
-  }
-  const list = bubble.actions.find(a => a.type === 'list_files');
-  if (list) {
-    return `Listed ${list.path ?? 'files'}`;
-  }
-  return null;
-}
-
 function CommandView(props: { bubble: ICommandBubble }): JSX.Element {
   const { bubble } = props;
   const running = bubble.status === 'in_progress';
@@ -289,23 +279,6 @@ function CommandView(props: { bubble: ICommandBubble }): JSX.Element {
       )}
     </div>
   );
-}
-
-function changeVerb(change: Codex.IFileChange): string {
-  switch (change.kind) {
-    case 'add':
-      return 'Created';
-    case 'delete':
-      return 'Deleted';
-    case 'move': {
-      const dir = (p: string) => p.replace(/[^/]*$/, '');
-      return change.move_path && dir(change.move_path) === dir(change.path)
-        ? 'Renamed'
-        : 'Moved';
-    }
-    default:
-      return change.move_path ? 'Moved' : 'Edited';
-  }
 }
 
 export function DiffView(props: {
@@ -401,35 +374,9 @@ function FileChangeView(props: {
   );
 }
 
-function toolTitle(bubble: IToolBubble): string {
-  const args: any = bubble.arguments ?? {};
-  switch (bubble.toolKind) {
-    case 'web_search':
-      return `Searched the web${args.query ? `: ${args.query}` : ''}`;
-    case 'collab':
-      return `Subagent${args.prompt ? `: ${String(args.prompt).slice(0, 120)}` : ''}`;
-    case 'mcp':
-      return `MCP ${bubble.server ? `${bubble.server} · ` : ''}${bubble.tool}`;
-    default:
-      return `Tool ${bubble.tool}`;
-  }
-}
-
-function resultText(result: any): string {
-  if (result === null || result === undefined) {
-    return '';
-  }
-  if (Array.isArray(result?.content)) {
-    return result.content
-      .map((c: any) => (c?.type === 'text' ? c.text : JSON.stringify(c)))
-      .join('\n');
-  }
-  return typeof result === 'string' ? result : JSON.stringify(result, null, 2);
-}
-
 function ToolView(props: { bubble: IToolBubble }): JSX.Element {
   const { bubble } = props;
-  const result = resultText(bubble.result);
+  const result = toolResultText(bubble.result);
   return (
     <details className="jp-codex-Tool" data-status={bubble.status}>
       <summary>

@@ -4,6 +4,7 @@
  */
 import { MimeModel } from '@jupyterlab/rendermime';
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
+import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 import { PanelEnvironment } from './context';
@@ -29,12 +30,21 @@ export function Markdown(props: {
     }
     const r = rendermime.createRenderer('text/markdown');
     renderer.current = r;
-    host.current.appendChild(r.node);
+    // Attached as a widget: the renderer typesets math only when attached.
+    if (host.current.isConnected) {
+      Widget.attach(r, host.current);
+    } else {
+      host.current.appendChild(r.node);
+    }
     return () => {
       if (timer.current !== null) {
         clearTimeout(timer.current);
       }
       renderer.current = null;
+      if (r.isAttached && !r.node.isConnected) {
+        // React removed the host first: nothing left to detach from.
+        r.clearFlag(Widget.Flag.IsAttached);
+      }
       r.dispose();
     };
   }, [env.rendermime]);

@@ -14,6 +14,30 @@ export interface IAccountsModelOptions {
   api: CodexAPI;
   /** Milliseconds between background refreshes (60 s). */
   interval?: number;
+  /**
+   * Where alerts show (JupyterLab's `Notification` in the app); without one
+   * they are only emitted on `alert`.
+   */
+  notifications?: INotificationSink;
+}
+
+/** The part of JupyterLab's `Notification` namespace the alerts use. */
+export interface INotificationSink {
+  info(message: string, options?: { autoClose?: number | false }): unknown;
+  warning(message: string, options?: { autoClose?: number | false }): unknown;
+  error(message: string, options?: { autoClose?: number | false }): unknown;
+}
+
+/** Show an alert: info closes itself after 5 s, warnings and errors stay. */
+export function notifyAlert(sink: INotificationSink, alert: IAlert): void {
+  const options = { autoClose: alert.level === 'info' ? 5000 : false } as const;
+  if (alert.level === 'error') {
+    sink.error(alert.message, options);
+  } else if (alert.level === 'warning') {
+    sink.warning(alert.message, options);
+  } else {
+    sink.info(alert.message, options);
+  }
 }
 
 /** A user-facing alert derived from a system event. */
@@ -35,6 +59,10 @@ export class AccountsModel implements IDisposable {
       standby: 'when-hidden',
       name: 'jupyter-codex:accounts'
     });
+    const sink = options.notifications;
+    if (sink) {
+      this._alert.connect((_, alert) => notifyAlert(sink, alert));
+    }
   }
 
   get accounts(): readonly Codex.IAccount[] {

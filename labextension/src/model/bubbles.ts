@@ -1,0 +1,99 @@
+/**
+ * Titles and texts the timeline's bubbles show (pure, no React).
+ */
+import { Codex } from '../tokens';
+import { ICommandBubble, IToolBubble } from './timeline';
+
+/** The verb of one file change: Created, Deleted, Moved, Renamed or Edited. */
+export function changeVerb(change: Codex.IFileChange): string {
+  const dir = (p: string) => p.replace(/[^/]*$/, '');
+  const moved = (to: string | null) =>
+    to && dir(to) === dir(change.path) ? 'Renamed' : 'Moved';
+  switch (change.kind) {
+    case 'add':
+      return 'Created';
+    case 'delete':
+      return 'Deleted';
+    case 'move':
+      return moved(change.move_path);
+    default:
+      return change.move_path ? moved(change.move_path) : 'Edited';
+  }
+}
+
+/**
+ * A one-line summary of what a command did when codex parsed it (reads,
+ * searches, listings), e.g. "Read a.py, b.py"; `null` for other commands.
+ */
+export function commandSummary(bubble: ICommandBubble): string | null {
+  const reads = bubble.actions.filter(a => a.type === 'read');
+  if (reads.length && reads.length === bubble.actions.length) {
+    return `Read ${reads.map(a => a.name ?? a.path).join(', ')}`;
+  }
+  const search = bubble.actions.find(a => a.type === 'search');
+  if (search) {
+    return `Searched ${search.query ? `"${search.query}"` : ''}${search.path ? ` in ${search.path}` : ''}`;
+  }
+  const list = bubble.actions.find(a => a.type === 'list_files');
+  if (list) {
+    return `Listed ${list.path ?? 'files'}`;
+  }
+  return null;
+}
+
+/** The title of a tool-like bubble: MCP, dynamic tool, web search, subagent. */
+export function toolTitle(bubble: IToolBubble): string {
+  const args: any = bubble.arguments ?? {};
+  switch (bubble.toolKind) {
+    case 'web_search':
+      return `Searched the web${args.query ? `: ${args.query}` : ''}`;
+    case 'collab':
+      return `Subagent${args.prompt ? `: ${String(args.prompt).slice(0, 120)}` : ''}`;
+    case 'mcp':
+      return `MCP ${bubble.server ? `${bubble.server} · ` : ''}${bubble.tool}`;
+    default:
+      return `Tool ${bubble.tool}`;
+  }
+}
+
+/** One content item of a tool result as text (images as a placeholder). */
+function contentItemText(item: any): string {
+  switch (item?.type) {
+    case 'text': // MCP
+    case 'inputText': // dynamic tools
+      return String(item.text ?? '');
+    case 'image':
+    case 'inputImage':
+      return '[image]';
+    default:
+      return JSON.stringify(item);
+  }
+}
+
+/**
+ * A tool's result as readable text: the text items of an MCP result
+ * (`{content: [...]}`) or of a dynamic tool's content items (a list, or
+ * `{contentItems: [...]}`), anything else as JSON.
+ */
+export function toolResultText(result: unknown): string {
+  if (result === null || result === undefined) {
+    return '';
+  }
+  if (typeof result === 'string') {
+    return result;
+  }
+  const r: any = result;
+  const items = Array.isArray(r.content)
+    ? r.content
+    : Array.isArray(r.contentItems)
+      ? r.contentItems
+      : Array.isArray(r) &&
+          r.length > 0 &&
+          r.every((c: any) => typeof c?.type === 'string')
+        ? r
+        : null;
+  if (items) {
+    return items.map(contentItemText).join('\n');
+  }
+  return JSON.stringify(result, null, 2);
+}
