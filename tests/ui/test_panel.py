@@ -290,6 +290,64 @@ def test_approve_runs_the_command_and_decline_does_not(
     assert rest.get("/codex/api/approvals").json()["approvals"] == []
 
 
+def test_approve_for_session_is_not_asked_again(
+    page: Any, rest: httpx.Client, ui_fake: FakeUpstream, lab_root: Path
+) -> None:
+    """ "Approve for session": the command runs, and the same command asked for again
+    in that session runs without a second card."""
+    command = "echo ran >> session-approved.txt"
+    ui_fake.script(
+        "twice please", exec_command(command), exec_command(command), text("Ran it twice.")
+    )
+    sid = new_session(page, rest, "proj", "Approve for session")
+    send(page, "twice please")
+    card = page.locator(f"{PANEL} .jp-codex-ApprovalCard.jp-mod-waiting")
+    card.wait_for()
+    assert command in card.inner_text()
+    card.get_by_role("button", name="Approve for session").click()
+
+    page.wait_for_selector(f"{PANEL} .jp-codex-ApprovalCard[data-decision=acceptForSession]")
+    page.wait_for_selector(f"{PANEL} .jp-codex-Bubble-assistant:has-text('Ran it twice.')")
+    wait_until(lambda: turns_done(rest, sid) == 1, what="the turn")
+    done = page.locator(f"{PANEL} .jp-codex-Bubble-command [data-exit-code='0']")
+    assert done.count() == 2
+    assert all(command in t for t in done.all_inner_texts())
+    assert (lab_root / "proj" / "session-approved.txt").read_text() == "ran\nran\n"
+    # One card, answered once, by the user, for the session.
+    assert page.locator(f"{PANEL} .jp-codex-ApprovalCard").count() == 1
+    resolved = [e["data"] for e in events(rest, sid) if e["type"] == "approval.resolved"]
+    assert [(r["decision"], r["by"]) for r in resolved] == [("acceptForSession", "user")]
+    assert sum(e["type"] == "approval.requested" for e in events(rest, sid)) == 1
+    assert rest.get("/codex/api/approvals").json()["approvals"] == []
+
+
+def test_math_and_code_blocks_render_through_rendermime(
+    page: Any, rest: httpx.Client, ui_fake: FakeUpstream
+) -> None:
+    ui_fake.script(
+        "math and code",
+        text("The square is $x^2$.\n\n```python\ndef f(x):\n    return x ** 2\n```\n"),
+    )
+    sid = new_session(page, rest, "proj", "Math")
+    send(page, "math and code")
+    reply = page.locator(f"{PANEL} .jp-codex-Bubble-assistant")
+    reply.locator(".jp-RenderedMarkdown").wait_for()
+    wait_until(lambda: turns_done(rest, sid) == 1, what="the turn")
+    # MathJax (JupyterLab's latex typesetter) replaced the TeX with its own element.
+    math = reply.locator("mjx-container")
+    math.first.wait_for(timeout=30_000)
+    assert "$x^2$" not in reply.inner_text()
+    # The fenced block is highlighted by CodeMirror's Python support: the keyword is
+    # a token span coloured apart from the plain text around it.
+    code = reply.locator("pre code.language-python")
+    assert "return x ** 2" in code.inner_text()
+    keyword = code.locator("span", has_text="def").first
+    keyword.wait_for()
+    colour = "(el) => getComputedStyle(el).color"
+    assert keyword.get_attribute("class")
+    assert keyword.evaluate(colour) != code.evaluate(colour)
+
+
 def test_stop_then_force_stop(
     page: Any, rest: httpx.Client, ui_fake: FakeUpstream, lab: JupyterServerProcess
 ) -> None:
@@ -446,6 +504,37 @@ def test_screenshots_in_light_and_dark_themes(page: Any) -> None:
             "(sel) => getComputedStyle(document.querySelector(sel)).backgroundColor", PANEL
         )
     assert colors["light"] != colors["dark"]
+    page.evaluate(
+        "() => window.jupyterapp.commands.execute('apputils:change-theme', "
+        "{theme: 'JupyterLab Light'})"
+    )
+
+
+def test_screenshot_in_high_contrast_theme(page: Any) -> None:
+    """JupyterLab ships "JupyterLab Dark High Contrast": the panel follows it."""
+    back_to_list(page)
+    page.click(f"{PANEL} .jp-codex-SessionItem:has-text('Approvals') .jp-codex-SessionOpen")
+    page.wait_for_selector(f"{PANEL} .jp-codex-ApprovalCard")
+    styles = {}
+    for theme in ("JupyterLab Dark", "JupyterLab Dark High Contrast"):
+        page.evaluate(
+            "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})",
+            theme,
+        )
+        page.wait_for_function(
+            "(t) => document.body.dataset.jpThemeName === t", arg=theme, timeout=30_000
+        )
+        time.sleep(0.5)
+        styles[theme] = page.evaluate(
+            """(sel) => { const el = document.querySelector(sel + ' .jp-codex-Bubble-approval');
+                   const css = getComputedStyle(el);
+                   return [css.color, css.backgroundColor, css.borderTopColor]; }""",
+            PANEL,
+        )
+    path = screenshot(page, "panel-high-contrast", PANEL)
+    assert path.stat().st_size > 5_000
+    # The panel's colours come from the theme's --jp-* variables, so they change with it.
+    assert styles["JupyterLab Dark"] != styles["JupyterLab Dark High Contrast"]
     page.evaluate(
         "() => window.jupyterapp.commands.execute('apputils:change-theme', "
         "{theme: 'JupyterLab Light'})"
