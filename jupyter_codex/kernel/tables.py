@@ -56,6 +56,9 @@ def status_bundle(
         f"Server: {server_url} ({source})",
         f"jupyter-codex {status.version}, data in {status.data_dir}",
     ]
+    banner = getattr(status, "banner", None)  # demo mode (Binder): say so first
+    if isinstance(banner, str) and banner:
+        lines.insert(0, banner)
     for name in ("cli", "api"):
         info: dict[str, Any] = status.targets.get(name) or {}
         active = info.get("active_account") or {}

@@ -146,6 +146,7 @@ def test_getting_started_runs_in_demo_mode(tmp_path: Path) -> None:
     demo = " ".join(DEMO_REPLY.split())
     shown = outputs_text(cell_with(notebook, "%codex_status"))
     assert "Target cli: codex" in shown and "account demo@example.com" in shown, shown
+    assert shown.lstrip().startswith("DEMO MODE"), shown  # %codex_status leads with the banner
     # Every answer is the bundled fake's, and says so.
     for source in ("--context vars", "--format text", "%%codex --insert", "%codex_fix"):
         answer = outputs_text(cell_with(notebook, source))
