@@ -36,18 +36,6 @@ class Order(BaseModel):
     size: Size = Size.SMALL
 
 
-def requests_with(live: Live, marker: str) -> list[RecordedRequest]:
-    return [r for r in live.fake.responses_requests() if marker in json.dumps(r.body)]
-
-
-def outputs(request: RecordedRequest) -> list[Any]:
-    return [
-        i.get("output")
-        for i in request.body.get("input", [])
-        if isinstance(i, dict) and i.get("type") == "function_call_output"
-    ]
-
-
 def declaration(request: RecordedRequest, name: str) -> str:
     """How the tool was offered to the model: a function tool (JSON), or, for code-mode
     models, its TypeScript declaration inside the ``exec`` tool's description."""
@@ -100,12 +88,16 @@ def test_the_model_calls_a_python_function_with_typed_arguments(live: Live) -> N
     assert isinstance(order, Order) and order.size is Size.LARGE
     assert order.items == [Item(name="tea", quantity=2)] and note == "hot"
 
-    first, follow_up = requests_with(live, "TOOLS-1 order")[:2]
+    first, follow_up = live.fake.responses_requests(containing="TOOLS-1 order")[:2]
     offered = declaration(first, "place_order")
     assert "Place an order for a customer." in offered
     assert "what to order, and for whom" in offered and "anything the kitchen" in offered
     assert "large" in offered and "quantity" in offered  # nested model and enum
-    assert json.loads(outputs(follow_up)[0]) == {"order_id": 42, "customer": "Ada", "lines": 1}
+    assert json.loads(follow_up.function_call_outputs[0]) == {
+        "order_id": 42,
+        "customer": "Ada",
+        "lines": 1,
+    }
 
     calls = [e for e in result.items if isinstance(e, ToolCallCompleted)]
     assert calls and calls[0].data.kind == "dynamic" and calls[0].data.tool == "place_order"
@@ -129,8 +121,8 @@ def test_an_exception_becomes_an_error_result(live: Live) -> None:
         result = client.send_and_wait(session.id, "TOOLS-2 lookup", timeout=90)
 
     assert result.status == "completed" and result.text == "There is no such customer."
-    follow_up = requests_with(live, "TOOLS-2 lookup")[1]
-    assert "LookupError: no customer 7" in json.dumps(outputs(follow_up))
+    follow_up = live.fake.responses_requests(containing="TOOLS-2 lookup")[1]
+    assert "LookupError: no customer 7" in json.dumps(follow_up.function_call_outputs)
     call = next(e for e in result.items if isinstance(e, ToolCallCompleted))
     assert call.data.success is False
     assert call.data.error is not None and "no customer 7" in call.data.error.message
@@ -152,8 +144,8 @@ def test_a_call_without_a_connected_client_fails_after_the_timeout(live: Live) -
         elapsed = time.monotonic() - started
     assert result.status == "completed" and result.text == "The tool is gone."
     assert elapsed >= CLIENT_TIMEOUT
-    follow_up = requests_with(live, "TOOLS-3 ping")[1]
-    assert "not connected" in json.dumps(outputs(follow_up))
+    follow_up = live.fake.responses_requests(containing="TOOLS-3 ping")[1]
+    assert "not connected" in json.dumps(follow_up.function_call_outputs)
 
 
 def test_a_client_that_disconnects_mid_call_does_not_hang_the_turn(live: Live) -> None:
@@ -184,8 +176,8 @@ def test_a_client_that_disconnects_mid_call_does_not_hang_the_turn(live: Live) -
             release.set()
         client.close()
 
-    follow_up = requests_with(live, "TOOLS-4 report")[1]
-    assert "disconnected" in json.dumps(outputs(follow_up))
+    follow_up = live.fake.responses_requests(containing="TOOLS-4 report")[1]
+    assert "disconnected" in json.dumps(follow_up.function_call_outputs)
 
 
 def test_serving_tools_again_after_a_restart_of_the_client(live: Live) -> None:
@@ -202,7 +194,9 @@ def test_serving_tools_again_after_a_restart_of_the_client(live: Live) -> None:
         second.serve_tools(session.id, [double])
         result = second.send_and_wait(session.id, "TOOLS-5 double", timeout=90)
     assert result.text == "It is 42."
-    assert outputs(requests_with(live, "TOOLS-5 double")[1]) == ["42"]
+    assert live.fake.responses_requests(containing="TOOLS-5 double")[1].function_call_outputs == [
+        "42"
+    ]
 
 
 def test_tool_declarations_are_validated(live: Live) -> None:
@@ -239,6 +233,6 @@ def test_tools_survive_an_app_server_restart(live: Live) -> None:
             time.sleep(0.2)
         result = client.send_and_wait(session.id, "TOOLS-6 triple", timeout=90)
     assert result.text == "It is 15."
-    requests = requests_with(live, "TOOLS-6 triple")
+    requests = live.fake.responses_requests(containing="TOOLS-6 triple")
     assert "Triple a number." in declaration(requests[0], "triple")
-    assert outputs(requests[1]) == ["15"]
+    assert requests[1].function_call_outputs == ["15"]

@@ -35,6 +35,16 @@ class RecordedRequest:
         auth = self.headers.get("authorization", "")
         return auth[7:] if auth.lower().startswith("bearer ") else None
 
+    @property
+    def function_call_outputs(self) -> list[Any]:
+        """The ``output`` of every ``function_call_output`` input item (tool results)."""
+        items = self.body.get("input", []) if isinstance(self.body, dict) else []
+        return [
+            i.get("output")
+            for i in items
+            if isinstance(i, dict) and i.get("type") == "function_call_output"
+        ]
+
 
 @dataclass
 class Usage:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import shutil
 import ssl
 import tempfile
@@ -274,12 +275,16 @@ class FakeUpstream:
                 if r.path == path and (method is None or r.method == method)
             ]
 
-    def responses_requests(self) -> list[RecordedRequest]:
-        """Model requests (``POST …/responses`` on either API)."""
+    def responses_requests(self, containing: str | None = None) -> list[RecordedRequest]:
+        """Model requests (``POST …/responses`` on either API); with ``containing``, only
+        those whose JSON body holds that text (a test's marker)."""
         with self._lock:
-            return [
+            found = [
                 r for r in self.requests if r.method == "POST" and r.path.endswith("/responses")
             ]
+        if containing is not None:
+            found = [r for r in found if containing in json.dumps(r.body)]
+        return found
 
     def wait_for(self, predicate: Callable[[FakeUpstream], Any], timeout: float = 10.0) -> Any:
         """Block until ``predicate(self)`` is truthy (re-checked on every request); returns it."""

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fakes import RecordedRequest, text, tool_call
+from fakes import text, tool_call
 from kernel_driver import KernelDriver, final_plain, kernel
 from kernel_live import Live
 
@@ -32,18 +32,6 @@ def scale_column(column: str, factor: float, limit: int | None = None) -> dict:
     print("scaling", column)
     return {"column": column, "total": 10 * factor}
 '''
-
-
-def requests_with(live: Live, marker: str) -> list[RecordedRequest]:
-    return [r for r in live.fake.responses_requests() if marker in json.dumps(r.body)]
-
-
-def outputs(request: RecordedRequest) -> list[Any]:
-    return [
-        i.get("output")
-        for i in request.body.get("input", [])
-        if isinstance(i, dict) and i.get("type") == "function_call_output"
-    ]
 
 
 def sessions_titled(live: Live, title: str) -> list[dict[str, Any]]:
@@ -81,11 +69,11 @@ def test_a_notebook_tool_runs_in_the_kernel_and_its_result_reaches_the_model(
     # The function ran in the kernel, on its main thread, with typed arguments.
     assert value(nb, "calls") == "[('units', 2.5, 'float', None, True)]"
     assert "scaling units" in run.stdout  # its prints land in the %codex cell
-    first, follow_up = requests_with(live, "NBTOOL-1 scale")[:2]
+    first, follow_up = live.fake.responses_requests(containing="NBTOOL-1 scale")[:2]
     offered = json.dumps(first.body)
     assert "scale_column" in offered and "Multiply a column" in offered
     assert "what to multiply by" in offered  # the Args section describes the arguments
-    assert json.loads(outputs(follow_up)[-1]) == {"column": "units", "total": 25.0}
+    assert json.loads(follow_up.function_call_outputs[-1]) == {"column": "units", "total": 25.0}
 
     # The compact output shows the call: name, arguments, status and result.
     final = final_plain(run)
@@ -104,7 +92,12 @@ def test_a_notebook_tool_runs_in_the_kernel_and_its_result_reaches_the_model(
     assert "new session" not in again.stdout
     assert "scaling price" in again.stdout, again.describe()  # this cell's, not the first one's
     assert [s["id"] for s in sessions_titled(live, title)] == [session["id"]]
-    assert json.loads(outputs(requests_with(live, "NBTOOL-1 again")[1])[-1])["total"] == 20
+    assert (
+        json.loads(
+            live.fake.responses_requests(containing="NBTOOL-1 again")[1].function_call_outputs[-1]
+        )["total"]
+        == 20
+    )
 
 
 def test_an_exception_in_a_notebook_tool_becomes_an_error_result(
@@ -134,9 +127,11 @@ def test_an_exception_in_a_notebook_tool_becomes_an_error_result(
     run = nb.ok("%codex NBTOOL-2 load sales")
     assert run.errors == []  # the tool's exception went to the model, not to the cell
 
-    requests = requests_with(live, "NBTOOL-2 load")
-    assert "KeyError: 'no table sales'" in json.dumps(outputs(requests[1]))
-    assert json.loads(outputs(requests[2])[-1]) == ["orders"]  # the async tool's result
+    requests = live.fake.responses_requests(containing="NBTOOL-2 load")
+    assert "KeyError: 'no table sales'" in json.dumps(requests[1].function_call_outputs)
+    assert json.loads(requests[2].function_call_outputs[-1]) == [
+        "orders"
+    ]  # the async tool's result
     assert "listing tables" in run.stdout  # it ran in this cell's context
     final = final_plain(run)
     assert 'tool load_table(name="sales")  [failed' in final, final
@@ -163,8 +158,15 @@ def test_tools_defined_later_continue_in_a_new_session_and_no_tools_turns_them_o
     assert "continuing in a new session" in run.stdout and before["id"] in run.stdout
     after = [s for s in sessions_titled(live, title) if s["id"] != before["id"]]
     assert len(after) == 1 and after[0]["cwd"] == before["cwd"]
-    assert json.loads(outputs(requests_with(live, "NBTOOL-3 after")[1])[-1])["total"] == 30
-    assert "NBTOOL-3 before" not in json.dumps(requests_with(live, "NBTOOL-3 after")[0].body)
+    assert (
+        json.loads(
+            live.fake.responses_requests(containing="NBTOOL-3 after")[1].function_call_outputs[-1]
+        )["total"]
+        == 30
+    )
+    assert "NBTOOL-3 before" not in json.dumps(
+        live.fake.responses_requests(containing="NBTOOL-3 after")[0].body
+    )
 
     # --no-tools: the same session; a call the model still makes fails at once.
     live.fake.script(
@@ -175,7 +177,9 @@ def test_tools_defined_later_continue_in_a_new_session_and_no_tools_turns_them_o
     off = nb.ok("%codex --no-tools NBTOOL-3 off")
     assert "new session" not in off.stdout
     assert len(sessions_titled(live, title)) == 2
-    assert "Notebook tools are off" in json.dumps(outputs(requests_with(live, "NBTOOL-3 off")[1]))
+    assert "Notebook tools are off" in json.dumps(
+        live.fake.responses_requests(containing="NBTOOL-3 off")[1].function_call_outputs
+    )
     probe = nb.ok("print(repr(len(calls)))")
     assert probe.stdout.strip() == "1", probe.describe()
 
@@ -195,5 +199,10 @@ def test_a_blocking_codex_runs_the_tool_on_the_main_thread_too(
     run = nb.ok("for attempt in range(1):\n    %codex NBTOOL-4 loop")
     assert value(nb, "calls") == "[('units', 1.5, 'float', 3, True)]"
     assert "scaling units" in run.stdout
-    assert json.loads(outputs(requests_with(live, "NBTOOL-4 loop")[1])[-1])["total"] == 15.0
+    assert (
+        json.loads(
+            live.fake.responses_requests(containing="NBTOOL-4 loop")[1].function_call_outputs[-1]
+        )["total"]
+        == 15.0
+    )
     assert "Looped." in final_plain(run)

@@ -12,8 +12,8 @@ from typing import Any
 import openai
 import pytest
 from fakes import FakeUpstream, chatgpt_auth_json, text
-from helpers import Api, extension_config, sign_in_cli_target, turn_completed
-from server_process import JupyterServerProcess, free_port
+from helpers import Api, extension_config, turn_completed
+from server_process import JupyterServerProcess
 from traitlets.config import Config
 
 #: Both served by the fake upstream (tests/fakes MODELS); neither is codex's own default.
@@ -23,24 +23,16 @@ ALIASES = {"house-model": "gpt-5.4", "claude-sonnet-4-5": "gpt-5.4-mini"}
 
 
 @pytest.fixture
-def jp_server_config(fake_upstream: FakeUpstream, codex_data_dir: Path) -> Config:
-    sign_in_cli_target(fake_upstream, codex_data_dir)
-    return Config(
-        {
-            "ServerApp": {"jpserver_extensions": {"jupyter_codex": True}},
-            "CodexExtensionApp": {
-                **extension_config(fake_upstream, codex_data_dir),
-                "browser_login_port": free_port(),
-            },
-            "WorkspaceManager": {
-                "default_model": DEFAULT_MODEL,
-                "default_effort": "low",
-                "default_sandbox": "read-only",
-                "default_approval_policy": "never",
-            },
-            "ProxyService": {"models": PROXY_MODELS, "model_aliases": ALIASES},
-        }
+def jp_server_config(jp_server_config: Config) -> Config:
+    """The suite's server (tests/conftest.py) with the administrator's defaults on top."""
+    jp_server_config.WorkspaceManager.update(
+        default_model=DEFAULT_MODEL,
+        default_effort="low",
+        default_sandbox="read-only",
+        default_approval_policy="never",
     )
+    jp_server_config.ProxyService.update(models=PROXY_MODELS, model_aliases=ALIASES)
+    return jp_server_config
 
 
 async def test_session_defaults_reach_the_session_and_upstream(

@@ -482,6 +482,18 @@ def test_long_timeline_stays_responsive(
     page.locator(f"{PANEL} .jp-codex-JumpToBottom").wait_for(state="detached")
 
 
+def change_theme(page: Any, theme: str) -> None:
+    """Switch JupyterLab's theme and wait until it is applied (and painted)."""
+    page.evaluate(
+        "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})",
+        theme,
+    )
+    page.wait_for_function(
+        "(t) => document.body.dataset.jpThemeName === t", arg=theme, timeout=30_000
+    )
+    time.sleep(0.5)
+
+
 def test_screenshots_in_light_and_dark_themes(page: Any) -> None:
     """Artifacts for review (tests/ui/artifacts/); the themes must actually differ."""
     back_to_list(page)
@@ -489,14 +501,7 @@ def test_screenshots_in_light_and_dark_themes(page: Any) -> None:
     page.wait_for_selector(f"{PANEL} .jp-codex-ApprovalCard")
     colors = {}
     for theme in ("JupyterLab Light", "JupyterLab Dark"):
-        page.evaluate(
-            "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})",
-            theme,
-        )
-        page.wait_for_function(
-            "(t) => document.body.dataset.jpThemeName === t", arg=theme, timeout=30_000
-        )
-        time.sleep(0.5)
+        change_theme(page, theme)
         name = "light" if "Light" in theme else "dark"
         path = screenshot(page, f"panel-{name}", PANEL)
         assert path.stat().st_size > 5_000
@@ -517,14 +522,7 @@ def test_screenshot_in_high_contrast_theme(page: Any) -> None:
     page.wait_for_selector(f"{PANEL} .jp-codex-ApprovalCard")
     styles = {}
     for theme in ("JupyterLab Dark", "JupyterLab Dark High Contrast"):
-        page.evaluate(
-            "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})",
-            theme,
-        )
-        page.wait_for_function(
-            "(t) => document.body.dataset.jpThemeName === t", arg=theme, timeout=30_000
-        )
-        time.sleep(0.5)
+        change_theme(page, theme)
         styles[theme] = page.evaluate(
             """(sel) => { const el = document.querySelector(sel + ' .jp-codex-Bubble-approval');
                    const css = getComputedStyle(el);
