@@ -1,6 +1,10 @@
 """The Codex panel in real Chromium against a real ``jupyter lab``, the real codex
 app-server and the fake upstream: sessions, streaming, approvals, Stop → Force Stop,
-reconnect and reload without duplicated or missing events, themes."""
+reconnect and reload without duplicated or missing events, themes.
+
+Timeline text is read with ``text_content()``, not ``inner_text()``: bubbles have
+``content-visibility: auto``, so one that just arrived below the fold is not rendered
+(its ``innerText`` is empty) until the timeline has scrolled to it."""
 
 from __future__ import annotations
 
@@ -181,8 +185,8 @@ def test_streamed_reply_renders_as_markdown(
     page.wait_for_selector(f"{PANEL} .jp-codex-Bubble-turn:has-text('Turn completed')")
     assistant = page.locator(f"{PANEL} .jp-codex-Bubble-assistant")
     assert assistant.count() == 1
-    assert assistant.locator("code").first.inner_text() == "inline code"
-    assert assistant.locator("li").all_inner_texts() == ["first", "second"]
+    assert assistant.locator("code").first.text_content() == "inline code"
+    assert assistant.locator("li").all_text_contents() == ["first", "second"]
     # Every event of the session is applied exactly once (copies that arrive on
     # two paths are dropped by the sequencer, not applied twice).
     wait_until(lambda: timeline_numbers(page)[1] == events(rest, sid)[-1]["seq"], 30, "events")
@@ -242,10 +246,10 @@ def test_attach_send_selection_and_open_a_changed_file(
     box.press("Enter")
     user = page.locator(f"{PANEL} .jp-codex-Bubble-user")
     user.wait_for()
-    assert "proj/notes.py" in user.inner_text()
+    assert "proj/notes.py" in user.text_content()
     change = page.locator(f"{PANEL} .jp-codex-Bubble-file_change")
     page.wait_for_selector(f"{PANEL} .jp-codex-Bubble-file_change [data-status=completed]")
-    assert "Created" in change.inner_text() and "+made by codex" in change.inner_text()
+    assert "Created" in change.text_content() and "+made by codex" in change.text_content()
     change.get_by_role("button", name="Open").click()
     page.wait_for_selector(".lm-DockPanel-tabBar .lm-TabBar-tab:has-text('created.txt')")
     wait_until(lambda: turns_done(rest, sid) == 1, what="the turn")
@@ -261,7 +265,7 @@ def test_approve_runs_the_command_and_decline_does_not(
     send(page, "make a file")
     card = page.locator(f"{PANEL} .jp-codex-ApprovalCard.jp-mod-waiting")
     card.wait_for()
-    assert "touch approved.txt" in card.inner_text()
+    assert "touch approved.txt" in card.text_content()
     # The panel's tab and header show that something waits.
     tab = page.locator(".lm-TabBar-tab[data-codex-pending='1']")
     tab.wait_for()
@@ -271,8 +275,8 @@ def test_approve_runs_the_command_and_decline_does_not(
 
     command = page.locator(f"{PANEL} .jp-codex-Bubble-command [data-exit-code='0']")
     command.wait_for()
-    assert "touch approved.txt" in command.inner_text()
-    assert "exit 0" in command.inner_text()
+    assert "touch approved.txt" in command.text_content()
+    assert "exit 0" in command.text_content()
     page.wait_for_selector(f"{PANEL} .jp-codex-ApprovalCard[data-decision=accept]")
     wait_until(lambda: turns_done(rest, sid) == 1, what="the first turn")
     assert (lab_root / "proj" / "approved.txt").exists()
@@ -281,7 +285,7 @@ def test_approve_runs_the_command_and_decline_does_not(
     send(page, "other file")
     card = page.locator(f"{PANEL} .jp-codex-ApprovalCard.jp-mod-waiting")
     card.wait_for()
-    assert "touch declined.txt" in card.inner_text()
+    assert "touch declined.txt" in card.text_content()
     card.get_by_role("button", name="Decline").click()
     page.wait_for_selector(f"{PANEL} .jp-codex-Bubble-command [data-status=declined]")
     page.wait_for_selector(f"{PANEL} .jp-codex-ApprovalCard[data-decision=decline]")
@@ -303,7 +307,7 @@ def test_approve_for_session_is_not_asked_again(
     send(page, "twice please")
     card = page.locator(f"{PANEL} .jp-codex-ApprovalCard.jp-mod-waiting")
     card.wait_for()
-    assert command in card.inner_text()
+    assert command in card.text_content()
     card.get_by_role("button", name="Approve for session").click()
 
     page.wait_for_selector(f"{PANEL} .jp-codex-ApprovalCard[data-decision=acceptForSession]")
@@ -311,7 +315,7 @@ def test_approve_for_session_is_not_asked_again(
     wait_until(lambda: turns_done(rest, sid) == 1, what="the turn")
     done = page.locator(f"{PANEL} .jp-codex-Bubble-command [data-exit-code='0']")
     assert done.count() == 2
-    assert all(command in t for t in done.all_inner_texts())
+    assert all(command in t for t in done.all_text_contents())
     assert (lab_root / "proj" / "session-approved.txt").read_text() == "ran\nran\n"
     # One card, answered once, by the user, for the session.
     assert page.locator(f"{PANEL} .jp-codex-ApprovalCard").count() == 1
@@ -336,11 +340,11 @@ def test_math_and_code_blocks_render_through_rendermime(
     # MathJax (JupyterLab's latex typesetter) replaced the TeX with its own element.
     math = reply.locator("mjx-container")
     math.first.wait_for(timeout=30_000)
-    assert "$x^2$" not in reply.inner_text()
+    assert "$x^2$" not in reply.text_content()
     # The fenced block is highlighted by CodeMirror's Python support: the keyword is
     # a token span coloured apart from the plain text around it.
     code = reply.locator("pre code.language-python")
-    assert "return x ** 2" in code.inner_text()
+    assert "return x ** 2" in code.text_content()
     keyword = code.locator("span", has_text="def").first
     keyword.wait_for()
     colour = "(el) => getComputedStyle(el).color"
@@ -411,7 +415,7 @@ def test_reconnect_after_a_drop_has_no_duplicated_or_missing_events(
     wait_until(lambda: timeline_numbers(page)[1] == events(rest, sid)[-1]["seq"], what="replay")
     count, last = timeline_numbers(page)
     assert count == last == before == len(events(rest, sid))
-    replies = page.locator(f"{PANEL} .jp-codex-Bubble-assistant").all_inner_texts()
+    replies = page.locator(f"{PANEL} .jp-codex-Bubble-assistant").all_text_contents()
     assert [r.strip() for r in replies] == ["one. " * 5, "two. " * 5] or [
         r.strip() for r in replies
     ] == [("one. " * 5).strip(), ("two. " * 5).strip()]
@@ -439,7 +443,7 @@ def test_reload_mid_turn_replays_the_timeline_once(
     wait_until(lambda: timeline_numbers(page)[1] == events(rest, sid)[-1]["seq"], what="live tail")
     count, last = timeline_numbers(page)
     assert count == last == len(events(rest, sid))
-    text_shown = " ".join(page.locator(f"{PANEL} .jp-codex-Bubble-assistant").all_inner_texts())
+    text_shown = " ".join(page.locator(f"{PANEL} .jp-codex-Bubble-assistant").all_text_contents())
     assert text_shown.count("Once upon") == 1 and text_shown.count("a time.") == 1
     assert page.locator(f"{PANEL} .jp-codex-Bubble-user").count() == 1
 
