@@ -111,6 +111,8 @@ class Session(_Model):
     created_at: float
     updated_at: float
     last_seq: int = 0
+    #: Client-side tools its thread was declared with (``dynamicTools``); None: none.
+    tools: list[ToolSpec] | None = None
     #: Live state, not stored: ``idle``, ``running`` or ``waiting_approval``.
     state: str = "idle"
     active_turn_id: str | None = None

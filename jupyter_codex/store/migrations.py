@@ -143,4 +143,8 @@ MIGRATIONS: list[list[str]] = [
         """,
         "CREATE INDEX agent_sessions_session ON agent_sessions(session_id)",
     ],
+    # 5: the client-side tools a session's thread was declared with (JSON, NULL: none),
+    # so a client that restarts (a kernel) can tell whether the thread can serve its tools,
+    # and a thread started afresh gets them again.
+    ["ALTER TABLE sessions ADD COLUMN tools TEXT"],
 ]

@@ -6,6 +6,7 @@ on the database thread.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -28,13 +29,16 @@ _SESSION_COLUMNS = (
     "created_at",
     "updated_at",
     "last_seq",
+    "tools",
 )
-_UPDATABLE = frozenset(_SESSION_COLUMNS) - {"id", "created_at"}
+#: A thread's tools are fixed when it starts: never updated.
+_UPDATABLE = frozenset(_SESSION_COLUMNS) - {"id", "created_at", "tools"}
 
 
 def _session_from_row(row: Sequence[Any]) -> Session:
     values = dict(zip(_SESSION_COLUMNS, row, strict=True))
     values["archived"] = bool(values["archived"])
+    values["tools"] = json.loads(values["tools"]) if values["tools"] else None
     return Session(**values)
 
 
@@ -48,6 +52,7 @@ class SessionRepository:
         """Store a new session."""
         data = session.model_dump(include=set(_SESSION_COLUMNS))
         data["archived"] = int(data["archived"])
+        data["tools"] = json.dumps(data["tools"]) if data["tools"] else None
         columns = ", ".join(_SESSION_COLUMNS)
         marks = ", ".join(f":{c}" for c in _SESSION_COLUMNS)
 

@@ -170,12 +170,10 @@ class WorkspaceManager(LoggingConfigurable):
             sandbox=body.sandbox or self.default_sandbox,
             created_at=now,
             updated_at=now,
+            tools=body.tools or None,
         )
         server = self.server(target)
-        params = self._thread_params(session, folder)
-        if body.tools:
-            params["dynamicTools"] = self.tools.dynamic_tools(session.id, body.tools)
-        result = await server.request("thread/start", params)
+        result = await server.request("thread/start", self._start_params(session, folder))
         thread = result.get("thread") or {}
         session.thread_id = thread.get("id")
         session.model = session.model or result.get("model")
@@ -380,6 +378,13 @@ class WorkspaceManager(LoggingConfigurable):
             params["config"] = {"model_reasoning_effort": session.effort}
         return params
 
+    def _start_params(self, session: Session, folder: Path) -> dict[str, Any]:
+        """``thread/start`` for the session: its settings and its declared tools."""
+        params = self._thread_params(session, folder)
+        if session.tools:
+            params["dynamicTools"] = self.tools.dynamic_tools(session.id, session.tools)
+        return params
+
     async def _ensure_thread(self, session: Session) -> str:
         """The session's thread id, resumed into the current app-server if needed."""
         server = self.server(session.target)
@@ -401,9 +406,9 @@ class WorkspaceManager(LoggingConfigurable):
                 # after a restart. Nothing was lost, so the session gets a fresh thread.
                 self.log.info("Session %s had no saved turn; starting a new thread", session.id)
                 self.live.forget_thread(session.thread_id)
-                result = await server.request("thread/start", params)
+                result = await server.request("thread/start", self._start_params(session, folder))
         else:
-            result = await server.request("thread/start", params)
+            result = await server.request("thread/start", self._start_params(session, folder))
         thread_id: str = (result.get("thread") or {}).get("id") or session.thread_id or ""
         if thread_id != session.thread_id:
             await self.sessions.update(session.id, thread_id=thread_id)

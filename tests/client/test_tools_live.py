@@ -209,30 +209,53 @@ def test_tool_declarations_are_validated(live: Live) -> None:
         client.create_session("proj", tools=[dup, tool(name="dup")(dup)])
 
 
-def test_tools_survive_an_app_server_restart(live: Live) -> None:
-    """The thread is resumed in a new codex process: its dynamic tools come along."""
+def kill_app_server(client: CodexClient) -> None:
+    """SIGKILL the cli target's codex and wait until a new process may serve."""
     import os
     import signal
 
-    def triple(x: int) -> int:
-        """Triple a number."""
-        return 3 * x
+    pid = client.status().targets["cli"]["pid"]
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        state = client.status().targets["cli"]
+        if state["state"] in ("running", "stopped") and state["pid"] != pid:
+            return
+        time.sleep(0.2)
+    raise AssertionError("codex was not restarted within 60 s")
 
+
+def triple(x: int) -> int:
+    """Triple a number."""
+    return 3 * x
+
+
+def test_tools_survive_an_app_server_restart(live: Live) -> None:
+    """The thread is resumed in a new codex process: its dynamic tools come along."""
     live.fake.script("TOOLS-6 hello", text("Hello."))
     live.fake.script("TOOLS-6 triple", tool_call("triple", {"x": 5}), text("It is 15."))
     with CodexClient(live.url, live.token) as client:
         session = client.create_session("proj", tools=[triple])
         client.send_and_wait(session.id, "TOOLS-6 hello", timeout=90)  # codex stores the thread
-        pid = client.status().targets["cli"]["pid"]
-        os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            state = client.status().targets["cli"]
-            if state["state"] in ("running", "stopped") and state["pid"] != pid:
-                break
-            time.sleep(0.2)
+        kill_app_server(client)
         result = client.send_and_wait(session.id, "TOOLS-6 triple", timeout=90)
     assert result.text == "It is 15."
     requests = live.fake.responses_requests(containing="TOOLS-6 triple")
     assert "Triple a number." in declaration(requests[0], "triple")
     assert requests[1].function_call_outputs == ["15"]
+
+
+def test_tools_are_declared_again_on_a_thread_started_afresh(live: Live) -> None:
+    """Codex saves a thread with its first turn: after a restart before any turn the
+    session gets a new thread, declared with the tools the server stored for it."""
+    live.fake.script("TOOLS-7 triple", tool_call("triple", {"x": 7}), text("It is 21."))
+    with CodexClient(live.url, live.token) as client:
+        session = client.create_session("proj", tools=[triple])
+        assert [t.name for t in session.tools or []] == ["triple"]
+        kill_app_server(client)
+        result = client.send_and_wait(session.id, "TOOLS-7 triple", timeout=90)
+        assert client.get_session(session.id).thread_id != session.thread_id
+    assert result.text == "It is 21."
+    requests = live.fake.responses_requests(containing="TOOLS-7 triple")
+    assert "Triple a number." in declaration(requests[0], "triple")
+    assert requests[1].function_call_outputs == ["21"]

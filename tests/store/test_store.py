@@ -73,3 +73,40 @@ async def test_sessions_and_events_round_trip(tmp_path: Path) -> None:
     await db.close()
     with pytest.raises(StoreError, match="closed"):
         await db.run(lambda c: None)
+
+
+async def test_a_session_keeps_its_declared_tools_and_older_stores_migrate(
+    tmp_path: Path,
+) -> None:
+    from jupyter_codex.models import ToolSpec
+    from jupyter_codex.store.migrations import MIGRATIONS
+
+    # A store written before migration 5 (no tools column) with one session in it.
+    path = tmp_path / "codex.db"
+    conn = sqlite3.connect(path)
+    for statements in MIGRATIONS[:4]:
+        for sql in statements:
+            conn.execute(sql)
+    conn.execute("PRAGMA user_version = 4")
+    conn.execute(
+        "INSERT INTO sessions (id, target, cwd, title, approval_policy, sandbox, created_at,"
+        " updated_at) VALUES ('old', 'cli', '', 'old', 'on-request', 'workspace-write', 1, 1)"
+    )
+    conn.commit()
+    conn.close()
+
+    db = Database(path)
+    await db.open()
+    sessions = SessionRepository(db)
+    assert (await sessions.get("old")).tools is None
+    spec = ToolSpec(
+        name="lookup",
+        description="Find a customer.",
+        input_schema={"type": "object", "properties": {"id": {"type": "integer"}}},
+    )
+    await sessions.insert(make_session("new").model_copy(update={"tools": [spec]}))
+    assert (await sessions.get("new")).tools == [spec]
+    assert [s.tools for s in await sessions.list()] == [[spec], None]
+    with pytest.raises(ValueError, match="not updatable"):  # fixed for the thread's life
+        await sessions.update("new", tools="[]")
+    await db.close()
