@@ -20,6 +20,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from ..models import ToolSpec
 from ._tools import CallRunner, Tool
 
 
@@ -56,8 +57,14 @@ def notebook_tools(
 def fingerprint(tools: Iterable[Tool]) -> str:
     """What the model sees of a tool set (names, descriptions, schemas), hashed:
     equal fingerprints mean a thread declared with one set can serve the other."""
-    specs = sorted((t.spec() for t in tools), key=lambda s: str(s["name"]))
-    text = json.dumps(specs, sort_keys=True, separators=(",", ":"), default=str)
+    return spec_fingerprint(ToolSpec.model_validate(t.spec()) for t in tools)
+
+
+def spec_fingerprint(specs: Iterable[ToolSpec]) -> str:
+    """:func:`fingerprint` of declarations as the server stored them (``Session.tools``),
+    normalized the same way (the server validates what it is sent)."""
+    dumped = sorted((s.model_dump() for s in specs), key=lambda s: str(s["name"]))
+    text = json.dumps(dumped, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -96,4 +103,5 @@ __all__ = [
     "notebook_tools",
     "refusing",
     "served_by",
+    "spec_fingerprint",
 ]

@@ -7,11 +7,12 @@ id prefix) or by title, creating a titled one when the name is new;
 ``--new`` always starts a fresh one, which then becomes the default.
 
 Notebook tools: codex fixes a thread's tools when it starts, so the book keeps
-the tools each session of this kernel started with. When a turn's tools differ
-from those (or the session was not started by this kernel and the notebook has
-tools), the notebook's default or named session is continued in a new session
-with the same title, folder and settings, declared with the current tools. A
-session picked by id is used as it is.
+the tools each session of this kernel started with, and the server stores every
+session's declaration (``Session.tools``) for sessions started before a kernel
+restart or by another kernel. When a turn's tools differ from the declared ones,
+the notebook's default or named session is continued in a new session with the
+same title, folder and settings, declared with the current tools. A session
+picked by id is used as it is.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ..errors import NotFoundError, PathOutsideRootError
 from ..models import Session
 from ._client import AsyncCodexClient
 from ._tools import Tool
-from .notebook_tools import describe, fingerprint
+from .notebook_tools import describe, fingerprint, spec_fingerprint
 
 #: What a session id looks like (uuid4 hex); a name like that is never created.
 _ID = re.compile(r"^[0-9a-f]{32}$")
@@ -77,7 +78,7 @@ class SessionBook:
         pinned = (  # --session ID (or an id prefix): that very session, as it is
             bool(_ID.match(name) or _ID_PREFIX.match(name)) and session.id.startswith(name)
         )
-        if tools is not None and not pinned and not self.can_serve(session.id, tools):
+        if tools is not None and not pinned and not self.can_serve(session, tools):
             session = await self._restart_with(client, session, tools)
         model = request.model if request.model and request.model != session.model else None
         effort = request.effort if request.effort and request.effort != session.effort else None
@@ -85,13 +86,14 @@ class SessionBook:
             session = await client.update_session(session.id, model=model, effort=effort)
         return session
 
-    def can_serve(self, session_id: str, tools: list[Tool]) -> bool:
-        """Was the session's thread declared with exactly these tools? A session this
-        kernel did not start is taken to have none."""
-        declared = self.declared.get(session_id)
-        if declared is None:
-            return not tools
-        return fingerprint(declared) == fingerprint(tools)
+    def can_serve(self, session: Session, tools: list[Tool]) -> bool:
+        """Was the session's thread declared with exactly these tools? For a session
+        this kernel did not start (another kernel's, or this notebook's before a kernel
+        restart) the server's record of its declaration decides."""
+        declared = self.declared.get(session.id)
+        if declared is not None:
+            return fingerprint(declared) == fingerprint(tools)
+        return spec_fingerprint(session.tools or []) == fingerprint(tools)
 
     async def _restart_with(
         self, client: AsyncCodexClient, old: Session, tools: list[Tool]

@@ -206,3 +206,50 @@ def test_a_blocking_codex_runs_the_tool_on_the_main_thread_too(
         == 15.0
     )
     assert "Looped." in final_plain(run)
+
+
+def test_a_kernel_restart_keeps_the_session_when_the_tools_are_the_same(
+    live: Live, request: pytest.FixtureRequest
+) -> None:
+    """The server remembers each session's declared tools: a restarted kernel that
+    defines the same tools continues the conversation; changed tools still move on."""
+    name = f"{request.node.name[:40]}.ipynb"
+    env = live.kernel_env(JPY_SESSION_NAME=str(live.project / name))
+    live.fake.script(
+        "NBTOOL-5 first",
+        tool_call("scale_column", {"column": "units", "factor": 2}),
+        text("First."),
+    )
+    with kernel(env, live.project) as nb:
+        nb.ok("%load_ext jupyter_codex")
+        nb.ok(SCALE_TOOL)
+        nb.ok("%codex NBTOOL-5 first")
+    (session,) = sessions_titled(live, name)
+    assert [t["name"] for t in session["tools"]] == ["scale_column"], session
+
+    # A new kernel, the notebook's cells run again: same tools, same session.
+    live.fake.script(
+        "NBTOOL-5 second",
+        tool_call("scale_column", {"column": "units", "factor": 4}),
+        text("Second."),
+    )
+    with kernel(env, live.project) as nb:
+        nb.ok("%load_ext jupyter_codex")
+        nb.ok(SCALE_TOOL)
+        run = nb.ok("%codex NBTOOL-5 second")
+        assert "new session" not in run.stdout, run.describe()
+        assert [s["id"] for s in sessions_titled(live, name)] == [session["id"]]
+        second = live.fake.responses_requests(containing="NBTOOL-5 second")
+        assert "NBTOOL-5 first" in json.dumps(second[0].body)  # the same conversation
+        assert json.loads(second[1].function_call_outputs[-1])["total"] == 40
+        assert value(nb, "calls") == "[('units', 4.0, 'float', None, True)]"
+
+    # After another restart, a tool whose signature changed cannot join that thread.
+    changed = SCALE_TOOL.replace("limit: int | None = None", "limit: int | None = None, x=0")
+    with kernel(env, live.project) as nb:
+        nb.ok("%load_ext jupyter_codex")
+        nb.ok(changed)
+        live.fake.script("NBTOOL-5 third", text("Third."))
+        run = nb.ok("%codex NBTOOL-5 third")
+        assert "continuing in a new session" in run.stdout, run.describe()
+    assert len(sessions_titled(live, name)) == 2
