@@ -29,6 +29,8 @@ export namespace Codex {
     created_at: number;
     updated_at: number;
     last_seq: number;
+    /** Client-side tools its thread was declared with (null: none). */
+    tools?: { name: string; description: string; input_schema: object }[] | null;
     state: SessionState | string;
     active_turn_id: string | null;
   }
