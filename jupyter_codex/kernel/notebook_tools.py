@@ -78,22 +78,18 @@ def served_by(tools: Iterable[Tool], runner: CallRunner) -> list[Tool]:
     return [t.running_with(runner) for t in tools]
 
 
-def refusing(tools: Iterable[Tool], reason: str) -> list[Tool]:
-    """Stand-ins that answer every call with an error saying ``reason`` at once
-    (for ``--no-tools`` on a session declared with tools: no wait for a timeout)."""
+def refusing(names: Iterable[str], reason: str) -> list[Tool]:
+    """Stand-ins for the tools ``names`` that answer every call with an error saying
+    ``reason`` at once (``--no-tools`` on a session declared with tools: the model's
+    calls fail now instead of after the server's timeout)."""
 
-    def refuse(*args: Any, **kwargs: Any) -> Any:
+    def refuse() -> Any:  # arguments are ignored (the arguments model drops extras)
         raise RuntimeError(reason)
 
     async def inline(call: Callable[[], Any]) -> Any:
         return call()
 
-    stand_ins = []
-    for tool in tools:
-        twin = tool.running_with(inline)
-        twin.fn = refuse  # also for async functions, which invoke() awaits directly
-        stand_ins.append(twin)
-    return stand_ins
+    return [Tool(refuse, name=name, description=reason).running_with(inline) for name in names]
 
 
 __all__ = [

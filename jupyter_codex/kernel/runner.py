@@ -174,7 +174,7 @@ class TurnRunner:
             self.ui(print, note)
         self.book.notes.clear()
         if tools is None:  # --no-tools: tools the thread has answer with an error at once
-            tools = refusing(self.book.declared.get(session.id, []), TOOLS_OFF)
+            tools = refusing([t.name for t in session.tools or ()], TOOLS_OFF)
         if tools:
             await client.serve_tools(session.id, tools)
         display = LiveDisplay(

@@ -6,10 +6,9 @@ conversation again. ``--session NAME|ID`` picks a session by id (or a unique
 id prefix) or by title, creating a titled one when the name is new;
 ``--new`` always starts a fresh one, which then becomes the default.
 
-Notebook tools: codex fixes a thread's tools when it starts, so the book keeps
-the tools each session of this kernel started with, and the server stores every
-session's declaration (``Session.tools``) for sessions started before a kernel
-restart or by another kernel. When a turn's tools differ from the declared ones,
+Notebook tools: codex fixes a thread's tools when it starts, and the server stores
+each session's declaration (``Session.tools``), also across kernel restarts. When
+a turn's tools differ from the declared ones,
 the notebook's default or named session is continued in a new session with the
 same title, folder and settings, declared with the current tools. A session
 picked by id is used as it is.
@@ -52,8 +51,6 @@ class SessionBook:
     default_id: str | None = None
     named: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    #: Session id → the tools its thread was declared with (sessions this kernel started).
-    declared: dict[str, list[Tool]] = field(default_factory=dict)
 
     @property
     def default_title(self) -> str:
@@ -86,13 +83,10 @@ class SessionBook:
             session = await client.update_session(session.id, model=model, effort=effort)
         return session
 
-    def can_serve(self, session: Session, tools: list[Tool]) -> bool:
-        """Was the session's thread declared with exactly these tools? For a session
-        this kernel did not start (another kernel's, or this notebook's before a kernel
-        restart) the server's record of its declaration decides."""
-        declared = self.declared.get(session.id)
-        if declared is not None:
-            return fingerprint(declared) == fingerprint(tools)
+    @staticmethod
+    def can_serve(session: Session, tools: list[Tool]) -> bool:
+        """Was the session's thread declared with exactly these tools? The server's
+        record decides, whichever kernel (or a kernel before a restart) started it."""
         return spec_fingerprint(session.tools or []) == fingerprint(tools)
 
     async def _restart_with(
@@ -109,7 +103,6 @@ class SessionBook:
             title=old.title,
             tools=tools,
         )
-        self.declared[session.id] = list(tools)
         if self.default_id == old.id:
             self.default_id = session.id
         for name, known in list(self.named.items()):
@@ -206,7 +199,6 @@ class SessionBook:
                 if index == len(candidates) - 1:
                     raise
                 continue
-            self.declared[session.id] = list(tools or ())
             if request.cwd is None and cwd == "":
                 self.notes.append(
                     "The kernel's folder is not under the Jupyter server's root; the session "
