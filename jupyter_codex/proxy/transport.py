@@ -36,6 +36,18 @@ _MAX_LINE = 64 * 1024
 _READ_SIZE = 1 << 16
 
 
+async def read_bounded(chunks: AsyncIterator[bytes], limit: int) -> bytes:
+    """At most ``limit`` bytes from ``chunks``, reading no further than needed."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        parts.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(parts)[:limit]
+
+
 class TransportError(Exception):
     """The upstream could not be reached, or the connection broke (no HTTP answer)."""
 
@@ -198,14 +210,7 @@ class StreamResponse:
 
     async def read_bounded(self, limit: int) -> bytes:
         """Up to ``limit`` bytes of the body (error answers are small)."""
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in self.aiter_bytes():
-            chunks.append(chunk)
-            size += len(chunk)
-            if size >= limit:
-                break
-        return b"".join(chunks)[:limit]
+        return await read_bounded(self.aiter_bytes(), limit)
 
     async def aclose(self) -> None:
         """Give the connection back when the body was read to its end; else close it."""
@@ -367,4 +372,10 @@ class _StaleConnection(Exception):
     """A reused keep-alive connection turned out to be closed: retry on a new one."""
 
 
-__all__ = ["ChunkedDecoder", "StreamResponse", "StreamTransport", "TransportError"]
+__all__ = [
+    "ChunkedDecoder",
+    "StreamResponse",
+    "StreamTransport",
+    "TransportError",
+    "read_bounded",
+]

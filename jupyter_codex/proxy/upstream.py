@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from ..accounts.credentials import Credentials
 from ..usage.collector import parse_usage_limit_error, ssl_context
-from .transport import StreamResponse, StreamTransport, TransportError
+from .transport import StreamResponse, StreamTransport, TransportError, read_bounded
 
 if TYPE_CHECKING:  # httpx costs ~50 ms to import: only when first used
     import httpx
@@ -326,7 +326,7 @@ class UpstreamClient:
         if response.status_code == 200:
             return UpstreamStream(response)
         try:
-            raw = await _read_bounded(response)
+            raw = await read_bounded(response.aiter_bytes(), _MAX_ERROR_BODY)
         except httpx.HTTPError:
             raw = b""
         finally:
@@ -351,17 +351,6 @@ def parse_model_list(data: Any) -> list[str]:
             if isinstance(model, dict) and isinstance(model.get("id"), str):
                 ids.append(model["id"])
     return list(dict.fromkeys(ids))
-
-
-async def _read_bounded(response: httpx.Response) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= _MAX_ERROR_BODY:
-            break
-    return b"".join(chunks)[:_MAX_ERROR_BODY]
 
 
 def _is_httpx_error(error: BaseException) -> bool:

@@ -13,9 +13,12 @@ import contextlib
 import gzip
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from urllib.parse import urlsplit
 
 import pytest
+from fakes import FakeUpstream, text
 
+from jupyter_codex.accounts.credentials import Credentials
 from jupyter_codex.proxy.transport import ChunkedDecoder, StreamTransport, TransportError
 from jupyter_codex.proxy.upstream import UpstreamClient
 
@@ -77,10 +80,13 @@ class Server:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     @property
-    def url(self) -> str:
+    def port(self) -> int:
         assert self._server is not None
-        port = self._server.sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}/backend-api/codex/responses"
+        return int(self._server.sockets[0].getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/backend-api/codex/responses"
 
 
 @contextlib.asynccontextmanager
@@ -278,3 +284,66 @@ def test_environment_proxies_send_the_relay_through_httpx(
     assert UpstreamClient(chatgpt_base_url=url, openai_base_url=url).uses_env_proxy(url)
     monkeypatch.setenv("NO_PROXY", "chatgpt.example")
     assert not UpstreamClient(chatgpt_base_url=url, openai_base_url=url).uses_env_proxy(url)
+
+
+def connect_proxy(seen: list[str]) -> Handler:
+    """A minimal HTTP CONNECT proxy (a :class:`Server` handler) recording each target."""
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.close()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        method, target, _ = head.split(b"\r\n", 1)[0].decode().split(" ", 2)
+        assert method == "CONNECT", head
+        seen.append(target)
+        host, port = target.rsplit(":", 1)
+        up_reader, up_writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        await writer.drain()
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    return handler
+
+
+async def test_behind_an_environment_proxy_the_relay_streams_through_it(
+    fake_upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTPS_PROXY applies: the request tunnels through the proxy (httpx speaks it)."""
+    seen: list[str] = []
+    async with Server(connect_proxy(seen)) as proxy:
+        for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy.port}")
+        fake_upstream.script("PROXIED-1", text("Hello through the proxy."))
+        client = UpstreamClient(
+            chatgpt_base_url=fake_upstream.chatgpt_base_url,
+            openai_base_url=fake_upstream.openai_base_url,
+            ca_certificate=fake_upstream.ca_path,
+        )
+        credentials = Credentials(
+            account_id="a1", kind="chatgpt", access_token="token-1", chatgpt_account_id="acct-1"
+        )
+        body = {
+            "model": "gpt-5.4",
+            "stream": True,
+            "input": [{"role": "user", "content": "PROXIED-1"}],
+        }
+        try:
+            stream = await client.open(credentials, body, session_id="s1")
+            events = [event async for event in stream.events()]
+            await stream.aclose()
+        finally:
+            await client.aclose()
+    deltas = [e["delta"] for e in events if e.get("type") == "response.output_text.delta"]
+    assert "".join(deltas) == "Hello through the proxy."
+    assert seen == [urlsplit(fake_upstream.url).netloc]
+    assert client.transport.opened == 0  # the lean transport was not used
+    (request,) = fake_upstream.responses_requests(containing="PROXIED-1")
+    assert request.account_id == "acct-1" and request.headers["session_id"] == "s1"
