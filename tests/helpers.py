@@ -87,3 +87,19 @@ class Api:
 
 def turn_completed(event: dict[str, Any]) -> bool:
     return event["type"] == "turn.completed"
+
+
+def outputs_text(cell: Any) -> str:
+    """Everything an executed notebook cell showed (text, data, tracebacks), with
+    whitespace normalized: answers may wrap."""
+    parts = []
+    for output in cell.get("outputs", []):
+        parts.append(output.get("text", ""))
+        parts.extend(str(v) for v in output.get("data", {}).values())
+        parts.extend(output.get("traceback", []))
+    return " ".join(" ".join(parts).split())
+
+
+def cell_with(notebook: Any, source: str) -> Any:
+    """The first code cell of ``notebook`` whose source contains ``source``."""
+    return next(c for c in notebook.cells if c.cell_type == "code" and source in c.source)

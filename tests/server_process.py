@@ -23,6 +23,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def lab_settings(folder: Path, **extra: Any) -> dict[str, Any]:
+    """``LabApp`` config of a test lab: settings and workspaces in ``folder``, no news
+    or update checks (nothing leaves 127.0.0.1); ``extra`` traits on top."""
+    return {
+        "user_settings_dir": str(folder / "user-settings"),
+        "workspaces_dir": str(folder / "workspaces"),
+        "news_url": None,
+        "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
+        **extra,
+    }
+
+
 class JupyterServerProcess:
     """A Jupyter server subprocess with the extension enabled and a known token."""
 

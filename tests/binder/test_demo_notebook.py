@@ -17,8 +17,9 @@ import nbformat
 import pytest
 import yaml
 from demo_helpers import BINDER, DEMO_REPLY, start_env
+from helpers import cell_with, outputs_text
 from nbclient import NotebookClient
-from server_process import JupyterServerProcess
+from server_process import JupyterServerProcess, lab_settings
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -75,19 +76,6 @@ def test_binder_environment_has_what_the_notebooks_import() -> None:
                 assert providers & listed, f"{notebook.name} imports {top}: not in environment.yml"
 
 
-def outputs_text(cell: Any) -> str:
-    parts = []
-    for output in cell.get("outputs", []):
-        parts.append(output.get("text", ""))
-        parts.extend(str(v) for v in output.get("data", {}).values())
-        parts.extend(output.get("traceback", []))
-    return " ".join(" ".join(parts).split())  # whitespace-normalized: answers may wrap
-
-
-def cell_with(notebook: Any, source: str) -> Any:
-    return next(c for c in notebook.cells if c.cell_type == "code" and source in c.source)
-
-
 def test_getting_started_runs_in_demo_mode(tmp_path: Path) -> None:
     root = tmp_path / "repo"  # Binder serves the checkout: notebooks/ at its root
     shutil.copytree(NOTEBOOKS, root / "notebooks")
@@ -103,14 +91,7 @@ def test_getting_started_runs_in_demo_mode(tmp_path: Path) -> None:
             tmp_path / "config",
             {},
             app="jupyterlab",
-            extra_config={
-                "LabApp": {
-                    "user_settings_dir": str(tmp_path / "lab-settings"),
-                    "workspaces_dir": str(tmp_path / "workspaces"),
-                    "news_url": None,
-                    "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
-                }
-            },
+            extra_config={"LabApp": lab_settings(tmp_path)},
         )
         with lab.start(timeout=120), lab.client() as http:
             # The notebook opens by default, and the server says it runs the demo.

@@ -9,6 +9,7 @@ from typing import Any
 import nbformat
 import pytest
 from fakes import text
+from helpers import cell_with, outputs_text
 from kernel_live import Live
 from nbclient import NotebookClient
 
@@ -27,19 +28,6 @@ def execute(live: Live, name: str) -> Any:
     )
     client.execute(env=env)
     return notebook
-
-
-def outputs_text(cell: Any) -> str:
-    parts = []
-    for output in cell.get("outputs", []):
-        parts.append(output.get("text", ""))
-        parts.extend(str(v) for v in output.get("data", {}).values())
-        parts.extend(output.get("traceback", []))
-    return "\n".join(parts)
-
-
-def cell_with(notebook: Any, source: str) -> Any:
-    return next(c for c in notebook.cells if c.cell_type == "code" and source in c.source)
 
 
 @pytest.mark.parametrize("name", ["getting-started.ipynb", "accounts-and-usage.ipynb"])

@@ -13,7 +13,7 @@ import openai
 import pytest
 from fakes import FakeUpstream, chatgpt_auth_json, text
 from helpers import Api, extension_config, turn_completed
-from server_process import JupyterServerProcess
+from server_process import JupyterServerProcess, lab_settings
 from traitlets.config import Config
 
 #: Both served by the fake upstream (tests/fakes MODELS); neither is codex's own default.
@@ -157,13 +157,7 @@ def test_lab_settings_overrides_set_the_panel_defaults(
         extension_config(fake_upstream, tmp_path / "data"),
         app="jupyterlab",
         extra_config={
-            "LabApp": {
-                "app_settings_dir": str(app_settings),
-                "user_settings_dir": str(tmp_path / "user-settings"),
-                "workspaces_dir": str(tmp_path / "workspaces"),
-                "news_url": None,
-                "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
-            },
+            "LabApp": lab_settings(tmp_path, app_settings_dir=str(app_settings)),
             "ServerApp": {"terminals_enabled": False},
         },
     )

@@ -19,7 +19,7 @@ import pytest
 from fakes import FakeUpstream
 from helpers import extension_config, sign_in_cli_target
 from playwright import sync_api as playwright_api
-from server_process import JupyterServerProcess
+from server_process import JupyterServerProcess, lab_settings
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
@@ -70,7 +70,7 @@ def lab(
     home = tmp_path_factory.mktemp("lab-home")
     data_dir = home / "codex-data"
     # No "get notified about Jupyter news?" toast over the panel.
-    news = home / "settings" / "@jupyterlab" / "apputils-extension"
+    news = home / "user-settings" / "@jupyterlab" / "apputils-extension"
     news.mkdir(parents=True)
     (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     sign_in_cli_target(ui_fake, data_dir)
@@ -80,13 +80,7 @@ def lab(
         extension_config(ui_fake, data_dir),
         app="jupyterlab",
         extra_config={
-            "LabApp": {
-                "user_settings_dir": str(home / "settings"),
-                "workspaces_dir": str(home / "workspaces"),
-                "news_url": None,
-                "expose_app_in_browser": True,
-                "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
-            },
+            "LabApp": lab_settings(home, expose_app_in_browser=True),
             "WorkspaceManager": {"approval_timeout": 120.0},
             "ServerApp": {"terminals_enabled": False},
         },
