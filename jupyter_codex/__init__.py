@@ -42,9 +42,9 @@ def __getattr__(name: str) -> Any:
     """``jupyter_codex.CodexClient`` / ``AsyncCodexClient`` / ``tool``, imported on first
     use so that importing the package stays light and never loads the server."""
     if name in ("CodexClient", "AsyncCodexClient", "tool"):
-        from . import kernel
+        from . import client
 
-        return getattr(kernel, name)
+        return getattr(client, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

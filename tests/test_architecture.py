@@ -99,14 +99,19 @@ def test_layers_do_not_import_upwards(area: str) -> None:
                 )
 
 
-#: What kernel-side modules may import from jupyter_codex (never the server).
-KERNEL_ALLOWED_INTERNAL = ("jupyter_codex.errors", "jupyter_codex.models", "jupyter_codex.kernel")
-#: Third-party packages the client modules (``kernel/_*.py``) may import.
-CLIENT_THIRD_PARTY = ("httpx", "websockets", "pydantic", "typing_extensions")
+#: What kernel-side modules (``kernel/``, ``client/``) may import from jupyter_codex.
+KERNEL_ALLOWED_INTERNAL = (
+    "jupyter_codex.errors",
+    "jupyter_codex.models",
+    "jupyter_codex.kernel",
+    "jupyter_codex.client",
+)
+#: Third-party packages the client library (``client/``) may import.
+CLIENT_THIRD_PARTY = ("httpx", "websockets", "pydantic", "typing_extensions", "anyio")
 
 
 def test_kernel_side_imports_only_the_client_errors_and_models() -> None:
-    files = sorted((PACKAGE / "kernel").rglob("*.py"))
+    files = sorted((PACKAGE / "kernel").rglob("*.py")) + sorted((PACKAGE / "client").rglob("*.py"))
     assert files
     for path in files:
         for name in _imports(path):
@@ -115,9 +120,16 @@ def test_kernel_side_imports_only_the_client_errors_and_models() -> None:
             ):
                 continue
             assert name.startswith(KERNEL_ALLOWED_INTERNAL), f"{path.name} imports {name}"
-        if not path.name.startswith("_") or path.name == "__init__.py":
-            continue
+
+
+def test_client_library_is_standalone() -> None:
+    """``jupyter_codex.client`` is the library: it never imports the kernel integration
+    (IPython, ipywidgets, ``jupyter_codex.kernel``) and only a few third-party packages."""
+    files = sorted((PACKAGE / "client").rglob("*.py"))
+    assert files
+    for path in files:
         for name in _imports(path):
+            assert not name.startswith("jupyter_codex.kernel"), f"{path.name} imports {name}"
             top = name.split(".")[0]
             if top in ("", "jupyter_codex") or top in sys.stdlib_module_names:
                 continue
@@ -148,11 +160,13 @@ def test_kernel_widgets_stay_optional() -> None:
 
 def test_importing_the_client_never_loads_the_server() -> None:
     code = (
-        "import sys, jupyter_codex, jupyter_codex.kernel;"
+        "import sys, jupyter_codex, jupyter_codex.kernel, jupyter_codex.client;"
         "assert jupyter_codex.CodexClient is jupyter_codex.kernel.CodexClient;"
+        "assert jupyter_codex.kernel.CodexClient is jupyter_codex.client.CodexClient;"
         "bad = [m for m in sys.modules if m.startswith(('tornado', 'jupyter_server', "
         "'jupyter_codex.app', 'jupyter_codex.handlers', 'jupyter_codex.workspace', "
-        "'jupyter_codex.store', 'jupyter_codex.supervisor', 'jupyter_codex.accounts'))];"
+        "'jupyter_codex.store', 'jupyter_codex.supervisor', 'jupyter_codex.accounts', "
+        "'IPython', 'ipywidgets'))];"
         "print(bad); sys.exit(1 if bad else 0)"
     )
     result = subprocess.run(

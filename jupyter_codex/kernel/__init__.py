@@ -1,118 +1,14 @@
-"""The Python client of jupyter-codex, for notebooks, scripts and CI.
+"""jupyter-codex inside a kernel: the ``%codex`` magics, the widgets and the
+kernel's one connection to the server.
 
-::
-
-    from jupyter_codex.kernel import CodexClient, tool
-
-    with CodexClient.from_env() as codex:        # or CodexClient(url, token)
-        session = codex.create_session("proj")
-        print(codex.send_and_wait(session.id, "Run the tests").text)
-
-Kernel-side code imports only the standard library, httpx, websockets,
-pydantic and ``jupyter_codex.errors``/``models``: never the server.
-See ``docs/python-client.md``.
+The client library itself lives in :mod:`jupyter_codex.client`; every public
+name of it is re-exported here, so the documented
+``from jupyter_codex.kernel import CodexClient, tool`` keeps working. Importing
+this package loads neither IPython nor ipywidgets (``extension.py`` and
+``widgets/`` are imported on use) and never the server.
 """
 
 from __future__ import annotations
 
-from ..errors import (
-    ClientError,
-    CodexError,
-    ConflictError,
-    InvalidRequestError,
-    NotAuthorizedError,
-    NotFoundError,
-    ServerNotFoundError,
-    ServerUnreachableError,
-    TurnTimeoutError,
-)
-from ..models import Account, Approval, Session, TargetState, UsageSnapshot
-from ._client import ApprovalCallback, AsyncCodexClient, EventCallback
-from ._discovery import ServerInfo, discover_server
-from ._events import (
-    ApprovalData,
-    ApprovalRequested,
-    ApprovalResolved,
-    AssistantDelta,
-    AssistantMessage,
-    CommandCompleted,
-    CommandOutput,
-    CommandStarted,
-    ErrorEvent,
-    ErrorInfo,
-    Event,
-    FileChange,
-    GenericEvent,
-    PlanUpdated,
-    ReasoningDelta,
-    ReasoningSummary,
-    ThreadStatus,
-    TokenCounts,
-    TokenUsage,
-    TokenUsageData,
-    ToolCallCompleted,
-    ToolCallData,
-    ToolCallStarted,
-    TurnCompleted,
-    TurnStarted,
-    UserMessage,
-    parse_event,
-)
-from ._results import AccountUsage, ServerStatus, TurnResult
-from ._sync import CodexClient
-from ._tools import Tool, tool
-
-__all__ = [
-    "Account",
-    "AccountUsage",
-    "Approval",
-    "ApprovalCallback",
-    "ApprovalData",
-    "ApprovalRequested",
-    "ApprovalResolved",
-    "AssistantDelta",
-    "AssistantMessage",
-    "AsyncCodexClient",
-    "ClientError",
-    "CodexClient",
-    "CodexError",
-    "CommandCompleted",
-    "CommandOutput",
-    "CommandStarted",
-    "ConflictError",
-    "ErrorEvent",
-    "ErrorInfo",
-    "Event",
-    "EventCallback",
-    "FileChange",
-    "GenericEvent",
-    "InvalidRequestError",
-    "NotAuthorizedError",
-    "NotFoundError",
-    "PlanUpdated",
-    "ReasoningDelta",
-    "ReasoningSummary",
-    "ServerInfo",
-    "ServerNotFoundError",
-    "ServerStatus",
-    "ServerUnreachableError",
-    "Session",
-    "TargetState",
-    "ThreadStatus",
-    "TokenCounts",
-    "TokenUsage",
-    "TokenUsageData",
-    "Tool",
-    "ToolCallCompleted",
-    "ToolCallData",
-    "ToolCallStarted",
-    "TurnCompleted",
-    "TurnResult",
-    "TurnStarted",
-    "TurnTimeoutError",
-    "UsageSnapshot",
-    "UserMessage",
-    "discover_server",
-    "parse_event",
-    "tool",
-]
+from ..client import *
+from ..client import __all__ as __all__

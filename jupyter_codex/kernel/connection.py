@@ -15,10 +15,8 @@ import asyncio
 import threading
 from collections.abc import Callable
 
+from ..client import AsyncCodexClient, CodexClient, ServerInfo, discover_server
 from ..errors import ServerNotFoundError
-from ._client import AsyncCodexClient
-from ._discovery import ServerInfo, discover_server
-from ._sync import CodexClient
 from .embedded import ENV_EMBEDDED, embedded_allowed, embedded_server
 
 

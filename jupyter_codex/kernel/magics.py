@@ -20,14 +20,14 @@ from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 
+from ..client import TurnResult
+from ..client._portal import get_portal
 from ..errors import (
     CodexError,
     NoAccountAvailableError,
     NotFoundError,
     ServerUnreachableError,
 )
-from ._portal import get_portal
-from ._results import TurnResult
 from .connection import Connection, get_connection
 from .context import ContextMode, build_context, compose_prompt, interpolate, notebook_path
 from .notebook_tools import ToolConflictError, notebook_tools

@@ -20,8 +20,8 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from ..client._tools import CallRunner, Tool
 from ..models import ToolSpec
-from ._tools import CallRunner, Tool
 
 
 class ToolConflictError(ValueError):

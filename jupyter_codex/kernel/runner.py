@@ -33,11 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..client import ApprovalData, AsyncCodexClient, Tool, TurnResult
 from ..errors import CodexError
-from ._client import AsyncCodexClient
-from ._events import ApprovalData
-from ._results import TurnResult
-from ._tools import Tool
 from .blocks import code_span
 from .notebook_tools import refusing, served_by
 from .render import LiveDisplay, Timeline

@@ -21,10 +21,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
+from ..client import AsyncCodexClient, Tool
 from ..errors import NotFoundError, PathOutsideRootError
 from ..models import Session
-from ._client import AsyncCodexClient
-from ._tools import Tool
 from .notebook_tools import describe, fingerprint, spec_fingerprint
 
 #: What a session id looks like (uuid4 hex); a name like that is never created.

@@ -10,8 +10,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from ..client import ServerStatus
 from ..models import Account, Session
-from ._results import ServerStatus
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> tuple[str, str]:

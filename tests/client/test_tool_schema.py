@@ -9,8 +9,8 @@ from typing import Literal, Optional
 import pytest
 from pydantic import BaseModel, Field
 
+from jupyter_codex.client._tools import parse_docstring, to_content_items
 from jupyter_codex.kernel import Tool, tool
-from jupyter_codex.kernel._tools import parse_docstring, to_content_items
 
 
 class Priority(enum.Enum):

@@ -15,9 +15,9 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ...client import AsyncCodexClient
 from ...errors import CodexError
 from ...models import Account, TargetState
-from .._client import AsyncCodexClient
 from ..connection import get_connection
 from .live import Follower, spawn
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ...client import AsyncCodexClient
 from ...errors import CodexError
-from .._client import AsyncCodexClient
 from ..connection import get_connection
 from ..render import Timeline, event_data, event_field
 from ..sessions import SessionBook, SessionRequest, shared_book

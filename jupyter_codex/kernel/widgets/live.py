@@ -14,8 +14,8 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ...client import AsyncCodexClient
 from ...errors import CodexError
-from .._client import AsyncCodexClient
 from ..render import event_field
 
 #: Server events after which account and usage widgets reload.

@@ -14,9 +14,9 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ...client import AsyncCodexClient
 from ...errors import CodexError
 from ...models import Account
-from .._client import AsyncCodexClient
 from ..connection import get_connection
 from .live import Follower, spawn
 
