@@ -1,0 +1,216 @@
+"""Owned background tasks: the one place that starts them, stops them and awaits them.
+
+Every long-lived object that runs work in the background holds a
+:class:`TaskOwner` and starts that work with :meth:`TaskOwner.start_soon`
+(anyio's word). The owner hosts an anyio task group, so each task has a
+parent that outlives it:
+
+* ``await owner.aclose()`` cancels every task *and waits for it*, so a stop
+  never leaves a task behind (``stop_extension`` relies on it);
+* ``await owner.drain()`` waits for the running tasks without cancelling them;
+* one :class:`OwnedTask` can be cancelled and awaited on its own
+  (``await task.stop()``), e.g. a watcher or a periodic loop;
+* a task that fails is logged with its name and does not take its siblings down
+  (anyio's group would otherwise cancel them all);
+* cancellation is asyncio's own (``Task.cancel()``, edge-triggered), not the
+  group's cancel scope (level-triggered), so clean-up code written for asyncio
+  may still await in its ``finally``;
+* an owner with nothing to run holds no task: the group's host task exits when
+  the last task ends and comes back with the next one.
+
+Besides the owner, two helpers cover the other uses of ``asyncio`` tasks, so
+that ``asyncio.create_task``/``ensure_future`` appear nowhere else in the
+server (``tests/test_architecture.py`` checks it):
+:func:`run_to_completion` (finish a clean-up even if the caller is
+cancelled) and :func:`first_completed` (wait for whichever of several waits
+ends first).
+
+Tasks run in the owner's context, not the spawner's: a ``ContextVar`` set by
+the caller of ``start_soon`` is not seen by the task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+import anyio
+from anyio.abc import TaskGroup
+
+T = TypeVar("T")
+
+_log = logging.getLogger(__name__)
+
+
+class OwnedTask:
+    """One task started by a :class:`TaskOwner`: cancel it, wait for it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._done = asyncio.Event()
+        self._task: asyncio.Task[Any] | None = None
+        self._cancelled = False
+
+    def done(self) -> bool:
+        """Whether the task has ended (returned, failed or was cancelled)."""
+        return self._done.is_set()
+
+    def cancel(self) -> None:
+        """Cancel the task (asyncio's edge-triggered cancellation: its clean-up may
+        await); one not started yet never runs."""
+        self._cancelled = True
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    async def wait(self) -> None:
+        """Wait until the task has ended."""
+        await self._done.wait()
+
+    def is_current(self) -> bool:
+        """Whether this is the task running the caller."""
+        return self._task is not None and self._task is asyncio.current_task()
+
+    async def stop(self) -> None:
+        """Cancel the task and wait until it has ended. Idempotent; never raises.
+
+        Called from the task itself it does nothing: the task is running this code.
+        """
+        if self.is_current():
+            return
+        self.cancel()
+        await self.wait()
+
+
+class TaskOwner:
+    """Start background tasks and own them until they end or the owner closes.
+
+    Parameters
+    ----------
+    name
+        Names the owner in log lines and its host task.
+    log
+        Where failures of owned tasks are logged (with their traceback).
+    """
+
+    def __init__(
+        self, name: str, log: logging.Logger | logging.LoggerAdapter[Any] | None = None
+    ) -> None:
+        self.name = name
+        self.log = log or _log
+        self._tasks: set[OwnedTask] = set()
+        self._pending: list[tuple[OwnedTask, Callable[..., Awaitable[Any]], tuple[Any, ...]]] = []
+        self._group: TaskGroup | None = None
+        self._hosts: set[asyncio.Task[None]] = set()
+        self._wake: asyncio.Event | None = None
+
+    def __len__(self) -> int:
+        """How many owned tasks have not ended yet."""
+        return len(self._tasks)
+
+    def start_soon(
+        self, fn: Callable[..., Awaitable[Any]], *args: Any, name: str | None = None
+    ) -> OwnedTask:
+        """Run ``await fn(*args)`` as an owned task; return its handle. Needs a running loop."""
+        task = OwnedTask(name or str(getattr(fn, "__qualname__", fn)))
+        self._tasks.add(task)
+        if self._group is not None:
+            self._group.start_soon(self._run, task, fn, args, name=task.name)
+        else:
+            self._pending.append((task, fn, args))
+            if self._wake is None:
+                self._wake = asyncio.Event()
+                host = asyncio.get_running_loop().create_task(
+                    self._host(self._wake), name=f"{self.name}-tasks"
+                )
+                self._hosts.add(host)
+                host.add_done_callback(self._hosts.discard)
+        return task
+
+    async def drain(self) -> None:
+        """Wait until every task running now (and any they start) has ended."""
+        while self._tasks:
+            await next(iter(self._tasks)).wait()
+
+    async def aclose(self) -> None:
+        """Cancel every task and wait for each to end. The owner may be used again.
+
+        Called from one of its own tasks, that task is left alone (it runs this code).
+        """
+        current = next((t for t in self._tasks if t.is_current()), None)
+        while others := [t for t in self._tasks if t is not current]:
+            for task in others:
+                task.cancel()
+            for task in others:
+                await task.wait()
+        if current is None:
+            await asyncio.gather(*list(self._hosts), return_exceptions=True)
+
+    async def _host(self, wake: asyncio.Event) -> None:
+        async with anyio.create_task_group() as group:
+            self._group = group
+            pending, self._pending = self._pending, []
+            for task, fn, args in pending:
+                group.start_soon(self._run, task, fn, args, name=task.name)
+            while self._tasks:
+                await wake.wait()
+                wake.clear()
+            # From here on start_soon() opens a new group; this one has no task left.
+            self._group = None
+            self._wake = None
+
+    async def _run(
+        self, task: OwnedTask, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...]
+    ) -> None:
+        current = task._task = asyncio.current_task()
+        try:
+            if not task._cancelled:
+                await fn(*args)
+        except asyncio.CancelledError:
+            # Our own cancel() ends just this task; anything else (the loop
+            # shutting down) propagates.
+            if not task._cancelled or current is None:
+                raise
+            if sys.version_info >= (3, 11):
+                current.uncancel()
+        except Exception:
+            self.log.exception("Background task %s of %s failed", task.name, self.name)
+        finally:
+            task._done.set()
+            self._tasks.discard(task)
+            if not self._tasks and self._wake is not None:
+                self._wake.set()
+
+
+async def run_to_completion(coro: Coroutine[Any, Any, T]) -> T:
+    """Await ``coro`` and let it finish even if the caller is cancelled meanwhile.
+
+    For clean-ups that must not stop half-way (ending a process group): the
+    caller's cancellation is re-raised once ``coro`` has finished.
+    """
+    task = asyncio.ensure_future(coro)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise
+
+
+async def first_completed(*waits: Awaitable[Any]) -> None:
+    """Return as soon as one of ``waits`` has ended; cancel (and await) the rest.
+
+    A future among ``waits`` is watched, never cancelled (others may await it too).
+    """
+    futures = [w if isinstance(w, asyncio.Future) else asyncio.ensure_future(w) for w in waits]
+    own = [f for f, w in zip(futures, waits, strict=True) if f is not w]
+    try:
+        await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for f in own:
+            f.cancel()
+        await asyncio.gather(*own, return_exceptions=True)
+
+
+__all__ = ["OwnedTask", "TaskOwner", "first_completed", "run_to_completion"]

@@ -1,0 +1,106 @@
+"""The one task owner (``jupyter_codex/tasks.py``): stop means cancelled *and* awaited."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from jupyter_codex.tasks import TaskOwner, first_completed, run_to_completion
+
+
+async def test_aclose_cancels_and_awaits_every_task() -> None:
+    owner = TaskOwner("test")
+    cleaned: list[str] = []
+
+    async def forever(name: str) -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            await asyncio.sleep(0.01)  # a clean-up that itself awaits
+            cleaned.append(name)
+
+    tasks = [owner.start_soon(forever, n, name=n) for n in ("a", "b", "c")]
+    await asyncio.sleep(0.01)
+    assert len(owner) == 3
+    await owner.aclose()
+    assert sorted(cleaned) == ["a", "b", "c"]
+    assert all(t.done() for t in tasks)
+    assert len(owner) == 0
+
+
+async def test_a_failing_task_is_logged_and_spares_its_siblings(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    owner = TaskOwner("test")
+    sibling_done = asyncio.Event()
+
+    async def boom() -> None:
+        raise ValueError("broken")
+
+    async def sibling() -> None:
+        await asyncio.sleep(0.05)
+        sibling_done.set()
+
+    with caplog.at_level(logging.ERROR):
+        owner.start_soon(boom, name="boom")
+        owner.start_soon(sibling, name="sibling")
+        await asyncio.wait_for(sibling_done.wait(), 5)
+        await owner.drain()
+    assert "Background task boom of test failed" in caplog.text
+    await owner.aclose()
+
+
+async def test_one_task_stops_alone_and_the_owner_is_reusable() -> None:
+    owner = TaskOwner("test")
+    other = owner.start_soon(asyncio.sleep, 3600, name="other")
+    task = owner.start_soon(asyncio.sleep, 3600, name="one")
+    await asyncio.sleep(0)
+    await task.stop()
+    assert task.done() and not other.done()
+    await owner.aclose()
+    assert other.done()
+    # After close (and once idle) a new task brings the group back.
+    result: list[int] = []
+
+    async def add() -> None:
+        result.append(1)
+
+    owner.start_soon(add)
+    await owner.drain()
+    assert result == [1]
+    await owner.aclose()
+
+
+async def test_an_idle_owner_holds_no_task() -> None:
+    owner = TaskOwner("idle-test")
+    before = set(asyncio.all_tasks())
+    owner.start_soon(asyncio.sleep, 0)
+    await owner.drain()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert {t for t in asyncio.all_tasks() - before if not t.done()} == set()
+
+
+async def test_run_to_completion_finishes_despite_cancellation() -> None:
+    finished = asyncio.Event()
+
+    async def cleanup() -> None:
+        await asyncio.sleep(0.05)
+        finished.set()
+
+    caller = asyncio.ensure_future(run_to_completion(cleanup()))
+    await asyncio.sleep(0.01)
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    assert finished.is_set()
+
+
+async def test_first_completed_never_cancels_a_shared_future() -> None:
+    shared: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    await first_completed(shared, asyncio.sleep(0.01))
+    assert not shared.done()
+    shared.set_result(None)
+    await first_completed(shared, asyncio.sleep(3600))
