@@ -1,9 +1,11 @@
 """Supervision of the real ``codex app-server`` process.
 
-Four layers, as in jupyter_client: :class:`AppServerLauncher` (process
-mechanics), :class:`JsonRpcConnection` (JSONL JSON-RPC over stdio),
-:class:`AppServerManager` (lifecycle and routing) and
-:class:`AppServerRestarter` (liveness policy). This package knows nothing
+Layers as in jupyter_client: :class:`AppServerLauncher` (process
+mechanics) and :class:`JsonRpcConnection` (JSONL JSON-RPC over stdio), joined
+by :class:`AppServerProcess`; :class:`AppServerManager` (lifecycle and
+routing, its states and legal moves in ``state.py``) and
+:class:`AppServerRestarter` (liveness policy, through the manager's public
+:class:`Supervised` surface only). This package knows nothing
 about accounts or sessions; it imports only ``errors`` and ``config``.
 """
 
@@ -17,19 +19,28 @@ from .connection import (
     redact,
 )
 from .launcher import AppServerLauncher
-from .manager import AppServerManager, LifecycleListener, StartHook, toml_value
-from .restarter import AppServerRestarter
+from .manager import AppServerManager, LifecycleListener, StartHook
+from .process import AppServerProcess
+from .restarter import AppServerRestarter, Supervised
+from .state import TRANSITIONS, Lifecycle, State
+from .toml import config_override_args, toml_value
 
 __all__ = [
     "SERVER_REQUEST_FALLBACKS",
+    "TRANSITIONS",
     "AppServerLauncher",
     "AppServerManager",
+    "AppServerProcess",
     "AppServerRestarter",
     "JsonRpcConnection",
+    "Lifecycle",
     "LifecycleListener",
     "NotificationListener",
     "ServerRequestHandler",
     "StartHook",
+    "State",
+    "Supervised",
+    "config_override_args",
     "redact",
     "toml_value",
 ]

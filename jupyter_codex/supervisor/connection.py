@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NamedTuple
 
 from ..errors import AppServerDiedError, AppServerError, RpcError, RpcTimeoutError
+from ..tasks import OwnedTask, TaskOwner
 
 #: ``(method, params)``; called synchronously on the reader task, must not block.
 NotificationListener = Callable[[str, dict[str, Any]], None]
@@ -230,8 +231,9 @@ class JsonRpcConnection:
         self._ids = itertools.count()
         self._pending: dict[int, tuple[str, asyncio.Future[dict[str, Any]]]] = {}
         self._write_lock = asyncio.Lock()
-        self._reader_task: asyncio.Task[None] | None = None
-        self._server_tasks: dict[int | str, asyncio.Task[None]] = {}
+        self._tasks = TaskOwner("codex-rpc", self.log)
+        self._reader_task: OwnedTask | None = None
+        self._server_tasks: dict[int | str, OwnedTask] = {}
         #: Resolves (never with an exception) once the stream has ended or :meth:`aclose` ran.
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         #: Why the connection closed, for error messages.
@@ -242,7 +244,7 @@ class JsonRpcConnection:
     def start(self) -> None:
         """Start the reader task. Called once by the owner, after construction."""
         if self._reader_task is None:
-            self._reader_task = asyncio.create_task(self._read_loop(), name="codex-rpc-reader")
+            self._reader_task = self._tasks.start_soon(self._read_loop, name="codex-rpc-reader")
 
     @property
     def is_closed(self) -> bool:
@@ -256,15 +258,7 @@ class JsonRpcConnection:
     async def aclose(self, reason: str = "the connection to codex app-server was closed") -> None:
         """Fail pending requests, cancel and await owned tasks, close stdin. Idempotent."""
         self._mark_closed(reason)
-        tasks: list[asyncio.Task[None]] = list(self._server_tasks.values())
-        if self._reader_task is not None:
-            tasks.append(self._reader_task)
-        current = asyncio.current_task()
-        tasks = [t for t in tasks if t is not current]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await self._tasks.aclose()
         await self.close_stdin()
 
     async def close_stdin(self) -> None:
@@ -488,11 +482,17 @@ class JsonRpcConnection:
         if request_id in self._server_tasks:
             self.log.warning("Duplicate server request id=%r (%s); ignoring", request_id, method)
             return
-        task = asyncio.create_task(
-            self._answer(request_id, method, params), name=f"codex-server-request-{method}"
+        self._server_tasks[request_id] = self._tasks.start_soon(
+            self._answer_once, request_id, method, params, name=f"codex-server-request-{method}"
         )
-        self._server_tasks[request_id] = task
-        task.add_done_callback(lambda _t: self._server_tasks.pop(request_id, None))
+
+    async def _answer_once(
+        self, request_id: int | str, method: str, params: dict[str, Any]
+    ) -> None:
+        try:
+            await self._answer(request_id, method, params)
+        finally:
+            self._server_tasks.pop(request_id, None)
 
     async def _answer(self, request_id: int | str, method: str, params: dict[str, Any]) -> None:
         """Answer one server→client request; never lets it go unanswered."""

@@ -16,6 +16,7 @@ import re
 import signal
 from collections import deque
 
+from ..tasks import OwnedTask, TaskOwner
 from .connection import LineSplitter, OversizedLine, redact
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
@@ -57,7 +58,8 @@ class AppServerLauncher:
         self.process: asyncio.subprocess.Process | None = None
         self.recent_stderr: deque[str] = deque(maxlen=stderr_lines)
         self._pgid: int | None = None
-        self._stderr_task: asyncio.Task[None] | None = None
+        self._tasks = TaskOwner("codex-launcher", self.log)
+        self._stderr_task: OwnedTask | None = None
 
     @property
     def pid(self) -> int | None:
@@ -86,8 +88,8 @@ class AppServerLauncher:
         self.process = process
         self._pgid = process.pid  # a session leader is its own group leader
         assert process.stderr is not None
-        self._stderr_task = asyncio.create_task(
-            self._drain_stderr(process.stderr), name="codex-stderr-drain"
+        self._stderr_task = self._tasks.start_soon(
+            self._drain_stderr, process.stderr, name="codex-stderr-drain"
         )
         self.log.debug("Launched %s, pid %d", self.label, process.pid)
         return process
@@ -147,12 +149,9 @@ class AppServerLauncher:
         self.kill()  # commands the app-server started and left behind
         task, self._stderr_task = self._stderr_task, None
         if task is not None:
-            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(task), 0.5)
-            if not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(task.wait(), 0.5)
+            await task.stop()
         if process.stdin is not None:
             process.stdin.close()
         # If a process outside the group still holds a pipe, asyncio keeps the

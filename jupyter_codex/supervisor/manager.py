@@ -3,33 +3,39 @@
 An :class:`AppServerManager` starts its process lazily on the first request,
 performs the ``initialize``/``initialized`` handshake, runs start hooks (for
 example a login), routes notifications and server→client requests to whoever
-registered for them, and hands crashes to its :class:`AppServerRestarter`.
+registered for them, and hands crashes to its restarter.
+
+Its pieces each live in one module: the states and their legal moves in
+``state.py``, the process and its connection in ``process.py``, the TOML of
+``-c`` overrides in ``toml.py``, the liveness policy in ``restarter.py``. The
+restarter drives the manager only through the public *supervision* surface
+below (``state``, ``uptime``, ``is_alive()``, ``wait_for_exit()``,
+``recover()``, ``give_up()``), so ``restarter_class`` can really be swapped.
 
 It knows nothing about accounts or sessions: it is given a name, a
 ``CODEX_HOME``, an environment and arguments. Listeners, handlers and hooks are
-registered once and survive restarts.
+registered once and survive restarts. Over 400 lines because it is one class
+whose traits (documented, ~130 lines) and public API belong together.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import os
-import re
-import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any
 
 from traitlets import Dict, Float, Integer, List, TraitError, Type, Unicode, default, validate
 from traitlets.config import LoggingConfigurable
 
 from ..config import ENV_CODEX_BIN, default_codex_bin
-from ..errors import AppServerDiedError, AppServerError, AppServerStartError
+from ..errors import AppServerDiedError, AppServerStartError
+from ..tasks import OwnedTask, TaskOwner
 from .connection import (
     DEFAULT_MAX_LINE_BYTES,
     DEFAULT_SERVER_REQUEST_TIMEOUT,
@@ -40,9 +46,11 @@ from .connection import (
     redact,
 )
 from .launcher import AppServerLauncher
+from .process import AppServerProcess, describe_exit
 from .restarter import AppServerRestarter
+from .state import Lifecycle, State
+from .toml import config_override_args, toml_value
 
-State = Literal["stopped", "starting", "running", "restarting", "dead"]
 LifecycleListener = Callable[[str, dict[str, Any]], None]
 StartHook = Callable[[], Awaitable[None]]
 
@@ -51,84 +59,6 @@ StartHook = Callable[[], Awaitable[None]]
 _starting_manager: ContextVar[AppServerManager | None] = ContextVar(
     "codex_starting_manager", default=None
 )
-
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-_STDERR_IN_ERRORS = 12
-
-
-# ---- TOML values for `-c key=value` ----
-
-
-def _toml_string(value: str) -> str:
-    out = ['"']
-    for ch in value:
-        code = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\u{code:04X}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def _toml_key(key: str) -> str:
-    return key if _BARE_KEY.fullmatch(key) else _toml_string(key)
-
-
-def toml_value(value: Any) -> str:
-    """Render a Python value as a TOML value for codex's ``-c key=value``.
-
-    Strings are quoted (codex would otherwise take an unparsable value as a raw
-    string, silently), booleans are lowercase, lists are arrays and dicts inline
-    tables. ``None`` has no TOML form and raises ``ValueError``.
-    """
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return _toml_string(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        items = (f"{_toml_key(str(k))} = {toml_value(v)}" for k, v in value.items())
-        return "{" + ", ".join(items) + "}"
-    raise ValueError(f"cannot express {type(value).__name__} {value!r} in TOML")
-
-
-def config_override_args(overrides: dict[str, Any]) -> list[str]:
-    """``{"a.b": 1}`` → ``["-c", "a.b=1"]``, in insertion order."""
-    args: list[str] = []
-    for key, value in overrides.items():
-        args += ["-c", f"{key}={toml_value(value)}"]
-    return args
-
-
-def _describe_exit(returncode: int | None) -> str:
-    if returncode is None:
-        return "exit status unknown"
-    if returncode < 0:
-        try:
-            return f"killed by {signal.Signals(-returncode).name}"
-        except ValueError:
-            return f"killed by signal {-returncode}"
-    return f"exit code {returncode}"
 
 
 class AppServerManager(LoggingConfigurable):
@@ -262,22 +192,20 @@ class AppServerManager(LoggingConfigurable):
         super().__init__(**kwargs)
         self.name = name
         self.codex_home = os.path.abspath(os.path.expanduser(codex_home))
-        self.launcher = AppServerLauncher(log=self.log, label=f"codex app-server [{name}]")
+        self.process = AppServerProcess(name=name, log=self.log)
         self.restarter: AppServerRestarter = self.restarter_class(parent=self, manager=self)
-        self._state: State = "stopped"
-        self._conn: JsonRpcConnection | None = None
+        self._lifecycle = Lifecycle(name)
         self._handlers: dict[str, ServerRequestHandler] = {}
         self._notification_listeners: list[NotificationListener] = []
         self._lifecycle_listeners: list[LifecycleListener] = []
         self._start_hooks: list[StartHook] = []
-        # Outcome of the start in progress (explicit or automatic); shared by all
-        # callers of ensure_started() — the single-flight.
-        self._ready: asyncio.Future[None] | None = None
-        self._start_task: asyncio.Task[None] | None = None
+        self._tasks = TaskOwner(f"codex-app-server-{name}", self.log)
+        self._start_task: OwnedTask | None = None
         self._lifecycle_lock = asyncio.Lock()
         self._stopping = False
         self._started_at: datetime | None = None
-        self._started_monotonic = 0.0
+        self._started_monotonic: float | None = None
+        self._ended_monotonic: float | None = None
         self._restarts = 0
         self._user_agent: str | None = None
         self._last_error: str | None = None
@@ -287,12 +215,17 @@ class AppServerManager(LoggingConfigurable):
     @property
     def state(self) -> State:
         """``"stopped" | "starting" | "running" | "restarting" | "dead"``."""
-        return self._state
+        return self._lifecycle.state
+
+    @property
+    def launcher(self) -> AppServerLauncher:
+        """The process-group mechanics of the current process."""
+        return self.process.launcher
 
     @property
     def pid(self) -> int | None:
         """Pid of the live process, or ``None``."""
-        return self.launcher.pid if self.launcher.has_process() else None
+        return self.process.pid
 
     async def ensure_started(self) -> None:
         """Start the app-server if needed and wait until it is ready.
@@ -302,15 +235,11 @@ class AppServerManager(LoggingConfigurable):
         ``"dead"`` this tries once more (a user action resets the restarter).
         Raises :class:`AppServerStartError` with a readable message.
         """
-        if self._state == "running":
+        if self.state == "running":
             return
         if self._stopping:
             raise AppServerStartError(f"codex app-server ({self.name}) is stopping")
-        fut = self._ready
-        if fut is None:
-            if self._state not in ("stopped", "dead"):  # pragma: no cover - invariant
-                raise AppServerStartError(f"codex app-server ({self.name}) is {self._state}")
-            fut = self._begin_start()
+        fut = self._lifecycle.ready or self._begin_start()
         await asyncio.shield(fut)
 
     async def request(
@@ -395,8 +324,7 @@ class AppServerManager(LoggingConfigurable):
             self.log.info("Restarting codex app-server (%s): %s", self.name, reason)
             await self._quiesce()
             self.restarter.reset()
-            self._state = "restarting"
-            fut = self._ready or self._new_ready()
+            self._lifecycle.to("restarting")
             await self._discard_expected(
                 graceful=False, reason=f"codex app-server ({self.name}) was restarted: {reason}"
             )
@@ -404,11 +332,8 @@ class AppServerManager(LoggingConfigurable):
             try:
                 await self._start_attempt()
             except BaseException as e:
-                self._state = "stopped"
-                self._settle(fut, e)
+                self._lifecycle.to("stopped", e)
                 raise
-            self._restarts += 1
-            self._settle(fut, None)
             self.restarter.start()
 
     async def stop(self) -> None:
@@ -424,9 +349,7 @@ class AppServerManager(LoggingConfigurable):
                 await self._discard_expected(
                     graceful=True, reason=f"codex app-server ({self.name}) was stopped"
                 )
-                if self._ready is not None:
-                    self._settle(self._ready, AppServerStartError("the app-server was stopped"))
-                self._state = "stopped"
+                self._lifecycle.to("stopped", AppServerStartError("the app-server was stopped"))
             finally:
                 self._stopping = False
 
@@ -434,7 +357,7 @@ class AppServerManager(LoggingConfigurable):
         """Status for ``GET codex/api/status``: nothing secret in it."""
         return {
             "name": self.name,
-            "state": self._state,
+            "state": self.state,
             "pid": self.pid,
             "started_at": self._started_at.isoformat() if self._started_at else None,
             "restarts": self._restarts,
@@ -442,6 +365,83 @@ class AppServerManager(LoggingConfigurable):
             "codex_home": self.codex_home,
             "last_error": self._last_error,
         }
+
+    # ---- supervision: the whole surface a restarter uses ----
+
+    @property
+    def uptime(self) -> float:
+        """Seconds the current process has run; once it ended, how long it had run."""
+        if self._started_monotonic is None:
+            return 0.0
+        end = self._ended_monotonic if self._ended_monotonic is not None else time.monotonic()
+        return end - self._started_monotonic
+
+    def is_alive(self) -> bool:
+        """Whether the app-server is running and its process is alive."""
+        return self.state == "running" and self.process.pid is not None
+
+    async def wait_for_exit(self) -> int | None:
+        """Wait until the running process ends on its own; report it; return its exit.
+
+        On return the state is ``"restarting"`` (new callers wait for the next
+        start), pending requests have failed with ``AppServerDiedError``,
+        ``died {unexpected: True}`` was sent and :attr:`uptime` is frozen. The
+        manager cancels this wait before any exit it causes itself.
+        """
+        await self.process.ended()
+        # From here on, new callers wait for the restart instead of using a dead connection.
+        self._lifecycle.to("restarting")
+        returncode = await self.process.reap()
+        self._ended_monotonic = time.monotonic()
+        pid = self.launcher.pid
+        self._last_error = f"codex app-server exited unexpectedly ({describe_exit(returncode)})"
+        tail = self.process.stderr_tail()
+        self.log.warning(
+            "codex app-server (%s, pid %s) exited unexpectedly (%s)%s",
+            self.name,
+            pid,
+            describe_exit(returncode),
+            ("; last stderr lines:\n" + "\n".join(tail)) if tail else "",
+        )
+        await self.process.discard(
+            graceful=False,
+            wait_time=self.shutdown_wait_time,
+            reason=f"codex app-server ({self.name}) exited ({describe_exit(returncode)})",
+        )
+        self._fire("died", {"pid": pid, "returncode": returncode, "unexpected": True})
+        return returncode
+
+    async def recover(self, *, attempt: int, delay: float) -> None:
+        """One automatic restart: send ``restarting {attempt, delay}``, wait ``delay``
+        seconds, start a new process.
+
+        Raises :class:`AppServerStartError` if it does not come up; callers of
+        ``ensure_started()`` then see that error and later ones wait for the
+        next attempt.
+        """
+        self._lifecycle.to("restarting")
+        self._fire("restarting", {"attempt": attempt, "delay": delay})
+        try:
+            await asyncio.sleep(delay)
+            await self._start_attempt()
+        except BaseException as e:
+            self._lifecycle.to("restarting", e)
+            raise
+
+    async def give_up(self, reason: str) -> None:
+        """Declare the app-server ``"dead"``; waiting callers fail with ``reason``.
+
+        The next ``ensure_started()`` (a user action) tries again.
+        """
+        self._last_error = reason
+        self._lifecycle.to(
+            "dead",
+            AppServerStartError(
+                f"{reason}; giving up (it will be tried again on the next request)",
+                name=self.name,
+            ),
+        )
+        self._fire("dead", {"reason": reason})
 
     # ---- argv / env ----
 
@@ -464,7 +464,6 @@ class AppServerManager(LoggingConfigurable):
             os.chmod(self.codex_home, 0o700)  # it holds auth.json and thread history
         except OSError as e:
             message = f"cannot prepare CODEX_HOME {self.codex_home!r}: {e.strerror or e}"
-            self._last_error = message
             raise AppServerStartError(message, name=self.name) from e
 
     def _initialize_params(self) -> dict[str, Any]:
@@ -479,63 +478,35 @@ class AppServerManager(LoggingConfigurable):
 
     # ---- starting ----
 
-    def _new_ready(self) -> asyncio.Future[None]:
-        self._ready = asyncio.get_running_loop().create_future()
-        return self._ready
-
-    def _settle(self, fut: asyncio.Future[None], error: BaseException | None) -> None:
-        """Resolve a readiness future; every waiter sees an AppServerStartError."""
-        if self._ready is fut:
-            self._ready = None
-        if fut.done():
-            return
-        if error is None:
-            fut.set_result(None)
-            return
-        if not isinstance(error, AppServerStartError):
-            if isinstance(error, asyncio.CancelledError):
-                error = AppServerStartError(
-                    f"the start of codex app-server ({self.name}) was interrupted"
-                )
-            else:
-                error = AppServerStartError(
-                    f"codex app-server ({self.name}) failed to start: {redact(str(error))}"
-                )
-        fut.set_exception(error)
-        fut.exception()  # nobody may be waiting; do not warn about it
-
     def _begin_start(self) -> asyncio.Future[None]:
-        previous = self._state
+        previous = self.state
         if previous == "dead":
             self.restarter.reset()
-        self._state = "starting"
-        fut = self._new_ready()
-        self._start_task = asyncio.create_task(
-            self._explicit_start(previous, fut), name=f"codex-start-{self.name}"
+        fut = self._lifecycle.to("starting")
+        assert fut is not None
+        self._start_task = self._tasks.start_soon(
+            self._explicit_start, previous, name=f"codex-start-{self.name}"
         )
         return fut
 
-    async def _explicit_start(self, previous: State, fut: asyncio.Future[None]) -> None:
+    async def _explicit_start(self, previous: State) -> None:
         try:
             await self._start_attempt()
         except BaseException as e:
-            if self._state == "starting":
-                self._state = previous
-            self._settle(fut, e)
+            if self.state == "starting":
+                self._lifecycle.to(previous, e)
             if not isinstance(e, Exception):
                 raise
         else:
-            self._settle(fut, None)
             if not self._stopping:
                 self.restarter.start()
         finally:
-            if self._start_task is asyncio.current_task():
+            if self._start_task is not None and self._start_task.is_current():
                 self._start_task = None
 
     async def _start_attempt(self) -> None:
-        """Launch, handshake, run hooks; on any failure leave no process behind."""
+        """Launch, handshake, run hooks, go ``running``; on failure leave no process behind."""
         argv = self.build_argv()
-        self._prepare_codex_home()
         self.log.info(
             "Starting codex app-server (%s): %s app-server%s",
             self.name,
@@ -543,55 +514,40 @@ class AppServerManager(LoggingConfigurable):
             "".join(f" -c {key}=…" for key in self.config_overrides),
         )
         try:
-            process = await self.launcher.launch(argv, self.build_env(), self.cwd or None)
-        except OSError as e:
-            message = (
-                f"could not run codex app-server ({self.name}) from {argv[0]!r}: "
-                f"{e.strerror or e}. Set c.AppServerManager.codex_bin or ${ENV_CODEX_BIN}."
+            self._prepare_codex_home()
+            result = await self.process.open(
+                argv,
+                self.build_env(),
+                self.cwd or None,
+                initialize_params=self._initialize_params(),
+                timeout=self.startup_timeout,
+                shutdown_wait_time=self.shutdown_wait_time,
+                max_line_bytes=self.max_line_bytes,
+                handlers=self._handlers,
+                on_notification=self._dispatch_notification,
+                server_request_timeout=self.server_request_timeout,
             )
-            self._last_error = message
-            raise AppServerStartError(message, name=self.name) from e
-        assert process.stdout is not None and process.stdin is not None
-        conn = JsonRpcConnection(
-            process.stdout,
-            process.stdin,
-            max_line_bytes=self.max_line_bytes,
-            log=self.log,
-            handlers=self._handlers,
-            on_notification=self._dispatch_notification,
-            server_request_timeout=self.server_request_timeout,
-        )
-        conn.start()
-        self._conn = conn
-        try:
-            result = await conn.request(
-                "initialize", self._initialize_params(), timeout=self.startup_timeout
-            )
-            await conn.notify("initialized")
-        except BaseException as e:
-            returncode = await self._discard_process(
-                graceful=False, reason=f"codex app-server ({self.name}) failed to start"
-            )
-            if not isinstance(e, AppServerError):
-                raise
-            message = self._start_failure_message(e, returncode)
-            self._last_error = message
-            raise AppServerStartError(message, name=self.name) from e
-        self._user_agent = result.get("userAgent") if isinstance(result, dict) else None
+        except AppServerStartError as e:
+            self._last_error = e.message
+            raise
+        self._user_agent = result.get("userAgent")
         self._started_at = datetime.now(timezone.utc)
-        self._started_monotonic = time.monotonic()
-        self.log.info(
-            "codex app-server (%s) is up, pid %d: %s", self.name, process.pid, self._user_agent
-        )
+        self._started_monotonic, self._ended_monotonic = time.monotonic(), None
+        pid = self.launcher.pid
+        self.log.info("codex app-server (%s) is up, pid %s: %s", self.name, pid, self._user_agent)
         try:
             await self._run_start_hooks()
         except BaseException:
-            await self._discard_process(
-                graceful=False, reason=f"codex app-server ({self.name}) start was interrupted"
+            await self.process.discard(
+                graceful=False,
+                wait_time=self.shutdown_wait_time,
+                reason=f"codex app-server ({self.name}) start was interrupted",
             )
             raise
-        self._state = "running"
-        self._fire("started", {"pid": process.pid})
+        if self.state == "restarting":
+            self._restarts += 1
+        self._lifecycle.to("running")
+        self._fire("started", {"pid": pid})
 
     async def _run_start_hooks(self) -> None:
         token = _starting_manager.set(self)
@@ -612,151 +568,30 @@ class AppServerManager(LoggingConfigurable):
         finally:
             _starting_manager.reset(token)
 
-    def _start_failure_message(self, error: AppServerError, returncode: int | None) -> str:
-        parts = [f"codex app-server ({self.name}) did not start: {error.message}"]
-        if returncode is not None:
-            parts.append(f"It exited ({_describe_exit(returncode)}).")
-        tail = self.launcher.stderr_tail(_STDERR_IN_ERRORS)
-        if tail:
-            parts.append("Last stderr lines:\n" + "\n".join(tail))
-        return "\n".join(parts)
-
     # ---- stopping ----
 
     async def _quiesce(self) -> None:
         """Cancel a start in progress and the watcher, so no exit looks unexpected."""
-        task = self._start_task
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._start_task is not None:
+            await self._start_task.stop()
         await self.restarter.stop()
 
     async def _discard_expected(self, *, graceful: bool, reason: str) -> None:
         """Take down the current process on purpose, reporting ``died`` (expected)."""
         pid = self.launcher.pid
         had_process = self.launcher.has_process()
-        returncode = await self._discard_process(graceful=graceful, reason=reason)
+        returncode = await self.process.discard(
+            graceful=graceful, wait_time=self.shutdown_wait_time, reason=reason
+        )
         if had_process:
             self._fire("died", {"pid": pid, "returncode": returncode, "unexpected": False})
-
-    async def _discard_process(self, *, graceful: bool, reason: str) -> int | None:
-        """Close the connection (failing pending requests) and end the process group.
-
-        ``graceful``: EOF on stdin, wait half of ``shutdown_wait_time``, SIGTERM,
-        wait the other half, SIGKILL. Otherwise SIGTERM first. Runs to the end
-        even if the caller is cancelled, so no process or task is left behind.
-        """
-        task = asyncio.create_task(self._discard_process_now(graceful=graceful, reason=reason))
-        try:
-            return await asyncio.shield(task)
-        except asyncio.CancelledError:
-            await task
-            raise
-
-    async def _discard_process_now(self, *, graceful: bool, reason: str) -> int | None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            await conn.aclose(reason)  # also closes stdin: app-server exits on EOF
-        launcher = self.launcher
-        half = max(self.shutdown_wait_time / 2, 0.0)
-        if launcher.has_process() and graceful:
-            await launcher.wait(half)
-        if launcher.has_process():
-            self.log.debug("Sending SIGTERM to codex app-server (%s)", self.name)
-            launcher.terminate()
-            await launcher.wait(half)
-        if launcher.has_process():
-            self.log.warning("codex app-server (%s) ignored SIGTERM; killing it", self.name)
-            launcher.kill()
-            await launcher.wait(5.0)
-        returncode = launcher.poll()
-        await launcher.cleanup()
-        return returncode
-
-    # ---- used by the restarter ----
-
-    async def _wait_for_exit(self) -> int | None:
-        """Return once the process exits, or kill it once its output is unusable."""
-        conn = self._conn
-        exit_task = asyncio.create_task(self.launcher.wait(), name="codex-wait-exit")
-        waiting: set[asyncio.Future[Any]] = {exit_task}
-        if conn is not None:
-            waiting.add(conn.closed)
-        try:
-            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            exit_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await exit_task
-        # From here on, new callers wait for the restart instead of using a dead connection.
-        self._state = "restarting"
-        if self._ready is None:
-            self._new_ready()
-        # stdout closed or the reader failed while the process lives: the
-        # protocol cannot recover, so treat it as a crash.
-        if self.launcher.has_process() and await self.launcher.wait(1.0) is None:
-            reason = conn.close_reason if conn is not None else "no connection"
-            self.log.error(
-                "Lost the connection to codex app-server (%s) (%s); killing it", self.name, reason
-            )
-            self.launcher.kill()
-            await self.launcher.wait(5.0)
-        return self.launcher.poll()
-
-    async def _handle_unexpected_exit(self, returncode: int | None) -> None:
-        """Fail pending requests, report ``died``; callers now wait for a restart."""
-        pid = self.launcher.pid
-        self._state = "restarting"
-        if self._ready is None:
-            self._new_ready()
-        self._last_error = f"codex app-server exited unexpectedly ({_describe_exit(returncode)})"
-        tail = self.launcher.stderr_tail(_STDERR_IN_ERRORS)
-        self.log.warning(
-            "codex app-server (%s, pid %s) exited unexpectedly (%s)%s",
-            self.name,
-            pid,
-            _describe_exit(returncode),
-            ("; last stderr lines:\n" + "\n".join(tail)) if tail else "",
-        )
-        await self._discard_process(
-            graceful=False,
-            reason=f"codex app-server ({self.name}) exited ({_describe_exit(returncode)})",
-        )
-        self._fire("died", {"pid": pid, "returncode": returncode, "unexpected": True})
-
-    async def _restart_attempt(self) -> None:
-        """One automatic restart; on failure, later callers wait for the next one."""
-        self._state = "restarting"
-        fut = self._ready or self._new_ready()
-        try:
-            await self._start_attempt()
-        except BaseException as e:
-            self._settle(fut, e)
-            self._new_ready()
-            raise
-        self._restarts += 1
-        self._settle(fut, None)
-
-    async def _mark_dead(self, reason: str) -> None:
-        self._state = "dead"
-        self._last_error = reason
-        if self._ready is not None:
-            self._settle(
-                self._ready,
-                AppServerStartError(
-                    f"{reason}; giving up (it will be tried again on the next request)",
-                    name=self.name,
-                ),
-            )
-        self._fire("dead", {"reason": reason})
 
     # ---- dispatch ----
 
     async def _connection(self) -> JsonRpcConnection:
         if _starting_manager.get() is not self:
             await self.ensure_started()
-        conn = self._conn
+        conn = self.process.connection
         if conn is None:
             raise AppServerDiedError(f"codex app-server ({self.name}) is not running")
         return conn

@@ -2,25 +2,53 @@
 
 The restarter owns one watcher task per manager. It waits for the running
 process to go away *unexpectedly* (the manager cancels the watcher before any
-exit it causes itself), tells the manager, and restarts with exponential
-backoff. After ``restart_limit`` consecutive quick deaths it gives up and the
-manager turns ``"dead"``; a later explicit ``ensure_started()`` resets it.
+exit it causes itself), and restarts with exponential backoff. After
+``restart_limit`` consecutive quick deaths it gives up and the manager turns
+``"dead"``; a later explicit ``ensure_started()`` resets it.
+
+It drives the manager only through the public :class:`Supervised` surface and
+never imports the manager, so ``AppServerManager.restarter_class`` can be any
+class with this one's constructor and ``start``/``stop``/``reset`` methods.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from traitlets import Float, Integer
 from traitlets.config import LoggingConfigurable
 
 from ..errors import AppServerStartError
+from ..tasks import OwnedTask, TaskOwner
+from .state import State
 
-if TYPE_CHECKING:
-    from .manager import AppServerManager
+
+class Supervised(Protocol):
+    """What a restarter may use of the app-server it watches (``AppServerManager``)."""
+
+    @property
+    def name(self) -> str:
+        """The server's name, for log lines."""
+
+    @property
+    def state(self) -> State:
+        """The lifecycle state."""
+
+    @property
+    def uptime(self) -> float:
+        """Seconds the current process has run (frozen once it ended)."""
+
+    def is_alive(self) -> bool:
+        """Whether the server runs and its process lives."""
+
+    async def wait_for_exit(self) -> int | None:
+        """Wait for the running process to end on its own; report it; return its exit."""
+
+    async def recover(self, *, attempt: int, delay: float) -> None:
+        """Announce restart ``attempt``, wait ``delay`` s, start; raise AppServerStartError."""
+
+    async def give_up(self, reason: str) -> None:
+        """Turn ``"dead"`` until a user action starts it again."""
 
 
 class AppServerRestarter(LoggingConfigurable):
@@ -55,12 +83,13 @@ class AppServerRestarter(LoggingConfigurable):
         help="Longest delay in seconds between automatic restarts (default 10).",
     )
 
-    def __init__(self, *, manager: AppServerManager, **kwargs: object) -> None:
+    def __init__(self, *, manager: Supervised, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self.manager = manager
         #: Consecutive quick deaths in the current episode.
         self.count = 0
-        self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskOwner("codex-restarter", self.log)
+        self._watcher: OwnedTask | None = None
 
     def backoff(self, attempt: int) -> float:
         """Delay in seconds before restart ``attempt`` (1-based)."""
@@ -73,7 +102,7 @@ class AppServerRestarter(LoggingConfigurable):
     @property
     def watching(self) -> bool:
         """Whether the watcher task is running."""
-        return self._task is not None and not self._task.done()
+        return self._watcher is not None and not self._watcher.done()
 
     def start(self) -> None:
         """Start watching the manager's current process. Idempotent.
@@ -82,7 +111,7 @@ class AppServerRestarter(LoggingConfigurable):
         automatic restart the watcher simply keeps going.
         """
         if not self.watching:
-            self._task = asyncio.create_task(self._watch(), name="codex-restarter")
+            self._watcher = self._tasks.start_soon(self._watch, name="codex-restarter")
 
     async def stop(self) -> None:
         """Cancel and await the watcher (and any restart it is attempting).
@@ -90,21 +119,16 @@ class AppServerRestarter(LoggingConfigurable):
         Called by the manager *before* it stops or restarts the process itself,
         so that exit is never mistaken for a crash.
         """
-        task, self._task = self._task, None
-        if task is None or task is asyncio.current_task():
-            return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            await watcher.stop()
 
     async def _watch(self) -> None:
         while True:
-            returncode = await self.manager._wait_for_exit()
-            lifetime = time.monotonic() - self.manager._started_monotonic
-            if lifetime >= self.stable_start_time:
+            await self.manager.wait_for_exit()
+            if self.manager.uptime >= self.stable_start_time:
                 # See jupyter_client#717: only a stable start proves the problem is gone.
                 self.count = 0
-            await self.manager._handle_unexpected_exit(returncode)
             if not await self._restart_with_backoff():
                 return
 
@@ -119,7 +143,7 @@ class AppServerRestarter(LoggingConfigurable):
                     else "codex app-server died and automatic restarts are disabled"
                 )
                 self.log.error("%s (%s); giving up", reason, self.manager.name)
-                await self.manager._mark_dead(reason)
+                await self.manager.give_up(reason)
                 return False
             delay = self.backoff(self.count)
             self.log.warning(
@@ -129,14 +153,12 @@ class AppServerRestarter(LoggingConfigurable):
                 self.count,
                 self.restart_limit,
             )
-            self.manager._fire("restarting", {"attempt": self.count, "delay": delay})
-            await asyncio.sleep(delay)
             try:
-                await self.manager._restart_attempt()
+                await self.manager.recover(attempt=self.count, delay=delay)
             except AppServerStartError as e:
                 self.log.warning("Restart attempt %d failed: %s", self.count, e.message)
                 continue
             return True
 
 
-__all__ = ["AppServerRestarter"]
+__all__ = ["AppServerRestarter", "Supervised"]
