@@ -179,3 +179,43 @@ def test_configuration_reference_is_current() -> None:
     script = PACKAGE.parent / "docs" / "generate_config_reference.py"
     result = subprocess.run([sys.executable, str(script), "--check"], check=False)
     assert result.returncode == 0, "run: python docs/generate_config_reference.py"
+
+
+def _calls(path: Path) -> list[tuple[str, int]]:
+    """Dotted names of every call in a file (``httpx.AsyncClient``, ``asyncio.create_task``)."""
+    out: list[tuple[str, int]] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call):
+            parts: list[str] = []
+            func: ast.expr = node.func
+            while isinstance(func, ast.Attribute):
+                parts.append(func.attr)
+                func = func.value
+            if isinstance(func, ast.Name):
+                parts.append(func.id)
+            out.append((".".join(reversed(parts)), node.lineno))
+    return out
+
+
+def _server_files() -> list[Path]:
+    """The server's modules (the kernel side and the client library have their own rules)."""
+    return [
+        p
+        for p in sorted(PACKAGE.rglob("*.py"))
+        if p.relative_to(PACKAGE).parts[0] not in ("kernel", "client")
+    ]
+
+
+def test_only_the_factory_builds_http_clients() -> None:
+    """Every outbound httpx client comes from ``http.py`` (one TLS/CA/limits policy)."""
+    for path in _server_files():
+        if path == PACKAGE / "http.py":
+            continue
+        for name, line in _calls(path):
+            assert name not in (
+                "httpx.AsyncClient",
+                "httpx.Client",
+                "AsyncClient",
+                "ssl.create_default_context",
+                "ssl.SSLContext",
+            ), f"{path.relative_to(PACKAGE)}:{line} builds {name}; use jupyter_codex.http"

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import ssl
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -29,6 +27,7 @@ from ..config import (
     default_ca_certificate,
 )
 from ..errors import AccountError, ConflictError, InvalidRequestError
+from ..http import LazyClient
 from ..models import Account
 from ..store.accounts import AccountRepository, AccountSecrets
 from ..store.crypto import SecretBox
@@ -90,8 +89,7 @@ class AccountManager(LoggingConfigurable):
         super().__init__(database=database, secret_box=secret_box, **kwargs)
         self.repo = AccountRepository(database, secret_box)
         self._listeners: list[AccountListener] = []
-        self._http: httpx.AsyncClient | None = None
-        self._http_lock = threading.Lock()
+        self._http = LazyClient(ca_certificate=self.ca_certificate, timeout=5.0)
         self._refresher = TokenRefresher(
             self.repo,
             self._client,
@@ -350,9 +348,7 @@ class AccountManager(LoggingConfigurable):
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
-        if self._http is not None:
-            client, self._http = self._http, None
-            await client.aclose()
+        await self._http.aclose()
 
     def _emit(self, kind: str, account_id: str) -> None:
         for listener in list(self._listeners):
@@ -362,29 +358,12 @@ class AccountManager(LoggingConfigurable):
                 self.log.exception("Account listener failed on %s %s", kind, account_id)
 
     def _client(self) -> httpx.AsyncClient:
-        import httpx
-
-        with self._http_lock:  # warm_up() may build it on a worker thread
-            if self._http is None:
-                self._http = httpx.AsyncClient(verify=self._ssl_context(), follow_redirects=False)
-        return self._http
+        return self._http.get()
 
     def warm_up(self) -> None:
         """Build the HTTP client (httpx import, TLS context) off the event loop;
         call through ``asyncio.to_thread`` at start-up."""
-        self._client()
-
-    def _ssl_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context()
-        if self.ca_certificate:
-            try:
-                context.load_verify_locations(cafile=self.ca_certificate)
-            except (OSError, ssl.SSLError) as e:
-                raise AccountError(
-                    f"Cannot load the CA certificate {self.ca_certificate} "
-                    f"(ca_certificate / ${ENV_CA_CERTIFICATE}): {e}."
-                ) from None
-        return context
+        self._http.warm_up()
 
     async def _store_tokens(
         self, account_id: str, secrets: AccountSecrets, fields: dict[str, Any]

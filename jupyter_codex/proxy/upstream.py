@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from ..accounts.credentials import Credentials
-from ..usage.collector import parse_usage_limit_error, ssl_context
+from ..http import build_client, ssl_context
+from ..usage.collector import parse_usage_limit_error
 from .transport import StreamResponse, StreamTransport, TransportError, read_bounded
 
 if TYPE_CHECKING:  # httpx costs ~50 ms to import: only when first used
@@ -205,22 +206,19 @@ class UpstreamClient:
             return self._ssl
 
     def _http(self) -> httpx.AsyncClient:
-        import httpx
 
         with self._lock:  # warm_up() may build it on a worker thread
             if self._client is None:
                 ca, connect, read, max_connections, user_agent = self._settings
                 if self._ssl is None:
                     self._ssl = ssl_context(ca)
-                self._client = httpx.AsyncClient(
+                # streams end and start all the time: the factory keeps max_connections
+                # alive (TLS handshakes cost milliseconds each; 16 meant one per request at 32)
+                self._client = build_client(
                     verify=self._ssl,
-                    timeout=httpx.Timeout(read, connect=connect),
-                    limits=httpx.Limits(
-                        max_connections=max_connections,
-                        # streams end and start all the time: keep their connections (TLS
-                        # handshakes cost milliseconds each; 16 meant one per request at 32)
-                        max_keepalive_connections=max_connections,
-                    ),
+                    timeout=read,
+                    connect_timeout=connect,
+                    max_connections=max_connections,
                     headers={"User-Agent": user_agent},
                 )
         return self._client

@@ -12,14 +12,13 @@ merging them never erases what a poll knew.
 from __future__ import annotations
 
 import math
-import ssl
-import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..accounts.credentials import Credentials
 from ..errors import UpstreamAuthError
+from ..http import LazyClient
 from ..models import UsageSnapshot
 
 if TYPE_CHECKING:  # httpx costs ~50 ms to import: only when first used
@@ -176,14 +175,6 @@ def parse_usage_limit_error(body: Any, *, now: float | None = None) -> float | N
     return None
 
 
-def ssl_context(ca_certificate: str = "") -> ssl.SSLContext:
-    """Verifying TLS context: the system store, plus ``ca_certificate`` if given."""
-    context = ssl.create_default_context()
-    if ca_certificate:
-        context.load_verify_locations(cafile=ca_certificate)
-    return context
-
-
 class UsageCollector:
     """Polls ``GET {chatgpt_base_url}/wham/usage`` with one shared, pooled HTTP client."""
 
@@ -197,32 +188,21 @@ class UsageCollector:
         user_agent: str = "jupyter-codex",
     ) -> None:
         self.url = chatgpt_base_url.rstrip("/") + "/wham/usage"
-        self._settings = (ca_certificate, timeout, max_connections, user_agent)
-        self._client: httpx.AsyncClient | None = None
-        self._client_lock = threading.Lock()
+        self._client = LazyClient(
+            ca_certificate=ca_certificate,
+            timeout=timeout,
+            max_connections=max_connections,
+            headers={"User-Agent": user_agent, "Accept": "application/json"},
+        )
 
     def _http(self) -> httpx.AsyncClient:
-        """The pooled client, built on first use: importing httpx and creating the TLS
-        context cost ~100 ms, which server start-up should not pay."""
-        import httpx
-
-        with self._client_lock:  # warm_up() may build it on a worker thread
-            if self._client is None:
-                ca_certificate, timeout, max_connections, user_agent = self._settings
-                self._client = httpx.AsyncClient(
-                    verify=ssl_context(ca_certificate),
-                    timeout=httpx.Timeout(timeout),
-                    limits=httpx.Limits(
-                        max_connections=max_connections, max_keepalive_connections=max_connections
-                    ),
-                    headers={"User-Agent": user_agent, "Accept": "application/json"},
-                )
-        return self._client
+        """The pooled client, built on first use (``http.LazyClient``)."""
+        return self._client.get()
 
     def warm_up(self) -> None:
         """Build the client (httpx import, TLS context: ~100 ms) off the event loop;
         call through ``asyncio.to_thread`` at start-up."""
-        self._http()
+        self._client.warm_up()
 
     async def fetch(self, credentials: Credentials) -> UsageSnapshot | None:
         """The account's usage now; None for API keys (they have no usage endpoint).
@@ -254,6 +234,4 @@ class UsageCollector:
 
     async def aclose(self) -> None:
         """Close pooled connections."""
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._client.aclose()
