@@ -11,7 +11,6 @@ away), so while any turn runs this reporter stamps ``codex_last_activity`` every
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable, MutableMapping
@@ -46,27 +45,18 @@ class ActivityReporter:
         self._busy = busy
         self.interval = interval
         self._log = log
-        self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        """Start the reporter task (owned here; :meth:`stop` ends it)."""
-        if self._task is None and self.interval > 0:
-            self._task = asyncio.create_task(self._run(), name="codex-activity")
-
-    async def stop(self) -> None:
-        """Stop reporting (server shutdown)."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     def touch(self) -> None:
         """Record activity now (UTC-aware, as Jupyter's own stamps)."""
         self._settings()[SETTINGS_KEY] = dt.datetime.now(dt.timezone.utc)
 
-    async def _run(self) -> None:
-        while True:
+    async def run(self) -> None:
+        """Report until cancelled: the caller's task owner runs it (and stops it at shutdown).
+
+        Returns at once when ``interval`` is 0 or less (reporting is off).
+        """
+        while self.interval > 0:
             await asyncio.sleep(self.interval)
             try:
                 running = self._busy()

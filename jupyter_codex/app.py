@@ -31,6 +31,7 @@ from .proxy.upstream import UpstreamClient
 from .store.proxy import AgentSessionRepository, ProxyKeyRepository, RequestLogRepository
 from .supervisor import AppServerManager
 from .targets import TargetRuntime, TerminalHome
+from .tasks import TaskOwner, single_flight
 from .workspace import WorkspaceManager
 
 
@@ -229,7 +230,7 @@ class CodexExtensionApp(ExtensionApp):
             self.log,
         )
         self._started: asyncio.Future[None] | None = None
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self._tasks = TaskOwner("codex-app", self.log)
         self.settings.update(
             {
                 "codex_app": self,
@@ -302,7 +303,7 @@ class CodexExtensionApp(ExtensionApp):
     async def started(self) -> None:
         """Finish start-up once (open the store, load sessions); safe to await often."""
         if self._started is None:
-            self._started = asyncio.ensure_future(self._start())
+            self._started = single_flight(self._start())
         await asyncio.shield(self._started)
 
     async def _start(self) -> None:
@@ -317,9 +318,9 @@ class CodexExtensionApp(ExtensionApp):
         for target, server in self.app_servers.items():
             server.add_notification_listener(self._live_usage(target))
         await self.core.router.start()
-        self._spawn(self._warm_up_then_poll())
+        self._tasks.start_soon(self._warm_up_then_poll, name="warm-up")
         await self.runtimes["cli"].sync_terminal()
-        self.activity.start()
+        self._tasks.start_soon(self.activity.run, name="activity")
         if self.demo_mode:
             self.log.warning("jupyter-codex: %s", deployment.DEMO_BANNER)
         self.log.info("jupyter-codex %s ready (data in %s)", __version__, self.data_dir)
@@ -339,10 +340,11 @@ class CodexExtensionApp(ExtensionApp):
 
         def listener(method: str, params: dict[str, Any]) -> None:
             if method == "account/rateLimits/updated" and runtime.signed_in_as:
-                self._spawn(
-                    self.core.scheduler.ingest_app_server(
-                        runtime.signed_in_as, params.get("rateLimits") or {}
-                    )
+                self._tasks.start_soon(
+                    self.core.scheduler.ingest_app_server,
+                    runtime.signed_in_as,
+                    params.get("rateLimits") or {},
+                    name="live-usage",
                 )
 
         return listener
@@ -350,7 +352,7 @@ class CodexExtensionApp(ExtensionApp):
     def _on_account_event(self, kind: str, account_id: str) -> None:
         """Keep the terminal auth.json current after we rotate its account's tokens."""
         if kind == "refreshed" and self.terminal_home.account_id == account_id:
-            self._spawn(self.runtimes["cli"].sync_terminal())
+            self._tasks.start_soon(self.runtimes["cli"].sync_terminal, name="sync-terminal")
         if kind in ("quarantined", "added", "removed", "updated"):
             self.workspace.publish_system(
                 "account.changed", {"kind": kind, "account_id": account_id}
@@ -371,18 +373,10 @@ class CodexExtensionApp(ExtensionApp):
             {"target": target, "account_id": account_id, "kind": kind, "message": message},
         )
 
-    def _spawn(self, coro: Any) -> None:
-        """Run a small background job owned by the app (cancelled on stop)."""
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def stop_extension(self) -> None:
         """Stop every app-server (TERM, then KILL), background work, and persist events."""
         await asyncio.gather(*(s.stop() for s in self.app_servers.values()))
-        await self.activity.stop()
-        for task in list(self._tasks):
-            task.cancel()
+        await self._tasks.aclose()  # cancelled *and* awaited
         for runtime in self.runtimes.values():
             await runtime.aclose()
         await self.signins.aclose()

@@ -20,6 +20,7 @@ from .store import Database
 from .store.crypto import SecretBox
 from .store.permissions import check_data_dir
 from .store.usage import SystemLogRepository, TargetRepository, UsageRepository
+from .tasks import TaskOwner
 from .usage import AlertNotifier, UsageCollector, UsageScheduler
 
 
@@ -73,7 +74,7 @@ class CodexCore:
             **common,
         )
         self.notifier = AlertNotifier(email_of=self._email_of, **common)
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskOwner("codex-core", self.accounts.log)
         self.accounts.add_listener(self._on_account_event)
         self.scheduler.add_listener(self.router.on_usage)
         self.router.add_switch_listener(self.notifier.on_switch)
@@ -95,9 +96,7 @@ class CodexCore:
             )
             await self.router.on_usage("account quarantined")
 
-        task = asyncio.ensure_future(record())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.start_soon(record, name="record-quarantine")
 
     def _email_of(self, account_id: str | None) -> str | None:
         account = self.router.account_cached(account_id)
@@ -116,8 +115,7 @@ class CodexCore:
 
     async def close(self) -> None:
         """Stop background work and close clients and the store."""
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.drain()
         await self.scheduler.stop()
         await self.router.stop()
         await self.collector.aclose()

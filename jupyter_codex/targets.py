@@ -30,6 +30,7 @@ from .accounts.credentials import Credentials
 from .accounts.router import AccountRouter
 from .errors import AccountError, CodexError
 from .supervisor import AppServerManager
+from .tasks import OwnedTask, TaskOwner
 
 REFRESH_METHOD = "account/chatgptAuthTokens/refresh"
 
@@ -93,7 +94,8 @@ class TargetRuntime:
         self.log = log
         self.terminal_home = terminal_home
         self.signed_in_as: str | None = None
-        self._relogin: asyncio.Task[None] | None = None
+        self._tasks = TaskOwner(f"codex-target-{name}", self.log)
+        self._relogin: OwnedTask | None = None
 
     def attach(self) -> None:
         """Register the hooks; call once, before the app-server first starts."""
@@ -103,10 +105,8 @@ class TargetRuntime:
 
     async def aclose(self) -> None:
         """Stop a re-login in progress."""
-        if self._relogin is not None:
-            self._relogin.cancel()
-            with contextlib.suppress(asyncio.CancelledError, CodexError):
-                await self._relogin
+        self._relogin = None
+        await self._tasks.aclose()
 
     async def sync_terminal(self) -> None:
         """Adopt tokens a terminal's codex refreshed, then rewrite the terminal auth.json."""
@@ -173,9 +173,9 @@ class TargetRuntime:
     def _on_switch(self, target: str, from_id: str | None, to_id: str | None, reason: str) -> None:
         if target != self.name:
             return
-        if self._relogin is not None and not self._relogin.done():
+        if self._relogin is not None:
             self._relogin.cancel()
-        self._relogin = asyncio.ensure_future(self._switch())
+        self._relogin = self._tasks.start_soon(self._switch, name=f"codex-relogin-{self.name}")
 
     async def _switch(self) -> None:
         """Re-sign the running process; threads continue under the new account."""

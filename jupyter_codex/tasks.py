@@ -18,12 +18,12 @@ parent that outlives it:
 * an owner with nothing to run holds no task: the group's host task exits when
   the last task ends and comes back with the next one.
 
-Besides the owner, two helpers cover the other uses of ``asyncio`` tasks, so
-that ``asyncio.create_task``/``ensure_future`` appear nowhere else in the
-server (``tests/test_architecture.py`` checks it):
-:func:`run_to_completion` (finish a clean-up even if the caller is
-cancelled) and :func:`first_completed` (wait for whichever of several waits
-ends first).
+Besides the owner, three helpers cover the other uses of ``asyncio`` tasks,
+so that ``asyncio.create_task``/``ensure_future`` appear nowhere else in the
+server (``tests/test_architecture.py`` checks it): :func:`single_flight` (one
+computation many callers await), :func:`run_to_completion` (finish a
+clean-up even if the caller is cancelled) and :func:`first_completed` (wait
+for whichever of several waits ends first).
 
 Tasks run in the owner's context, not the spawner's: a ``ContextVar`` set by
 the caller of ``start_soon`` is not seen by the task.
@@ -184,6 +184,15 @@ class TaskOwner:
                 self._wake.set()
 
 
+def single_flight(coro: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
+    """Start ``coro`` as the one shared computation its callers await (``asyncio.shield``
+    it): a start-up or a token refresh that many requests wait for at once.
+
+    Not background work: its callers own it, and its outcome (result or error) is theirs.
+    """
+    return asyncio.ensure_future(coro)
+
+
 async def run_to_completion(coro: Coroutine[Any, Any, T]) -> T:
     """Await ``coro`` and let it finish even if the caller is cancelled meanwhile.
 
@@ -213,4 +222,4 @@ async def first_completed(*waits: Awaitable[Any]) -> None:
         await asyncio.gather(*own, return_exceptions=True)
 
 
-__all__ = ["OwnedTask", "TaskOwner", "first_completed", "run_to_completion"]
+__all__ = ["OwnedTask", "TaskOwner", "first_completed", "run_to_completion", "single_flight"]

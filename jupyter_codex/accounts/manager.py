@@ -28,6 +28,7 @@ from ..config import (
 )
 from ..errors import AccountError, ConflictError, InvalidRequestError
 from ..http import LazyClient
+from ..listeners import Listeners
 from ..models import Account
 from ..store.accounts import AccountRepository, AccountSecrets
 from ..store.crypto import SecretBox
@@ -88,7 +89,7 @@ class AccountManager(LoggingConfigurable):
     def __init__(self, *, database: Database, secret_box: SecretBox, **kwargs: Any) -> None:
         super().__init__(database=database, secret_box=secret_box, **kwargs)
         self.repo = AccountRepository(database, secret_box)
-        self._listeners: list[AccountListener] = []
+        self._listeners: Listeners[[str, str]] = Listeners("account", self.log)
         self._http = LazyClient(ca_certificate=self.ca_certificate, timeout=5.0)
         self._refresher = TokenRefresher(
             self.repo,
@@ -340,22 +341,17 @@ class AccountManager(LoggingConfigurable):
 
     def add_listener(self, listener: AccountListener) -> None:
         """Call ``listener(kind, account_id)`` after every change (on the event loop)."""
-        self._listeners.append(listener)
+        self._listeners.add(listener)
 
     def remove_listener(self, listener: AccountListener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
+        self._listeners.remove(listener)
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._http.aclose()
 
     def _emit(self, kind: str, account_id: str) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(kind, account_id)
-            except Exception:
-                self.log.exception("Account listener failed on %s %s", kind, account_id)
+        self._listeners.emit_nowait(kind, account_id)
 
     def _client(self) -> httpx.AsyncClient:
         return self._http.get()

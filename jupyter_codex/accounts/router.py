@@ -12,8 +12,6 @@ reset) live in memory: they are short and a restart re-learns them from usage.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import inspect
 import random
 import time
 from collections.abc import Awaitable, Callable, Collection
@@ -23,8 +21,10 @@ from traitlets import Dict, Float
 from traitlets.config import LoggingConfigurable
 
 from ..errors import InvalidRequestError, NoAccountAvailableError, NotFoundError
+from ..listeners import Listeners
 from ..models import Account, StrategyName, Target, TargetState, UsageSnapshot
 from ..store.usage import SystemLogRepository, TargetRepository, UsageRepository
+from ..tasks import OwnedTask, TaskOwner, first_completed
 from .credentials import AccountSource
 from .strategies import (
     STRATEGIES,
@@ -95,27 +95,32 @@ class AccountRouter(LoggingConfigurable):
         self._last_used: dict[str, dict[str, float]] = {t: {} for t in TARGETS}
         self._picked: dict[str, float] = {}
         self._alerted: dict[str, set[tuple[str, str]]] = {t: set() for t in TARGETS}
-        self._switch_listeners: list[SwitchListener] = []
-        self._alert_listeners: list[AlertListener] = []
-        self._timer: asyncio.Task[None] | None = None
+        self._switch_listeners: Listeners[[str, str | None, str | None, str]] = Listeners(
+            "account switch", self.log
+        )
+        self._alert_listeners: Listeners[[str, str | None, str, str]] = Listeners(
+            "account alert", self.log
+        )
+        self._tasks = TaskOwner("codex-router", self.log)
+        self._timer: OwnedTask | None = None
         self._timer_wake = asyncio.Event()
 
     # -- listeners and lifecycle ------------------------------------------------
 
     def add_switch_listener(self, cb: SwitchListener) -> None:
         """Call ``cb(target, from_id, to_id, reason)`` after every switch."""
-        self._switch_listeners.append(cb)
+        self._switch_listeners.add(cb)
 
     def add_alert_listener(self, cb: AlertListener) -> None:
         """Call ``cb(target, account_id, kind, message)`` once per alert condition."""
-        self._alert_listeners.append(cb)
+        self._alert_listeners.add(cb)
 
     async def start(self) -> None:
         """Load state and start the round-robin timer (rotation is due on time, not on polls)."""
         await self._reload()
         await self._apply_target_defaults()
         if self._timer is None or self._timer.done():
-            self._timer = asyncio.create_task(self._rotation_timer(), name="codex-router-rotation")
+            self._timer = self._tasks.start_soon(self._rotation_timer, name="codex-router-rotation")
 
     async def _apply_target_defaults(self) -> None:
         builtin = TargetState(name="api")
@@ -143,11 +148,8 @@ class AccountRouter(LoggingConfigurable):
 
     async def stop(self) -> None:
         """Stop the rotation timer."""
-        task, self._timer = self._timer, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self._timer = None
+        await self._tasks.aclose()
 
     # -- queries ---------------------------------------------------------------------
 
@@ -397,16 +399,10 @@ class AccountRouter(LoggingConfigurable):
     async def _emit(self, events: list[tuple[str, tuple[Any, ...]]]) -> None:
         """Call listeners outside the target lock, so they may query the router."""
         for kind, args in events:
-            listeners: list[Any] = (
+            listeners: Listeners[Any] = (
                 self._switch_listeners if kind == "switch" else self._alert_listeners
             )
-            for cb in list(listeners):
-                try:
-                    result = cb(*args)
-                    if inspect.isawaitable(result):
-                        await result
-                except Exception:
-                    self.log.exception("Account %s listener failed", kind)
+            await listeners.emit(*args)
 
     def _decorated(self) -> list[Account]:
         return [
@@ -457,11 +453,9 @@ async def wait_event(event: asyncio.Event, timeout: float) -> None:
     Not ``wait_for``: on Python < 3.12 it swallows a cancellation that races
     with the event being set, and ``stop()`` would then wait forever.
     """
-    waiter = asyncio.ensure_future(event.wait())
     try:
-        await asyncio.wait({waiter}, timeout=timeout)
+        await first_completed(event.wait(), asyncio.sleep(timeout))
     finally:
-        waiter.cancel()
         event.clear()
 
 

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ..errors import AccountError, CodexError, NotFoundError
 from ..models import Account
+from ..tasks import OwnedTask, TaskOwner
 from .authjson import parse_auth_json
 from .manager import AccountManager
 from .oauth import new_state, pkce_pair
@@ -38,7 +39,7 @@ class _Flow:
     status: str = "pending"  # pending | completed | failed | cancelled
     account: Account | None = None
     error: str | None = None
-    task: asyncio.Task[None] | None = field(default=None, repr=False)
+    task: OwnedTask | None = field(default=None, repr=False)
 
     def view(self) -> dict[str, Any]:
         return {
@@ -58,6 +59,7 @@ class SignInFlows:
     def __init__(self, accounts: AccountManager) -> None:
         self._accounts = accounts
         self._flows: dict[str, _Flow] = {}
+        self._tasks = TaskOwner("codex-sign-in")
 
     async def import_content(self, content: Any, label: str | None) -> Account:
         """Add the login held by an uploaded auth.json document."""
@@ -88,7 +90,7 @@ class SignInFlows:
                 flow.status, flow.error = "failed", e.message
             flow.prompt["finished_at"] = time.time()
 
-        flow.task = asyncio.ensure_future(finish())
+        flow.task = self._tasks.start_soon(finish, name="codex-sign-in")
         self._flows[flow.id] = flow
         return flow.view()
 
@@ -166,7 +168,7 @@ class SignInFlows:
             finally:
                 flow.prompt["finished_at"] = time.time()
 
-        flow.task = asyncio.ensure_future(finish())
+        flow.task = self._tasks.start_soon(finish, name="codex-sign-in")
         self._flows[flow.id] = flow
         return flow.view()
 
@@ -176,8 +178,7 @@ class SignInFlows:
         if flow is None:
             raise NotFoundError(f"No sign-in with id {flow_id!r}.")
         if flow.task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(flow.task)
+            await flow.task.wait()
         return flow.view()
 
     def status(self, flow_id: str) -> dict[str, Any]:
@@ -192,10 +193,8 @@ class SignInFlows:
         flow = self._flows.get(flow_id)
         if flow is None:
             raise NotFoundError(f"No sign-in with id {flow_id!r}.")
-        if flow.task is not None and not flow.task.done():
-            flow.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flow.task
+        if flow.task is not None:
+            await flow.task.stop()
         return flow.view()
 
     async def aclose(self) -> None:
@@ -203,6 +202,7 @@ class SignInFlows:
         for flow_id in list(self._flows):
             with contextlib.suppress(AccountError, NotFoundError):
                 await self.cancel(flow_id)
+        await self._tasks.aclose()
 
     def _prune(self) -> None:
         now = time.time()

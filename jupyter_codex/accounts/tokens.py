@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import AccountError, AccountQuarantinedError, NotFoundError, UpstreamAuthError
 from ..models import Account
 from ..store.accounts import AccountRepository, AccountSecrets
+from ..tasks import single_flight
 from .authjson import token_claims
 from .credentials import Credentials
 
@@ -141,9 +142,7 @@ class TokenRefresher:
             return credentials_for(account, secrets)
         future = self._inflight.get(account_id)
         if future is None:
-            future = asyncio.ensure_future(
-                self._refresh(account_id, min_validity, force, rejected_token)
-            )
+            future = single_flight(self._refresh(account_id, min_validity, force, rejected_token))
             self._inflight[account_id] = future
             future.add_done_callback(lambda f: self._forget(account_id, f))
         return await asyncio.shield(future)

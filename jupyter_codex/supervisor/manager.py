@@ -21,7 +21,6 @@ whose traits (documented, ~130 lines) and public API belong together.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import sys
 import time
@@ -35,6 +34,7 @@ from traitlets.config import LoggingConfigurable
 
 from ..config import ENV_CODEX_BIN, default_codex_bin
 from ..errors import AppServerDiedError, AppServerStartError
+from ..listeners import Listeners
 from ..tasks import OwnedTask, TaskOwner
 from .connection import (
     DEFAULT_MAX_LINE_BYTES,
@@ -196,8 +196,12 @@ class AppServerManager(LoggingConfigurable):
         self.restarter: AppServerRestarter = self.restarter_class(parent=self, manager=self)
         self._lifecycle = Lifecycle(name)
         self._handlers: dict[str, ServerRequestHandler] = {}
-        self._notification_listeners: list[NotificationListener] = []
-        self._lifecycle_listeners: list[LifecycleListener] = []
+        self._notification_listeners: Listeners[[str, dict[str, Any]]] = Listeners(
+            "notification", self.log
+        )
+        self._lifecycle_listeners: Listeners[[str, dict[str, Any]]] = Listeners(
+            "lifecycle", self.log
+        )
         self._start_hooks: list[StartHook] = []
         self._tasks = TaskOwner(f"codex-app-server-{name}", self.log)
         self._start_task: OwnedTask | None = None
@@ -268,13 +272,7 @@ class AppServerManager(LoggingConfigurable):
 
         ``cb`` runs on the reader task: it must not block (schedule work instead).
         """
-        self._notification_listeners.append(cb)
-
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._notification_listeners.remove(cb)
-
-        return remove
+        return self._notification_listeners.add(cb)
 
     def set_server_request_handler(self, method: str, handler: ServerRequestHandler) -> None:
         """Answer server→client requests of ``method`` with ``handler(params)``.
@@ -303,13 +301,7 @@ class AppServerManager(LoggingConfigurable):
         ends a process; an explicit restart's ``restarting`` carries ``reason``.
         Returns a remover.
         """
-        self._lifecycle_listeners.append(cb)
-
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._lifecycle_listeners.remove(cb)
-
-        return remove
+        return self._lifecycle_listeners.add(cb)
 
     async def restart(self, *, reason: str) -> None:
         """Kill the process group (SIGTERM, then SIGKILL) and start again.
@@ -601,19 +593,11 @@ class AppServerManager(LoggingConfigurable):
         return value if value > 0 else None
 
     def _dispatch_notification(self, method: str, params: dict[str, Any]) -> None:
-        for cb in list(self._notification_listeners):
-            try:
-                cb(method, params)
-            except Exception:
-                self.log.exception("Notification listener failed on %s", method)
+        self._notification_listeners.emit_nowait(method, params)
 
     def _fire(self, event: str, data: dict[str, Any]) -> None:
         self.log.debug("codex app-server (%s) lifecycle event %s %s", self.name, event, data)
-        for cb in list(self._lifecycle_listeners):
-            try:
-                cb(event, data)
-            except Exception:
-                self.log.exception("Lifecycle listener failed on %s", event)
+        self._lifecycle_listeners.emit_nowait(event, data)
 
 
 __all__ = [

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 from collections.abc import Callable
 from typing import Any
 
 from traitlets import Float, List, Unicode
 from traitlets.config import LoggingConfigurable
+
+from ..tasks import TaskOwner
 
 EmailLookup = Callable[[str], "str | None"]
 
@@ -38,7 +41,7 @@ class AlertNotifier(LoggingConfigurable):
     def __init__(self, *, email_of: EmailLookup | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._email_of = email_of
-        self._tasks: set[asyncio.Task[int | None]] = set()
+        self._tasks = TaskOwner("codex-notify-command", self.log)
 
     # -- router listeners ----------------------------------------------------------------
 
@@ -100,8 +103,7 @@ class AlertNotifier(LoggingConfigurable):
 
     async def drain(self) -> None:
         """Wait for notifications in flight (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.drain()
 
     async def close(self) -> None:
         """Give running commands their timeout, then stop."""
@@ -118,18 +120,18 @@ class AlertNotifier(LoggingConfigurable):
     ) -> None:
         if not self.notify_command:
             return
-        task = asyncio.ensure_future(
-            self.notify(
-                event, target=target, from_id=from_id, to_id=to_id, reason=reason, email=email
-            )
+        self._tasks.start_soon(
+            functools.partial(
+                self.notify,
+                event,
+                target=target,
+                from_id=from_id,
+                to_id=to_id,
+                reason=reason,
+                email=email,
+            ),
+            name="notify-command",
         )
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[int | None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            self.log.error("Notify command failed", exc_info=task.exception())
 
     def _email(self, account_id: str | None) -> str | None:
         if account_id is None or self._email_of is None:

@@ -12,8 +12,6 @@ router's ``on_usage``), so switching happens before limits bite.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import inspect
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -25,8 +23,10 @@ from traitlets.config import LoggingConfigurable
 from ..accounts.credentials import AccountSource
 from ..accounts.router import wait_event
 from ..errors import CodexError
+from ..listeners import Listeners
 from ..models import Account, UsageSnapshot
 from ..store.usage import TargetRepository, UsageRepository
+from ..tasks import OwnedTask, TaskOwner
 from .collector import UsageCollector, parse_app_server_rate_limits, parse_rate_limit_headers
 
 #: ``cb(reason)`` with reason ``poll``, ``headers`` or ``app_server``; sync or async.
@@ -81,11 +81,12 @@ class UsageScheduler(LoggingConfigurable):
         self._usage = usage
         self._targets = targets
         self._usage.max_history_rows = self.history_max_rows
-        self._listeners: list[UsageListener] = []
+        self._listeners: Listeners[[str]] = Listeners("usage", self.log)
         self._last_poll: dict[str, float] = {}
         self._spread: dict[str, float] = {}
         self._seen: dict[str, tuple[object, ...]] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskOwner("codex-usage-scheduler", self.log)
+        self._loop: OwnedTask | None = None
         self._wake = asyncio.Event()
 
     @observe("history_max_rows")
@@ -94,22 +95,19 @@ class UsageScheduler(LoggingConfigurable):
 
     def add_listener(self, cb: UsageListener) -> None:
         """Call ``cb(reason)`` after each poll round and each live update."""
-        self._listeners.append(cb)
+        self._listeners.add(cb)
 
     # -- lifecycle -------------------------------------------------------------------
 
     def start(self) -> None:
         """Start the polling loop (idempotent)."""
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name="codex-usage-scheduler")
+        if self._loop is None or self._loop.done():
+            self._loop = self._tasks.start_soon(self._run, name="codex-usage-scheduler")
 
     async def stop(self) -> None:
         """Cancel the loop and wait for it (in-flight polls are cancelled too)."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self._loop = None
+        await self._tasks.aclose()
 
     def wake(self) -> None:
         """Re-plan now (e.g. accounts were added or a target switched)."""
@@ -117,7 +115,7 @@ class UsageScheduler(LoggingConfigurable):
 
     @property
     def running(self) -> bool:
-        return self._task is not None and not self._task.done()
+        return self._loop is not None and not self._loop.done()
 
     # -- polling ---------------------------------------------------------------------
 
@@ -199,13 +197,7 @@ class UsageScheduler(LoggingConfigurable):
                 return None
 
     async def _notify(self, reason: str) -> None:
-        for cb in list(self._listeners):
-            try:
-                result = cb(reason)
-                if inspect.isawaitable(result):
-                    await result
-            except Exception:
-                self.log.exception("Usage listener failed")
+        await self._listeners.emit(reason)
 
     # -- the loop ------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..store import EventRepository
+from ..tasks import OwnedTask, TaskOwner
 
 #: ``(session_id, body_json)``; called synchronously on the event loop.
 Subscriber = Callable[[str, str], None]
@@ -82,7 +83,8 @@ class EventLog:
         self._wakeup = asyncio.Event()
         self._urgent = asyncio.Event()
         self._progress = asyncio.Condition()
-        self._writer: asyncio.Task[None] | None = None
+        self._tasks = TaskOwner("codex-event-writer")
+        self._writer: OwnedTask | None = None
         #: Most events kept per session (0: all); older ones are pruned by the writer.
         self.max_events = 0
         self._pruned_to: dict[str, int] = {}
@@ -92,17 +94,15 @@ class EventLog:
     def start(self) -> None:
         """Start the writer task (owned here, stopped by :meth:`stop`)."""
         if self._writer is None:
-            self._writer = asyncio.create_task(self._write_forever(), name="codex-event-writer")
+            self._writer = self._tasks.start_soon(self._write_forever, name="codex-event-writer")
 
     async def stop(self) -> None:
         """Write what is queued, then stop the writer."""
         if self._writer is None:
             return
         await self.flush()
-        self._writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._writer
         self._writer = None
+        await self._tasks.aclose()
 
     # -- sequence numbers ----------------------------------------------------
 

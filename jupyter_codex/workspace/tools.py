@@ -23,6 +23,7 @@ from traitlets.config import LoggingConfigurable
 
 from ..errors import InvalidRequestError
 from ..models import ToolSpec
+from ..tasks import first_completed
 
 #: The app-server request this module answers.
 TOOL_CALL_METHOD = "item/tool/call"
@@ -205,12 +206,7 @@ class ToolRouter(LoggingConfigurable):
                 "arguments": params.get("arguments"),
             }
         )
-        lost: asyncio.Future[Any] = asyncio.ensure_future(call.lost.wait())
-        waiters: set[asyncio.Future[Any]] = {call.result, lost}
-        try:
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            lost.cancel()
+        await first_completed(call.result, call.lost.wait())
         if not call.result.done():
             self.log.info("The client running tool call %s disconnected; waiting", call.call_id)
             with contextlib.suppress(asyncio.TimeoutError):
