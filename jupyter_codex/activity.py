@@ -46,7 +46,6 @@ class ActivityReporter:
         self.interval = interval
         self._log = log
 
-
     def touch(self) -> None:
         """Record activity now (UTC-aware, as Jupyter's own stamps)."""
         self._settings()[SETTINGS_KEY] = dt.datetime.now(dt.timezone.utc)

@@ -1,4 +1,10 @@
-"""The server extension: the one place that builds and wires every manager."""
+"""The server extension: the one place that builds every manager and service.
+
+``initialize_settings`` builds (no I/O, no processes), ``_start`` opens the
+store and calls ``wiring.py`` (who listens to what), ``stop_extension`` stops
+and awaits everything. Status, event glue and background tasks live in their
+own modules (``status.py``, ``wiring.py``, ``tasks.py``).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,6 @@ from . import __version__, config, deployment
 from .accounts.signin import SignInFlows
 from .activity import ActivityReporter
 from .core import CodexCore
-from .errors import CodexError
 from .handlers import (
     account_handlers,
     fallback_handlers,
@@ -23,15 +28,17 @@ from .handlers import (
 )
 from .handlers.keys import key_handlers
 from .handlers.proxy import proxy_handlers
-from .models import Target
+from .models import TARGETS
 from .proxy.agent import AgentRunner
 from .proxy.keys import ProxyKeys
 from .proxy.service import ProxyService
 from .proxy.upstream import UpstreamClient
+from .status import StatusService
 from .store.proxy import AgentSessionRepository, ProxyKeyRepository, RequestLogRepository
 from .supervisor import AppServerManager
 from .targets import TargetRuntime, TerminalHome
 from .tasks import TaskOwner, single_flight
+from .wiring import ServerEvents, wire_core, wire_server
 from .workspace import WorkspaceManager
 
 
@@ -169,9 +176,12 @@ class CodexExtensionApp(ExtensionApp):
             parent=self,
             log=self.log,
         )
+        wire_core(self.core)
         self.database = self.core.database
         # cli: the user's workspace sessions; api: the proxy's agent-mode turns.
-        self.app_servers = {t: self._make_app_server(t) for t in ("cli", "api")}
+        self.app_servers: dict[str, AppServerManager] = {
+            t: self._make_app_server(t) for t in TARGETS
+        }
         self.workspace = WorkspaceManager(
             parent=self,
             log=self.log,
@@ -231,9 +241,36 @@ class CodexExtensionApp(ExtensionApp):
         )
         self._started: asyncio.Future[None] | None = None
         self._tasks = TaskOwner("codex-app", self.log)
+        self.events = ServerEvents(
+            core=self.core,
+            workspace=self.workspace,
+            runtimes=self.runtimes,
+            terminal_home=self.terminal_home,
+            tasks=self._tasks,
+            log=self.log,
+        )
+        self.status = StatusService(
+            started=self.started,
+            data_dir=self.data_dir,
+            core=self.core,
+            workspace=self.workspace,
+            proxy=self.proxy,
+            app_servers=self.app_servers,
+            runtimes=self.runtimes,
+            deployment_options={
+                "demo_mode": self.demo_mode,
+                "default_sign_in": self.default_sign_in,
+                "allow_browser_sign_in": self.allow_browser_sign_in,
+                "proxy_enabled": self.proxy_enabled,
+                "max_body_bytes": self.max_body_bytes,
+            },
+        )
         self.settings.update(
             {
                 "codex_app": self,
+                "codex_started": self.started,
+                "codex_status": self.status,
+                "codex_terminal_home": self.terminal_home,
                 "codex_core": self.core,
                 "codex_signins": self.signins,
                 "codex_workspace": self.workspace,
@@ -309,14 +346,8 @@ class CodexExtensionApp(ExtensionApp):
     async def _start(self) -> None:
         await self.core.open()
         await self.workspace.start()
-        for runtime in self.runtimes.values():
-            runtime.attach()
+        wire_server(self.events, runtimes=self.runtimes, app_servers=self.app_servers)
         self.terminal_home.export(self.app_servers["cli"].env)
-        self.core.accounts.add_listener(self._on_account_event)
-        self.core.router.add_switch_listener(self._announce_switch)
-        self.core.router.add_alert_listener(self._announce_alert)
-        for target, server in self.app_servers.items():
-            server.add_notification_listener(self._live_usage(target))
         await self.core.router.start()
         self._tasks.start_soon(self._warm_up_then_poll, name="warm-up")
         await self.runtimes["cli"].sync_terminal()
@@ -325,53 +356,14 @@ class CodexExtensionApp(ExtensionApp):
             self.log.warning("jupyter-codex: %s", deployment.DEMO_BANNER)
         self.log.info("jupyter-codex %s ready (data in %s)", __version__, self.data_dir)
 
-    async def _warm_up_then_poll(self) -> None:
-        await self.core.warm_up()
-        await asyncio.to_thread(self.proxy.upstream.warm_up)
-        self.core.scheduler.start()
-
     async def _api_account_id(self) -> str | None:
         account = await self.core.router.active("api")
         return account.id if account else None
 
-    def _live_usage(self, target: str) -> Any:
-        """Feed ``account/rateLimits/updated`` of a target's codex into the usage store."""
-        runtime = self.runtimes[target]
-
-        def listener(method: str, params: dict[str, Any]) -> None:
-            if method == "account/rateLimits/updated" and runtime.signed_in_as:
-                self._tasks.start_soon(
-                    self.core.scheduler.ingest_app_server,
-                    runtime.signed_in_as,
-                    params.get("rateLimits") or {},
-                    name="live-usage",
-                )
-
-        return listener
-
-    def _on_account_event(self, kind: str, account_id: str) -> None:
-        """Keep the terminal auth.json current after we rotate its account's tokens."""
-        if kind == "refreshed" and self.terminal_home.account_id == account_id:
-            self._tasks.start_soon(self.runtimes["cli"].sync_terminal, name="sync-terminal")
-        if kind in ("quarantined", "added", "removed", "updated"):
-            self.workspace.publish_system(
-                "account.changed", {"kind": kind, "account_id": account_id}
-            )
-
-    def _announce_switch(
-        self, target: str, from_id: str | None, to_id: str | None, reason: str
-    ) -> None:
-        self.log.info("Account switch on %s: %s -> %s (%s)", target, from_id, to_id, reason)
-        self.workspace.publish_system(
-            "account.switched", {"target": target, "from": from_id, "to": to_id, "reason": reason}
-        )
-
-    def _announce_alert(self, target: str, account_id: str | None, kind: str, message: str) -> None:
-        self.log.warning("Usage alert on %s: %s", target, message)
-        self.workspace.publish_system(
-            "usage.alert",
-            {"target": target, "account_id": account_id, "kind": kind, "message": message},
-        )
+    async def _warm_up_then_poll(self) -> None:
+        await self.core.warm_up()
+        await asyncio.to_thread(self.proxy.upstream.warm_up)
+        self.core.scheduler.start()
 
     async def stop_extension(self) -> None:
         """Stop every app-server (TERM, then KILL), background work, and persist events."""
@@ -384,75 +376,3 @@ class CodexExtensionApp(ExtensionApp):
         if self._started is not None and self._started.done():
             await self.workspace.stop()
             await self.core.close()
-
-    # -- status --------------------------------------------------------------
-
-    async def status(self) -> dict[str, Any]:
-        """``GET codex/api/status``: versions, app-servers, auth readiness."""
-        await self.started()
-        targets: dict[str, Any] = {}
-        for name, server in self.app_servers.items():
-            info = server.info()
-            info["auth"] = await self._auth_status(server)
-            info["account_id"] = self.runtimes[name].signed_in_as
-            targets[name] = info
-        target_names: tuple[Target, ...] = ("api", "cli")
-        for name in target_names:
-            active = await self.core.router.active(name)
-            targets.setdefault(name, {"name": name, "state": "not_used"})
-            targets[name]["active_account"] = (
-                {"id": active.id, "label": active.label, "email": active.email} if active else None
-            )
-        sessions = await self.workspace.list_sessions(include_archived=True)
-        return {
-            "version": __version__,
-            "data_dir": self.data_dir,
-            "targets": targets,
-            "sessions": {
-                "total": len(sessions),
-                "running": sum(1 for s in sessions if s.state != "idle"),
-            },
-            "pending_approvals": len(self.workspace.approvals.pending()),
-            **self._deployment_status(),
-        }
-
-    def _deployment_status(self) -> dict[str, Any]:
-        """Hub, demo mode, sign-in flows and the administrator's defaults and limits."""
-        ws = self.workspace
-        return deployment.deployment_status(
-            hub=deployment.under_jupyterhub(),
-            demo_mode=self.demo_mode,
-            default_sign_in=self.default_sign_in,
-            allow_browser_sign_in=self.allow_browser_sign_in,
-            proxy_enabled=self.proxy_enabled,
-            defaults={
-                "model": ws.default_model or None,
-                "effort": ws.default_effort or None,
-                "approval_policy": ws.default_approval_policy,
-                "sandbox": ws.default_sandbox,
-                "allowed_folders": list(ws.allowed_folders),
-                "proxy_models": self.proxy.model_ids(),
-            },
-            limits={
-                "max_sessions": ws.max_sessions,
-                "max_concurrent_turns": ws.max_concurrent_turns,
-                "max_events_per_session": ws.max_events_per_session,
-                "max_body_bytes": self.max_body_bytes,
-            },
-        )
-
-    async def _auth_status(self, server: AppServerManager) -> dict[str, Any]:
-        """What the app-server will sign in with, without starting it just to ask."""
-        if server.state != "running":
-            has_file = (Path(server.codex_home) / "auth.json").exists()
-            return {"ready": has_file, "source": "auth.json" if has_file else None}
-        try:
-            result = await server.request("account/read", {}, timeout=5)
-        except CodexError as e:  # status must answer even when the app-server is broken
-            return {"ready": False, "error": str(e)}
-        account = result.get("account")
-        return {
-            "ready": account is not None or not result.get("requiresOpenaiAuth", True),
-            "type": (account or {}).get("type"),
-            "plan": (account or {}).get("planType"),
-        }

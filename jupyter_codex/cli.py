@@ -16,18 +16,21 @@ from typing import Any
 
 from . import __version__, cli_keys, config
 from .errors import AccountError, CodexError
-from .models import Account
+from .models import TARGETS, Account
 
 
 def _core(args: argparse.Namespace) -> Any:
     from .core import CodexCore  # imported lazily to keep --help fast
+    from .wiring import wire_core
 
-    return CodexCore(
+    core = CodexCore(
         data_dir=args.data_dir or config.default_data_dir(),
         chatgpt_base_url=config.default_chatgpt_base_url(),
         auth_base_url=config.default_auth_base_url(),
         ca_certificate=config.default_ca_certificate(),
     )
+    wire_core(core)
+    return core
 
 
 def _percent(value: float | None) -> str:
@@ -191,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=accounts_login)
     p = acc.add_parser("use", help="make an account active for a target")
     p.add_argument("id")
-    p.add_argument("--target", choices=["api", "cli"], required=True)
+    p.add_argument("--target", choices=list(TARGETS), required=True)
     p.set_defaults(run=accounts_use)
     p = acc.add_parser("remove", help="remove an account")
     p.add_argument("id")

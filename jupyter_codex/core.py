@@ -75,12 +75,8 @@ class CodexCore:
         )
         self.notifier = AlertNotifier(email_of=self._email_of, **common)
         self._tasks = TaskOwner("codex-core", self.accounts.log)
-        self.accounts.add_listener(self._on_account_event)
-        self.scheduler.add_listener(self.router.on_usage)
-        self.router.add_switch_listener(self.notifier.on_switch)
-        self.router.add_alert_listener(self.notifier.on_alert)
 
-    def _on_account_event(self, kind: str, account_id: str) -> None:
+    def on_account_event(self, kind: str, account_id: str) -> None:
         """Quarantines go to the system log (with the reason, never a token)."""
         if kind != "quarantined":
             return

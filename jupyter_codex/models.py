@@ -7,7 +7,7 @@ of one is what the REST API returns.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -16,6 +16,8 @@ SandboxMode = Literal["read-only", "workspace-write", "danger-full-access"]
 ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
 Decision = Literal["accept", "acceptForSession", "decline", "cancel"]
 Target = Literal["api", "cli"]
+#: Every target, in the type's order: iterate this, never spell the names out.
+TARGETS: tuple[Target, ...] = get_args(Target)
 
 
 class _Model(BaseModel):

@@ -97,12 +97,6 @@ class TargetRuntime:
         self._tasks = TaskOwner(f"codex-target-{name}", self.log)
         self._relogin: OwnedTask | None = None
 
-    def attach(self) -> None:
-        """Register the hooks; call once, before the app-server first starts."""
-        self.app_server.add_start_hook(self._sign_in)
-        self.app_server.set_server_request_handler(REFRESH_METHOD, self._refresh)
-        self.router.add_switch_listener(self._on_switch)
-
     async def aclose(self) -> None:
         """Stop a re-login in progress."""
         self._relogin = None
@@ -140,7 +134,7 @@ class TargetRuntime:
             await self.sync_terminal()
         return await self.accounts.credentials(account.id)
 
-    async def _sign_in(self) -> None:
+    async def sign_in(self) -> None:
         """Start hook: log the fresh process in (codex keeps the tokens in memory only)."""
         creds = await self._credentials()
         if creds is None:
@@ -154,7 +148,7 @@ class TargetRuntime:
         self.signed_in_as = creds.account_id
         self.log.info("codex (%s) signed in as account %s", self.name, creds.account_id)
 
-    async def _refresh(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def refresh_tokens(self, params: dict[str, Any]) -> dict[str, Any]:
         """codex got a 401: hand it a freshly refreshed access token for the active account."""
         account = await self.router.active(self.name)  # type: ignore[arg-type]
         if account is None or account.kind != "chatgpt":
@@ -170,7 +164,8 @@ class TargetRuntime:
             "chatgptPlanType": creds.plan,
         }
 
-    def _on_switch(self, target: str, from_id: str | None, to_id: str | None, reason: str) -> None:
+    def on_switch(self, target: str, from_id: str | None, to_id: str | None, reason: str) -> None:
+        """Switch listener: re-sign the running process when this target switched."""
         if target != self.name:
             return
         if self._relogin is not None:
@@ -186,7 +181,7 @@ class TargetRuntime:
                 return  # the next start signs in with the new account
             with contextlib.suppress(CodexError):
                 await self.app_server.request("account/logout", None, timeout=10)
-            await self._sign_in()
+            await self.sign_in()
         except CodexError as e:
             self.log.error("Could not switch codex (%s) to the new account: %s", self.name, e)
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..accounts.signin import SignInFlows
 from ..errors import InvalidRequestError
 from ..models import (
+    TARGETS,
     AccountImport,
     AccountUpdate,
     ApiKeyCreate,
@@ -23,22 +23,14 @@ _ID = r"(?P<{name}>[A-Za-z0-9_-]{{1,64}})"
 
 
 class AccountsBase(CodexAPIHandler):
-    """Typed access to the account services."""
-
-    @property
-    def core(self) -> Any:
-        return self.settings["codex_core"]
-
-    @property
-    def signins(self) -> SignInFlows:
-        return cast(SignInFlows, self.settings["codex_signins"])
+    """Helpers shared by the account handlers (services: ``CodexAPIHandler``)."""
 
     async def account_view(self, account_id: str) -> dict[str, Any]:
         """One account as listed (with usage and active targets)."""
         for account in await self.core.list_accounts():
             if account.id == account_id:
-                return cast(dict[str, Any], account.model_dump())
-        return cast(dict[str, Any], (await self.core.accounts.get(account_id)).model_dump())
+                return account.model_dump()
+        return (await self.core.accounts.get(account_id)).model_dump()
 
 
 class AccountsHandler(AccountsBase):
@@ -144,7 +136,7 @@ class TargetsHandler(AccountsBase):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        states = [await self.core.router.state(t) for t in ("api", "cli")]
+        states = [await self.core.router.state(t) for t in TARGETS]
         self.write_json({"targets": [s.model_dump() for s in states]})
 
 
@@ -247,7 +239,7 @@ class SettingsHandler(AccountsBase):
     @authorized
     async def get(self) -> None:
         scheduler = self.core.scheduler
-        states = [await self.core.router.state(t) for t in ("api", "cli")]
+        states = [await self.core.router.state(t) for t in TARGETS]
         self.write_json(
             {
                 "targets": {s.name: s.model_dump() for s in states},
@@ -259,13 +251,13 @@ class SettingsHandler(AccountsBase):
                     "history_max_rows": scheduler.history_max_rows,
                 },
                 "notify_command_configured": bool(self.core.notifier.notify_command),
-                "terminal_codex_home": str(self.settings["codex_app"].terminal_home.path),
+                "terminal_codex_home": str(self.terminal_home.path),
             }
         )
 
 
 def _target(name: str) -> Any:
-    if name not in ("api", "cli"):
+    if name not in TARGETS:
         raise InvalidRequestError(f"Unknown target {name!r}; use 'api' or 'cli'.")
     return name
 

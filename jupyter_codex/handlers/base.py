@@ -1,5 +1,8 @@
 """The one handler base: typed access to services, body parsing, error mapping.
 
+One typed accessor per service (``self.workspace``, ``self.core``,
+``self.proxy``...), each reading what ``app.py`` put in ``web_app.settings``.
+
 Every REST handler subclasses :class:`CodexAPIHandler`. Services raise
 :class:`~jupyter_codex.errors.CodexError`; this is the only place where those
 become HTTP statuses and ``{"error": {...}}`` bodies.
@@ -8,7 +11,8 @@ become HTTP statuses and ``{"error": {...}}`` bodies.
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar, cast
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from jupyter_server.base.handlers import APIHandler
 from pydantic import BaseModel, ValidationError
@@ -16,6 +20,13 @@ from tornado import web
 
 from ..errors import CodexError, InvalidRequestError, PayloadTooLargeError
 from ..workspace import WorkspaceManager
+
+if TYPE_CHECKING:
+    from ..accounts.signin import SignInFlows
+    from ..core import CodexCore
+    from ..proxy.service import ProxyService
+    from ..status import StatusService
+    from ..targets import TerminalHome
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -32,18 +43,40 @@ class CodexAPIHandler(APIHandler):
         await super().prepare()
         if self.current_user is not None:
             # The extension finishes starting on the loop; never serve before that.
-            await self.codex_app.started()
+            await self.started()
 
     # -- services ------------------------------------------------------------
+
+    @property
+    def started(self) -> Callable[[], Awaitable[None]]:
+        """Await it to know the extension has finished starting."""
+        return cast("Callable[[], Awaitable[None]]", self.settings["codex_started"])
 
     @property
     def workspace(self) -> WorkspaceManager:
         return cast(WorkspaceManager, self.settings["codex_workspace"])
 
     @property
-    def codex_app(self) -> Any:
-        """The extension app (for status only)."""
-        return self.settings["codex_app"]
+    def core(self) -> CodexCore:
+        """Accounts, router, usage store and scheduler, system log."""
+        return cast("CodexCore", self.settings["codex_core"])
+
+    @property
+    def signins(self) -> SignInFlows:
+        return cast("SignInFlows", self.settings["codex_signins"])
+
+    @property
+    def proxy(self) -> ProxyService:
+        return cast("ProxyService", self.settings["codex_proxy"])
+
+    @property
+    def status(self) -> StatusService:
+        return cast("StatusService", self.settings["codex_status"])
+
+    @property
+    def terminal_home(self) -> TerminalHome:
+        """The CODEX_HOME that terminals' codex uses."""
+        return cast("TerminalHome", self.settings["codex_terminal_home"])
 
     # -- bodies --------------------------------------------------------------
 

@@ -6,13 +6,10 @@ routes, which know nothing about keys.
 
 from __future__ import annotations
 
-from typing import cast
-
 from jupyter_server.auth.decorator import authorized
 from pydantic import BaseModel, ConfigDict, Field
 from tornado import web
 
-from ..proxy.service import ProxyService
 from .base import CodexAPIHandler
 
 
@@ -26,9 +23,7 @@ class KeyCreate(BaseModel):
 
 
 class KeysBase(CodexAPIHandler):
-    @property
-    def proxy(self) -> ProxyService:
-        return cast(ProxyService, self.settings["codex_proxy"])
+    """Base of the key handlers (the proxy service: ``CodexAPIHandler.proxy``)."""
 
 
 class KeysHandler(KeysBase):

@@ -19,7 +19,7 @@ class StatusHandler(CodexAPIHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.write_json(await self.codex_app.status())
+        self.write_json(await self.status.status())
 
 
 class SessionsHandler(CodexAPIHandler):

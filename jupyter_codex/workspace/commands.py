@@ -2,13 +2,19 @@
 
 They behave like the Codex CLI's: typed into the same message box, answered
 in the session's event stream, so every client gets them for free.
+
+The commands see the workspace only through :class:`CommandHost` (what
+``WorkspaceManager`` offers them), so this module does not import the manager
+that imports it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import AppServerError, InvalidRequestError
 from ..models import SessionCreate
@@ -16,7 +22,36 @@ from ..paths import resolve_folder
 
 if TYPE_CHECKING:
     from ..models import Session
-    from .manager import WorkspaceManager
+    from ..store import SessionRepository
+    from ..supervisor import AppServerManager
+    from .eventlog import EventLog
+    from .live import LiveTurns
+
+
+class CommandHost(Protocol):
+    """What slash commands use of the workspace (``WorkspaceManager``)."""
+
+    root_dir: str
+    log: logging.Logger
+    app_server: AppServerManager
+    live: LiveTurns
+    sessions: SessionRepository
+    events: EventLog
+
+    async def get_session(self, session_id: str) -> Session: ...
+
+    async def create_session(self, body: SessionCreate) -> Session: ...
+
+    async def start_turn(
+        self, session: Session, method: str, params: dict[str, Any]
+    ) -> dict[str, Any]: ...
+
+    def session_lock(self, session_id: str) -> asyncio.Lock: ...
+
+    def check_idle(self, session_id: str) -> None: ...
+
+    def public(self, session: Session) -> dict[str, Any]: ...
+
 
 _SLASH = re.compile(r"^/([a-z][a-z-]*)(?:\s+(.*))?$", re.DOTALL)
 _SKILL_REF = re.compile(r"\$([A-Za-z0-9][\w.-]*)")
@@ -43,7 +78,7 @@ class SlashCommands:
 
     _SKILL_TTL = 60.0
 
-    def __init__(self, workspace: WorkspaceManager) -> None:
+    def __init__(self, workspace: CommandHost) -> None:
         self._ws = workspace
         self._skills: dict[str, tuple[float, list[dict[str, Any]]]] = {}
 
@@ -89,9 +124,9 @@ class SlashCommands:
 
     async def _cmd_review(self, session_id: str, args: str) -> dict[str, Any]:
         ws = self._ws
-        async with ws._lock(session_id):
+        async with ws.session_lock(session_id):
             session = await ws.sessions.get(session_id)
-            ws._check_idle(session_id)
+            ws.check_idle(session_id)
             target = (
                 {"type": "custom", "instructions": args} if args else {"type": "uncommittedChanges"}
             )
@@ -137,7 +172,7 @@ class SlashCommands:
             changes["effort"] = parts[1]
         await ws.sessions.update(session_id, **changes)
         session = await ws.sessions.get(session_id)
-        ws.events.append(session_id, "session.updated", ws._public(session))
+        ws.events.append(session_id, "session.updated", ws.public(session))
         return {"model": session.model, "effort": session.effort}
 
     # -- skills --------------------------------------------------------------

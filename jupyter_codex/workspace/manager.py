@@ -419,6 +419,20 @@ class WorkspaceManager(LoggingConfigurable):
     def _lock(self, session_id: str) -> asyncio.Lock:
         return self._locks.setdefault(session_id, asyncio.Lock())
 
+    # -- what slash commands use (commands.CommandHost) ------------------------
+
+    def session_lock(self, session_id: str) -> asyncio.Lock:
+        """The lock that serializes turn starts in one session."""
+        return self._lock(session_id)
+
+    def check_idle(self, session_id: str) -> None:
+        """Raise ConflictError (409) while a turn runs in the session."""
+        self._check_idle(session_id)
+
+    def public(self, session: Session) -> dict[str, Any]:
+        """A session as ``session.updated`` events carry it."""
+        return self._public(session)
+
     def _check_idle(self, session_id: str) -> None:
         if self.live.is_running(session_id):
             raise ConflictError(
