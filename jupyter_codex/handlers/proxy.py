@@ -7,6 +7,9 @@ about keys. Cookie-authenticated requests still pass Jupyter's XSRF check;
 key-authenticated ones carry no cookie, so XSRF does not apply to them. An
 ``x-api-key`` holding the Jupyter token is accepted too (the Anthropic SDK
 sends its key that way). Every error is written in the client's dialect.
+
+Length: the SSE writer lives here until it moves to its own module (issue 16's
+proxy item).
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ gives it a stable session key (or, in agent mode, an :class:`AgentRequest`).
 against the api target's accounts with failover before the first byte, or an
 :class:`~.agent.AgentExchange` that runs a Codex turn. The service also owns
 what outlives a request: conversation affinity, cooldowns, the request log.
+
+Length: until the Exchange Protocol split (issue 16's proxy item) it also holds
+failover bookkeeping and the request log.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ pins prompt-cache affinity on it); API keys go to ``{openai_base_url}/responses`
 An answer other than 200 becomes an :class:`UpstreamHTTPError` whose ``kind``
 says what the caller may do about it (cool down, refresh, fail over, give up).
 The SSE body is parsed into event dicts as it arrives.
+
+Length: one client with its error classification and SSE parsing, which change
+together with the backend.
 """
 
 from __future__ import annotations

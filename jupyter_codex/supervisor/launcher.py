@@ -17,7 +17,7 @@ import signal
 from collections import deque
 
 from ..tasks import OwnedTask, TaskOwner
-from .connection import LineSplitter, OversizedLine, redact
+from .framing import LineSplitter, OversizedLine, redact
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _STDERR_CHUNK = 64 * 1024

@@ -14,8 +14,10 @@ below (``state``, ``uptime``, ``is_alive()``, ``wait_for_exit()``,
 
 It knows nothing about accounts or sessions: it is given a name, a
 ``CODEX_HOME``, an environment and arguments. Listeners, handlers and hooks are
-registered once and survive restarts. Over 400 lines because it is one class
-whose traits (documented, ~130 lines) and public API belong together.
+registered once and survive restarts.
+
+Length: one class whose documented traits (~130 lines) and public API belong
+together, as in jupyter_client's ``KernelManager``.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ import asyncio
 from typing import Literal
 
 from ..errors import AppServerError, AppServerStartError
-from .connection import redact
+from .framing import redact
 
 State = Literal["stopped", "starting", "running", "restarting", "dead"]
 

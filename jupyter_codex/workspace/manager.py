@@ -4,6 +4,9 @@ One app-server process serves every session of a target; a session is a row in
 SQLite plus a Codex thread. The thread is (re)attached lazily with
 ``thread/resume`` whenever the process that knew it is gone (restart, crash,
 Jupyter server restart), so a session always accepts the next message.
+
+Length: the session lifecycle API (create, attach, turn, stop, archive) of one
+class; commands, events, approvals and tools already live beside it.
 """
 
 from __future__ import annotations
