@@ -26,7 +26,7 @@ went wrong and what to do, and never contains a secret.
         ├── RpcError                 502  app-server answered a JSON-RPC error
         └── RpcTimeoutError          504  no answer in time
 
-The Python client (``jupyter_codex.kernel``) raises the same classes for the
+The Python client (``jupyter_codex.client``) raises the same classes for the
 server's error answers, plus its own, which the server never raises::
 
     CodexError
