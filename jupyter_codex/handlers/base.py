@@ -34,18 +34,13 @@ M = TypeVar("M", bound=BaseModel)
 AUTH_RESOURCE = "codex"
 
 
-class CodexAPIHandler(APIHandler):
-    """Base of the ``codex/api/*`` REST handlers."""
+class CodexServices:
+    """One typed accessor per service, for every handler (REST, WebSocket, proxy).
 
-    auth_resource = AUTH_RESOURCE
+    Each reads what ``app.py`` put into the Tornado application's settings.
+    """
 
-    async def prepare(self) -> None:  # type: ignore[override]
-        await super().prepare()
-        if self.current_user is not None:
-            # The extension finishes starting on the loop; never serve before that.
-            await self.started()
-
-    # -- services ------------------------------------------------------------
+    settings: dict[str, Any]
 
     @property
     def started(self) -> Callable[[], Awaitable[None]]:
@@ -77,6 +72,18 @@ class CodexAPIHandler(APIHandler):
     def terminal_home(self) -> TerminalHome:
         """The CODEX_HOME that terminals' codex uses."""
         return cast("TerminalHome", self.settings["codex_terminal_home"])
+
+
+class CodexAPIHandler(CodexServices, APIHandler):
+    """Base of the ``codex/api/*`` REST handlers."""
+
+    auth_resource = AUTH_RESOURCE
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()
+        if self.current_user is not None:
+            # The extension finishes starting on the loop; never serve before that.
+            await self.started()
 
     # -- bodies --------------------------------------------------------------
 
