@@ -16,6 +16,7 @@ went wrong and what to do, and never contains a secret.
     ├── TooManyTurnsError            429  more concurrent turns than allowed
     ├── AccountError                 400  account problems
     │   ├── AuthFileError            400  a Codex auth.json we cannot use
+    │   │   └── JwtError             400  a token is not a JWT (accounts/authjson.py)
     │   ├── AccountQuarantinedError  409  refresh token reused/expired/invalidated
     │   ├── NoAccountAvailableError  503  no account passes the target's rules
     │   └── UpstreamAuthError        502  the OAuth/usage endpoint failed
@@ -24,7 +25,8 @@ went wrong and what to do, and never contains a secret.
         ├── AppServerStartError      503  could not launch or handshake
         ├── AppServerDiedError       503  the process exited under a request
         ├── RpcError                 502  app-server answered a JSON-RPC error
-        └── RpcTimeoutError          504  no answer in time
+        ├── RpcTimeoutError          504  no answer in time
+        └── IllegalTransitionError   502  a supervisor bug (supervisor/state.py)
 
 The Python client (``jupyter_codex.client``) raises the same classes for the
 server's error answers, plus its own, which the server never raises::
@@ -34,7 +36,9 @@ server's error answers, plus its own, which the server never raises::
         ├── ServerNotFoundError           no server URL given or found in the environment
         ├── ServerUnreachableError        the server did not answer (refused, timeout)
         ├── NotAuthorizedError       403  the server refused the client's token
-        └── TurnTimeoutError              send_and_wait() gave up waiting for the turn
+        ├── TurnTimeoutError              send_and_wait() gave up waiting for the turn
+        ├── OptionError                   a bad %codex option (kernel/options.py)
+        └── ToolConflictError             two notebook tools share a name (kernel/notebook_tools.py)
 """
 
 from __future__ import annotations

@@ -307,12 +307,9 @@ ERROR_TREE_PENDING = {
     "proxy/errors.py:ProxyError",
     "proxy/transport.py:TransportError",
     "proxy/upstream.py:UpstreamHTTPError",
-    # ValueError subclasses caught as such by their callers; moving them under
-    # CodexError changes which except clause sees them, so each needs its own look.
-    "accounts/authjson.py:JwtError",
+    # Shown by IPython's custom-exception hook; under CodexError the magics' own
+    # `except CodexError` clauses would re-wrap it, so it needs its own change.
     "kernel/magics.py:CodexMagicError",
-    "kernel/notebook_tools.py:ToolConflictError",
-    "kernel/options.py:OptionError",
 }
 
 

@@ -61,7 +61,7 @@ class AuthJson:
     claims: TokenClaims = field(default_factory=TokenClaims)
 
 
-class JwtError(ValueError):
+class JwtError(AuthFileError, ValueError):
     """A string is not a JWT with a base64url JSON payload (message holds no token)."""
 
 

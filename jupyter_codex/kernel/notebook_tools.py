@@ -21,10 +21,11 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..client._tools import CallRunner, Tool
+from ..errors import ClientError
 from ..models import ToolSpec
 
 
-class ToolConflictError(ValueError):
+class ToolConflictError(ClientError, ValueError):
     """Two different tools in the namespace have the same name."""
 
 

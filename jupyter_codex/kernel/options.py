@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..errors import ClientError
 from .context import CONTEXT_MODES
 
 FORMATS = ("markdown", "code", "text")
@@ -34,7 +35,7 @@ OPTIONS: dict[str, tuple[bool, str]] = {
 _TOKEN = re.compile(r"""\s*((?:[^\s"']+|"[^"]*"|'[^']*')+|\S+)""")
 
 
-class OptionError(ValueError):
+class OptionError(ClientError, ValueError):
     """A ``%codex`` line with an unknown option or a bad value."""
 
 
