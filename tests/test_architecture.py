@@ -307,9 +307,6 @@ ERROR_TREE_PENDING = {
     "proxy/errors.py:ProxyError",
     "proxy/transport.py:TransportError",
     "proxy/upstream.py:UpstreamHTTPError",
-    # Shown by IPython's custom-exception hook; under CodexError the magics' own
-    # `except CodexError` clauses would re-wrap it, so it needs its own change.
-    "kernel/magics.py:CodexMagicError",
 }
 
 

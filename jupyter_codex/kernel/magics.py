@@ -23,6 +23,7 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from ..client import TurnResult
 from ..client._portal import get_portal
 from ..errors import (
+    ClientError,
     CodexError,
     NoAccountAvailableError,
     NotFoundError,
@@ -39,7 +40,7 @@ from .tables import accounts_bundle, sessions_bundle, status_bundle
 _CODE_BLOCK = re.compile(r"```[ \t]*(?:python|py|ipython|python3)?[ \t]*\n(.*?)```", re.DOTALL)
 
 
-class CodexMagicError(Exception):
+class CodexMagicError(ClientError):
     """A failure the user can act on; shown as its message alone."""
 
 
