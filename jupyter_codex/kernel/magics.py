@@ -29,6 +29,7 @@ from ..errors import (
     NotFoundError,
     ServerUnreachableError,
 )
+from ..models import TARGETS
 from .connection import Connection, get_connection
 from .context import ContextMode, build_context, compose_prompt, interpolate, notebook_path
 from .notebook_tools import ToolConflictError, notebook_tools
@@ -320,7 +321,7 @@ class CodexMagics(Magics):
             if "--target" in words:
                 index = words.index("--target")
                 target = words[index + 1] if index + 1 < len(words) else ""
-            if target not in ("cli", "api"):
+            if target not in TARGETS:
                 raise CodexMagicError("--target must be cli or api.")
             state = self._client_call(lambda c: c.use_account(words[1], target))
             print(f"Target {state.name} now uses account {state.account_id}.")
