@@ -1,7 +1,9 @@
 """``jupyter codex …``: manage accounts, usage and the log, with the server running or not.
 
-It opens the same SQLite store as the extension (WAL lets both use it at once).
-Errors print one readable line and exit with status 1; nothing prints a secret.
+``accounts``, ``usage``, ``keys`` and ``logs`` open the same SQLite store as the
+extension (WAL lets both use it at once). ``system``, ``sessions``, ``chat`` and
+``review`` talk to the running server (``cli_remote.py``), each group in its own
+module. Errors print one readable line and exit with status 1; nothing prints a secret.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from . import __version__, cli_keys, config
+from . import __version__, cli_keys, cli_remote, cli_sessions, cli_system, config
 from .errors import AccountError, CodexError
 from .models import Account
 
@@ -203,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=usage)
 
     cli_keys.register(sub)
+    cli_system.register(sub)
+    cli_sessions.register(sub)
 
     p = sub.add_parser("logs", help="the system log (switches, alerts, errors)")
     p.add_argument("--limit", type=int, default=50)
@@ -225,9 +229,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``jupyter-codex`` (run as ``jupyter codex``)."""
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "remote", False):  # talks to the running server
+            return asyncio.run(cli_remote.run(args))
         asyncio.run(_run(args, args.run))
     except CodexError as e:
-        print(f"error: {e.message}", file=sys.stderr)
+        print(cli_remote.error_line(e), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("cancelled", file=sys.stderr)

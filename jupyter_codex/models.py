@@ -85,6 +85,15 @@ class StopRequest(_Body):
     force: bool = False
 
 
+class ToolCallResponse(_Body):
+    """``POST codex/api/tool-calls/{id}/response``: a polling client's tool result."""
+
+    success: bool = True
+    #: ``[{"type": "inputText", "text"}, {"type": "inputImage", "imageUrl"}]``; or ``text``.
+    content_items: list[dict[str, Any]] | None = Field(default=None, max_length=1000)
+    text: str | None = None
+
+
 class ApprovalDecision(_Body):
     """``POST codex/api/approvals/{id}``."""
 

@@ -21,6 +21,7 @@ from ..models import Account, Approval, Decision, Session, TargetState
 from ._discovery import ServerInfo, discover_server
 from ._events import ApprovalData, ApprovalRequested, Event, TurnCompleted, TurnStarted
 from ._http import HttpTransport
+from ._polling import PollingToolHost
 from ._results import AccountUsage, ServerStatus, TurnResult
 from ._stream import stream_events
 from ._toolhost import ToolHost
@@ -78,6 +79,7 @@ class AsyncCodexClient:
         self.reconnect_timeout = reconnect_timeout
         self._http = HttpTransport(self.server, timeout=timeout, verify=verify)
         self._tools: ToolHost | None = None
+        self._polling: PollingToolHost | None = None
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> Self:
@@ -98,6 +100,9 @@ class AsyncCodexClient:
         if self._tools is not None:
             await self._tools.aclose()
             self._tools = None
+        if self._polling is not None:
+            await self._polling.aclose()
+            self._polling = None
         await self._http.aclose()
 
     aclose = close
@@ -107,6 +112,20 @@ class AsyncCodexClient:
     async def status(self) -> ServerStatus:
         """Versions, each target's app-server and auth state, session counts."""
         return ServerStatus.model_validate(await self._http.request("GET", "status"))
+
+    async def health(self) -> dict[str, Any]:
+        """The anonymous liveness answer, ``{"status": "ok"}``."""
+        return dict(await self._http.request("GET", "health") or {})
+
+    async def readiness(self) -> dict[str, Any]:
+        """``{"ready": bool, "checks": {...}}``: can the server take work now?"""
+        return dict(await self._http.request("GET", "ready", accept=(503,)) or {})
+
+    async def capabilities(self, target: str = "cli") -> dict[str, Any]:
+        """Which app-server methods the target's codex exposes: ``{"methods": {name: bool}}``.
+        Starts that app-server if it is stopped."""
+        answer = await self._http.request("GET", "capabilities", params={"target": target})
+        return dict(answer or {})
 
     # -- sessions ----------------------------------------------------------------
 
@@ -120,12 +139,14 @@ class AsyncCodexClient:
         sandbox: str | None = None,
         title: str | None = None,
         tools: Sequence[ToolLike] | None = None,
+        polling: bool = False,
     ) -> Session:
         """Start a session (a Codex thread) in ``cwd``, relative to the server's root.
 
         ``tools`` (functions or :func:`tool` objects) are declared on the thread and
         served by this client: the model may call them during any turn of the session
-        while this client is open.
+        while this client is open. ``polling=True`` serves them by polling instead of
+        over the WebSocket (see :meth:`serve_tools`).
         """
         body: dict[str, Any] = {"cwd": cwd}
         for key, value in (
@@ -142,7 +163,7 @@ class AsyncCodexClient:
             body["tools"] = [t.spec() for t in declared]
         session = Session.model_validate(await self._http.request("POST", "sessions", body=body))
         if declared:
-            await self.serve_tools(session.id, declared)
+            await self.serve_tools(session.id, declared, polling=polling)
         return session
 
     async def list_sessions(self, archived: bool = False) -> list[Session]:
@@ -365,9 +386,22 @@ class AsyncCodexClient:
 
     # -- tools -------------------------------------------------------------------
 
-    async def serve_tools(self, session_id: str, tools: Sequence[ToolLike]) -> None:
+    async def serve_tools(
+        self,
+        session_id: str,
+        tools: Sequence[ToolLike],
+        *,
+        polling: bool = False,
+        interval: float = 0.5,
+    ) -> None:
         """Run ``tools`` here when the session's model calls them (e.g. after a restart,
-        for a session created with these tools earlier)."""
+        for a session created with these tools earlier). ``polling=True``: poll for the
+        calls every ``interval`` seconds instead of holding the events WebSocket open."""
+        if polling:
+            if self._polling is None:
+                self._polling = PollingToolHost(self._http, interval=interval)
+            self._polling.register(session_id, [as_tool(t) for t in tools])
+            return
         if self._tools is None:
             self._tools = ToolHost(self._http)
         await self._tools.register(session_id, [as_tool(t) for t in tools])
@@ -377,6 +411,27 @@ class AsyncCodexClient:
         once the server's ``ToolRouter.client_timeout`` has passed."""
         if self._tools is not None:
             await self._tools.unregister(session_id)
+        if self._polling is not None:
+            self._polling.unregister(session_id)
+
+    async def pending_tool_calls(self, session_id: str | None = None) -> list[dict[str, Any]]:
+        """Dynamic-tool calls waiting for a client (none connected serves them)."""
+        params = {"session_id": session_id} if session_id else None
+        answer = await self._http.request("GET", "tool-calls", params=params)
+        return list((answer or {}).get("tool_calls", []))
+
+    async def drain_pending_calls(
+        self, tools: Sequence[ToolLike] | None = None, session_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Run and answer the pending tool calls once, now: those of ``tools`` (of any
+        session, or of ``session_id``), or else of the tools served by polling. Returns
+        the calls answered (each with ``call_id``, ``tool``, ``arguments``, ``success``)."""
+        if self._polling is None:
+            self._polling = PollingToolHost(self._http)
+        served = None
+        if tools is not None:
+            served = {"*": {t.name: t for t in (as_tool(x) for x in tools)}}
+        return await self._polling.drain(served, session_id)
 
 
 __all__ = ["ApprovalCallback", "AsyncCodexClient", "EventCallback"]

@@ -75,6 +75,15 @@ class CodexClient:
     def status(self) -> ServerStatus:
         return self._portal.call(self._async.status())
 
+    def health(self) -> dict[str, Any]:
+        return self._portal.call(self._async.health())
+
+    def readiness(self) -> dict[str, Any]:
+        return self._portal.call(self._async.readiness())
+
+    def capabilities(self, target: str = "cli") -> dict[str, Any]:
+        return self._portal.call(self._async.capabilities(target))
+
     def create_session(
         self,
         cwd: str = ".",
@@ -85,6 +94,7 @@ class CodexClient:
         sandbox: str | None = None,
         title: str | None = None,
         tools: Sequence[ToolLike] | None = None,
+        polling: bool = False,
     ) -> Session:
         return self._portal.call(
             self._async.create_session(
@@ -95,6 +105,7 @@ class CodexClient:
                 sandbox=sandbox,
                 title=title,
                 tools=tools,
+                polling=polling,
             )
         )
 
@@ -191,8 +202,25 @@ class CodexClient:
     ) -> list[dict[str, Any]]:
         return self._portal.call(self._async.usage_history(account_id, since, limit))
 
-    def serve_tools(self, session_id: str, tools: Sequence[ToolLike]) -> None:
-        self._portal.call(self._async.serve_tools(session_id, tools))
+    def serve_tools(
+        self,
+        session_id: str,
+        tools: Sequence[ToolLike],
+        *,
+        polling: bool = False,
+        interval: float = 0.5,
+    ) -> None:
+        self._portal.call(
+            self._async.serve_tools(session_id, tools, polling=polling, interval=interval)
+        )
+
+    def pending_tool_calls(self, session_id: str | None = None) -> list[dict[str, Any]]:
+        return self._portal.call(self._async.pending_tool_calls(session_id))
+
+    def drain_pending_calls(
+        self, tools: Sequence[ToolLike] | None = None, session_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        return self._portal.call(self._async.drain_pending_calls(tools, session_id))
 
     def stop_serving_tools(self, session_id: str) -> None:
         self._portal.call(self._async.stop_serving_tools(session_id))
