@@ -16,7 +16,16 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from . import __version__, cli_chat, cli_keys, cli_remote, cli_sessions, cli_system, config
+from . import (
+    __version__,
+    cli_chat,
+    cli_keys,
+    cli_remote,
+    cli_review,
+    cli_sessions,
+    cli_system,
+    config,
+)
 from .errors import AccountError, CodexError
 from .models import Account
 
@@ -208,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_system.register(sub)
     cli_sessions.register(sub)
     cli_chat.register(sub)
+    cli_review.register(sub)
 
     p = sub.add_parser("logs", help="the system log (switches, alerts, errors)")
     p.add_argument("--limit", type=int, default=50)

@@ -46,7 +46,12 @@ def connect(args: argparse.Namespace) -> AsyncCodexClient:
 
 
 async def run(args: argparse.Namespace) -> int:
-    """Connect, run the command, close; the command's exit status."""
+    """Connect, run the command, close; the command's exit status. A command may run
+    without the Jupyter server (``direct(args)`` true: e.g. ``review --remote``, which
+    only needs the proxy): then ``run_direct(args)`` runs instead."""
+    direct = getattr(args, "direct", None)
+    if direct is not None and direct(args):
+        return int(await args.run_direct(args) or 0)
     client = connect(args)
     try:
         return int(await args.run(client, args) or 0)
