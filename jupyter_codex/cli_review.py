@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
