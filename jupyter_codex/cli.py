@@ -138,6 +138,17 @@ async def accounts_use(core: Any, args: argparse.Namespace) -> None:
     print(f"The {args.target} target now uses {account.label} ({account.id}).")
 
 
+async def accounts_logout(core: Any, args: argparse.Namespace) -> None:
+    """Stop using an account for a target, keeping it stored (``use`` brings it back)."""
+    account = await core.accounts.get(args.id)
+    state = await core.router.state(args.target)
+    if state.account_id != account.id:
+        print(f"{account.label} ({account.id}) is not the {args.target} target's account.")
+        return
+    await core.router.set_active(args.target, None, reason="logout (cli)", actor="cli")
+    print(f"The {args.target} target no longer uses {account.label} ({account.id}); it is kept.")
+
+
 async def accounts_remove(core: Any, args: argparse.Namespace) -> None:
     await core.accounts.remove(args.id)
     print(f"Removed account {args.id}.")
@@ -204,6 +215,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.add_argument("--target", choices=["api", "cli"], required=True)
     p.set_defaults(run=accounts_use)
+    p = acc.add_parser("logout", help="stop using an account for a target (keeps it)")
+    p.add_argument("id")
+    p.add_argument("--target", choices=["api", "cli"], required=True)
+    p.set_defaults(run=accounts_logout)
+    p = acc.add_parser("cancel-login", help="cancel a sign-in running on the server")
+    p.add_argument("flow_id", help="the sign-in's id (from the panel or the REST API)")
+    cli_remote.add_server_options(p)
+    cli_remote.server_command(p, cli_remote.cancel_login)
     p = acc.add_parser("remove", help="remove an account")
     p.add_argument("id")
     p.set_defaults(run=accounts_remove)

@@ -69,6 +69,13 @@ def error_line(error: CodexError) -> str:
     return "error: " + " ".join(error.message.split())
 
 
+async def cancel_login(client: AsyncCodexClient, args: argparse.Namespace) -> int:
+    """``accounts cancel-login FLOW_ID``: end a sign-in the server is waiting on."""
+    view = await client.cancel_login(args.flow_id)
+    emit(args, view, lambda: print(f"Sign-in {args.flow_id}: {view.get('status')}."))
+    return 0
+
+
 def emit(args: argparse.Namespace, data: Any, text: Callable[[], None]) -> None:
     """Print ``data`` as JSON with ``--json``, else call ``text()``."""
     if getattr(args, "json", False):

@@ -12,6 +12,7 @@ import contextlib
 import inspect
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
 from typing import Any, get_args
 
 from typing_extensions import Self
@@ -21,6 +22,7 @@ from ..models import Account, Approval, Decision, Session, TargetState
 from ._discovery import ServerInfo, discover_server
 from ._events import ApprovalData, ApprovalRequested, Event, TurnCompleted, TurnStarted
 from ._http import HttpTransport
+from ._login import CodeCallback, add_api_key, cancel_login, device_code_login, import_auth_json
 from ._polling import PollingToolHost
 from ._results import AccountUsage, ServerStatus, TurnResult
 from ._stream import stream_events
@@ -348,6 +350,35 @@ class AsyncCodexClient:
         """Every stored account (never a secret)."""
         answer = await self._http.request("GET", "accounts")
         return [Account.model_validate(a) for a in answer["accounts"]]
+
+    async def login_device_code(
+        self,
+        on_code: CodeCallback | None = None,
+        *,
+        label: str | None = None,
+        timeout: float = 900.0,
+        poll_interval: float = 1.0,
+    ) -> Account:
+        """Sign a ChatGPT account in with a device code: ``on_code(prompt)`` gets
+        ``verification_url`` and ``user_code`` to show; returns the account once approved
+        (cancelling or timing out cancels the server's sign-in too)."""
+        return await device_code_login(
+            self._http, on_code, label=label, timeout=timeout, poll_interval=poll_interval
+        )
+
+    async def cancel_login(self, flow_id: str) -> dict[str, Any]:
+        """Cancel a sign-in in progress on the server (e.g. one started in the panel)."""
+        return await cancel_login(self._http, flow_id)
+
+    async def add_api_key(self, api_key: str, label: str | None = None) -> Account:
+        """Add an OpenAI API key as an account."""
+        return await add_api_key(self._http, api_key, label)
+
+    async def import_auth_json(
+        self, source: str | Path | dict[str, Any] = "~/.codex/auth.json", label: str | None = None
+    ) -> Account:
+        """Import a Codex ``auth.json`` (a local path, read here, or its content)."""
+        return await import_auth_json(self._http, source, label)
 
     async def targets(self) -> list[TargetState]:
         """The ``api`` and ``cli`` targets: active account and strategy."""

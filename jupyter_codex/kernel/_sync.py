@@ -9,6 +9,7 @@ run on that loop thread or a worker thread, never on the caller's thread.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from typing_extensions import Self
@@ -17,6 +18,7 @@ from ..models import Account, Approval, Session, TargetState
 from ._client import ApprovalCallback, AsyncCodexClient, EventCallback, ToolLike
 from ._discovery import ServerInfo, discover_server
 from ._events import Event
+from ._login import CodeCallback
 from ._portal import get_portal
 from ._results import AccountUsage, ServerStatus, TurnResult
 
@@ -201,6 +203,31 @@ class CodexClient:
         self, account_id: str, since: float | None = None, limit: int | None = None
     ) -> list[dict[str, Any]]:
         return self._portal.call(self._async.usage_history(account_id, since, limit))
+
+    def login_device_code(
+        self,
+        on_code: CodeCallback | None = None,
+        *,
+        label: str | None = None,
+        timeout: float = 900.0,
+        poll_interval: float = 1.0,
+    ) -> Account:
+        return self._portal.call(
+            self._async.login_device_code(
+                on_code, label=label, timeout=timeout, poll_interval=poll_interval
+            )
+        )
+
+    def cancel_login(self, flow_id: str) -> dict[str, Any]:
+        return self._portal.call(self._async.cancel_login(flow_id))
+
+    def add_api_key(self, api_key: str, label: str | None = None) -> Account:
+        return self._portal.call(self._async.add_api_key(api_key, label))
+
+    def import_auth_json(
+        self, source: str | Path | dict[str, Any] = "~/.codex/auth.json", label: str | None = None
+    ) -> Account:
+        return self._portal.call(self._async.import_auth_json(source, label))
 
     def serve_tools(
         self,
