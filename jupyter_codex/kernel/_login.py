@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import inspect
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,7 @@ async def import_auth_json(
     if isinstance(source, dict):
         content: Any = source
     else:
-        path = Path(source).expanduser()
+        path = Path(os.path.expanduser(source))
         try:
             content = json.loads(await asyncio.to_thread(path.read_text))
         except FileNotFoundError:
