@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import inspect
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -65,6 +64,10 @@ async def _cancel_quietly(http: HttpTransport, flow_id: str) -> None:
         await http.request("DELETE", f"accounts/login/{flow_id}")
 
 
+def _read(path: Path) -> str:
+    return path.expanduser().read_text()
+
+
 async def cancel_login(http: HttpTransport, flow_id: str) -> dict[str, Any]:
     """Cancel a sign-in in progress; its final view."""
     return dict(await http.request("DELETE", f"accounts/login/{flow_id}") or {})
@@ -87,9 +90,9 @@ async def import_auth_json(
     if isinstance(source, dict):
         content: Any = source
     else:
-        path = Path(os.path.expanduser(source))
+        path = Path(source)
         try:
-            content = json.loads(await asyncio.to_thread(path.read_text))
+            content = json.loads(await asyncio.to_thread(_read, path))
         except FileNotFoundError:
             raise AuthFileError(f"No Codex auth.json at {path}.") from None
         except (OSError, ValueError) as e:
