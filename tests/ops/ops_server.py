@@ -56,6 +56,30 @@ class Ops:
         )
 
 
+def proxy_key(ops: Ops) -> str:
+    """A proxy client key, with a ChatGPT account active on the api target (made once)."""
+    cached = getattr(ops, "_proxy_key", None)
+    if cached:
+        return str(cached)
+    import time
+
+    import httpx
+    from fakes import chatgpt_auth_json
+
+    rt = ops.fake.add_account("acct-proxy", "proxy@example.com", refresh_token="rt-proxy")
+    auth = chatgpt_auth_json(
+        "proxy@example.com", "acct-proxy", rt, access_exp=int(time.time() + 1800)
+    )
+    with httpx.Client(
+        base_url=ops.url + "codex/api/", headers=ops.server.headers, timeout=30
+    ) as api:
+        account = api.post("accounts/import", json={"auth_json": auth}).json()
+        api.patch("targets/api", json={"account_id": account["id"]}).raise_for_status()
+        key = str(api.post("keys", json={"name": "ci"}).json()["key"])
+    object.__setattr__(ops, "_proxy_key", key)
+    return key
+
+
 @contextmanager
 def ops_server(tmp: Path, extra: dict[str, Any] | None = None) -> Iterator[Ops]:
     data, root, runtime = tmp / "data", tmp / "root", tmp / "runtime"

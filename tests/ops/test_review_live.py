@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from pathlib import Path
 
-import httpx
 import pytest
-from fakes import chatgpt_auth_json, text
-from ops_server import Ops
+from fakes import text
+from ops_server import Ops, proxy_key
 
 
 def _git(folder: Path, *args: str) -> None:
@@ -63,18 +61,7 @@ def test_local_review_runs_review_start_in_a_session_for_the_folder(ops: Ops, re
 
 
 def test_remote_review_sends_the_diff_through_the_proxy_with_a_key(ops: Ops, repo: Path) -> None:
-    rt = ops.fake.add_account("acct-review", "review@example.com", refresh_token="rt-review")
-    api = httpx.Client(base_url=ops.url + "codex/api/", headers=ops.server.headers, timeout=30)
-    with api:
-        body = {
-            "auth_json": chatgpt_auth_json(
-                "review@example.com", "acct-review", rt, access_exp=int(time.time() + 1800)
-            )
-        }
-        account = api.post("accounts/import", json=body).json()
-        assert api.patch("targets/api", json={"account_id": account["id"]}).is_success
-        key = api.post("keys", json={"name": "ci"}).json()["key"]
-
+    key = proxy_key(ops)
     ops.fake.script("REVIEW-DIFF-MARK", text("## Findings\n- `//` truncates (calc.py:2)."))
     env = ops.env(JUPYTER_RUNTIME_DIR=str(repo / "nowhere"), JUPYTER_CODEX_KEY=key)
     out = ops.cli(
