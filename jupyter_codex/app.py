@@ -23,6 +23,7 @@ from .handlers import (
 )
 from .handlers.keys import key_handlers
 from .handlers.proxy import proxy_handlers
+from .handlers.review import review_handlers
 from .handlers.system import system_handlers
 from .handlers.toolcalls import tool_call_handlers
 from .models import Target
@@ -254,6 +255,7 @@ class CodexExtensionApp(ExtensionApp):
         """Register every route under ``base_url``."""
         self.handlers.extend(system_handlers())
         self.handlers.extend(tool_call_handlers())
+        self.handlers.extend(review_handlers())
         self.handlers.extend(workspace_handlers())
         self.handlers.extend(account_handlers())
         self.handlers.extend(websocket_handlers())

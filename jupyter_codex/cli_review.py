@@ -1,6 +1,6 @@
 """``jupyter codex review``: a Codex code review of a git working tree, printed as Markdown.
 
-Local (default): ``review/start`` (the ``/review`` command) in a new read-only session
+Local (default): ``review/start`` (``POST …/sessions/{id}/review``) in a new read-only session
 for the repository's folder on the running server; codex reads the repository itself.
 ``--remote URL --key KEY``: for CI runners that reach only the proxy, the diff (or, with
 ``--scope full``, the tracked files) is sent to the server's OpenAI-compatible endpoint
@@ -47,21 +47,14 @@ def git(folder: Path, *args: str) -> str:
 
 
 def instructions(args: argparse.Namespace) -> str | None:
-    """Custom review instructions, or ``None`` for codex's own uncommitted-changes review."""
+    """Review instructions beyond codex's own targets: the whole tree, and the focus."""
     parts: list[str] = []
     if args.scope == "full":
         parts.append(
             "Review the whole codebase in this folder, not only recent changes: "
             "correctness, security, error handling, tests and maintainability."
         )
-    elif args.base:
-        parts.append(
-            f"Review the changes of this branch against {args.base}: the diff "
-            f"`git diff {args.base}...HEAD` plus any uncommitted changes."
-        )
     if args.focus:
-        if not parts:
-            parts.append("Review the uncommitted changes (staged, unstaged and untracked).")
         parts.append(f"Focus on: {args.focus}")
     return " ".join(parts) or None
 
@@ -112,9 +105,10 @@ async def local_review(client: AsyncCodexClient, args: argparse.Namespace) -> in
         sandbox="read-only",
         title=f"review{' vs ' + args.base if args.base else ''}",
     )
-    custom = instructions(args)
-    message = "/review" + (f" {custom}" if custom else "")
-    result = await client.send_and_wait(session.id, message, timeout=args.timeout)
+    base = args.base if args.scope == "diff" else None
+    result = await client.review(
+        session.id, base=base, instructions=instructions(args), timeout=args.timeout
+    )
     if result.status != "completed":
         reason = result.error.message if result.error else result.status
         raise ClientError(f"The review did not complete: {reason}")

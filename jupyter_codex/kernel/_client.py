@@ -256,6 +256,43 @@ class AsyncCodexClient:
                 turn_id=turn_id,
             ) from None
 
+    async def review(
+        self,
+        session_id: str,
+        *,
+        base: str | None = None,
+        commit: str | None = None,
+        instructions: str | None = None,
+        wait: bool = True,
+        on_event: EventCallback | None = None,
+        timeout: float | None = None,
+    ) -> TurnResult:
+        """Run a codex code review (``review/start``) in the session's folder: the
+        uncommitted changes, or the changes against ``base``, or one ``commit``, with
+        optional ``instructions``. Returns the finished turn (its ``events`` hold the
+        ``exited_review_mode`` item with the review); ``wait=False`` returns at once."""
+        body = {
+            k: v
+            for k, v in (("base", base), ("commit", commit), ("instructions", instructions))
+            if v is not None
+        }
+        after = (await self.get_session(session_id)).last_seq
+        response = dict(
+            await self._http.request("POST", f"sessions/{session_id}/review", body=body) or {}
+        )
+        turn_id = response.get("turn_id")
+        if not wait:
+            return TurnResult(session_id=session_id, turn_id=turn_id, response=response)
+        collect = self._collect(session_id, after, turn_id, response, on_event, None)
+        try:
+            return await asyncio.wait_for(collect, timeout)
+        except asyncio.TimeoutError:
+            raise TurnTimeoutError(
+                f"The review did not finish within {timeout:g} s; it is still running.",
+                session_id=session_id,
+                turn_id=turn_id,
+            ) from None
+
     async def _collect(
         self,
         session_id: str,

@@ -161,6 +161,29 @@ class CodexClient:
             )
         )
 
+    def review(
+        self,
+        session_id: str,
+        *,
+        base: str | None = None,
+        commit: str | None = None,
+        instructions: str | None = None,
+        wait: bool = True,
+        on_event: EventCallback | None = None,
+        timeout: float | None = None,
+    ) -> TurnResult:
+        return self._portal.call(
+            self._async.review(
+                session_id,
+                base=base,
+                commit=commit,
+                instructions=instructions,
+                wait=wait,
+                on_event=on_event,
+                timeout=timeout,
+            )
+        )
+
     def events(self, session_id: str, after: int = 0) -> Iterator[Event]:
         """Blocking iterator over the session's events (see ``AsyncCodexClient.events``);
         ``close()`` it (or leave the ``for`` loop) to disconnect."""

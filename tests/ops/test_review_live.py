@@ -60,6 +60,18 @@ def test_local_review_runs_review_start_in_a_session_for_the_folder(ops: Ops, re
     assert markdown.returncode == 0 and markdown.stdout.startswith("# Codex review\n")
 
 
+def test_local_review_against_a_base_branch_uses_codex_base_branch_target(
+    ops: Ops, repo: Path
+) -> None:
+    _git(repo, "branch", "-f", "revbase-mark", "main")
+    ops.fake.script("revbase-mark", text("No findings against the base."))
+    out = ops.cli("review", "--base", "revbase-mark", cwd=repo)
+    assert out.returncode == 0, out.stderr
+    assert "No findings against the base." in out.stdout
+    prompt = json.dumps(ops.fake.responses_requests(containing="revbase-mark")[0].body)
+    assert "Focus on" not in prompt  # codex's own base-branch review, no custom text
+
+
 def test_remote_review_sends_the_diff_through_the_proxy_with_a_key(ops: Ops, repo: Path) -> None:
     key = proxy_key(ops)
     ops.fake.script("REVIEW-DIFF-MARK", text("## Findings\n- `//` truncates (calc.py:2)."))
