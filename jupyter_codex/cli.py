@@ -142,11 +142,16 @@ async def accounts_logout(core: Any, args: argparse.Namespace) -> None:
     """Stop using an account for a target, keeping it stored (``use`` brings it back)."""
     account = await core.accounts.get(args.id)
     state = await core.router.state(args.target)
-    if state.account_id != account.id:
+    was_active = state.account_id == account.id
+    if was_active:
+        await core.router.set_active(args.target, None, reason="logout (cli)", actor="cli")
+    if args.json:
+        data = {"account_id": account.id, "target": args.target, "logged_out": was_active}
+        print(json.dumps(data, indent=2))
+    elif was_active:
+        print(f"The {args.target} target no longer uses {account.label} ({account.id}); kept.")
+    else:
         print(f"{account.label} ({account.id}) is not the {args.target} target's account.")
-        return
-    await core.router.set_active(args.target, None, reason="logout (cli)", actor="cli")
-    print(f"The {args.target} target no longer uses {account.label} ({account.id}); it is kept.")
 
 
 async def accounts_remove(core: Any, args: argparse.Namespace) -> None:
@@ -218,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = acc.add_parser("logout", help="stop using an account for a target (keeps it)")
     p.add_argument("id")
     p.add_argument("--target", choices=["api", "cli"], required=True)
+    p.add_argument("--json", action="store_true")
     p.set_defaults(run=accounts_logout)
     p = acc.add_parser("cancel-login", help="cancel a sign-in running on the server")
     p.add_argument("flow_id", help="the sign-in's id (from the panel or the REST API)")

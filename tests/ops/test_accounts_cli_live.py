@@ -28,6 +28,12 @@ def test_logout_keeps_the_account_and_cancel_login_ends_a_server_sign_in(ops: Op
     out = ops.cli("accounts", "logout", account["id"], "--target", "cli", env=store)
     assert out.returncode == 0, out.stderr
     assert "no longer uses" in out.stdout
+    again = ops.cli("accounts", "logout", account["id"], "--target", "cli", "--json", env=store)
+    assert json.loads(again.stdout) == {
+        "account_id": account["id"],
+        "target": "cli",
+        "logged_out": False,
+    }
     listed = json.loads(ops.cli("accounts", "list", "--json", env=store).stdout)
     kept = next(a for a in listed if a["id"] == account["id"])
     assert "cli" not in kept["active_targets"], "logged out of the target, still stored"
