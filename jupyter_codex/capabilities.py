@@ -1,21 +1,28 @@
 """Which app-server methods the running codex exposes, found with low-impact calls.
 
 Each method is called once: reads with harmless parameters, anything that would change
-state with parameters it must refuse (an empty object where an id is required). Only
-JSON-RPC's "method not found" (-32601) counts as absent; any other answer, even an
-invalid-params error, shows that the method is there. Nothing here is cached: the
-binary may change between two starts.
+state with parameters it must refuse (an empty object where an id is required). Codex
+answers a method it does not know with ``-32600 "Invalid request: unknown variant `x`,
+expected one of `initialize`, …"`` (JSON-RPC's -32601 counts too); any other answer,
+even a missing-field error, shows that the method is there. The "expected one of" list
+of a deliberately unknown method is the runtime's whole method inventory
+(``advertised``). Nothing here is cached: the binary may change between two starts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from typing import Any, Protocol
 
 from .errors import RpcError, RpcTimeoutError
 
 METHOD_NOT_FOUND = -32601
+#: A method no codex has: its error lists every method the runtime accepts.
+UNKNOWN_METHOD = "jupyterCodex/capabilityProbe"
+_UNKNOWN = re.compile(r"unknown variant `[^`]*`")
+_EXPECTED = re.compile(r"expected one of (.*)", re.DOTALL)
 
 #: method -> probe parameters. Reads run for real; the others get parameters they refuse.
 PROBES: dict[str, dict[str, Any]] = {
@@ -53,14 +60,30 @@ async def _probe(server: Requester, method: str, params: dict[str, Any], timeout
     except RpcTimeoutError:
         return "timeout"
     except RpcError as e:
-        return "absent" if e.rpc_code == METHOD_NOT_FOUND else "present"
+        return "absent" if _is_unknown(e) else "present"
     return "present"
 
 
-async def probe_capabilities(server: Requester, timeout: float = 10.0) -> dict[str, Any]:
-    """``{"methods": {method: true|false}, "unknown": [...]}`` for :data:`PROBES`.
+def _is_unknown(error: RpcError) -> bool:
+    return error.rpc_code == METHOD_NOT_FOUND or bool(_UNKNOWN.search(error.message))
 
-    ``unknown`` lists the methods that did not answer within ``timeout``. Raises
+
+async def advertised_methods(server: Requester, timeout: float = 10.0) -> list[str]:
+    """Every method the runtime accepts, from its answer to an unknown one (empty when
+    it does not list them)."""
+    try:
+        await server.request(UNKNOWN_METHOD, {}, timeout=timeout)
+    except RpcError as e:
+        found = _EXPECTED.search(e.message)
+        return sorted(set(re.findall(r"`([^`]+)`", found.group(1)))) if found else []
+    return []
+
+
+async def probe_capabilities(server: Requester, timeout: float = 10.0) -> dict[str, Any]:
+    """``{"methods": {method: true|false}, "unknown": [...], "advertised": [...]}``.
+
+    ``methods`` covers :data:`PROBES`; ``unknown`` lists the probes that did not answer
+    within ``timeout``; ``advertised`` is the runtime's own method list. Raises
     :class:`AppServerError` when the app-server cannot start at all.
     """
     with contextlib.suppress(RpcError):  # start it once, up front; a start failure raises
@@ -71,6 +94,7 @@ async def probe_capabilities(server: Requester, timeout: float = 10.0) -> dict[s
     return {
         "methods": {m: r == "present" for m, r in outcome.items() if r != "timeout"},
         "unknown": [m for m, r in outcome.items() if r == "timeout"],
+        "advertised": await advertised_methods(server, timeout),
     }
 
 

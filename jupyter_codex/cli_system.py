@@ -57,6 +57,9 @@ async def capabilities(client: AsyncCodexClient, args: argparse.Namespace) -> in
             print(f"  {'yes' if present else 'no ':<4} {method}")
         for method in data.get("unknown", []):
             print(f"  ?    {method} (no answer)")
+        advertised = data.get("advertised") or []
+        if advertised:
+            print(f"The runtime accepts {len(advertised)} methods in all (--json lists them).")
 
     emit(args, data, text)
     return 0

@@ -27,6 +27,11 @@ def test_system_health_and_capabilities_find_the_server_in_the_runtime_dir(ops: 
     methods = caps["methods"]
     for present in ("model/list", "thread/list", "review/start", "turn/steer", "account/read"):
         assert methods[present] is True, (present, caps)
+    # codex 0.163+ replaced thread/rollback by thread/revert: the probe tells them apart.
+    assert methods["thread/rollback"] is False and methods["thread/revert"] is True
+    advertised = caps["advertised"]
+    assert "review/start" in advertised and "thread/start" in advertised
+    assert "thread/rollback" not in advertised
     assert caps["user_agent"]  # the probe started the app-server
     text_out = ops.cli("system", "capabilities")
     assert text_out.returncode == 0 and "review/start" in text_out.stdout
