@@ -84,6 +84,13 @@ def test_remote_review_sends_the_diff_through_the_proxy_with_a_key(ops: Ops, rep
     sent = json.dumps(ops.fake.responses_requests(containing="REVIEW-DIFF-MARK")[-1].body)
     assert "REVIEW-UNCOMMITTED-MARK" in sent and "Focus on: division" in sent
 
+    ops.fake.script("def div(a, b)", text("The whole tree looks fine."))
+    full = ops.cli("review", "--remote", ops.url, "--scope", "full", "--json", cwd=repo, env=env)
+    assert full.returncode == 0, full.stderr
+    assert json.loads(full.stdout)["review"] == "The whole tree looks fine."
+    sent = json.dumps(ops.fake.responses_requests(containing="===== calc.py")[-1].body)
+    assert "tracked files" in sent and "notes.txt" not in sent  # untracked: not in a full tree
+
     wrong = ops.cli("review", "--remote", ops.url, "--key", "jcx-" + "0" * 40, cwd=repo, env=env)
     assert wrong.returncode == 1 and wrong.stderr.startswith("error: ")
     assert len(wrong.stderr.strip().splitlines()) == 1
