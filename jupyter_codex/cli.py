@@ -1,4 +1,4 @@
-"""``jupyter codex …``: manage accounts, usage and the log, with the server running or not.
+"""``jupyter codex …``: accounts, usage, keys, logs; sessions, chat and review on a server.
 
 ``accounts``, ``usage``, ``keys`` and ``logs`` open the same SQLite store as the
 extension (WAL lets both use it at once). ``system``, ``sessions``, ``chat`` and
