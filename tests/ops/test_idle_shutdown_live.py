@@ -15,7 +15,7 @@ from ops_server import Ops, ops_server
 
 from jupyter_codex.kernel import CodexClient
 
-IDLE = 2.0
+IDLE = 4.0  # long enough that a loaded machine still sees codex up between two calls
 
 
 @pytest.fixture(scope="module")
