@@ -28,6 +28,9 @@ from .handlers import (
 )
 from .handlers.keys import key_handlers
 from .handlers.proxy import proxy_handlers
+from .handlers.review import review_handlers
+from .handlers.system import system_handlers
+from .handlers.toolcalls import tool_call_handlers
 from .models import TARGETS
 from .proxy.agent import AgentRunner
 from .proxy.keys import ProxyKeys
@@ -35,7 +38,7 @@ from .proxy.service import ProxyService
 from .proxy.upstream import UpstreamClient
 from .status import StatusService
 from .store.proxy import AgentSessionRepository, ProxyKeyRepository, RequestLogRepository
-from .supervisor import AppServerManager
+from .supervisor import AppServerManager, IdleShutdown
 from .targets import TargetRuntime, TerminalHome
 from .tasks import TaskOwner, single_flight
 from .wiring import ServerEvents, wire_core, wire_server
@@ -239,6 +242,10 @@ class CodexExtensionApp(ExtensionApp):
             self.activity_interval,
             self.log,
         )
+        self.idle = {
+            name: IdleShutdown(server, self._codex_busy, parent=self, log=self.log)
+            for name, server in self.app_servers.items()
+        }
         self._started: asyncio.Future[None] | None = None
         self._tasks = TaskOwner("codex-app", self.log)
         self.events = ServerEvents(
@@ -257,6 +264,7 @@ class CodexExtensionApp(ExtensionApp):
             proxy=self.proxy,
             app_servers=self.app_servers,
             runtimes=self.runtimes,
+            idle=self.idle,
             deployment_options={
                 "demo_mode": self.demo_mode,
                 "default_sign_in": self.default_sign_in,
@@ -284,6 +292,9 @@ class CodexExtensionApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         """Register every route under ``base_url``."""
+        self.handlers.extend(system_handlers())
+        self.handlers.extend(tool_call_handlers())
+        self.handlers.extend(review_handlers())
         self.handlers.extend(workspace_handlers())
         self.handlers.extend(account_handlers())
         self.handlers.extend(websocket_handlers())
@@ -352,6 +363,8 @@ class CodexExtensionApp(ExtensionApp):
         self._tasks.start_soon(self._warm_up_then_poll, name="warm-up")
         await self.runtimes["cli"].sync_terminal()
         self._tasks.start_soon(self.activity.run, name="activity")
+        for idle in self.idle.values():
+            idle.start()
         if self.demo_mode:
             self.log.warning("jupyter-codex: %s", deployment.DEMO_BANNER)
         self.log.info("jupyter-codex %s ready (data in %s)", __version__, self.data_dir)
@@ -360,6 +373,11 @@ class CodexExtensionApp(ExtensionApp):
         account = await self.core.router.active("api")
         return account.id if account else None
 
+    def _codex_busy(self) -> bool:
+        """Work an app-server must stay up for: a turn, an approval or a tool call."""
+        ws = self.workspace
+        return ws.running_turns() > 0 or bool(ws.approvals.pending()) or ws.tools.in_flight > 0
+
     async def _warm_up_then_poll(self) -> None:
         await self.core.warm_up()
         await asyncio.to_thread(self.proxy.upstream.warm_up)
@@ -367,6 +385,7 @@ class CodexExtensionApp(ExtensionApp):
 
     async def stop_extension(self) -> None:
         """Stop every app-server (TERM, then KILL), background work, and persist events."""
+        await asyncio.gather(*(i.stop() for i in self.idle.values()))
         await asyncio.gather(*(s.stop() for s in self.app_servers.values()))
         await self._tasks.aclose()  # cancelled *and* awaited
         for runtime in self.runtimes.values():

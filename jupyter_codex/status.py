@@ -17,7 +17,7 @@ from .models import TARGETS
 if TYPE_CHECKING:
     from .core import CodexCore
     from .proxy.service import ProxyService
-    from .supervisor import AppServerManager
+    from .supervisor import AppServerManager, IdleShutdown
     from .targets import TargetRuntime
     from .workspace import WorkspaceManager
 
@@ -45,6 +45,7 @@ class StatusService:
         proxy: ProxyService,
         app_servers: Mapping[str, AppServerManager],
         runtimes: Mapping[str, TargetRuntime],
+        idle: Mapping[str, IdleShutdown],
         deployment_options: Mapping[str, Any],
     ) -> None:
         self._started = started
@@ -54,6 +55,7 @@ class StatusService:
         self.proxy = proxy
         self.app_servers = app_servers
         self.runtimes = runtimes
+        self.idle = idle
         self.options = dict(deployment_options)
 
     async def status(self) -> dict[str, Any]:
@@ -64,6 +66,7 @@ class StatusService:
             info = server.info()
             info["auth"] = await self._auth_status(server)
             info["account_id"] = self.runtimes[name].signed_in_as
+            info["idle_shutdown"] = self.idle[name].info()
             targets[name] = info
         for name in TARGETS:
             active = await self.core.router.active(name)

@@ -18,6 +18,7 @@ from .connection import (
     ServerRequestHandler,
     redact,
 )
+from .idle import IdleShutdown
 from .launcher import AppServerLauncher
 from .manager import AppServerManager, LifecycleListener, StartHook
 from .process import AppServerProcess
@@ -32,6 +33,7 @@ __all__ = [
     "AppServerManager",
     "AppServerProcess",
     "AppServerRestarter",
+    "IdleShutdown",
     "JsonRpcConnection",
     "Lifecycle",
     "LifecycleListener",
