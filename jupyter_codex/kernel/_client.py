@@ -31,7 +31,9 @@ log = logging.getLogger("jupyter_codex.kernel")
 #: ``on_event`` callbacks: ``fn(event)``, sync or async.
 EventCallback = Callable[[Event], Any]
 #: ``on_approval`` callbacks: ``fn(approval) -> decision``, sync or async. A decision is
-#: ``"accept"``, ``"acceptForSession"``, ``"decline"``, ``"cancel"``, or ``True``/``False``.
+#: ``"accept"``, ``"acceptForSession"``, ``"decline"``, ``"cancel"``, or ``True``/``False``;
+#: for a ``user_input`` request, a dict of answers (``{question_id: "label" | [labels]}``;
+#: a plain string answers a single question); for an ``elicitation``, the form's content dict.
 ApprovalCallback = Callable[[ApprovalData], Any]
 ToolLike = Tool | Callable[..., Any]
 
@@ -47,6 +49,20 @@ def _decision(value: Any) -> str:
         return value
     log.warning("on_approval returned %r, not a decision; declining", value)
     return "decline"
+
+
+def approval_reply(approval: ApprovalData, value: Any) -> tuple[str, dict[str, Any]]:
+    """The decision and answer payload for what ``on_approval`` returned."""
+    questions = approval.questions or []
+    if approval.kind == "user_input":
+        if isinstance(value, str) and value not in DECISIONS and len(questions) == 1:
+            value = {questions[0].id: value}
+        if isinstance(value, dict):
+            answers = {k: [v] if isinstance(v, str) else list(v) for k, v in value.items()}
+            return "accept", {"answers": answers}
+    if approval.kind == "elicitation" and isinstance(value, dict):
+        return "accept", {"content": value}
+    return _decision(value), {}
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -265,13 +281,14 @@ class AsyncCodexClient:
 
     async def _answer(self, approval: ApprovalData, on_approval: ApprovalCallback | None) -> None:
         if on_approval is None:
-            decision = "decline"
+            value: Any = "decline"
         elif inspect.iscoroutinefunction(on_approval):
-            decision = _decision(await on_approval(approval))
+            value = await on_approval(approval)
         else:
-            decision = _decision(await _maybe_await(await asyncio.to_thread(on_approval, approval)))
+            value = await _maybe_await(await asyncio.to_thread(on_approval, approval))
+        decision, answer = approval_reply(approval, value)
         with contextlib.suppress(NotFoundError):  # decided elsewhere, or the turn ended
-            await self.decide(approval.id, decision)
+            await self.decide(approval.id, decision, **answer)
 
     def events(self, session_id: str, after: int = 0) -> AsyncIterator[Event]:
         """The session's events with ``seq > after``: the stored ones first, then live,
@@ -313,7 +330,9 @@ class AsyncCodexClient:
         answers: dict[str, list[str]] | None = None,
         content: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Answer an approval: ``accept``, ``acceptForSession``, ``decline`` or ``cancel``."""
+        """Answer an approval: ``accept``, ``acceptForSession``, ``decline`` or ``cancel``;
+        a ``user_input`` request is accepted with ``answers`` (question id → chosen labels
+        or free text), an ``elicitation`` with the form's ``content``."""
         body: dict[str, Any] = {"decision": decision}
         if answers is not None:
             body["answers"] = answers
@@ -379,4 +398,4 @@ class AsyncCodexClient:
             await self._tools.unregister(session_id)
 
 
-__all__ = ["ApprovalCallback", "AsyncCodexClient", "EventCallback"]
+__all__ = ["ApprovalCallback", "AsyncCodexClient", "EventCallback", "approval_reply"]

@@ -116,6 +116,8 @@ EVENT_TYPES = frozenset(
         "approval.requested",
         "approval.resolved",
         "session.forked",
+        "session.compacting",
+        "turn.undone",
         "turn.force_stopped",
         "status",
     }

@@ -26,7 +26,9 @@ from ..supervisor import AppServerManager
 from .approvals import APPROVAL_METHODS, ApprovalBook
 from .commands import SlashCommands, parse_slash
 from .eventlog import EventBroker, EventLog
+from .history import ThreadActions
 from .live import LiveTurns
+from .settings import SessionLimits, turn_overrides
 from .tools import TOOL_CALL_METHOD, ToolRouter
 
 #: Broker channel of events that belong to no session.
@@ -113,6 +115,9 @@ class WorkspaceManager(LoggingConfigurable):
         self.events = EventLog(EventRepository(database), EventBroker(self.log), self.log)
         self.approvals = ApprovalBook(self.events, self.log)
         self.commands = SlashCommands(self)
+        self.limits = SessionLimits(parent=self, log=self.log)
+        #: Steer, compact, fork and undo.
+        self.actions = ThreadActions(self)
         self.live = LiveTurns(list(self.app_servers), self.events, self.approvals, self.log)
         self.tools = ToolRouter(parent=self, log=self.log, session_of=self.live.session_of)
         self._locks: dict[str, asyncio.Lock] = {}
@@ -168,9 +173,15 @@ class WorkspaceManager(LoggingConfigurable):
             effort=body.effort or self.default_effort or None,
             approval_policy=body.approval_policy or self.default_approval_policy,
             sandbox=body.sandbox or self.default_sandbox,
+            network_access=bool(body.network_access),
             created_at=now,
             updated_at=now,
             tools=body.tools or None,
+        )
+        self.limits.check(
+            sandbox=session.sandbox,
+            approval_policy=session.approval_policy,
+            network_access=session.network_access,
         )
         server = self.server(target)
         result = await server.request("thread/start", self._start_params(session, folder))
@@ -197,6 +208,11 @@ class WorkspaceManager(LoggingConfigurable):
         """Rename, archive/unarchive or change a session's defaults."""
         session = await self.sessions.get(session_id)
         changes = body.model_dump(exclude_none=True)
+        self.limits.check(
+            sandbox=body.sandbox,
+            approval_policy=body.approval_policy,
+            network_access=body.network_access,
+        )
         if changes.get("archived") and self.live.is_running(session_id):
             raise ConflictError("Stop the running turn before archiving this session.")
         if changes:
@@ -292,10 +308,8 @@ class WorkspaceManager(LoggingConfigurable):
         thread_id = await self._ensure_thread(session)
         params = {"threadId": thread_id, **params}
         if method == "turn/start":
-            if session.model:
-                params["model"] = session.model
-            if session.effort:
-                params["effort"] = session.effort
+            # The session's current settings, every turn: a PATCH applies to the next turn.
+            params = {**turn_overrides(session), **params}
         result = await self.server(session.target).request(method, params)
         turn_id = (result.get("turn") or {}).get("id")
         runtime = self.live.runtime_of(session.id, session.target)
@@ -418,6 +432,23 @@ class WorkspaceManager(LoggingConfigurable):
 
     def _lock(self, session_id: str) -> asyncio.Lock:
         return self._locks.setdefault(session_id, asyncio.Lock())
+
+    # For the session's other actions (history.py): the same lock, checks and attach.
+    def session_lock(self, session_id: str) -> asyncio.Lock:
+        """The lock that serializes turn starts in one session."""
+        return self._lock(session_id)
+
+    def check_idle(self, session_id: str) -> None:
+        """409 while a turn runs in the session."""
+        self._check_idle(session_id)
+
+    async def ensure_thread(self, session: Session) -> str:
+        """The session's thread id, loaded into its app-server's current process."""
+        return await self._ensure_thread(session)
+
+    def public(self, session: Session) -> dict[str, Any]:
+        """The session as stored events show it."""
+        return self._public(session)
 
     def _check_idle(self, session_id: str) -> None:
         if self.live.is_running(session_id):

@@ -183,8 +183,12 @@ export class CodexAPI {
     return answer.approvals;
   }
 
-  decide(id: string, decision: Codex.Decision): Promise<unknown> {
-    return this.call(`approvals/${id}`, json('POST', { decision }));
+  decide(
+    id: string,
+    decision: Codex.Decision,
+    answer: Codex.IAnswer = {}
+  ): Promise<unknown> {
+    return this.call(`approvals/${id}`, json('POST', { decision, ...answer }));
   }
 
   // -- accounts, targets, usage, logs ---------------------------------------

@@ -4,12 +4,13 @@ upstream: sessions, send_and_wait, approvals by callback, typed events and repla
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from typing import Any
 
 import pytest
-from fakes import exec_command, hang, text
+from fakes import exec_command, hang, text, tool_call
 from live_server import Live
 from tcp_proxy import TcpProxy
 
@@ -228,3 +229,47 @@ def test_all_sessions_stream_and_approvals_listing(client: CodexClient, live: Li
     for event in client.events(session.id):
         if isinstance(event, TurnCompleted):
             break
+
+
+def test_on_approval_answers_a_question_with_a_typed_request(
+    client: CodexClient, live: Live
+) -> None:
+    questions = {
+        "questions": [
+            {
+                "id": "env",
+                "header": "Env",
+                "question": "Which environment?",
+                "options": [
+                    {"label": "staging", "description": ""},
+                    {"label": "prod", "description": ""},
+                ],
+            },
+            {
+                "id": "token",
+                "header": "Token",
+                "question": "Token?",
+                "isSecret": True,
+                "options": [{"label": "none", "description": ""}],
+            },
+        ]
+    }
+    live.fake.script("CLIENT-ASK", tool_call("request_user_input", questions), text("Deployed."))
+    session = client.create_session("proj")
+    asked: list[ApprovalData] = []
+
+    def answer(approval: ApprovalData) -> dict[str, object]:
+        asked.append(approval)
+        return {"env": "staging", "token": ["s3cret"]}
+
+    result = client.send_and_wait(session.id, "CLIENT-ASK go", on_approval=answer, timeout=60)
+    assert result.status == "completed" and result.text == "Deployed."
+    (request,) = asked
+    assert request.kind == "user_input" and request.questions is not None
+    env, token = request.questions
+    assert [o.label for o in env.options or []] == ["staging", "prod"]
+    assert token.is_secret and token.is_other
+    outputs = live.fake.responses_requests("CLIENT-ASK")[-1].function_call_outputs
+    assert json.loads(outputs[-1]) == {
+        "answers": {"env": {"answers": ["staging"]}, "token": {"answers": ["s3cret"]}}
+    }

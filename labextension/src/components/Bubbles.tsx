@@ -33,12 +33,17 @@ import {
 import { Codex } from '../tokens';
 import { classes, PanelEnvironment } from './context';
 import { Markdown } from './Markdown';
+import { isQuestion, QuestionCard } from './Questions';
 
 /** Lines shown of a long output or diff before "Show all". */
 const COLLAPSED_LINES = 14;
 
 export interface IBubbleActions {
-  decide: (approvalId: string, decision: Codex.Decision) => void;
+  decide: (
+    approvalId: string,
+    decision: Codex.Decision,
+    answer?: Codex.IAnswer
+  ) => void;
   openSession: (id: string) => void;
   /** Root folders that map codex's absolute paths to Jupyter paths. */
   roots: readonly string[];
@@ -100,7 +105,9 @@ export const BubbleView = React.memo(function BubbleView(props: {
       );
       break;
     case 'approval':
-      body = (
+      body = isQuestion(bubble.approval) ? (
+        <QuestionCard bubble={bubble} actions={actions} />
+      ) : (
         <ApprovalCard
           bubble={bubble}
           related={props.related}

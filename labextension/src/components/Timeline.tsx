@@ -45,8 +45,11 @@ export function Timeline(props: {
 
   const actions: IBubbleActions = React.useMemo(
     () => ({
-      decide: (id: string, decision: Codex.Decision) =>
-        void chat.decide(id, decision),
+      decide: (
+        id: string,
+        decision: Codex.Decision,
+        answer?: Codex.IAnswer
+      ) => void chat.decide(id, decision, answer),
       openSession: props.onOpenSession,
       roots,
       cwd: chat.session.cwd

@@ -138,9 +138,13 @@ export class ChatModel implements IDisposable, IEventSubscriber {
     }
   }
 
-  async decide(approvalId: string, decision: Codex.Decision): Promise<void> {
+  async decide(
+    approvalId: string,
+    decision: Codex.Decision,
+    answer?: Codex.IAnswer
+  ): Promise<void> {
     try {
-      await this._api.decide(approvalId, decision);
+      await this._api.decide(approvalId, decision, answer);
     } catch (error) {
       this._notice.emit((error as Error).message);
     }

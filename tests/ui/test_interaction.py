@@ -1,0 +1,125 @@
+"""Issue 17 in the panel (real Chromium, real lab, real app-server, fake upstream): the
+question card answers Codex's questions, and the answer reaches the model."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from conftest import open_lab
+from fakes import FakeUpstream, text, tool_call
+from server_process import JupyterServerProcess
+
+pytestmark = pytest.mark.browser
+
+PANEL = "#jupyter-codex-panel"
+TIMELINE = f"{PANEL} .jp-codex-Timeline"
+
+
+@pytest.fixture(scope="module")
+def rest(lab: JupyterServerProcess) -> Iterator[httpx.Client]:
+    with lab.client() as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def page(browser: Any, lab: JupyterServerProcess) -> Iterator[Any]:
+    page = open_lab(browser, lab)
+    page.locator(".jp-LabShell").click(position={"x": 700, "y": 400})
+    page.keyboard.press("Control+Alt+c")
+    page.wait_for_selector(f"{PANEL}:visible")
+    yield page
+    page.context.close()
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+
+
+def turns_done(rest: httpx.Client, sid: str) -> int:
+    events = rest.get(f"/codex/api/sessions/{sid}/events").raise_for_status().json()["events"]
+    return sum(1 for e in events if e["type"] == "turn.completed")
+
+
+def new_session(page: Any, rest: httpx.Client, folder: str, title: str) -> str:
+    back = page.locator(f"{PANEL} .jp-codex-Back")
+    if back.count():
+        back.click()
+    page.wait_for_selector(f"{PANEL} .jp-codex-NewSession")
+    page.fill(f"{PANEL} input[aria-label=Folder]", folder)
+    page.fill(f"{PANEL} input[aria-label=Title]", title)
+    page.click(f"{PANEL} .jp-codex-Create")
+    page.wait_for_selector(f"{TIMELINE}[data-ready=true]")
+    sessions = rest.get("/codex/api/sessions").json()["sessions"]
+    return next(s["id"] for s in sessions if s["title"] == title)  # type: ignore[no-any-return]
+
+
+def send(page: Any, message: str) -> None:
+    box = page.locator(f"{PANEL} .jp-codex-Input")
+    box.fill(message)
+    box.press("Enter")
+
+
+def test_question_card_answers_a_choice_and_free_text(
+    page: Any, rest: httpx.Client, ui_fake: FakeUpstream
+) -> None:
+    questions = {
+        "questions": [
+            {
+                "id": "color",
+                "header": "Color",
+                "question": "Which color?",
+                "options": [
+                    {"label": "Red", "description": "warm"},
+                    {"label": "Blue", "description": ""},
+                ],
+            },
+            {
+                "id": "title",
+                "header": "Title",
+                "question": "Chart title?",
+                "options": [{"label": "Untitled", "description": ""}],
+            },
+            {
+                "id": "key",
+                "header": "Key",
+                "question": "API key?",
+                "isSecret": True,
+                "options": [{"label": "none", "description": ""}],
+            },
+        ]
+    }
+    ui_fake.script("UI-ASK", tool_call("request_user_input", questions), text("Thanks!"))
+    sid = new_session(page, rest, "proj", "Questions")
+    send(page, "UI-ASK please")
+    card = page.locator(f"{PANEL} .jp-codex-QuestionCard.jp-mod-waiting")
+    card.wait_for()
+    assert "Which color?" in card.text_content()
+    submit = card.get_by_role("button", name="Submit")
+    assert submit.is_disabled()  # not every question is answered yet
+    card.get_by_label("Blue").check()
+    card.get_by_role("textbox", name="Chart title?").fill("Sales 2026")
+    secret = card.locator("[data-question-id=key] .jp-codex-QuestionText")
+    assert secret.get_attribute("type") == "password"  # typed masked
+    secret.fill("k-123")
+    submit.click()
+    page.wait_for_selector(f"{PANEL} .jp-codex-QuestionCard[data-decision=accept]")
+    wait_until(lambda: turns_done(rest, sid) == 1, what="the turn")
+    outputs = ui_fake.responses_requests("UI-ASK")[-1].function_call_outputs
+    assert json.loads(outputs[-1]) == {
+        "answers": {
+            "color": {"answers": ["Blue"]},
+            "title": {"answers": ["Sales 2026"]},
+            "key": {"answers": ["k-123"]},
+        }
+    }
