@@ -148,9 +148,17 @@ class ApprovalBook:
         return any(p.approval.session_id == session_id for p in self._pending.values())
 
     async def ask(
-        self, session_id: str, method: str, params: dict[str, Any], timeout: float
+        self,
+        session_id: str,
+        method: str,
+        params: dict[str, Any],
+        timeout: float,
+        *,
+        turn_id: str | None = None,
     ) -> dict[str, Any]:
-        """Publish an approval request and wait for a decision (or the timeout)."""
+        """Publish an approval request and wait for a decision (or the timeout).
+        ``turn_id``: the session's turn it belongs to, when not the request's own (a
+        subagent's request belongs to the turn that spawned the subagent)."""
         kind = APPROVAL_METHODS[method]
         now = time.time()
         approval = Approval(
@@ -158,7 +166,7 @@ class ApprovalBook:
             session_id=session_id,
             kind=kind,  # type: ignore[arg-type]
             method=method,
-            turn_id=params.get("turnId"),
+            turn_id=turn_id or params.get("turnId"),
             item_id=params.get("itemId"),
             created_at=now,
             expires_at=now + timeout,

@@ -118,6 +118,8 @@ EVENT_TYPES = frozenset(
         "session.forked",
         "session.compacting",
         "turn.undone",
+        "subagent.started",
+        "subagent.completed",
         "turn.force_stopped",
         "status",
     }

@@ -470,17 +470,37 @@ class WorkspaceManager(LoggingConfigurable):
 
     # -- app-server callbacks ------------------------------------------------
 
+    async def _parent_session(self, thread_id: str | None) -> str | None:
+        """The session of a subagent thread we were not told about: its ``source`` says
+        which thread spawned it (asked once per thread, on each target)."""
+        if not thread_id:
+            return None
+        for server in self.app_servers.values():
+            try:
+                answer = await server.request("thread/read", {"threadId": thread_id}, timeout=10)
+            except AppServerError:
+                continue
+            sub = self.live.adopt(answer.get("thread") or {})
+            if sub is not None:
+                return sub.session_id
+        return None
+
     def _approval_handler(self, method: str) -> Any:
         async def handle(params: dict[str, Any]) -> dict[str, Any]:
             thread_id = params.get("threadId")
-            session_id = self.live.session_of(thread_id if isinstance(thread_id, str) else None)
+            thread_id = thread_id if isinstance(thread_id, str) else None
+            session_id = self.live.session_of(thread_id) or await self._parent_session(thread_id)
             if session_id is None:
                 # Not one of ours (e.g. an agent-mode thread without a session): refuse safely.
                 from .approvals import reply_for
 
                 return reply_for(APPROVAL_METHODS[method], "decline", params, None)
-            target = self.live.runtime_of(session_id).target
-            timeout = self.approval_timeouts.get(target, self.approval_timeout)
-            return await self.approvals.ask(session_id, method, params, timeout)
+            runtime = self.live.runtime_of(session_id)
+            timeout = self.approval_timeouts.get(runtime.target, self.approval_timeout)
+            # A subagent's request belongs to the session's running turn, so a client
+            # following that turn (send_and_wait) sees it and answers it.
+            sub = self.live.subagent(thread_id)
+            turn_id = (sub.parent_turn_id or runtime.active_turn) if sub else None
+            return await self.approvals.ask(session_id, method, params, timeout, turn_id=turn_id)
 
         return handle
