@@ -130,12 +130,14 @@ export class CodexAPI {
     return answer.sessions;
   }
 
-  createSession(body: {
-    cwd: string;
-    title?: string;
-    model?: string;
-    effort?: string;
-  }): Promise<Codex.ISession> {
+  createSession(
+    body: {
+      cwd: string;
+      title?: string;
+      model?: string;
+      effort?: string;
+    } & Codex.ISessionSettings
+  ): Promise<Codex.ISession> {
     return this.call('sessions', json('POST', body));
   }
 
@@ -147,7 +149,8 @@ export class CodexAPI {
     id: string,
     changes: Partial<
       Pick<Codex.ISession, 'title' | 'archived' | 'model' | 'effort'>
-    >
+    > &
+      Codex.ISessionSettings
   ): Promise<Codex.ISession> {
     return this.call(`sessions/${id}`, json('PATCH', changes));
   }
@@ -161,6 +164,27 @@ export class CodexAPI {
 
   sendMessage(id: string, text: string): Promise<{ [key: string]: any }> {
     return this.call(`sessions/${id}/messages`, json('POST', { text }));
+  }
+
+  /** Add text to the running turn (`turn/steer`). */
+  steer(id: string, text: string): Promise<{ [key: string]: any }> {
+    return this.call(`sessions/${id}/steer`, json('POST', { text }));
+  }
+
+  compact(id: string): Promise<{ [key: string]: any }> {
+    return this.call(`sessions/${id}/compact`, json('POST', {}));
+  }
+
+  fork(id: string, title?: string): Promise<Codex.ISession> {
+    return this.call(`sessions/${id}/fork`, json('POST', { title }));
+  }
+
+  undo(id: string): Promise<{ undone: string; files: string[] }> {
+    return this.call(`sessions/${id}/undo`, json('POST', {}));
+  }
+
+  limits(): Promise<Codex.ILimits> {
+    return this.call('limits');
   }
 
   stop(id: string, force: boolean): Promise<{ stopped: boolean }> {

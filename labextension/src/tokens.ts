@@ -61,6 +61,20 @@ export namespace Codex {
     truncated?: boolean;
   }
 
+  /** Settings that decide what a session's commands may do. */
+  export interface ISessionSettings {
+    sandbox?: string;
+    approval_policy?: string;
+    network_access?: boolean;
+  }
+
+  /** What the administrator lets sessions be set to (`GET codex/api/limits`). */
+  export interface ILimits {
+    sandboxes: string[];
+    approval_policies: string[];
+    network_access: boolean;
+  }
+
   /** One question of a `user_input` request. */
   export interface IQuestion {
     id: string;

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import open_lab
-from fakes import FakeUpstream, text, tool_call
+from fakes import FakeUpstream, hang, text, tool_call
 from server_process import JupyterServerProcess
 
 pytestmark = pytest.mark.browser
@@ -123,3 +123,39 @@ def test_question_card_answers_a_choice_and_free_text(
             "key": {"answers": ["k-123"]},
         }
     }
+
+
+def test_session_menu_sets_the_sandbox_and_enter_while_running_steers(
+    page: Any, rest: httpx.Client, ui_fake: FakeUpstream
+) -> None:
+    ui_fake.script("UI-STEER", hang() + text("first"), text("steered"))
+    sid = new_session(page, rest, "proj", "Steering")
+
+    page.locator(f"{PANEL} .jp-codex-SessionMenu > summary").click()
+    page.locator(f"{PANEL} select[aria-label='Sandbox']").select_option("read-only")
+    page.locator(f"{PANEL} input[aria-label='Network access']").click()
+    wait_until(
+        lambda: rest.get(f"/codex/api/sessions/{sid}").json()["sandbox"] == "read-only",
+        what="the sandbox to change",
+    )
+    wait_until(
+        lambda: rest.get(f"/codex/api/sessions/{sid}").json()["network_access"] is True,
+        what="network access to turn on",
+    )
+    page.locator(f"{PANEL} .jp-codex-SessionMenu > summary").click()  # close it
+
+    send(page, "UI-STEER go")
+    ui_fake.wait_for(lambda f: f.hanging, timeout=30)
+    box = page.locator(f"{PANEL} .jp-codex-Input[data-steers=true]")
+    box.wait_for()
+    assert "steers" in (box.get_attribute("placeholder") or "")
+    box.fill("UI-STEERED make it blue")
+    box.press("Enter")
+    plain = page.locator(f"{PANEL} .jp-codex-Input")
+    wait_until(lambda: plain.input_value() == "", what="the steer to be sent")
+    ui_fake.release()
+    wait_until(lambda: turns_done(rest, sid) == 1, what="the turn")
+    last = ui_fake.responses_requests("UI-STEER")[-1].body
+    assert "UI-STEERED make it blue" in json.dumps(last)
+    # Read-only, from the menu, reached codex on this turn too.
+    assert "sandbox_mode` is `read-only`" in json.dumps(last)

@@ -115,6 +115,25 @@ export const BubbleView = React.memo(function BubbleView(props: {
         />
       );
       break;
+    case 'subagent':
+      body = (
+        <details className="jp-codex-Subagent" data-thread-id={bubble.threadId}>
+          <summary>
+            <span className="jp-codex-BubbleTitle">
+              Subagent {bubble.path ?? bubble.threadId}
+            </span>{' '}
+            <span className="jp-codex-Dim">
+              {bubble.done ? 'done' : 'working…'} · {bubble.lines.length} steps
+            </span>
+          </summary>
+          <ul className="jp-codex-SubagentSteps">
+            {bubble.lines.map((line, i) => (
+              <li key={i}>{line}</li>
+            ))}
+          </ul>
+        </details>
+      );
+      break;
     case 'error':
       body = (
         <div role="alert">

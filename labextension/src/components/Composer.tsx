@@ -16,6 +16,7 @@ import { ComposerDraft } from '../model/draft';
 import { withAttachments } from '../model/format';
 import { Codex } from '../tokens';
 import { classes, PanelEnvironment, useSignal } from './context';
+import { SessionMenu } from './SessionSettings';
 
 export function Composer(props: {
   chat: ChatModel;
@@ -88,6 +89,13 @@ export function Composer(props: {
     }
     setSending(true);
     try {
+      if (chat.running) {
+        // A turn runs: the message steers it (turn/steer) instead of a 409.
+        await chat.steer(withAttachments(text, draft.attachments, env.serverRoot));
+        draft.clear();
+        setCompletion(null);
+        return;
+      }
       const answer = await chat.send(
         withAttachments(text, draft.attachments, env.serverRoot)
       );
@@ -208,10 +216,15 @@ export function Composer(props: {
         className="jp-codex-Input"
         rows={2}
         placeholder={
-          env.settings.enterToSend
-            ? 'Message Codex (Enter to send, Shift+Enter for a new line, / for commands, $ for skills)'
-            : 'Message Codex (Ctrl+Enter to send, / for commands, $ for skills)'
+          running
+            ? env.settings.enterToSend
+              ? 'Codex is working: Enter steers the running turn with your message'
+              : 'Codex is working: Ctrl+Enter steers the running turn with your message'
+            : env.settings.enterToSend
+              ? 'Message Codex (Enter to send, Shift+Enter for a new line, / for commands, $ for skills)'
+              : 'Message Codex (Ctrl+Enter to send, / for commands, $ for skills)'
         }
+        data-steers={running ? 'true' : 'false'}
         value={draft.text}
         onChange={event => {
           draft.text = event.target.value;
@@ -258,6 +271,19 @@ export function Composer(props: {
             </option>
           ))}
         </select>
+        <SessionMenu
+          session={session}
+          running={running}
+          loadLimits={() => chat.limits()}
+          update={change => void chat.update(change)}
+          act={action =>
+            void chat.act(action).then(forked => {
+              if (forked) {
+                props.onCommandResult({ command: 'new', session: forked });
+              }
+            })
+          }
+        />
         <button
           className="jp-Button jp-mod-minimal jp-codex-Attach"
           title="Attach the active notebook or file as context"
@@ -266,6 +292,16 @@ export function Composer(props: {
           + Attach
         </button>
         <span className="jp-codex-Spacer" />
+        {running && draft.text.trim() && (
+          <button
+            className="jp-Button jp-mod-styled jp-codex-Steer"
+            disabled={sending}
+            title="Add this message to the running turn"
+            onClick={() => void send()}
+          >
+            Steer
+          </button>
+        )}
         {running ? (
           <button
             className={classes(

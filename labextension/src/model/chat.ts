@@ -126,6 +126,44 @@ export class ChatModel implements IDisposable, IEventSubscriber {
     }
   }
 
+  /** Add text to the running turn instead of waiting for it to end. */
+  async steer(text: string): Promise<void> {
+    try {
+      await this._api.steer(this.id, text.trim());
+    } catch (error) {
+      this._notice.emit((error as Error).message);
+      throw error;
+    }
+  }
+
+  /** Compact, fork or undo; failures become a notice. Fork answers the new session. */
+  async act(
+    action: 'compact' | 'fork' | 'undo'
+  ): Promise<Codex.ISession | null> {
+    try {
+      if (action === 'fork') {
+        return await this._api.fork(this.id);
+      }
+      if (action === 'undo') {
+        const answer = await this._api.undo(this.id);
+        this._notice.emit(
+          answer.files.length
+            ? `Undid the last turn and restored ${answer.files.join(', ')}.`
+            : 'Undid the last turn (it changed no files).'
+        );
+      } else {
+        await this._api.compact(this.id);
+      }
+    } catch (error) {
+      this._notice.emit((error as Error).message);
+    }
+    return null;
+  }
+
+  limits(): Promise<Codex.ILimits> {
+    return this._api.limits();
+  }
+
   /** First call: Stop (interrupt). While the same turn still runs: Force Stop. */
   async stop(): Promise<void> {
     const force = this._stopRequested;
@@ -151,7 +189,8 @@ export class ChatModel implements IDisposable, IEventSubscriber {
   }
 
   async update(
-    changes: Partial<Pick<Codex.ISession, 'title' | 'model' | 'effort'>>
+    changes: Partial<Pick<Codex.ISession, 'title' | 'model' | 'effort'>> &
+      Codex.ISessionSettings
   ): Promise<void> {
     try {
       this._session = await this._api.updateSession(this.id, changes);
