@@ -3,6 +3,7 @@
 Everything goes through the server's public REST API and the events WebSocket
 (``docs/rest-api.md``, ``docs/websocket.md``); nothing here imports the server.
 The synchronous ``CodexClient`` runs this class on a private loop thread.
+(Longer than our usual 400 lines: one thin method per REST route, kept together.)
 """
 
 from __future__ import annotations
@@ -136,6 +137,7 @@ class AsyncCodexClient:
         sandbox: str | None = None,
         title: str | None = None,
         tools: Sequence[ToolLike] | None = None,
+        network_access: bool | None = None,
     ) -> Session:
         """Start a session (a Codex thread) in ``cwd``, relative to the server's root.
 
@@ -150,6 +152,7 @@ class AsyncCodexClient:
             ("approval_policy", approval_policy),
             ("sandbox", sandbox),
             ("title", title),
+            ("network_access", network_access),
         ):
             if value is not None:
                 body[key] = value
@@ -181,9 +184,12 @@ class AsyncCodexClient:
         effort: str | None = None,
         approval_policy: str | None = None,
         sandbox: str | None = None,
+        network_access: bool | None = None,
     ) -> Session:
-        """Rename, archive/unarchive, or change the defaults of later turns."""
+        """Rename, archive/unarchive, or change the settings of later turns (applied
+        from the next turn; the server's ``SessionLimits`` may refuse some with a 400)."""
         changes = {
+            "network_access": network_access,
             "title": title,
             "archived": archived,
             "model": model,
@@ -306,6 +312,27 @@ class AsyncCodexClient:
             "GET", f"sessions/{session_id}/events", params={"after": after}
         )
         return [parse_event(e) for e in answer["events"]]
+
+    async def steer(self, session_id: str, text: str) -> dict[str, Any]:
+        """Add ``text`` to the running turn (its next model request sees it); 409 if none runs."""
+        body = {"text": text}
+        return dict(await self._http.request("POST", f"sessions/{session_id}/steer", body=body))
+
+    async def compact(self, session_id: str) -> dict[str, Any]:
+        """Compact the conversation (a turn of its own; wait for its ``turn.completed``)."""
+        return dict(await self._http.request("POST", f"sessions/{session_id}/compact", body={}))
+
+    async def fork(
+        self, session_id: str, *, turn_id: str | None = None, title: str | None = None
+    ) -> Session:
+        """A new session continuing from a copy of this one's conversation (through ``turn_id``)."""
+        body = {k: v for k, v in (("turn_id", turn_id), ("title", title)) if v is not None}
+        answer = await self._http.request("POST", f"sessions/{session_id}/fork", body=body)
+        return Session.model_validate(answer)
+
+    async def undo(self, session_id: str) -> dict[str, Any]:
+        """Undo the last turn: drop it from the conversation and reverse its file changes."""
+        return dict(await self._http.request("POST", f"sessions/{session_id}/undo", body={}))
 
     async def stop(self, session_id: str, force: bool = False) -> dict[str, Any]:
         """Interrupt the running turn; ``force`` also restarts the app-server."""

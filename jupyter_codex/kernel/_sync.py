@@ -85,6 +85,7 @@ class CodexClient:
         sandbox: str | None = None,
         title: str | None = None,
         tools: Sequence[ToolLike] | None = None,
+        network_access: bool | None = None,
     ) -> Session:
         return self._portal.call(
             self._async.create_session(
@@ -95,6 +96,7 @@ class CodexClient:
                 sandbox=sandbox,
                 title=title,
                 tools=tools,
+                network_access=network_access,
             )
         )
 
@@ -114,6 +116,7 @@ class CodexClient:
         effort: str | None = None,
         approval_policy: str | None = None,
         sandbox: str | None = None,
+        network_access: bool | None = None,
     ) -> Session:
         return self._portal.call(
             self._async.update_session(
@@ -124,6 +127,7 @@ class CodexClient:
                 effort=effort,
                 approval_policy=approval_policy,
                 sandbox=sandbox,
+                network_access=network_access,
             )
         )
 
@@ -155,6 +159,20 @@ class CodexClient:
 
     def history(self, session_id: str, after: int = 0) -> list[Event]:
         return self._portal.call(self._async.history(session_id, after))
+
+    def steer(self, session_id: str, text: str) -> dict[str, Any]:
+        return self._portal.call(self._async.steer(session_id, text))
+
+    def compact(self, session_id: str) -> dict[str, Any]:
+        return self._portal.call(self._async.compact(session_id))
+
+    def fork(
+        self, session_id: str, *, turn_id: str | None = None, title: str | None = None
+    ) -> Session:
+        return self._portal.call(self._async.fork(session_id, turn_id=turn_id, title=title))
+
+    def undo(self, session_id: str) -> dict[str, Any]:
+        return self._portal.call(self._async.undo(session_id))
 
     def stop(self, session_id: str, force: bool = False) -> dict[str, Any]:
         return self._portal.call(self._async.stop(session_id, force))

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import pytest
-from fakes import exec_command, hang, text, tool_call
+from fakes import apply_patch, exec_command, hang, text, tool_call
 from live_server import Live
 from tcp_proxy import TcpProxy
 
@@ -273,3 +273,31 @@ def test_on_approval_answers_a_question_with_a_typed_request(
     assert json.loads(outputs[-1]) == {
         "answers": {"env": {"answers": ["staging"]}, "token": {"answers": ["s3cret"]}}
     }
+
+
+def test_steer_undo_fork_and_compact_from_the_client(client: CodexClient, live: Live) -> None:
+    live.fake.script("CLIENT-STEER", hang() + text("slow"), text("steered"))
+    live.fake.script(
+        "CLIENT-UNDO",
+        apply_patch("*** Begin Patch\n*** Add File: client-made.txt\n+x\n*** End Patch"),
+        text("made"),
+    )
+    session = client.create_session("proj", network_access=False)
+    client.send(session.id, "CLIENT-STEER go")
+    live.fake.wait_for(lambda f: f.hanging, timeout=30)
+    assert client.steer(session.id, "CLIENT-STEERED now")["steered"] is True
+    live.fake.release()
+    deadline = time.monotonic() + 30
+    while client.get_session(session.id).state != "idle" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "CLIENT-STEERED now" in json.dumps(live.fake.responses_requests("CLIENT-STEER")[-1].body)
+
+    result = client.send_and_wait(session.id, "CLIENT-UNDO make", timeout=60)
+    assert result.status == "completed"
+    made = live.root / "proj" / "client-made.txt"
+    assert made.exists()
+    assert client.undo(session.id)["files"] == ["client-made.txt"] and not made.exists()
+
+    fork = client.fork(session.id, title="client fork")
+    assert fork.id != session.id and fork.title == "client fork"
+    assert client.compact(fork.id) == {"compacting": True}
