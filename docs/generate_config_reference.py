@@ -29,6 +29,7 @@ def _classes() -> list[type]:
     from jupyter_codex.supervisor import AppServerManager, AppServerRestarter
     from jupyter_codex.usage import AlertNotifier, UsageScheduler
     from jupyter_codex.workspace import WorkspaceManager
+    from jupyter_codex.workspace.images import ImageStore
     from jupyter_codex.workspace.settings import SessionLimits
     from jupyter_codex.workspace.tools import ToolRouter
 
@@ -36,6 +37,7 @@ def _classes() -> list[type]:
         CodexExtensionApp,
         WorkspaceManager,
         SessionLimits,
+        ImageStore,
         ToolRouter,
         AppServerManager,
         AppServerRestarter,

@@ -178,6 +178,7 @@ class CodexExtensionApp(ExtensionApp):
             app_server=self.app_servers["cli"],
             app_servers=self.app_servers,
             root_dir=str(self.serverapp.root_dir) if self.serverapp else ".",
+            data_dir=self.data_dir,
         )
         terminal_dir = (
             Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")

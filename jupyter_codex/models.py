@@ -73,6 +73,8 @@ class MessageCreate(_Body):
     """``POST codex/api/sessions/{id}/messages``."""
 
     text: str = Field(min_length=1, max_length=1_000_000)
+    #: Ids of images uploaded with ``POST …/images``, sent with the text.
+    images: list[str] | None = Field(default=None, max_length=16)
 
     @field_validator("text")
     @classmethod
@@ -88,6 +90,12 @@ class ForkRequest(_Body):
     #: Fork through this turn (inclusive); default: the whole conversation.
     turn_id: str | None = Field(default=None, max_length=100)
     title: str | None = Field(default=None, max_length=200)
+
+
+class ImageUpload(_Body):
+    """``POST codex/api/sessions/{id}/images``: one image, base64 (a data: URL is fine)."""
+
+    data: str = Field(min_length=1)
 
 
 class StopRequest(_Body):

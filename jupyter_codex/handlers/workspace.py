@@ -10,6 +10,7 @@ from tornado import web
 from ..models import (
     ApprovalDecision,
     ForkRequest,
+    ImageUpload,
     MessageCreate,
     SessionCreate,
     SessionUpdate,
@@ -76,7 +77,33 @@ class MessagesHandler(CodexAPIHandler):
     @authorized
     async def post(self, session_id: str) -> None:
         body = self.parse_body(MessageCreate)
-        self.write_json(await self.workspace.send_message(session_id, body.text), status=202)
+        answer = await self.workspace.send_message(session_id, body.text, body.images)
+        self.write_json(answer, status=202)
+
+
+class ImagesHandler(CodexAPIHandler):
+    """Store an image for a later message of the session."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, session_id: str) -> None:
+        body = self.parse_body(ImageUpload)
+        await self.workspace.get_session(session_id)
+        self.write_json(self.workspace.images.save(session_id, body.data), status=201)
+
+
+class ImageHandler(CodexAPIHandler):
+    """One stored image (thumbnails in the user's bubble)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str, image_id: str) -> None:
+        path = self.workspace.images.path(session_id, image_id)
+        self.set_header("Content-Type", self.workspace.images.mime_of(path))
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Cache-Control", "private, max-age=86400")
+        # APIHandler.finish would relabel the bytes as JSON.
+        web.RequestHandler.finish(self, path.read_bytes())
 
 
 class SteerHandler(CodexAPIHandler):
@@ -205,6 +232,7 @@ def workspace_handlers() -> list[tuple[str, type]]:
     """URL patterns (relative to ``base_url``) of the workspace REST API."""
     sid = _ID.format(name="session_id")
     aid = _ID.format(name="approval_id")
+    iid = _ID.format(name="image_id")
     return [
         (r"codex/api/status", StatusHandler),
         (r"codex/api/sessions", SessionsHandler),
@@ -212,6 +240,8 @@ def workspace_handlers() -> list[tuple[str, type]]:
         (rf"codex/api/sessions/{sid}/messages", MessagesHandler),
         (rf"codex/api/sessions/{sid}/stop", StopHandler),
         (rf"codex/api/sessions/{sid}/steer", SteerHandler),
+        (rf"codex/api/sessions/{sid}/images", ImagesHandler),
+        (rf"codex/api/sessions/{sid}/images/{iid}", ImageHandler),
         (rf"codex/api/sessions/{sid}/compact", CompactHandler),
         (rf"codex/api/sessions/{sid}/fork", ForkHandler),
         (rf"codex/api/sessions/{sid}/undo", UndoHandler),

@@ -18,6 +18,7 @@ from typing import Any
 from traitlets import Enum, Float, Instance, Int, List, Unicode, observe
 from traitlets.config import LoggingConfigurable
 
+from ..config import default_data_dir
 from ..errors import AppServerError, ConflictError, InvalidRequestError, TooManyTurnsError
 from ..models import Session, SessionCreate, SessionUpdate, Target
 from ..paths import check_allowed_folder, resolve_folder
@@ -27,6 +28,7 @@ from .approvals import APPROVAL_METHODS, ApprovalBook
 from .commands import SlashCommands, parse_slash
 from .eventlog import EventBroker, EventLog
 from .history import ThreadActions
+from .images import ImageStore
 from .live import LiveTurns
 from .settings import SessionLimits, turn_overrides
 from .tools import TOOL_CALL_METHOD, ToolRouter
@@ -44,6 +46,7 @@ class WorkspaceManager(LoggingConfigurable):
     """
 
     root_dir = Unicode(help="Folder sessions are confined to (the server's root_dir).")
+    data_dir = Unicode(help="The extension's data dir (images are kept under it).")
     default_model = Unicode(
         "", config=True, help="Model for new sessions. Empty: Codex's own default."
     )
@@ -118,6 +121,9 @@ class WorkspaceManager(LoggingConfigurable):
         self.limits = SessionLimits(parent=self, log=self.log)
         #: Steer, compact, fork and undo.
         self.actions = ThreadActions(self)
+        self.images = ImageStore(
+            str(Path(self.data_dir or default_data_dir()) / "images"), parent=self, log=self.log
+        )
         self.live = LiveTurns(list(self.app_servers), self.events, self.approvals, self.log)
         self.tools = ToolRouter(parent=self, log=self.log, session_of=self.live.session_of)
         self._locks: dict[str, asyncio.Lock] = {}
@@ -236,22 +242,27 @@ class WorkspaceManager(LoggingConfigurable):
         await self.events.flush()
         await self.sessions.delete(session_id)
         self.live.forget(session_id, session.thread_id)
+        self.images.forget(session_id)
         if session.thread_id:
             await self._try("thread/archive", {"threadId": session.thread_id}, session.target)
         self.events.forget(session_id)
 
     # -- turns ---------------------------------------------------------------
 
-    async def send_message(self, session_id: str, text: str) -> dict[str, Any]:
+    async def send_message(
+        self, session_id: str, text: str, images: list[str] | None = None
+    ) -> dict[str, Any]:
         """Start a turn (or run a slash command). A second message while a turn
-        runs is rejected with 409, never queued silently."""
-        slash = parse_slash(text)
+        runs is rejected with 409, never queued silently. ``images``: ids of images
+        stored with :meth:`ImageStore.save`, sent as ``localImage`` inputs."""
+        slash = parse_slash(text) if not images else None
         if slash is not None:
             return await self.commands.run(session_id, *slash)
         async with self._lock(session_id):
             session = await self.sessions.get(session_id)
             self._check_idle(session_id)
             input_items = [{"type": "text", "text": text, "text_elements": []}]
+            input_items += self.images.inputs(session_id, images or [])
             input_items += await self.commands.skill_inputs(session, text)
             return await self.start_turn(session, "turn/start", {"input": input_items}, text)
 
