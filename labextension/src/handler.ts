@@ -162,8 +162,48 @@ export class CodexAPI {
     return answer.events;
   }
 
-  sendMessage(id: string, text: string): Promise<{ [key: string]: any }> {
-    return this.call(`sessions/${id}/messages`, json('POST', { text }));
+  sendMessage(
+    id: string,
+    text: string,
+    images?: string[]
+  ): Promise<{ [key: string]: any }> {
+    const body = images && images.length ? { text, images } : { text };
+    return this.call(`sessions/${id}/messages`, json('POST', body));
+  }
+
+  /** Store an image (base64 or a data: URL) for a later message of the session. */
+  uploadImage(
+    id: string,
+    data: string
+  ): Promise<{ id: string; mime: string; size: number }> {
+    return this.call(`sessions/${id}/images`, json('POST', { data }));
+  }
+
+  /** Where a stored image is served (for thumbnails). */
+  imageUrl(sessionId: string, imageId: string): string {
+    return URLExt.join(
+      this.serverSettings.baseUrl,
+      'codex',
+      'api',
+      'sessions',
+      sessionId,
+      'images',
+      imageId
+    );
+  }
+
+  /** A file under the server root, base64 (an image to attach). */
+  async readBase64(path: string): Promise<string> {
+    const s = this.serverSettings;
+    const url =
+      URLExt.join(
+        s.baseUrl,
+        'api',
+        'contents',
+        ...path.split('/').filter(Boolean).map(encodeURIComponent)
+      ) + '?content=1&format=base64&type=file';
+    const model = await requestJSON<{ content: string }>(url, {}, s);
+    return model.content;
   }
 
   /** Add text to the running turn (`turn/steer`). */

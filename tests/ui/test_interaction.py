@@ -159,3 +159,44 @@ def test_session_menu_sets_the_sandbox_and_enter_while_running_steers(
     assert "UI-STEERED make it blue" in json.dumps(last)
     # Read-only, from the menu, reached codex on this turn too.
     assert "sandbox_mode` is `read-only`" in json.dumps(last)
+
+
+PNG_B64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+
+
+def test_a_pasted_image_reaches_the_model_and_shows_as_a_thumbnail(
+    page: Any, rest: httpx.Client, ui_fake: FakeUpstream
+) -> None:
+    ui_fake.script("UI-IMG", text("A tiny picture."))
+    sid = new_session(page, rest, "proj", "Images")
+    page.evaluate(
+        """b64 => {
+            const box = document.querySelector('#jupyter-codex-panel .jp-codex-Input');
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const data = new DataTransfer();
+            data.items.add(new File([bytes], 'shot.png', { type: 'image/png' }));
+            box.dispatchEvent(
+              new ClipboardEvent('paste', { clipboardData: data, bubbles: true })
+            );
+        }""",
+        PNG_B64,
+    )
+    page.locator(f"{PANEL} .jp-codex-ImageChip img").wait_for()
+    send(page, "UI-IMG what is this?")
+    wait_until(lambda: turns_done(rest, sid) == 1, what="the turn")
+    body = ui_fake.responses_requests("UI-IMG")[-1].body
+    parts = [
+        part
+        for item in body["input"]
+        if item.get("role") == "user"
+        for part in item.get("content") or []
+        if part.get("type") == "input_image"
+    ]
+    assert parts and PNG_B64[:40] in json.dumps(parts)
+    thumb = page.locator(f"{PANEL} .jp-codex-Bubble-user .jp-codex-Thumbnail")
+    thumb.wait_for()
+    wait_until(
+        lambda: thumb.evaluate("img => img.complete && img.naturalWidth === 1"),
+        what="the thumbnail to load",
+    )
+    assert page.locator(f"{PANEL} .jp-codex-ImageChip").count() == 0  # sent, cleared

@@ -48,6 +48,8 @@ export interface IBubbleActions {
   /** Root folders that map codex's absolute paths to Jupyter paths. */
   roots: readonly string[];
   cwd: string;
+  /** Thumbnail URL of an image a user message carried (null: none). */
+  imageUrl?: (path: string) => string | null;
 }
 
 export const BubbleView = React.memo(function BubbleView(props: {
@@ -62,6 +64,27 @@ export const BubbleView = React.memo(function BubbleView(props: {
       body = (
         <div className="jp-codex-UserText">
           {bubble.text}
+          {bubble.images.length > 0 && (
+            <div className="jp-codex-Thumbnails">
+              {bubble.images.map((image, i) => {
+                const url =
+                  actions.imageUrl?.(String(image.path ?? '')) ??
+                  (typeof image.url === 'string' ? image.url : null);
+                return url ? (
+                  <img
+                    key={i}
+                    className="jp-codex-Thumbnail"
+                    src={url}
+                    alt="image sent to Codex"
+                  />
+                ) : (
+                  <span className="jp-codex-Chip" key={i}>
+                    image
+                  </span>
+                );
+              })}
+            </div>
+          )}
           {bubble.inputs.length > 0 && (
             <div className="jp-codex-Chips">
               {bubble.inputs.map((input, i) => (

@@ -33,6 +33,31 @@ export function Composer(props: {
   const [skills, setSkills] = React.useState<Codex.ISkill[]>([]);
   const [models, setModels] = React.useState<Codex.IModelInfo[]>([]);
   const [sending, setSending] = React.useState(false);
+  /** Images pasted, dropped or attached for the next message (stored on the server). */
+  const [images, setImages] = React.useState<{ id: string; url: string }[]>(
+    []
+  );
+  const addImage = async (
+    source: { dataUrl: string } | { path: string }
+  ) => {
+    const image = await chat.uploadImage(source);
+    if (image) {
+      setImages(list => [...list, image]);
+    }
+  };
+  const addFiles = (files: Iterable<File>) => {
+    let added = false;
+    for (const file of files) {
+      if (!file.type.startsWith('image/')) {
+        continue;
+      }
+      added = true;
+      const reader = new FileReader();
+      reader.onload = () => void addImage({ dataUrl: String(reader.result) });
+      reader.readAsDataURL(file);
+    }
+    return added;
+  };
 
   React.useEffect(() => {
     const focus = () => input.current?.focus();
@@ -97,9 +122,11 @@ export function Composer(props: {
         return;
       }
       const answer = await chat.send(
-        withAttachments(text, draft.attachments, env.serverRoot)
+        withAttachments(text, draft.attachments, env.serverRoot),
+        images.map(i => i.id)
       );
       draft.clear();
+      setImages([]);
       setCompletion(null);
       if (answer && answer.command) {
         props.onCommandResult(answer);
@@ -169,7 +196,9 @@ export function Composer(props: {
 
   const attachActive = () => {
     const path = env.activeFile();
-    if (path) {
+    if (path && /\.(png|jpe?g|gif|webp)$/i.test(path)) {
+      void addImage({ path }); // an image from the file browser: the picture itself
+    } else if (path) {
       draft.attach(path);
     }
   };
@@ -194,6 +223,24 @@ export function Composer(props: {
             </li>
           ))}
         </ul>
+      )}
+      {images.length > 0 && (
+        <div className="jp-codex-Chips jp-codex-ImageChips">
+          {images.map(image => (
+            <span className="jp-codex-Chip jp-codex-ImageChip" key={image.id}>
+              <img src={image.url} alt="attached image" />
+              <button
+                className="jp-codex-ChipRemove"
+                aria-label="Remove image"
+                onClick={() =>
+                  setImages(list => list.filter(i => i.id !== image.id))
+                }
+              >
+                ×
+              </button>
+            </span>
+          ))}
+        </div>
       )}
       {draft.attachments.length > 0 && (
         <div className="jp-codex-Chips">
@@ -235,6 +282,25 @@ export function Composer(props: {
         }}
         onKeyDown={onKeyDown}
         onBlur={() => setCompletion(null)}
+        onPaste={event => {
+          const files = Array.from(event.clipboardData.items)
+            .filter(item => item.kind === 'file')
+            .map(item => item.getAsFile())
+            .filter((f): f is File => f !== null);
+          if (addFiles(files)) {
+            event.preventDefault();
+          }
+        }}
+        onDragOver={event => {
+          if (Array.from(event.dataTransfer.types).includes('Files')) {
+            event.preventDefault();
+          }
+        }}
+        onDrop={event => {
+          if (addFiles(Array.from(event.dataTransfer.files))) {
+            event.preventDefault();
+          }
+        }}
       />
       <div className="jp-codex-ComposerBar">
         <select

@@ -52,7 +52,8 @@ export function Timeline(props: {
       ) => void chat.decide(id, decision, answer),
       openSession: props.onOpenSession,
       roots,
-      cwd: chat.session.cwd
+      cwd: chat.session.cwd,
+      imageUrl: (path: string) => chat.imageUrl(path)
     }),
     [chat, props.onOpenSession, roots]
   );

@@ -113,17 +113,43 @@ export class ChatModel implements IDisposable, IEventSubscriber {
   // -- actions ----------------------------------------------------------------
 
   /** Send a message (or a slash command). Answers the server's reply. */
-  async send(text: string): Promise<{ [key: string]: any } | null> {
+  async send(
+    text: string,
+    images?: string[]
+  ): Promise<{ [key: string]: any } | null> {
     const trimmed = text.trim();
     if (!trimmed) {
       return null;
     }
     try {
-      return await this._api.sendMessage(this.id, trimmed);
+      return await this._api.sendMessage(this.id, trimmed, images);
     } catch (error) {
       this._notice.emit((error as Error).message);
       throw error;
     }
+  }
+
+  /** Store an image (a data: URL, or a file under the root) for the next message. */
+  async uploadImage(
+    source: { dataUrl: string } | { path: string }
+  ): Promise<{ id: string; url: string } | null> {
+    try {
+      const data =
+        'dataUrl' in source
+          ? source.dataUrl
+          : await this._api.readBase64(source.path);
+      const image = await this._api.uploadImage(this.id, data);
+      return { id: image.id, url: this._api.imageUrl(this.id, image.id) };
+    } catch (error) {
+      this._notice.emit((error as Error).message);
+      return null;
+    }
+  }
+
+  /** The thumbnail URL of an image a user message carried (null: not one of ours). */
+  imageUrl(path: string): string | null {
+    const match = new RegExp(`/images/${this.id}/([0-9a-f]{32})\\.\\w+$`).exec(path);
+    return match ? this._api.imageUrl(this.id, match[1]) : null;
   }
 
   /** Add text to the running turn instead of waiting for it to end. */
