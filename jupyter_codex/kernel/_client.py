@@ -9,6 +9,7 @@ The synchronous ``CodexClient`` runs this class on a private loop thread.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import inspect
 import logging
@@ -215,11 +216,20 @@ class AsyncCodexClient:
         turn_id = answer.get("turn_id")
         return str(turn_id) if turn_id else None
 
-    async def _post_message(self, session_id: str, text: str) -> dict[str, Any]:
-        answer = await self._http.request(
-            "POST", f"sessions/{session_id}/messages", body={"text": text}
-        )
+    async def _post_message(
+        self, session_id: str, text: str, images: Sequence[bytes] = ()
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"text": text}
+        if images:
+            body["images"] = [await self.upload_image(session_id, data) for data in images]
+        answer = await self._http.request("POST", f"sessions/{session_id}/messages", body=body)
         return dict(answer or {})
+
+    async def upload_image(self, session_id: str, data: bytes) -> str:
+        """Store a PNG/JPEG/GIF/WebP image for the session's next message; its id."""
+        body = {"data": base64.b64encode(bytes(data)).decode()}
+        answer = await self._http.request("POST", f"sessions/{session_id}/images", body=body)
+        return str(answer["id"])
 
     async def send_and_wait(
         self,
@@ -229,9 +239,11 @@ class AsyncCodexClient:
         on_event: EventCallback | None = None,
         on_approval: ApprovalCallback | None = None,
         timeout: float | None = None,
+        images: Sequence[bytes] = (),
     ) -> TurnResult:
         """Send a message and wait for the turn to end; returns the final reply,
-        the completed items and the token usage.
+        the completed items and the token usage. ``images``: image files' bytes
+        (PNG, JPEG, GIF, WebP) sent with the text.
 
         ``on_event(event)`` sees every event of the turn as it happens.
         ``on_approval(approval)`` decides each approval the turn asks for; without
@@ -240,7 +252,7 @@ class AsyncCodexClient:
         raises :class:`TurnTimeoutError` and leaves the turn running (see :meth:`stop`).
         """
         after = (await self.get_session(session_id)).last_seq
-        response = await self._post_message(session_id, text)
+        response = await self._post_message(session_id, text, images)
         turn_id = response.get("turn_id")
         if not turn_id and "command" in response:
             return TurnResult(session_id=session_id, response=response)

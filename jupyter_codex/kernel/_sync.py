@@ -145,10 +145,16 @@ class CodexClient:
         on_event: EventCallback | None = None,
         on_approval: ApprovalCallback | None = None,
         timeout: float | None = None,
+        images: Sequence[bytes] = (),
     ) -> TurnResult:
         return self._portal.call(
             self._async.send_and_wait(
-                session_id, text, on_event=on_event, on_approval=on_approval, timeout=timeout
+                session_id,
+                text,
+                on_event=on_event,
+                on_approval=on_approval,
+                timeout=timeout,
+                images=images,
             )
         )
 
@@ -173,6 +179,9 @@ class CodexClient:
 
     def undo(self, session_id: str) -> dict[str, Any]:
         return self._portal.call(self._async.undo(session_id))
+
+    def upload_image(self, session_id: str, data: bytes) -> str:
+        return self._portal.call(self._async.upload_image(session_id, data))
 
     def stop(self, session_id: str, force: bool = False) -> dict[str, Any]:
         return self._portal.call(self._async.stop(session_id, force))

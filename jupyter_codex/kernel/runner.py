@@ -59,6 +59,8 @@ class TurnPlan:
     notes: list[str] = field(default_factory=list)
     #: The notebook's tools for this turn; ``None`` with ``--no-tools``.
     tools: list[Tool] | None = None
+    #: Pictures sent with the prompt (``--image``).
+    images: list[bytes] = field(default_factory=list)
 
 
 #: What the model reads when it calls a notebook tool during a ``--no-tools`` turn.
@@ -216,6 +218,7 @@ class TurnRunner:
                 plan.text,
                 on_event=lambda event: self.ui(display.add, event),
                 on_approval=self._approver(client, session.id),
+                images=plan.images,
             )
         finally:
             if tools:

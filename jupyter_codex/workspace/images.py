@@ -49,8 +49,8 @@ class ImageStore(LoggingConfigurable):
     max_image_bytes = Int(
         3 * 1024 * 1024,
         config=True,
-        help="Largest image (decoded bytes) a message may carry (default 3 MiB); larger "
-        "ones get 413-like 400 errors naming the limit. The REST body limit "
+        help="Largest image (decoded bytes) a message may carry (default 3 MiB); a larger "
+        "one is refused with a 400 naming this limit. The REST body limit "
         "(max_body_bytes) also applies to the base64 upload.",
     )
     max_images_per_message = Int(8, config=True, help="Most images one message may carry.")

@@ -271,3 +271,26 @@ def test_format_code_renders_the_answer_as_code(live: Live, nb: KernelDriver) ->
     run = nb.ok("%codex --format code CODE-FENCED")
     final = run.of_type("update_display_data")[-1]["content"]["data"]
     assert final["text/markdown"] == f"Here:\n\n{fenced}", final
+
+
+def test_codex_image_sends_a_file_and_a_displayed_picture(live: Live, nb: KernelDriver) -> None:
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+    live.fake.script("MAGIC-IMG", text("Two pictures."))
+    nb.ok(
+        "import base64\nfrom IPython.display import Image\n"
+        f"raw = base64.b64decode({png!r})\nopen('pixel.png', 'wb').write(raw)\n"
+        "shown = Image(data=raw)\nshown"
+    )
+    run = nb.ok("%codex --image pixel.png --image shown MAGIC-IMG describe them")
+    assert "Two pictures." in final_plain(run)
+    body = live.fake.responses_requests("MAGIC-IMG")[-1].body
+    parts = [
+        part
+        for item in body["input"]
+        if item.get("role") == "user"
+        for part in item.get("content") or []
+        if part.get("type") == "input_image"
+    ]
+    assert len(parts) == 2 and all(png[:40] in json.dumps(p) for p in parts)
+    bad = nb.run("%codex --image nowhere.png MAGIC-IMG")
+    assert_readable(bad, "no such file")
