@@ -56,10 +56,14 @@ def reply_for(
             if accepted
             else {}
         }
-    # elicitation
+    # elicitation: a form's accept always carries an object (codex's own "may this MCP
+    # tool run?" question is a form without fields, answered with {}).
+    content = (extra or {}).get("content")
+    if content is None and params.get("requestedSchema") is not None:
+        content = {}
     return {
         "action": "accept" if accepted else ("cancel" if decision == "cancel" else "decline"),
-        "content": (extra or {}).get("content") if accepted else None,
+        "content": content if accepted else None,
         "_meta": None,
     }
 
@@ -118,7 +122,7 @@ def check_answer(approval: Approval, decision: str, extra: dict[str, Any] | None
                 f"questions: {', '.join(sorted(known))}."
             )
     elif approval.kind == "elicitation" and (approval.form or {}).get("schema") is not None:
-        content = extra.get("content")
+        content = extra.get("content") or {}
         if not isinstance(content, dict):
             raise InvalidRequestError("Accept an elicitation form with 'content' (an object).")
         schema = (approval.form or {}).get("schema") or {}
