@@ -57,14 +57,8 @@ class ThreadActions:
             if not session.thread_id:
                 raise ConflictError("This session has no conversation to compact yet.")
             thread_id = await ws.ensure_thread(session)
-            ws.live.runtime_of(session_id, session.target).active_turn = "pending"
-            try:
-                await ws.server(session.target).request(
-                    "thread/compact/start", {"threadId": thread_id}
-                )
-            except BaseException:
-                ws.live.runtime_of(session_id).active_turn = None
-                raise
+            # The compaction runs as a turn: its turn/started marks the session running.
+            await ws.server(session.target).request("thread/compact/start", {"threadId": thread_id})
             ws.events.append(session_id, "session.compacting", {})
             return {"compacting": True}
 
