@@ -67,7 +67,8 @@ class ImageStore(LoggingConfigurable):
     def save(self, session_id: str, data_b64: str) -> dict[str, Any]:
         """Store a base64 image; its id, type and size."""
         try:
-            data = base64.b64decode(data_b64.split(",", 1)[-1], validate=True)
+            # Line-wrapped base64 (Jupyter's contents API wraps it) is fine too.
+            data = base64.b64decode("".join(data_b64.split(",", 1)[-1].split()), validate=True)
         except (binascii.Error, ValueError):
             raise InvalidRequestError("'data' must be a base64-encoded image.") from None
         if len(data) > self.max_image_bytes:

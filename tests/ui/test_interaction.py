@@ -200,3 +200,22 @@ def test_a_pasted_image_reaches_the_model_and_shows_as_a_thumbnail(
         what="the thumbnail to load",
     )
     assert page.locator(f"{PANEL} .jp-codex-ImageChip").count() == 0  # sent, cleared
+
+
+def test_an_image_selected_in_the_file_browser_is_attached(
+    page: Any, rest: httpx.Client, ui_fake: FakeUpstream, lab_root: Any
+) -> None:
+    import base64
+
+    (lab_root / "proj" / "browsed.png").write_bytes(base64.b64decode(PNG_B64))
+    ui_fake.script("UI-BROWSED", text("Got the file."))
+    sid = new_session(page, rest, "proj", "Browsed image")
+    page.locator(".jp-DirListing-item[title*='proj']").first.dblclick()
+    item = page.locator(".jp-DirListing-item[title*='browsed.png']")
+    item.click()
+    page.locator(f"{PANEL} .jp-codex-Attach").click()
+    page.locator(f"{PANEL} .jp-codex-ImageChip img").wait_for()
+    send(page, "UI-BROWSED look")
+    wait_until(lambda: turns_done(rest, sid) == 1, what="the turn")
+    body = json.dumps(ui_fake.responses_requests("UI-BROWSED")[-1].body)
+    assert "input_image" in body and PNG_B64[:40] in body

@@ -194,10 +194,17 @@ export function Composer(props: {
   const currentModel = models.find(m => m.id === session.model);
   const efforts = currentModel?.efforts.length ? currentModel.efforts : EFFORTS;
 
+  const isImage = (path: string) => /\.(png|jpe?g|gif|webp)$/i.test(path);
   const attachActive = () => {
+    // Images selected in the file browser go as pictures; otherwise the active file.
+    const selected = (env.selectedFiles?.() ?? []).filter(isImage);
+    if (selected.length) {
+      selected.forEach(path => void addImage({ path }));
+      return;
+    }
     const path = env.activeFile();
-    if (path && /\.(png|jpe?g|gif|webp)$/i.test(path)) {
-      void addImage({ path }); // an image from the file browser: the picture itself
+    if (path && isImage(path)) {
+      void addImage({ path });
     } else if (path) {
       draft.attach(path);
     }
