@@ -256,12 +256,12 @@ class CodexExtensionApp(ExtensionApp):
 
     def _make_app_server(self, target: str) -> AppServerManager:
         codex_home = Path(self.data_dir) / "targets" / target / "codex_home"
-        overrides: dict[str, Any] = {
-            "chatgpt_base_url": self.chatgpt_base_url,
+        overrides: dict[str, Any] = {"chatgpt_base_url": self.chatgpt_base_url}
+        if target == "cli":
             # Let the agent ask the user questions in every mode (not only Plan): every
-            # client answers `item/tool/requestUserInput` (codex_config_overrides may undo it).
-            "features.default_mode_request_user_input": True,
-        }
+            # workspace client answers `item/tool/requestUserInput`. Not for the api
+            # target, whose callers are programs (codex_config_overrides may change it).
+            overrides["features.default_mode_request_user_input"] = True
         # Codex's built-in provider sends model calls to `openai_base_url` whatever the
         # auth mode, so a moved ChatGPT backend moves it too (ChatGPT accounts use
         # <backend>/codex); otherwise codex picks the right default for the account.
