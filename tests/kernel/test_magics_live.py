@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fakes import exec_command, hang, text, usage_limit_error
+from fakes import exec_command, hang, text, tool_call, usage_limit_error
 from kernel_driver import KernelDriver, assert_readable, final_plain
 from kernel_live import Live
 
@@ -294,3 +294,37 @@ def test_codex_image_sends_a_file_and_a_displayed_picture(live: Live, nb: Kernel
     assert len(parts) == 2 and all(png[:40] in json.dumps(p) for p in parts)
     bad = nb.run("%codex --image nowhere.png MAGIC-IMG")
     assert_readable(bad, "no such file")
+
+
+def test_codex_without_buttons_prints_the_question_and_how_to_answer(
+    live: Live, nb: KernelDriver
+) -> None:
+    questions = {
+        "questions": [
+            {
+                "id": "unit",
+                "header": "Unit",
+                "question": "Which unit?",
+                "options": [
+                    {"label": "meters", "description": "SI"},
+                    {"label": "feet", "description": ""},
+                ],
+            }
+        ]
+    }
+    live.fake.script("LOOP-ASK", tool_call("request_user_input", questions), text("Using feet."))
+    run = nb.start("for attempt in range(1):\n    %codex LOOP-ASK")
+    nb.wait_for(lambda: "Which unit?" in run.stdout, timeout=60, what="the question")
+    assert "meters — SI" in run.stdout and "answers={'unit': ['meters']}" in run.stdout
+    with live.server.client() as http:
+        (pending,) = http.get("/codex/api/approvals").json()["approvals"]
+        assert pending["id"] in run.stdout
+        http.post(
+            f"/codex/api/approvals/{pending['id']}",
+            json={"decision": "accept", "answers": {"unit": ["feet"]}},
+        )
+    nb.wait(run, timeout=60)
+    assert run.status == "ok", run.describe()
+    assert "Using feet." in final_plain(run)
+    outputs = live.fake.responses_requests("LOOP-ASK")[-1].function_call_outputs
+    assert json.loads(outputs[-1]) == {"answers": {"unit": {"answers": ["feet"]}}}
