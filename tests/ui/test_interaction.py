@@ -4,20 +4,56 @@ question card answers Codex's questions, and the answer reaches the model."""
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from conftest import open_lab
 from fakes import FakeUpstream, hang, text, tool_call
-from server_process import JupyterServerProcess
+from helpers import extension_config, sign_in_cli_target
+from server_process import JupyterServerProcess, lab_settings
+
+MCP_SERVER = Path(__file__).parent.parent / "workspace" / "mcp_form_server.py"
 
 pytestmark = pytest.mark.browser
 
 PANEL = "#jupyter-codex-panel"
 TIMELINE = f"{PANEL} .jp-codex-Timeline"
+
+
+@pytest.fixture(scope="module")
+def lab(
+    ui_fake: FakeUpstream, lab_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[JupyterServerProcess]:
+    """conftest's lab, plus the tests' stdio MCP server (its forms are elicitations)."""
+    home = tmp_path_factory.mktemp("lab-home")
+    data_dir = home / "codex-data"
+    news = home / "user-settings" / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True)
+    (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    sign_in_cli_target(ui_fake, data_dir)
+    config = extension_config(ui_fake, data_dir)
+    config["codex_config_overrides"]["mcp_servers.formy.command"] = sys.executable
+    config["codex_config_overrides"]["mcp_servers.formy.args"] = [str(MCP_SERVER)]
+    server = JupyterServerProcess(
+        lab_root,
+        home / "config",
+        config,
+        app="jupyterlab",
+        extra_config={
+            "LabApp": lab_settings(home, expose_app_in_browser=True),
+            "WorkspaceManager": {"approval_timeout": 120.0},
+            "ServerApp": {"terminals_enabled": False},
+        },
+        log_path=home / "lab.log",
+    )
+    server.start(timeout=120)
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -219,3 +255,26 @@ def test_an_image_selected_in_the_file_browser_is_attached(
     wait_until(lambda: turns_done(rest, sid) == 1, what="the turn")
     body = json.dumps(ui_fake.responses_requests("UI-BROWSED")[-1].body)
     assert "input_image" in body and PNG_B64[:40] in body
+
+
+def test_mcp_form_card_fills_the_form(page: Any, rest: httpx.Client, ui_fake: FakeUpstream) -> None:
+    ui_fake.script(
+        "UI-FORM", tool_call("ask_form", {}, namespace="mcp__formy"), text("Hello, Ada.")
+    )
+    sid = new_session(page, rest, "proj", "Forms")
+    send(page, "UI-FORM who am I")
+    may_run = page.locator(f"{PANEL} .jp-codex-QuestionCard.jp-mod-waiting")
+    may_run.wait_for()
+    assert "ask_form" in may_run.text_content()
+    may_run.get_by_role("button", name="Submit").click()  # a form without fields
+
+    form = page.locator(f"{PANEL} .jp-codex-QuestionCard.jp-mod-waiting", has_text="Who are you?")
+    form.wait_for()
+    submit = form.get_by_role("button", name="Submit")
+    assert submit.is_disabled()  # "name" is required
+    form.locator("[data-field=name] input").fill("Ada")
+    form.locator("[data-field=age] input").fill("36")
+    submit.click()
+    wait_until(lambda: turns_done(rest, sid) == 1, what="the turn")
+    output = json.dumps(ui_fake.responses_requests("UI-FORM")[-1].function_call_outputs)
+    assert '\\"content\\": {\\"age\\": 36, \\"name\\": \\"Ada\\"}' in output
