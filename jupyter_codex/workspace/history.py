@@ -111,11 +111,15 @@ class ThreadActions:
                     "The last turn changed too much to undo here (its diff was truncated)."
                 )
             folder, _ = resolve_folder(ws.root_dir, session.cwd)
-            reverted_files = await _reverse_apply(str(diff.get("diff") or ""), str(folder))
+            patch = str(diff.get("diff") or "")
+            # Check first, so a refused reversal leaves both the files and the history as
+            # they were; then drop the turn from the history, then restore the files.
+            await _reverse_apply(patch, str(folder), check=True)
             thread_id = await ws.ensure_thread(session)
             await ws.server(session.target).request(
                 "thread/revert", {"threadId": thread_id, "beforeTurnId": turn_id}
             )
+            reverted_files = await _reverse_apply(patch, str(folder))
             ws.events.append(session_id, "turn.undone", {"files": reverted_files}, turn_id=turn_id)
             return {"undone": turn_id, "files": reverted_files}
 
@@ -141,9 +145,10 @@ class ThreadActions:
         return turn_id, diffs.get(turn_id or "", {})
 
 
-async def _reverse_apply(diff: str, folder: str) -> list[str]:
-    """Reverse a unified diff in ``folder``; the files it touched. ``git apply`` refuses
-    paths that leave the folder, and checks the whole patch before changing anything."""
+async def _reverse_apply(diff: str, folder: str, *, check: bool = False) -> list[str]:
+    """Reverse a unified diff in ``folder`` (with ``check``, only see that it would
+    apply); the files it touched. ``git apply`` refuses paths that leave the folder, and
+    checks the whole patch before changing anything."""
     if not diff.strip():
         return []
     git = shutil.which("git")
@@ -158,6 +163,7 @@ async def _reverse_apply(diff: str, folder: str) -> list[str]:
         git,
         "apply",
         "-R",
+        *(["--check"] if check else []),
         "--whitespace=nowarn",
         "-",
         cwd=folder,

@@ -86,6 +86,10 @@ async def test_compact_fork_and_undo(
     await _turns_done(api, sid, 3)
     made = jp_root_dir / "proj" / "made.txt"
     assert made.read_text() == "hello\n"
+    made.write_text("edited by hand\n")  # changed since: nothing is touched, 409
+    assert await _status(api, "sessions", sid, "undo") == 409
+    assert made.read_text() == "edited by hand\n"
+    made.write_text("hello\n")
     undone = await api.call("POST", "sessions", sid, "undo")
     assert undone["files"] == ["made.txt"] and not made.exists()
     assert await _status(api, "sessions", sid, "undo") == 409  # undone already
