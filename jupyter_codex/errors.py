@@ -38,6 +38,7 @@ server's error answers, plus its own, which the server never raises::
         ├── NotAuthorizedError       403  the server refused the client's token
         ├── TurnTimeoutError              send_and_wait() gave up waiting for the turn
         ├── OptionError                   a bad %codex option (kernel/options.py)
+        ├── ImageSpecError                a --image value that names no picture (kernel/images.py)
         ├── CodexMagicError               what %codex shows as one line (kernel/magics.py)
         └── ToolConflictError             two notebook tools share a name (kernel/notebook_tools.py)
 """
