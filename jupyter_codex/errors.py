@@ -18,6 +18,7 @@ went wrong and what to do, and never contains a secret.
     │   ├── AuthFileError            400  a Codex auth.json we cannot use
     │   ├── AccountQuarantinedError  409  refresh token reused/expired/invalidated
     │   ├── NoAccountAvailableError  503  no account passes the target's rules
+    │   │   └── UsageLimitReachedError 429  every candidate is at its usage limit
     │   └── UpstreamAuthError        502  the OAuth/usage endpoint failed
     ├── StoreError                   500  SQLite failed (disk full, corrupt db)
     └── AppServerError               502  the codex app-server misbehaved
@@ -132,6 +133,18 @@ class NoAccountAvailableError(AccountError):
     code = "no_account_available"
 
 
+class UsageLimitReachedError(NoAccountAvailableError):
+    """Every candidate account is at its usage limit (or cooling down for one).
+
+    ``details``: ``resets_at`` (unix seconds of the earliest reset, or None) and
+    ``plan_type``; the proxy renders it as the backend's own 429
+    ``usage_limit_reached`` (OpenAI routes) or ``rate_limit_error`` (Anthropic).
+    """
+
+    status_code = 429
+    code = "usage_limit_reached"
+
+
 class UpstreamAuthError(AccountError):
     """The OAuth or usage endpoint failed (network, 5xx, unexpected answer)."""
 
@@ -241,4 +254,5 @@ __all__ = [
     "TooManyTurnsError",
     "TurnTimeoutError",
     "UpstreamAuthError",
+    "UsageLimitReachedError",
 ]

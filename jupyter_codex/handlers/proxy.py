@@ -41,6 +41,10 @@ except ImportError:  # jupyter_server < 2.13 never enforces auth in prepare()
         return method
 
 
+#: Statuses a retry cannot fix (a wrong key, body or path): SDKs give up at once.
+_NOT_RETRYABLE = frozenset({400, 401, 403, 404, 413, 422})
+
+
 class _ClientGone(Exception):
     """The client closed the connection."""
 
@@ -156,8 +160,11 @@ class ProxyHandler(APIHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         code: str | None = None
         retry_after: float | None = None
+        extra: dict[str, Any] = {}
+        should_retry: bool | None = None
         if isinstance(exc, ProxyError):
             status, message, code, retry_after = exc.status, exc.message, exc.code, exc.retry_after
+            extra, should_retry = exc.extra, exc.should_retry
         elif isinstance(exc, CodexError):
             status, message, code = exc.status_code, exc.message, exc.code
             retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
@@ -174,7 +181,11 @@ class ProxyHandler(APIHandler):
         self.set_status(status)
         if retry_after:
             self.set_header("Retry-After", str(max(1, round(retry_after))))
-        body = self.adapter.error_body(status, message, code)
+        if should_retry is None and status in _NOT_RETRYABLE:
+            should_retry = False
+        if should_retry is not None:  # the OpenAI and Anthropic SDKs obey it
+            self.set_header("x-should-retry", "true" if should_retry else "false")
+        body = self.adapter.error_body(status, message, code, extra)
         self.finish(json.dumps(body), set_content_type="application/json")
 
     def adapter_error(self, status: int, message: str, code: str | None) -> bytes:

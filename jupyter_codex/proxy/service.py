@@ -409,7 +409,7 @@ class ProxyService(LoggingConfigurable):
         reason = f"proxy: upstream {error.status or ''} {error.code or error.kind}".replace(
             "  ", " "
         )
-        await self.router.cooldown(account_id, until, reason)
+        await self.router.cooldown(account_id, until, reason, kind=error.kind)
 
 
 def _effort_of(body: Mapping[str, Any]) -> str | None:

@@ -56,6 +56,7 @@ class UpstreamHTTPError(Exception):
     reset_at: float | None = None
     retry_after: float | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    plan_type: str | None = None
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.status}): {self.message}"
@@ -376,6 +377,7 @@ def classify(status: int, raw: bytes, headers: Mapping[str, str]) -> UpstreamHTT
     retry_after = parse_retry_after(lower.get("retry-after"))
     kind: FailureKind
     reset_at = None
+    plan_type = error.get("plan_type") if isinstance(error.get("plan_type"), str) else None
     if status == 429:
         reset_at = parse_usage_limit_error(body)
         kind = (
@@ -397,6 +399,7 @@ def classify(status: int, raw: bytes, headers: Mapping[str, str]) -> UpstreamHTT
         reset_at=reset_at,
         retry_after=retry_after,
         headers=lower,
+        plan_type=plan_type,
     )
 
 

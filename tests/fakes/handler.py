@@ -77,6 +77,7 @@ class FakeHandler(RequestHandler):
         if method == "POST" and path in RESPONSES_PATHS:
             step = fake._pick_step(body if isinstance(body, dict) else {})
             if isinstance(step, HttpError):
+                fake._after_http_error(req.account_id, step)
                 for k, v in step.headers:
                     self.set_header(k, v)
                 return self.write_json(step.status, step.body)

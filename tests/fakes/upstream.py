@@ -9,6 +9,7 @@ loop; every public method is safe to call from the test thread.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import json
 import shutil
@@ -29,7 +30,7 @@ from tornado.web import Application
 from .handler import FakeHandler
 from .records import Account, RecordedRequest, TokenStore, Usage
 from .sse import user_texts
-from .steps import JSON, Step, text
+from .steps import JSON, HttpError, Step, text
 
 MODELS = ["gpt-5.4", "gpt-5.4-mini"]
 
@@ -322,6 +323,26 @@ class FakeUpstream:
             headers.update(self._extra_headers.get(None, {}))
             headers.update(self._extra_headers.get(account_id, {}))
             return headers
+
+    def _after_http_error(self, account_id: str | None, error: HttpError) -> None:
+        """A 429 ``usage_limit_reached`` means the account *is* exhausted: ``/wham/usage``
+        says so from then on (limit reached, 5-hour window at 100 %, its reset), as the
+        real backend's does, until the test calls :meth:`set_usage` again."""
+        body = error.body.get("error") if isinstance(error.body, dict) else None
+        if error.status != 429 or not isinstance(body, dict) or not account_id:
+            return
+        if body.get("type") != "usage_limit_reached":
+            return
+        with self._lock:
+            usage = self._usage.get(account_id, Usage())
+            self._usage[account_id] = dataclasses.replace(
+                usage,
+                primary_used=100,
+                allowed=False,
+                limit_reached=True,
+                plan_type=str(body.get("plan_type") or usage.plan_type),
+                primary_reset_after=int(body.get("resets_in_seconds") or usage.primary_reset_after),
+            )
 
     def _usage_answer(self, account_id: str | None) -> tuple[int, JSON]:
         with self._lock:
