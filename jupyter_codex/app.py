@@ -184,7 +184,9 @@ class CodexExtensionApp(ExtensionApp):
             if self.manage_user_codex_home
             else Path(self.data_dir) / "terminal_codex_home"
         )
-        self.terminal_home = TerminalHome(terminal_dir, self.log)
+        self.terminal_home = TerminalHome(
+            terminal_dir, self.log, managed=not self.manage_user_codex_home
+        )
         self.runtimes = {
             "cli": TargetRuntime(
                 "cli",
@@ -311,6 +313,7 @@ class CodexExtensionApp(ExtensionApp):
         for runtime in self.runtimes.values():
             runtime.attach()
         self.terminal_home.export(self.app_servers["cli"].env)
+        self._route_terminal_codex()
         self.core.accounts.add_listener(self._on_account_event)
         self.core.router.add_switch_listener(self._announce_switch)
         self.core.router.add_alert_listener(self._announce_alert)
@@ -323,6 +326,14 @@ class CodexExtensionApp(ExtensionApp):
         if self.demo_mode:
             self.log.warning("jupyter-codex: %s", deployment.DEMO_BANNER)
         self.log.info("jupyter-codex %s ready (data in %s)", __version__, self.data_dir)
+
+    def _route_terminal_codex(self) -> None:
+        """Terminal codex goes through this server's proxy (``targets.TerminalHome``)."""
+        if self.serverapp is not None:
+            self._export_server_location(self.serverapp)
+        names = ("JUPYTER_CODEX_SERVER_TOKEN", "JUPYTERHUB_API_TOKEN")
+        token_var = next((k for k in names if os.environ.get(k)), None)
+        self.terminal_home.configure_proxy(os.environ.get("JUPYTER_CODEX_SERVER_URL"), token_var)
 
     async def _warm_up_then_poll(self) -> None:
         await self.core.warm_up()

@@ -53,6 +53,12 @@ def needs_refresh(account: Account, min_validity: float, now: float | None = Non
     unknown) the last refresh is older than eight days."""
     now = time.time() if now is None else now
     if account.access_expires_at is not None:
+        # Never more than a quarter of the token's life ahead: short-lived tokens would
+        # otherwise be refreshed on every use.
+        if account.last_refresh is not None:
+            lifetime = account.access_expires_at - account.last_refresh
+            if lifetime > 0:
+                min_validity = min(min_validity, lifetime / 4)
         return account.access_expires_at - now <= min_validity
     return account.last_refresh is None or now - account.last_refresh > MAX_REFRESH_AGE
 
@@ -162,8 +168,12 @@ class TokenRefresher:
         force: bool,
         rejected_token: str | None,
     ) -> bool:
-        if force:
-            return rejected_token is None or secrets.access_token == rejected_token
+        if force:  # a token replaced since the 401 is used, unless it is stale too
+            return (
+                rejected_token is None
+                or secrets.access_token == rejected_token
+                or needs_refresh(account, min_validity)
+            )
         return needs_refresh(account, min_validity)
 
     async def _refresh(

@@ -70,7 +70,7 @@ class Exchange:
         limits: list[UpstreamHTTPError] = []  # usage-limit failures: the earliest reset wins
         while len(self.tried) < max(service.max_attempts, 1):
             try:
-                account = await service.pick(key, self.tried)
+                account = await service.pick(key, self.tried, self.prepared.target)
             except NoAccountAvailableError as e:
                 raise _no_account(e, last, limits) from None
             self.tried.append(account.id)

@@ -33,6 +33,9 @@ from .response_memory import ResponseMemory
 from .responses import normalize_responses_request, tool_name_map
 from .upstream import UpstreamClient, UpstreamHTTPError
 
+#: Header that asks for the cli target's account (the value ``targets.TARGET_HEADER``).
+TARGET_HEADER = "x-jupyter-codex-target"
+
 Dialect = Literal["chat", "anthropic", "responses"]
 #: What :meth:`ProxyService.exchange` gives the handler: same surface, either mode.
 AnyExchange = Exchange | AgentExchange
@@ -54,6 +57,8 @@ class Prepared:
     client_id: str = ""
     #: the client's body in Responses shape (previous_response_id expanded)
     client_body: dict[str, Any] = field(default_factory=dict)
+    #: whose account serves it: the api target's pool, or (terminal codex) the cli target's
+    target: Literal["api", "cli"] = "api"
 
 
 class ProxyService(LoggingConfigurable):
@@ -190,8 +195,9 @@ class ProxyService(LoggingConfigurable):
             self._catalog = ids
         self._catalog_at = time.monotonic()
 
-    def resolve_model(self, name: str) -> tuple[str, str | None]:
-        """Client model name -> (upstream model, effort); 404 for an unknown one."""
+    def resolve_model(self, name: str, *, any_model: bool = False) -> tuple[str, str | None]:
+        """Client model name -> (upstream model, effort); 404 for an unknown one
+        (``any_model``: passed through, as codex itself would send it)."""
         aliases = {str(k): str(v) for k, v in self.model_aliases.items()}
         base, effort, is_agent = parse_model(name, aliases=aliases)
         if is_agent:
@@ -203,7 +209,7 @@ class ProxyService(LoggingConfigurable):
                 return base, effort
         if base.startswith("claude-") and base not in aliases:
             base = self.claude_model or self.model_ids()[0]
-        if not self.allow_unknown_models and base not in self._accepted():
+        if not (self.allow_unknown_models or any_model) and base not in self._accepted():
             raise ProxyError(
                 404,
                 f"The model '{name}' does not exist or is not served here; GET /v1/models lists them.",
@@ -219,6 +225,7 @@ class ProxyService(LoggingConfigurable):
         """Translate and normalize ``body``; raises InvalidRequestError / ProxyError."""
         info: Any = None
         remembered: str | None = None
+        target = self._target(headers, client_id)
         if dialect == "chat":
             rbody, info = openai_chat.chat_to_responses(body)
             model, names = info.model, info.tool_names
@@ -231,8 +238,12 @@ class ProxyService(LoggingConfigurable):
                 raise ProxyError(400, "'model' is required.", code="invalid_request_error")
             rbody, remembered = self._continue_response(body, client_id)
             names = tool_name_map(rbody)
-        upstream_model, effort = self.resolve_model(model)
-        agent = self._agent_request(body, headers, client_id, rbody, model, upstream_model, effort)
+        upstream_model, effort = self.resolve_model(model, any_model=target == "cli")
+        agent = None
+        if target == "api":
+            agent = self._agent_request(
+                body, headers, client_id, rbody, model, upstream_model, effort
+            )
         if agent is not None:
             return Prepared(
                 dialect,
@@ -260,7 +271,24 @@ class ProxyService(LoggingConfigurable):
             names,
             client_id=client_id,
             client_body=rbody,
+            target=target,
         )
+
+    @staticmethod
+    def _target(headers: Mapping[str, str], client_id: str) -> Literal["api", "cli"]:
+        """``x-jupyter-codex-target: cli`` (terminal codex, see ``targets.TerminalHome``):
+        served with the cli target's account. Only the Jupyter user may ask for it."""
+        wanted = (headers.get(TARGET_HEADER) or "api").strip().lower()
+        if wanted not in ("api", "cli"):
+            raise InvalidRequestError(f"Unknown {TARGET_HEADER} {wanted!r}; use 'api' or 'cli'.")
+        if wanted == "cli" and client_id != "jupyter":
+            raise ProxyError(
+                403,
+                "A proxy key cannot use the cli target's account; authenticate with the "
+                "Jupyter token.",
+                code="permission_denied",
+            )
+        return "cli" if wanted == "cli" else "api"
 
     def _continue_response(
         self, body: dict[str, Any], client_id: str
@@ -372,8 +400,18 @@ class ProxyService(LoggingConfigurable):
             self._ids = (time.monotonic(), ids)
         return ids
 
-    async def pick(self, key: str, tried: list[str]) -> Any:
-        """The conversation's account while it is a candidate, else the router's choice."""
+    async def pick(self, key: str, tried: list[str], target: str = "api") -> Any:
+        """The conversation's account while it is a candidate, else the router's choice
+        (the cli target: its active account, and no other)."""
+        if target == "cli":
+            account = await self.router.active("cli")
+            if account is None or account.id in tried:
+                raise NoAccountAvailableError(
+                    "No account serves the cli target: add one or choose one in the Codex "
+                    "panel (or `jupyter codex accounts use ID --target cli`).",
+                    retry_after=60.0,
+                )
+            return account
         owner = self.affinity.get(key)
         if owner is not None and owner not in tried:
             others = (await self._account_ids()) - {owner}

@@ -74,6 +74,10 @@ class FakeHandler(RequestHandler):
         )
         self.record = req
         fake._record(req)
+        if (method == "POST" and path in RESPONSES_PATHS) or path == "/backend-api/wham/usage":
+            denied = fake._check_access(req.bearer)
+            if denied is not None:
+                return self.write_json(*denied)
         if method == "POST" and path in RESPONSES_PATHS:
             step = fake._pick_step(body if isinstance(body, dict) else {})
             if isinstance(step, HttpError):

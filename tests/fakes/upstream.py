@@ -50,6 +50,7 @@ class FakeUpstream:
         self.models = list(MODELS)  # ids listed under "data" of /models
         self.websocket_status = 426  # answer to Codex's WebSocket upgrade attempts
         self.requests: list[RecordedRequest] = []
+        self._refresh_errors: list[str] = []
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._rules: list[_Rule] = []
@@ -203,6 +204,38 @@ class FakeUpstream:
         """Make ``token`` answer 401 ``refresh_token_invalidated``."""
         with self._lock:
             self._tokens.revoked.add(token)
+
+    def enforce_token_expiry(self, access_ttl: int | None = 20) -> None:
+        """Issue access tokens valid ``access_ttl`` s and answer 401 ``token_expired`` to a
+        model or usage request whose bearer JWT is past its ``exp`` (None: stop)."""
+        with self._lock:
+            self._tokens.enforce_exp = access_ttl is not None
+            if access_ttl is not None:
+                self._tokens.access_ttl = int(access_ttl)
+
+    def revoke_access_tokens(self) -> int:
+        """Revoke every access token issued or seen so far (401 ``token_revoked``), as a
+        sign-out elsewhere does; refresh tokens stay valid. Returns how many."""
+        with self._lock:
+            seen = {r.bearer for r in self.requests if r.bearer}
+            fresh = (self._tokens.minted | seen) - self._tokens.revoked_access
+            self._tokens.revoked_access |= fresh
+            return len(fresh)
+
+    @property
+    def refreshes(self) -> int:
+        """Successful refresh-token grants so far."""
+        with self._lock:
+            return self._tokens.refreshes
+
+    def refresh_errors(self) -> list[str]:
+        """The ``error`` of every refused refresh (e.g. ``refresh_token_reused``)."""
+        with self._lock:
+            return list(self._refresh_errors)
+
+    def _check_access(self, token: str | None) -> tuple[int, JSON] | None:
+        with self._lock:
+            return self._tokens.check_access(token)
 
     def live_refresh_token(self, account_id: str) -> str | None:
         """The account's current (latest issued, unused) refresh token."""
@@ -384,7 +417,10 @@ class FakeUpstream:
     def _refresh(self, body: Any) -> tuple[int, JSON]:
         with self._cond:
             try:
-                return self._tokens.token(body)
+                status, answer = self._tokens.token(body)
+                if status != 200 and isinstance(answer.get("error"), str):
+                    self._refresh_errors.append(answer["error"])
+                return status, answer
             finally:
                 self._cond.notify_all()
 
