@@ -110,7 +110,10 @@ class CodexExtensionApp(ExtensionApp):
         config=True,
         help="Keep the cli-target account's auth.json in the user's own ~/.codex (or "
         "$CODEX_HOME) instead of a managed CODEX_HOME under the data dir. Off by default: "
-        "the user's own codex login is left alone.",
+        "the user's own codex login is left alone. That auth.json has no refresh token (the "
+        "router rewrites it after every refresh and switch). Without this option the managed "
+        "home gets a config.toml that routes terminal codex through this server's proxy on "
+        "the cli target's account (a config.toml there without our first line is left alone).",
     )
 
     # -- deployment (JupyterHub, Binder demo; see docs/deployment.md) ----------

@@ -53,12 +53,6 @@ def needs_refresh(account: Account, min_validity: float, now: float | None = Non
     unknown) the last refresh is older than eight days."""
     now = time.time() if now is None else now
     if account.access_expires_at is not None:
-        # Never more than a quarter of the token's life ahead: short-lived tokens would
-        # otherwise be refreshed on every use.
-        if account.last_refresh is not None:
-            lifetime = account.access_expires_at - account.last_refresh
-            if lifetime > 0:
-                min_validity = min(min_validity, lifetime / 4)
         return account.access_expires_at - now <= min_validity
     return account.last_refresh is None or now - account.last_refresh > MAX_REFRESH_AGE
 
@@ -122,6 +116,9 @@ class TokenRefresher:
         timeout: float = 30.0,
     ) -> None:
         self._repo = repo
+        #: account id -> life (s) of the access tokens our refreshes got: a margin is never
+        #: more than a quarter of it, or short-lived tokens would be refreshed on every use
+        self._lifetimes: dict[str, float] = {}
         self._client = client
         self._auth_base_url = auth_base_url
         self._log = log or logging.getLogger(__name__)
@@ -136,6 +133,7 @@ class TokenRefresher:
         *,
         force: bool = False,
         rejected_token: str | None = None,
+        explicit: bool = False,
     ) -> Credentials:
         """Credentials valid for ``min_validity`` s; ``force`` refreshes regardless (after a
         401 on ``rejected_token``: skipped if the stored token already differs)."""
@@ -143,6 +141,8 @@ class TokenRefresher:
         _check_usable(account)
         if account.kind == "api_key":
             return credentials_for(account, secrets)
+        if account_id in self._lifetimes and not explicit:  # an asked-for validity is kept
+            min_validity = min(min_validity, self._lifetimes[account_id] / 4)
         if not self._due(account, secrets, min_validity, force, rejected_token):
             return credentials_for(account, secrets)
         future = self._inflight.get(account_id)
@@ -240,6 +240,8 @@ class TokenRefresher:
             except NotFoundError:
                 raise AccountError(f"The account {account_id!r} was removed.") from None
             if stored:
+                if claims.expires_at is not None:
+                    self._lifetimes[account_id] = max(claims.expires_at - time.time(), 1.0)
                 self._log.info(
                     "Refreshed the access token of account %s (%s)", account.id, account.label
                 )
