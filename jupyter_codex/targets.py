@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .accounts import AccountManager
+from .accounts.authjson import MANAGED_CODEX_HOME_ENV, USER_CODEX_HOME_ENV
 from .accounts.credentials import Credentials
 from .accounts.router import AccountRouter
 from .errors import AccountError, CodexError
@@ -71,7 +72,12 @@ class TerminalHome:
     def export(self, env: dict[str, str]) -> None:
         """Point child processes (terminals, kernels) of this server at the managed home."""
         self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        current = os.environ.get("CODEX_HOME")
+        if not current or current != os.environ.get(MANAGED_CODEX_HOME_ENV):
+            # Remember the user's own home: `accounts import` reads the real login there.
+            os.environ[USER_CODEX_HOME_ENV] = current or str(Path.home() / ".codex")
         os.environ["CODEX_HOME"] = str(self.path)
+        os.environ[MANAGED_CODEX_HOME_ENV] = str(self.path)
         os.environ.update(env)
 
     def configure_proxy(self, server_url: str | None, env_key: str | None) -> bool:

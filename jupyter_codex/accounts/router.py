@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any, cast
 
-from traitlets import Dict, Float
+from traitlets import Dict, Float, Int
 from traitlets.config import LoggingConfigurable
 
 from ..errors import (
@@ -64,6 +64,14 @@ class AccountRouter(LoggingConfigurable):
         8 * 86_400.0,
         config=True,
         help="Upper bound (seconds) of one cooldown; a later reset time is treated as bogus.",
+    )
+
+    system_log_max_rows = Int(
+        10_000,
+        config=True,
+        help="""Entries kept in the system log (switches, alerts, cooldowns, errors;
+        ``GET codex/api/logs``); the oldest are deleted beyond this. Applied to the store
+        by the composition root (``CodexCore``).""",
     )
 
     target_defaults = Dict(

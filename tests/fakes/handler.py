@@ -91,6 +91,8 @@ class FakeHandler(RequestHandler):
             # ~6 s of retries; a 400 fails the turn).
             self.write_json(fake.websocket_status, {"error": {"message": "use HTTPS SSE"}})
         elif method == "GET" and path == "/backend-api/wham/usage":
+            if fake.usage_delay:  # a slow usage endpoint (deadline tests)
+                await asyncio.sleep(fake.usage_delay)
             self.write_json(*fake._usage_answer(req.account_id))
         elif method == "GET" and path == "/backend-api/wham/accounts/check":
             self.write_json(200, fake._accounts_check(req.account_id))

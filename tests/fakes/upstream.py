@@ -51,6 +51,8 @@ class FakeUpstream:
         self.websocket_status = 426  # answer to Codex's WebSocket upgrade attempts
         self.requests: list[RecordedRequest] = []
         self._refresh_errors: list[str] = []
+        #: seconds ``/wham/usage`` waits before answering (0: at once)
+        self.usage_delay = 0.0
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._rules: list[_Rule] = []
