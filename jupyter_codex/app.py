@@ -332,11 +332,13 @@ class CodexExtensionApp(ExtensionApp):
 
     def _route_terminal_codex(self) -> None:
         """Terminal codex goes through this server's proxy (``targets.TerminalHome``)."""
-        if self.serverapp is not None:
-            self._export_server_location(self.serverapp)
-        names = ("JUPYTER_CODEX_SERVER_TOKEN", "JUPYTERHUB_API_TOKEN")
-        token_var = next((k for k in names if os.environ.get(k)), None)
-        self.terminal_home.configure_proxy(os.environ.get("JUPYTER_CODEX_SERVER_URL"), token_var)
+        serverapp = self.serverapp
+        if serverapp is None or getattr(serverapp, "sock", None):
+            return  # no TCP URL: terminal codex keeps its own configuration
+        # The variable terminals get (``_export_server_location``; the hub's token otherwise).
+        token = getattr(serverapp.identity_provider, "token", None)
+        token_var = "JUPYTER_CODEX_SERVER_TOKEN" if token else "JUPYTERHUB_API_TOKEN"
+        self.terminal_home.configure_proxy(str(serverapp.connection_url), token_var)
 
     async def _warm_up_then_poll(self) -> None:
         await self.core.warm_up()

@@ -62,7 +62,12 @@ async def soak(
     assert not (home / "auth.json").exists()
 
     (root / "work").mkdir()
-    terminal = AppServer(home, {}, {}, cwd=root / "work")
+    # A Jupyter terminal's environment: the server exports its URL and token at start.
+    env = {
+        "JUPYTER_CODEX_SERVER_URL": f"http://localhost:{port}{base_url}",
+        "JUPYTER_CODEX_SERVER_TOKEN": str(serverapp.identity_provider.token),
+    }
+    terminal = AppServer(home, {}, env, cwd=root / "work")
     await terminal.start("terminal_codex")
     failures: list[str] = []
     counts = {"terminal": 0, "workspace": 0, "proxy": 0, "revocations": 0}
