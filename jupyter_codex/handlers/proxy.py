@@ -242,6 +242,85 @@ class ModelsHandler(ProxyHandler):
         self.send_json(openai_model_list(self.service.model_ids(), created=int(time.time())))
 
 
+class ModelHandler(ProxyHandler):
+    """``GET codex/v1/models/{id}``: one model as the list shows it, or a 404."""
+
+    @allow_unauthenticated
+    async def get(self, model_id: str) -> None:
+        await self.service.refresh_catalog()
+        listed = openai_model_list(self.service.model_ids(), created=int(time.time()))["data"]
+        by_id = {m["id"].lower(): m for m in listed}
+        found = by_id.get(model_id.lower()) or by_id.get(model_id.lower().removeprefix("openai/"))
+        if found is None:
+            raise ProxyError(
+                404,
+                f"The model '{model_id}' does not exist or is not served here; "
+                "GET /v1/models lists them.",
+                code="model_not_found",
+            )
+        self.send_json(found)
+
+
+class AnthropicModelsHandler(ProxyHandler):
+    """``GET codex/claude/v1/models[/{id}]``: the served models in Anthropic's list shape."""
+
+    adapter = AnthropicAdapter
+
+    @allow_unauthenticated
+    async def get(self, model_id: str | None = None) -> None:
+        await self.service.refresh_catalog()
+        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        models = [
+            {"type": "model", "id": m, "display_name": m, "created_at": created}
+            for m in self.service.model_ids()
+        ]
+        if model_id is not None:
+            found = next((m for m in models if m["id"].lower() == model_id.lower()), None)
+            if found is None:
+                raise ProxyError(404, f"model: {model_id} is not served here.")
+            self.send_json(found)
+            return
+        self.send_json(
+            {
+                "data": models,
+                "has_more": False,
+                "first_id": models[0]["id"] if models else None,
+                "last_id": models[-1]["id"] if models else None,
+            }
+        )
+
+
+class UnknownOpenAIRouteHandler(ProxyHandler):
+    """Any other path under ``codex/v1/``: a JSON 404 in the OpenAI dialect (after the
+    same authentication, so a proxy key gets the 404 too, not Jupyter's HTML page)."""
+
+    def _missing(self, *args: Any, **kwargs: Any) -> None:
+        raise ProxyError(
+            404,
+            f"Unknown route {self.request.method} {self.request.path}; this proxy serves "
+            "models, chat/completions and responses.",
+            code="unknown_url",
+        )
+
+    get = post = put = patch = delete = allow_unauthenticated(_missing)
+
+
+class UnknownAnthropicRouteHandler(UnknownOpenAIRouteHandler):
+    """Any other path under ``codex/claude/``: a JSON 404 in the Anthropic dialect."""
+
+    adapter = AnthropicAdapter
+
+    def _missing(self, *args: Any, **kwargs: Any) -> None:
+        raise ProxyError(
+            404,
+            f"Unknown route {self.request.method} {self.request.path}; this proxy serves "
+            "v1/messages, v1/messages/count_tokens and v1/models.",
+            code="not_found_error",
+        )
+
+    get = post = put = patch = delete = allow_unauthenticated(_missing)
+
+
 class CompletionHandler(ProxyHandler):
     """Shared POST flow: translate, run the exchange, answer (JSON or SSE)."""
 
@@ -427,6 +506,12 @@ def proxy_handlers() -> list[tuple[str, type]]:
         (r"codex/v1/responses", ResponsesHandler),
         (r"codex/claude/v1/messages", MessagesHandler),
         (r"codex/claude/v1/messages/count_tokens", CountTokensHandler),
+        (r"codex/v1/models/(?P<model_id>.+)", ModelHandler),
+        (r"codex/claude/v1/models", AnthropicModelsHandler),
+        (r"codex/claude/v1/models/(?P<model_id>[^/]+)", AnthropicModelsHandler),
+        # last: everything else under the proxy prefixes is a 404 in its dialect
+        (r"codex/v1/(?P<rest>.*)", UnknownOpenAIRouteHandler),
+        (r"codex/claude/(?P<rest>.*)", UnknownAnthropicRouteHandler),
     ]
 
 

@@ -114,6 +114,13 @@ class ProxyService(LoggingConfigurable):
     allow_unknown_models = Bool(
         False, config=True, help="Pass model names outside the list upstream instead of a 404."
     )
+    default_model = Unicode(
+        "",
+        config=True,
+        help="""Upstream model that serves a model name outside the list (opt-in, for clients
+        that send a name of their own, as claude-* names map to claude_model). Empty: such a
+        name gets a 404 (unless allow_unknown_models).""",
+    )
     request_log_rows = Int(10_000, config=True, help="Rows kept in the proxy request log.")
     remembered_responses = Int(
         512,
@@ -207,15 +214,29 @@ class ProxyService(LoggingConfigurable):
                 )
             if not base:
                 return base, effort
-        if base.startswith("claude-") and base not in aliases:
+        base = self._canonical(base)
+        if base.lower().startswith("claude-") and base not in aliases:
             base = self.claude_model or self.model_ids()[0]
-        if not (self.allow_unknown_models or any_model) and base not in self._accepted():
+        accepted = base in self._accepted()
+        if not accepted and self.default_model and not any_model:
+            return self.default_model, effort
+        if not (self.allow_unknown_models or any_model) and not accepted:
             raise ProxyError(
                 404,
                 f"The model '{name}' does not exist or is not served here; GET /v1/models lists them.",
                 code="model_not_found",
             )
         return base, effort
+
+    def _canonical(self, name: str) -> str:
+        """``OpenAI/GPT-5-Codex`` -> ``gpt-5-codex`` when that is a served model: names
+        match case-insensitively, with or without an ``openai/`` provider prefix."""
+        if name.lower().startswith("openai/"):
+            name = name[len("openai/") :]
+        if name in self._accepted():
+            return name
+        by_lower = {m.lower(): m for m in self._accepted()}
+        return by_lower.get(name.lower(), name)
 
     # -- requests ----------------------------------------------------------------------
 
