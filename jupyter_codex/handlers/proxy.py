@@ -336,6 +336,9 @@ class CompletionHandler(ProxyHandler):
         self._stream_mode = prepared.stream
         adapter = adapter_for(prepared)
         self._adapter = adapter
+        if prepared.dialect == "chat" and prepared.info.n > 1:
+            await self._choices(prepared, adapter)
+            return
         exchange = self.service.exchange(prepared)
         closer = asyncio.ensure_future(self._gone.wait())
         try:
@@ -354,6 +357,50 @@ class CompletionHandler(ProxyHandler):
         finally:
             closer.cancel()
             await exchange.aclose()
+
+    async def _choices(self, prepared: Prepared, adapter: Adapter) -> None:
+        """Chat ``n > 1``: the completion runs upstream ``n`` times (at once), then the
+        answers merge into one ``chat.completion`` with choices ``0..n-1`` and the summed
+        usage (each run is billed upstream)."""
+
+        async def one() -> tuple[int, dict[str, Any], AnyExchange]:
+            exchange = self.service.exchange(prepared)
+            answer = adapter_for(prepared)
+            try:
+                await exchange.start()
+                await self._gather(exchange, answer)
+                return (*answer.result(), exchange)
+            finally:
+                await exchange.aclose()
+
+        closer = asyncio.ensure_future(self._gone.wait())
+        runs = asyncio.gather(*(one() for _ in range(prepared.info.n)))
+        try:
+            results = await self._wait(asyncio.ensure_future(runs), adapter, closer)
+        except _ClientGone:
+            self.error_code = "client_closed"
+            return
+        finally:
+            closer.cancel()
+        for status, body, _ in results:
+            if status != 200:
+                self.error_code = str((body.get("error") or {}).get("code") or f"http_{status}")
+                self.send_json(body, status)
+                return
+        merged = dict(results[0][1])
+        merged["choices"] = [
+            dict(body["choices"][0], index=i) for i, (_, body, _) in enumerate(results)
+        ]
+        usage: dict[str, Any] = {}
+        for _, body, _ in results:
+            for key, value in (body.get("usage") or {}).items():
+                if isinstance(value, int):
+                    usage[key] = usage.get(key, 0) + value
+        merged["usage"] = {**(results[0][1].get("usage") or {}), **usage}
+        self.log_fields["account_id"] = results[0][2].account_id
+        self.log_fields["input_tokens"] = usage.get("prompt_tokens")
+        self.log_fields["output_tokens"] = usage.get("completion_tokens")
+        self.send_json(merged)
 
     def _note_usage(self, exchange: AnyExchange) -> None:
         """Token counts for the request log (written by ``on_finish``)."""

@@ -9,13 +9,14 @@ with a proxy key; ``models/{id}`` and Anthropic's model list exist; non-retryabl
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import anthropic
 import httpx
 import openai
 import pytest
-from fakes import FakeUpstream, text
+from fakes import FakeUpstream, text, tool_call
 from helpers import Api
 from proxy_helpers import (
     MODEL,
@@ -139,3 +140,110 @@ async def test_non_retryable_errors_say_so(api: Api, server: Server) -> None:
     with pytest.raises(anthropic.AuthenticationError) as claude_refused:
         await claude.messages.create(model=MODEL, max_tokens=5, messages=[])
     assert claude_refused.value.response.headers["x-should-retry"] == "false"
+
+
+# -- requests real APIs accept ------------------------------------------------------------
+
+
+async def test_n_choices_run_upstream_n_times_and_merge(
+    api: Api, fake_upstream: FakeUpstream, server: Server
+) -> None:
+    await setup_accounts(api, fake_upstream, 1)
+    fake_upstream.script(
+        "twice", text("one answer").with_usage(10, 3), text("another").with_usage(10, 4)
+    )
+    reply = await openai_client(*server).chat.completions.create(
+        model=MODEL, n=2, messages=[{"role": "user", "content": "twice"}]
+    )
+    assert [c.index for c in reply.choices] == [0, 1]
+    assert sorted(c.message.content or "" for c in reply.choices) == ["another", "one answer"]
+    assert reply.usage is not None and reply.usage.completion_tokens == 7
+    assert reply.usage.prompt_tokens == 20
+    assert len(fake_upstream.responses_requests()) == 2
+
+
+async def test_legacy_functions_round_trip(
+    api: Api, fake_upstream: FakeUpstream, server: Server
+) -> None:
+    await setup_accounts(api, fake_upstream, 1)
+    client = openai_client(*server)
+    functions = [
+        {
+            "name": "get_weather",
+            "description": "Weather in a city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+        }
+    ]
+    fake_upstream.script(
+        "weather in Paris",
+        tool_call("get_weather", {"city": "Paris"}),
+        text("Sunny in Paris"),
+        tool_call("get_weather", {"city": "Oslo"}),
+    )
+    messages: list[Any] = [{"role": "user", "content": "weather in Paris"}]
+    reply = await client.chat.completions.create(
+        model=MODEL, messages=messages, functions=functions, function_call="auto"
+    )
+    choice = reply.choices[0]
+    assert choice.finish_reason == "function_call"
+    assert choice.message.function_call is not None and not choice.message.tool_calls
+    assert choice.message.function_call.name == "get_weather"
+    assert json.loads(choice.message.function_call.arguments) == {"city": "Paris"}
+    sent = fake_upstream.responses_requests()[-1].body
+    assert [t["name"] for t in sent["tools"]] == ["get_weather"]
+    assert sent["tool_choice"] == "auto"
+    # The function's result goes back as role "function": a tool output upstream.
+    messages += [
+        {
+            "role": "assistant",
+            "content": None,
+            "function_call": choice.message.function_call.model_dump(),
+        },
+        {"role": "function", "name": "get_weather", "content": "sunny, 21 C"},
+    ]
+    reply = await client.chat.completions.create(
+        model=MODEL, messages=messages, functions=functions
+    )
+    assert reply.choices[0].message.content == "Sunny in Paris"
+    items = fake_upstream.responses_requests()[-1].body["input"]
+    call = next(i for i in items if i.get("type") == "function_call")
+    output = next(i for i in items if i.get("type") == "function_call_output")
+    assert call["name"] == "get_weather" and output["call_id"] == call["call_id"]
+    assert output["output"] == "sunny, 21 C"
+    # Streamed, the call arrives as function_call deltas.
+    messages.append({"role": "user", "content": "and weather in Paris tomorrow?"})
+    stream = await client.chat.completions.create(
+        model=MODEL, messages=messages, functions=functions, stream=True
+    )
+    name, args, finish = "", "", None
+    async for chunk in stream:
+        if not chunk.choices:
+            continue
+        delta = chunk.choices[0].delta
+        assert not delta.tool_calls
+        if delta.function_call is not None:
+            name += delta.function_call.name or ""
+            args += delta.function_call.arguments or ""
+        finish = chunk.choices[0].finish_reason or finish
+    assert (name, json.loads(args), finish) == ("get_weather", {"city": "Oslo"}, "function_call")
+
+
+async def test_anthropic_files_api_images_get_a_clear_error(api: Api, server: Server) -> None:
+    claude = anthropic_client(*server)
+    with pytest.raises(anthropic.BadRequestError) as info:
+        await claude.messages.create(
+            model=MODEL,
+            max_tokens=50,
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "image", "source": {"type": "file", "file_id": "file_011"}},
+                        {"type": "text", "text": "what is this?"},
+                    ],
+                }
+            ],
+        )
+    message = info.value.body["error"]["message"]  # type: ignore[index]
+    assert "Files API" in message and "base64" in message
+    assert info.value.response.headers["x-should-retry"] == "false"
