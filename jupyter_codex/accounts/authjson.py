@@ -114,13 +114,12 @@ MANAGED_CODEX_HOME_ENV = "JUPYTER_CODEX_MANAGED_CODEX_HOME"
 
 
 def user_codex_home() -> Path:
-    """The user's real Codex home: the one the server found at start (before it set
-    ``CODEX_HOME`` for terminals), else ``$CODEX_HOME``, else ``~/.codex``."""
-    home = os.environ.get(USER_CODEX_HOME_ENV)
-    if not home:
-        current = os.environ.get("CODEX_HOME")
-        managed = current and current == os.environ.get(MANAGED_CODEX_HOME_ENV)
-        home = None if managed else current
+    """The user's real Codex home: ``$CODEX_HOME``, else ``~/.codex``; where
+    ``CODEX_HOME`` is the server's managed terminal home (in the server and its
+    terminals), the one the server found at start instead."""
+    home = os.environ.get("CODEX_HOME")
+    if home and home == os.environ.get(MANAGED_CODEX_HOME_ENV):  # the server's, not theirs
+        home = os.environ.get(USER_CODEX_HOME_ENV)
     return Path(home).expanduser() if home else Path.home() / ".codex"
 
 
