@@ -11,9 +11,10 @@ the stream; failures from then on are the handler's to report in-stream.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import CodexError, NoAccountAvailableError, UsageLimitReachedError
 from .errors import MAX_RETRY_AFTER, ProxyError, failure_from_event, usage_limit_error
@@ -21,7 +22,30 @@ from .responses import TERMINAL, Usage, usage_of
 from .upstream import UpstreamHTTPError, UpstreamStream
 
 if TYPE_CHECKING:
-    from .service import Prepared, ProxyService
+    from ..models import Account
+    from .service import Prepared
+
+
+class AccountPicker(Protocol):
+    """What an :class:`Exchange` needs from its service (``ProxyService`` is one): which
+    account to try next, an upstream stream on it, and where failures and successes go."""
+
+    @property
+    def max_attempts(self) -> int: ...
+
+    @property
+    def log(self) -> logging.Logger | logging.LoggerAdapter[Any]: ...
+
+    async def pick(self, key: str, tried: list[str], target: str) -> Account: ...
+
+    async def open_on(self, account_id: str, body: dict[str, Any], key: str) -> UpstreamStream:
+        """A 200 upstream stream on the account (a 401 refreshes its token once)."""
+        ...
+
+    async def on_failure(self, account_id: str, error: UpstreamHTTPError) -> None: ...
+
+    def bind(self, key: str, account_id: str) -> None: ...
+
 
 #: In-stream failure codes another account may not have (checked before the first byte).
 RETRYABLE_CODES = frozenset(
@@ -52,7 +76,7 @@ def _in_stream_error(event: dict[str, Any]) -> UpstreamHTTPError | None:
 class Exchange:
     """One client request against upstream: ``start`` (failover), then ``events``."""
 
-    def __init__(self, service: ProxyService, prepared: Prepared) -> None:
+    def __init__(self, service: AccountPicker, prepared: Prepared) -> None:
         self.service = service
         self.prepared = prepared
         self.account_id: str | None = None
@@ -102,18 +126,7 @@ class Exchange:
     async def _open(
         self, account_id: str, body: dict[str, Any], key: str
     ) -> tuple[UpstreamStream, AsyncIterator[dict[str, Any]], list[dict[str, Any]]]:
-        service = self.service
-        credentials = await service.accounts.credentials(account_id)
-        try:
-            stream = await service.upstream.open(credentials, body, session_id=key)
-        except UpstreamHTTPError as e:
-            if e.kind != "auth" or credentials.kind != "chatgpt":
-                raise
-            credentials = await service.accounts.force_refresh(
-                account_id, rejected_token=credentials.access_token
-            )
-            stream = await service.upstream.open(credentials, body, session_id=key)
-        service.spawn(service.scheduler.ingest_headers(account_id, stream.headers))
+        stream = await self.service.open_on(account_id, body, key)
         events = stream.events().__aiter__()
         buffered: list[dict[str, Any]] = []
         try:

@@ -31,7 +31,7 @@ from .keys import ProxyKeys
 from .models_catalog import DEFAULT_MODELS, parse_model
 from .response_memory import ResponseMemory
 from .responses import normalize_responses_request, tool_name_map
-from .upstream import UpstreamClient, UpstreamHTTPError
+from .upstream import UpstreamClient, UpstreamHTTPError, UpstreamStream
 
 #: Header that asks for the cli target's account (the value ``targets.TARGET_HEADER``).
 TARGET_HEADER = "x-jupyter-codex-target"
@@ -441,6 +441,22 @@ class ProxyService(LoggingConfigurable):
             except NoAccountAvailableError:
                 pass
         return await self.router.pick_for_request(exclude=tried)
+
+    async def open_on(self, account_id: str, body: dict[str, Any], key: str) -> UpstreamStream:
+        """A 200 upstream stream on ``account_id``; a 401 refreshes its token once (only
+        if the rejected token is still the stored one: a burst of 401s, one refresh)."""
+        credentials = await self.accounts.credentials(account_id)
+        try:
+            stream = await self.upstream.open(credentials, body, session_id=key)
+        except UpstreamHTTPError as e:
+            if e.kind != "auth" or credentials.kind != "chatgpt":
+                raise
+            credentials = await self.accounts.force_refresh(
+                account_id, rejected_token=credentials.access_token
+            )
+            stream = await self.upstream.open(credentials, body, session_id=key)
+        self.spawn(self.scheduler.ingest_headers(account_id, stream.headers))
+        return stream
 
     def bind(self, key: str, account_id: str) -> None:
         """Remember who served the conversation; a short detour does not move it."""
