@@ -14,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from traitlets import Bool, Dict, Float, Int, List, Unicode
 from traitlets.config import LoggingConfigurable
@@ -35,6 +35,13 @@ from .upstream import UpstreamClient, UpstreamHTTPError, UpstreamStream
 
 #: Header that asks for the cli target's account (the value ``targets.TARGET_HEADER``).
 TARGET_HEADER = "x-jupyter-codex-target"
+
+if TYPE_CHECKING:
+    from ..accounts.manager import AccountManager
+    from ..accounts.router import AccountRouter
+    from ..models import Account
+    from ..store.proxy import RequestLogRepository
+    from ..usage.scheduler import UsageScheduler
 
 Dialect = Literal["chat", "anthropic", "responses"]
 #: What :meth:`ProxyService.exchange` gives the handler: same surface, either mode.
@@ -136,12 +143,12 @@ class ProxyService(LoggingConfigurable):
     def __init__(
         self,
         *,
-        router: Any,
-        accounts: Any,
-        scheduler: Any,
+        router: AccountRouter,
+        accounts: AccountManager,
+        scheduler: UsageScheduler,
         upstream: UpstreamClient,
         keys: ProxyKeys,
-        request_log: Any,
+        request_log: RequestLogRepository,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -392,7 +399,7 @@ class ProxyService(LoggingConfigurable):
         """Append to the request log in the background (never fails the request)."""
         self.spawn(self.request_log.append(**fields))
 
-    def spawn(self, coro: Any) -> None:
+    def spawn(self, coro: Awaitable[Any]) -> None:
         async def guarded() -> None:
             try:
                 await coro
@@ -421,7 +428,7 @@ class ProxyService(LoggingConfigurable):
             self._ids = (time.monotonic(), ids)
         return ids
 
-    async def pick(self, key: str, tried: list[str], target: str = "api") -> Any:
+    async def pick(self, key: str, tried: list[str], target: str = "api") -> Account:
         """The conversation's account while it is a candidate, else the router's choice
         (the cli target: its active account, and no other)."""
         if target == "cli":
