@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import ProxyRequestError
+
 #: OpenAI error ``type`` per HTTP status (the SDKs branch on the status, people read the type).
 _OPENAI_TYPES = {
     400: "invalid_request_error",
@@ -179,7 +181,7 @@ def failure_from_event(event: dict[str, Any]) -> UpstreamFailure | None:
     return UpstreamFailure(message, code if isinstance(code, str) else None)
 
 
-class ProxyError(Exception):
+class ProxyError(ProxyRequestError):
     """The request fails before anything was streamed: answer with ``status``.
 
     ``extra``: more fields of the OpenAI ``error`` object (``type`` included, e.g.
@@ -199,9 +201,9 @@ class ProxyError(Exception):
         should_retry: bool | None = None,
     ) -> None:
         super().__init__(message)
-        self.status = status
+        self.status = self.status_code = status
         self.message = message
-        self.code = code
+        self.code = code  # type: ignore[assignment]  # None: the dialect's body has none
         self.retry_after = retry_after
         self.extra = extra or {}
         self.should_retry = should_retry
