@@ -28,6 +28,7 @@ from ..proxy.dialects import Adapter, AnthropicAdapter, adapter_for
 from ..proxy.keys import RateLimitedError
 from ..proxy.models_catalog import openai_model_list
 from ..proxy.service import AnyExchange, Dialect, Prepared, ProxyError, ProxyService
+from ..proxy.sse_writer import ClientGone, SSEWriter
 from ..proxy.upstream import UpstreamHTTPError
 from .base import AUTH_RESOURCE
 
@@ -45,14 +46,36 @@ except ImportError:  # jupyter_server < 2.13 never enforces auth in prepare()
 _NOT_RETRYABLE = frozenset({400, 401, 403, 404, 413, 422})
 
 
-class _ClientGone(Exception):
-    """The client closed the connection."""
+class _HandlerSink:
+    """The :class:`~..proxy.sse_writer.Sink` of a proxy handler (Tornado underneath)."""
 
+    closed_errors: tuple[type[BaseException], ...] = (StreamClosedError,)
 
-def _retrieved(future: asyncio.Future[None]) -> None:
-    """Mark a background flush's failure as seen (the close is handled elsewhere)."""
-    if not future.cancelled():
-        future.exception()
+    def __init__(self, handler: ProxyHandler, finished: Callable[[], bool]) -> None:
+        self.handler = handler
+        self._finished = finished
+
+    def start(self) -> None:
+        handler = self.handler
+        handler.set_status(200)
+        handler.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        handler.set_header("Cache-Control", "no-cache")
+        handler.set_header("X-Accel-Buffering", "no")
+        # Every event must leave at once: without TCP_NODELAY a small write waits for the
+        # ACK of the previous one (tornado restores Nagle when the response ends).
+        stream = getattr(handler.request.connection, "stream", None)
+        if stream is not None:
+            stream.set_nodelay(True)
+
+    def write(self, data: bytes) -> None:
+        self.handler.write(data)
+
+    def flush(self) -> asyncio.Future[None]:
+        return self.handler.flush()
+
+    @property
+    def finished(self) -> bool:
+        return self._finished()
 
 
 class ProxyHandler(APIHandler):
@@ -67,11 +90,7 @@ class ProxyHandler(APIHandler):
         self.log_fields: dict[str, Any] = {}
         self.error_code: str | None = None
         self._gone = asyncio.Event()
-        self._sse = False
-        self._last_write = time.monotonic()  # keep-alives go out after a silence
-        self._flush_handle: asyncio.Handle | None = None
-        self._flush_future: asyncio.Future[None] | None = None
-        self._stream_mode = False
+        self.sse = SSEWriter(_HandlerSink(self, lambda: bool(self._finished)), 15.0)
 
     @property
     def service(self) -> ProxyService:
@@ -175,7 +194,7 @@ class ProxyHandler(APIHandler):
         else:
             status, message = 500, "Internal error; see the Jupyter server log."
         self.error_code = code or f"http_{status}"
-        if self._sse:  # headers are out: end the stream with an in-stream error
+        if self.sse.started:  # headers are out: end the stream with an in-stream error
             self._finish_stream(self.adapter_error(status, message, code))
             return
         self.set_status(status)
@@ -193,9 +212,7 @@ class ProxyHandler(APIHandler):
         return b""
 
     def _finish_stream(self, data: bytes) -> None:
-        if self._flush_handle is not None:  # finish() flushes everything anyway
-            self._flush_handle.cancel()
-            self._flush_handle = None
+        self.sse.cancel_flush()  # finish() flushes everything anyway
         if data:
             self.write(data)
         self.finish(set_content_type="text/event-stream; charset=utf-8")
@@ -333,7 +350,8 @@ class CompletionHandler(ProxyHandler):
             self.dialect, self.json_body(), self.request.headers, self.client_id or "jupyter"
         )
         self.log_fields["model"] = prepared.model
-        self._stream_mode = prepared.stream
+        self.sse.stream_mode = prepared.stream
+        self.sse.keepalive_seconds = self.service.keepalive_seconds
         adapter = adapter_for(prepared)
         self._adapter = adapter
         if prepared.dialect == "chat" and prepared.info.n > 1:
@@ -351,7 +369,7 @@ class CompletionHandler(ProxyHandler):
             final = adapter.final_response()
             if final is not None:
                 self.service.remember_response(prepared, final)
-        except _ClientGone:
+        except ClientGone:
             self.error_code = "client_closed"
             self.log.info("Proxy client went away; upstream request cancelled")
         finally:
@@ -377,7 +395,7 @@ class CompletionHandler(ProxyHandler):
         runs = asyncio.gather(*(one() for _ in range(prepared.info.n)))
         try:
             results = await self._wait(asyncio.ensure_future(runs), adapter, closer)
-        except _ClientGone:
+        except ClientGone:
             self.error_code = "client_closed"
             return
         finally:
@@ -412,74 +430,11 @@ class CompletionHandler(ProxyHandler):
         return self._adapter.fail(status, message, code)
 
     async def _wait(self, fut: asyncio.Future[Any], adapter: Adapter, closer: Any) -> Any:
-        """Await ``fut``; a keep-alive frame whenever nothing was written for
-        ``keepalive_seconds`` (stream requests only)."""
-        keepalive = self.service.keepalive_seconds
-        while True:
-            timeout = None
-            if self._stream_mode:
-                timeout = max(self._last_write + keepalive - time.monotonic(), 0.0)
-            done, _ = await asyncio.wait(
-                {fut, closer}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-            if fut in done:
-                return fut.result()
-            if closer in done:
-                fut.cancel()
-                raise _ClientGone
-            if time.monotonic() - self._last_write >= keepalive:
-                await self._send(adapter.keepalive)
-
-    def _start_sse(self) -> None:
-        if self._sse:
-            return
-        self._sse = True
-        self.set_status(200)
-        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
-        self.set_header("Cache-Control", "no-cache")
-        self.set_header("X-Accel-Buffering", "no")
-        # Every event must leave at once: without TCP_NODELAY a small write waits for the
-        # ACK of the previous one (tornado restores Nagle when the response ends).
-        stream = getattr(self.request.connection, "stream", None)
-        if stream is not None:
-            stream.set_nodelay(True)
-
-    async def _send(self, data: bytes) -> None:
-        """Write ``data`` (SSE headers first) and flush it now."""
-        self._start_sse()
-        if data:
-            self.write(data)
-        self._last_write = time.monotonic()
-        try:
-            await self.flush()
-        except StreamClosedError:
-            raise _ClientGone from None
-
-    async def _write_frames(self, frames: bytes) -> None:
-        """Write ``frames`` and flush them soon: every frame taken from one upstream read
-        leaves in one socket write, and a client that lags a whole flush behind slows
-        the relay down (back-pressure) instead of growing the buffer."""
-        pending = self._flush_future
-        if pending is not None and not pending.done():
-            try:
-                await pending
-            except StreamClosedError:
-                raise _ClientGone from None
-        self.write(frames)
-        self._last_write = time.monotonic()
-        if self._flush_handle is None:
-            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush_now)
-
-    def _flush_now(self) -> None:
-        self._flush_handle = None
-        if self._finished:
-            return
-        future = self.flush()
-        future.add_done_callback(_retrieved)  # a closed client shows up as _gone
-        self._flush_future = future
+        """Await ``fut`` with the dialect's keep-alives (see ``SSEWriter.wait``)."""
+        return await self.sse.wait(fut, adapter.keepalive, closer)
 
     async def _relay(self, exchange: AnyExchange, adapter: Adapter, closer: Any) -> None:
-        await self._send(b"")
+        await self.sse.send(b"")
         await self._wait(asyncio.ensure_future(self._pump(exchange, adapter)), adapter, closer)
         self._note_usage(exchange)
         self._finish_stream(adapter.finish())
@@ -490,7 +445,7 @@ class CompletionHandler(ProxyHandler):
             async for event in exchange.events():
                 frames = adapter.feed(event)
                 if frames:
-                    await self._write_frames(frames)
+                    await self.sse.write_frames(frames)
         except UpstreamHTTPError as e:  # the stream broke after it started
             self.log.warning("Upstream stream of account %s broke: %s", exchange.account_id, e)
             self.error_code = "upstream_stream_truncated"
