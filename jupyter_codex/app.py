@@ -124,7 +124,10 @@ class CodexExtensionApp(ExtensionApp):
         config=True,
         help="Keep the cli-target account's auth.json in the user's own ~/.codex (or "
         "$CODEX_HOME) instead of a managed CODEX_HOME under the data dir. Off by default: "
-        "the user's own codex login is left alone.",
+        "the user's own codex login is left alone. That auth.json has no refresh token (the "
+        "router rewrites it after every refresh and switch). Without this option the managed "
+        "home gets a config.toml that routes terminal codex through this server's proxy on "
+        "the cli target's account (a config.toml there without our first line is left alone).",
     )
 
     # -- deployment (JupyterHub, Binder demo; see docs/deployment.md) ----------
@@ -202,7 +205,9 @@ class CodexExtensionApp(ExtensionApp):
             if self.manage_user_codex_home
             else Path(self.data_dir) / "terminal_codex_home"
         )
-        self.terminal_home = TerminalHome(terminal_dir, self.log)
+        self.terminal_home = TerminalHome(
+            terminal_dir, self.log, managed=not self.manage_user_codex_home
+        )
         self.runtimes = {
             "cli": TargetRuntime(
                 "cli",
@@ -368,6 +373,7 @@ class CodexExtensionApp(ExtensionApp):
         await self.workspace.start()
         wire_server(self.events, runtimes=self.runtimes, app_servers=self.app_servers)
         self.terminal_home.export(self.app_servers["cli"].env)
+        self._route_terminal_codex()
         await self.core.router.start()
         self._tasks.start_soon(self._warm_up_then_poll, name="warm-up")
         await self.runtimes["cli"].sync_terminal()
@@ -381,6 +387,16 @@ class CodexExtensionApp(ExtensionApp):
     async def _api_account_id(self) -> str | None:
         account = await self.core.router.active("api")
         return account.id if account else None
+
+    def _route_terminal_codex(self) -> None:
+        """Terminal codex goes through this server's proxy (``targets.TerminalHome``)."""
+        serverapp = self.serverapp
+        if serverapp is None or getattr(serverapp, "sock", None):
+            return  # no TCP URL: terminal codex keeps its own configuration
+        # The variable terminals get (``_export_server_location``; the hub's token otherwise).
+        token = getattr(serverapp.identity_provider, "token", None)
+        token_var = "JUPYTER_CODEX_SERVER_TOKEN" if token else "JUPYTERHUB_API_TOKEN"
+        self.terminal_home.configure_proxy(str(serverapp.connection_url), token_var)
 
     def _codex_busy(self) -> bool:
         """Work an app-server must stay up for: a turn, an approval or a tool call."""

@@ -6,13 +6,14 @@ app-server just to ask it something.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from . import __version__, deployment
 from .errors import CodexError
-from .models import TARGETS
+from .models import TARGETS, Target
 
 if TYPE_CHECKING:
     from .core import CodexCore
@@ -64,7 +65,7 @@ class StatusService:
         targets: dict[str, Any] = {}
         for name, server in self.app_servers.items():
             info = server.info()
-            info["auth"] = await self._auth_status(server)
+            info["auth"] = await self._auth_status(server, name)
             info["account_id"] = self.runtimes[name].signed_in_as
             info["idle_shutdown"] = self.idle[name].info()
             targets[name] = info
@@ -112,9 +113,17 @@ class StatusService:
             },
         )
 
-    async def _auth_status(self, server: AppServerManager) -> dict[str, Any]:
-        """What the app-server will sign in with, without starting it just to ask."""
+    async def _auth_status(self, server: AppServerManager, target: str) -> dict[str, Any]:
+        """What the app-server will sign in with, without starting it just to ask: the
+        router's account for the target (signed in at start), else ``OPENAI_API_KEY``,
+        else an ``auth.json`` in its CODEX_HOME."""
         if server.state != "running":
+            active = await self.core.router.active(cast(Target, target))
+            if active is not None and active.status == "active":
+                kind = "chatgpt" if active.kind == "chatgpt" else "apiKey"  # codex's names
+                return {"ready": True, "source": "router", "type": kind}
+            if server.env.get("OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY"):
+                return {"ready": True, "source": "OPENAI_API_KEY", "type": "apiKey"}
             has_file = (Path(server.codex_home) / "auth.json").exists()
             return {"ready": has_file, "source": "auth.json" if has_file else None}
         try:
