@@ -13,6 +13,7 @@ went wrong and what to do, and never contains a secret.
     │   └── PathOutsideRootError     403  a client path escapes root_dir
     ├── NotFoundError                404  unknown session, approval, account …
     ├── ConflictError                409  e.g. a turn is already running
+    ├── ApprovalExpiredError         410  the approval's turn ended with a server restart
     ├── TooManyTurnsError            429  more concurrent turns than allowed
     ├── AccountError                 400  account problems
     │   ├── AuthFileError            400  a Codex auth.json we cannot use
@@ -96,6 +97,14 @@ class ConflictError(CodexError):
 
     status_code = 409
     code = "conflict"
+
+
+class ApprovalExpiredError(CodexError):
+    """The approval can no longer be decided: the server or the app-server that asked
+    stopped before anyone answered (the message says which, and what to do)."""
+
+    status_code = 410
+    code = "approval_expired"
 
 
 class TooManyTurnsError(CodexError):
@@ -223,6 +232,7 @@ __all__ = [
     "AppServerDiedError",
     "AppServerError",
     "AppServerStartError",
+    "ApprovalExpiredError",
     "AuthFileError",
     "ClientError",
     "CodexError",

@@ -147,4 +147,14 @@ MIGRATIONS: list[list[str]] = [
     # so a client that restarts (a kernel) can tell whether the thread can serve its tools,
     # and a thread started afresh gets them again.
     ["ALTER TABLE sessions ADD COLUMN tools TEXT"],
+    # 6: the lifecycle events crash recovery looks for (turns and approvals that a
+    # crash left open), in a partial index so start-up never scans the whole log and
+    # the streamed deltas cost the index nothing.
+    [
+        (
+            "CREATE INDEX IF NOT EXISTS events_lifecycle ON events(session_id, seq) "
+            "WHERE type IN ('turn.started', 'turn.completed', "
+            "'approval.requested', 'approval.resolved')"
+        )
+    ],
 ]

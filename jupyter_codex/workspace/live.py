@@ -16,6 +16,7 @@ from ..models import Session
 from .approvals import ApprovalBook
 from .eventlog import EventLog
 from .events import normalize, thread_id_of
+from .recovery import APP_SERVER_APPROVAL_MESSAGE
 
 
 @dataclass
@@ -148,7 +149,10 @@ class LiveTurns:
             if runtime.active_turn is None or runtime.target != target:
                 continue
             turn_id = None if runtime.active_turn == "pending" else runtime.active_turn
-            self.approvals.cancel_session(session_id)
+            if runtime.force_stopping:
+                self.approvals.cancel_session(session_id)
+            else:
+                self.approvals.expire_session(session_id, APP_SERVER_APPROVAL_MESSAGE)
             if runtime.force_stopping:
                 status, error = "interrupted", None
             else:

@@ -27,6 +27,7 @@ from .approvals import APPROVAL_METHODS, ApprovalBook
 from .commands import SlashCommands, parse_slash
 from .eventlog import EventBroker, EventLog
 from .live import LiveTurns
+from .recovery import close_interrupted
 from .tools import TOOL_CALL_METHOD, ToolRouter
 
 #: Broker channel of events that belong to no session.
@@ -110,7 +111,8 @@ class WorkspaceManager(LoggingConfigurable):
         #: Per-target approval timeouts overriding :attr:`approval_timeout`.
         self.approval_timeouts: dict[str, float] = {}
         self.sessions = SessionRepository(database)
-        self.events = EventLog(EventRepository(database), EventBroker(self.log), self.log)
+        self._event_repository = EventRepository(database)
+        self.events = EventLog(self._event_repository, EventBroker(self.log), self.log)
         self.approvals = ApprovalBook(self.events, self.log)
         self.commands = SlashCommands(self)
         self.live = LiveTurns(list(self.app_servers), self.events, self.approvals, self.log)
@@ -130,6 +132,7 @@ class WorkspaceManager(LoggingConfigurable):
         for session in await self.sessions.list(include_archived=True):
             self.events.set_last_seq(session.id, session.last_seq)
             self.live.register(session)
+        await close_interrupted(self._event_repository, self.events, self.approvals, self.log)
         self.events.start()
         for target, server in self.app_servers.items():
             server.add_notification_listener(self.live.on_notification)
