@@ -14,8 +14,9 @@ from jupyter_server.base.handlers import APIHandler
 from pydantic import BaseModel, ValidationError
 from tornado import web
 
-from ..errors import CodexError, InvalidRequestError, PayloadTooLargeError
+from ..errors import CodexError, InvalidRequestError
 from ..workspace import WorkspaceManager
+from .bodies import BoundedBodyMixin, loads_json
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -23,8 +24,8 @@ M = TypeVar("M", bound=BaseModel)
 AUTH_RESOURCE = "codex"
 
 
-class CodexAPIHandler(APIHandler):
-    """Base of the ``codex/api/*`` REST handlers."""
+class CodexAPIHandler(BoundedBodyMixin, APIHandler):
+    """Base of the ``codex/api/*`` REST handlers (bodies streamed in, bounded)."""
 
     auth_resource = AUTH_RESOURCE
 
@@ -33,6 +34,10 @@ class CodexAPIHandler(APIHandler):
         if self.current_user is not None:
             # The extension finishes starting on the loop; never serve before that.
             await self.codex_app.started()
+            self.refuse_declared_oversize()
+
+    def body_limit(self) -> int:
+        return int(self.settings.get("codex_max_body_bytes", 4 * 1024 * 1024))
 
     # -- services ------------------------------------------------------------
 
@@ -49,19 +54,8 @@ class CodexAPIHandler(APIHandler):
 
     def parse_body(self, model: type[M]) -> M:
         """Validate the JSON body against ``model`` (400/413 with a readable message)."""
-        limit = int(self.settings.get("codex_max_body_bytes", 4 * 1024 * 1024))
-        body = self.request.body or b""
-        if len(body) > limit:
-            raise PayloadTooLargeError(
-                f"The request body is {len(body)} bytes; the limit is {limit} bytes."
-            )
-        if not body.strip():
-            data: Any = {}
-        else:
-            try:
-                data = json.loads(body)
-            except (ValueError, UnicodeDecodeError) as e:
-                raise InvalidRequestError(f"The request body is not valid JSON: {e}") from e
+        body = self.body_bytes()
+        data: Any = loads_json(body) if body.strip() else {}
         if not isinstance(data, dict):
             raise InvalidRequestError("The request body must be a JSON object.")
         try:

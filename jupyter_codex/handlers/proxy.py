@@ -22,7 +22,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 from tornado.iostream import StreamClosedError
 
-from ..errors import CodexError, InvalidRequestError, PayloadTooLargeError
+from ..errors import CodexError, InvalidRequestError
 from ..proxy.anthropic import count_tokens_estimate
 from ..proxy.dialects import Adapter, AnthropicAdapter, adapter_for
 from ..proxy.keys import RateLimitedError
@@ -30,6 +30,7 @@ from ..proxy.models_catalog import openai_model_list
 from ..proxy.service import AnyExchange, Dialect, Prepared, ProxyError, ProxyService
 from ..proxy.upstream import UpstreamHTTPError
 from .base import AUTH_RESOURCE
+from .bodies import BoundedBodyMixin, loads_json
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -51,7 +52,7 @@ def _retrieved(future: asyncio.Future[None]) -> None:
         future.exception()
 
 
-class ProxyHandler(APIHandler):
+class ProxyHandler(BoundedBodyMixin, APIHandler):
     """Base of the proxy endpoints: key-or-Jupyter auth, dialect errors, SSE."""
 
     auth_resource = AUTH_RESOURCE
@@ -130,20 +131,16 @@ class ProxyHandler(APIHandler):
                 code="proxy_disabled",
             )
         await self.settings["codex_app"].started()
+        self.refuse_declared_oversize()
 
     # -- bodies and errors -----------------------------------------------------------
 
+    def body_limit(self) -> int:
+        return int(self.service.max_body_bytes)
+
     def json_body(self) -> dict[str, Any]:
-        limit = self.service.max_body_bytes
-        body = self.request.body or b""
-        if len(body) > limit:
-            raise PayloadTooLargeError(
-                f"The request body is {len(body)} bytes; the limit is {limit} bytes."
-            )
-        try:
-            data = json.loads(body) if body.strip() else None
-        except (ValueError, UnicodeDecodeError) as e:
-            raise InvalidRequestError(f"The request body is not valid JSON: {e}") from e
+        body = self.body_bytes()
+        data = loads_json(body) if body.strip() else None
         if not isinstance(data, dict):
             raise InvalidRequestError("The request body must be a JSON object.")
         return data

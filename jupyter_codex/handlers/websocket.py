@@ -22,6 +22,7 @@ from .. import __version__
 from ..errors import CodexError, InvalidRequestError
 from ..workspace import ALL_SESSIONS, WorkspaceManager
 from .base import AUTH_RESOURCE
+from .bodies import loads_json
 
 #: Most events in one replay frame.
 REPLAY_BATCH = 1000
@@ -81,13 +82,19 @@ class EventsWebSocketHandler(JupyterHandler, websocket.WebSocketHandler):
         for task in self._tasks:
             task.cancel()
 
+    @property
+    def max_message_size(self) -> int:
+        """Largest accepted client frame (subscriptions, tool results); larger ones close
+        the socket with 1009 before they are buffered."""
+        return int(self.settings.get("codex_max_body_bytes", 4 * 1024 * 1024))
+
     def on_message(self, message: str | bytes) -> None:
         try:
-            request = json.loads(message)
+            request = loads_json(message, what="The message")
             if not isinstance(request, dict):
-                raise TypeError("a message must be a JSON object")
-        except (ValueError, TypeError) as e:
-            self._error("invalid_message", f"Cannot parse message: {e}", None)
+                raise InvalidRequestError("A message must be a JSON object.")
+        except InvalidRequestError as e:
+            self._error("invalid_message", e.message, None)
             return
         kind = request.get("type")
         if kind == "ping":
