@@ -53,8 +53,7 @@ def json_shape_problem(body: bytes) -> str | None:
     brackets = _structure(body)
     if len(brackets) > 2 * MAX_JSON_CONTAINERS:
         return (
-            f"holds more than {MAX_JSON_CONTAINERS} arrays/objects; split it into smaller "
-            "requests"
+            f"holds more than {MAX_JSON_CONTAINERS} arrays/objects; split it into smaller requests"
         )
     if len(brackets) <= 2 * MAX_JSON_DEPTH:  # too few brackets to nest that deep
         return None
