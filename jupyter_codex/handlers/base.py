@@ -17,6 +17,7 @@ from tornado import web
 from ..errors import CodexError, InvalidRequestError
 from ..workspace import WorkspaceManager
 from .bodies import BoundedBodyMixin, loads_json
+from .redaction import RedactedLogMixin
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -24,17 +25,19 @@ M = TypeVar("M", bound=BaseModel)
 AUTH_RESOURCE = "codex"
 
 
-class CodexAPIHandler(BoundedBodyMixin, APIHandler):
+class CodexAPIHandler(RedactedLogMixin, BoundedBodyMixin, APIHandler):
     """Base of the ``codex/api/*`` REST handlers (bodies streamed in, bounded)."""
 
     auth_resource = AUTH_RESOURCE
 
     async def prepare(self) -> None:  # type: ignore[override]
+        await self.prepare_bounded(self._prepare)
+
+    async def _prepare(self) -> None:
         await super().prepare()
         if self.current_user is not None:
             # The extension finishes starting on the loop; never serve before that.
             await self.codex_app.started()
-            self.refuse_declared_oversize()
 
     def body_limit(self) -> int:
         return int(self.settings.get("codex_max_body_bytes", 4 * 1024 * 1024))

@@ -15,6 +15,7 @@ recurse deeply enough to raise ``RecursionError`` in a parser or a validator:
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from itertools import accumulate, count
 from operator import sub
 from typing import Any
@@ -82,9 +83,8 @@ def loads_json(body: bytes | str, *, what: str = "The request body") -> Any:
 class BoundedBodyMixin(web.RequestHandler):
     """Stream the body in and keep it only while it stays within :meth:`body_limit`.
 
-    Subclasses call :meth:`refuse_declared_oversize` at the end of ``prepare()``
-    (after authentication: an anonymous client learns nothing) and read the
-    body with :meth:`body_bytes`.
+    Subclasses run their ``prepare()`` work through :meth:`prepare_bounded` and read
+    the body with :meth:`body_bytes`.
     """
 
     _body_parts: list[bytes]
@@ -95,15 +95,41 @@ class BoundedBodyMixin(web.RequestHandler):
         """Largest accepted body in bytes."""
         raise NotImplementedError
 
-    def refuse_declared_oversize(self) -> None:
-        """413 from ``Content-Length`` alone, before reading the body."""
-        declared = self.request.headers.get("Content-Length")
-        if declared is not None and declared.strip().isdigit():
-            size, limit = int(declared), self.body_limit()
-            if size > limit:
-                raise PayloadTooLargeError(
-                    f"The request body is {size} bytes; the limit is {limit} bytes."
-                )
+    async def prepare_bounded(self, prepare: Callable[[], Awaitable[None]]) -> None:
+        """Run ``prepare`` (authentication and the like), then refuse a declared
+        oversize body with 413 before a byte of it is read.
+
+        An error ``prepare`` raises for a request whose body is within the limit is
+        raised only once that body has been read: answering before it would make
+        Tornado close the connection (the only way to skip a body), and a client that
+        reuses it for its next request (any keep-alive client after a 401) would get
+        a reset instead of an answer.
+        """
+        try:
+            await prepare()
+        except Exception as error:
+            if self._declared_size() > self.body_limit():
+                raise
+            self._raise_after_body(error)
+            return
+        size, limit = self._declared_size(), self.body_limit()
+        if size > limit:
+            raise PayloadTooLargeError(
+                f"The request body is {size} bytes; the limit is {limit} bytes."
+            )
+
+    def _declared_size(self) -> int:
+        declared = self.request.headers.get("Content-Length", "").strip()
+        return int(declared) if declared.isdigit() else 0
+
+    def _raise_after_body(self, error: Exception) -> None:
+        """Answer this request with ``error`` in place of its HTTP method, which Tornado
+        calls once the body is in."""
+
+        def raise_error(*args: Any, **kwargs: Any) -> None:
+            raise error
+
+        setattr(self, (self.request.method or "get").lower(), raise_error)
 
     def data_received(self, chunk: bytes) -> None:
         if self._body_refused:

@@ -31,6 +31,7 @@ from ..proxy.service import AnyExchange, Dialect, Prepared, ProxyError, ProxySer
 from ..proxy.upstream import UpstreamHTTPError
 from .base import AUTH_RESOURCE
 from .bodies import BoundedBodyMixin, loads_json
+from .redaction import RedactedLogMixin
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -52,7 +53,7 @@ def _retrieved(future: asyncio.Future[None]) -> None:
         future.exception()
 
 
-class ProxyHandler(BoundedBodyMixin, APIHandler):
+class ProxyHandler(RedactedLogMixin, BoundedBodyMixin, APIHandler):
     """Base of the proxy endpoints: key-or-Jupyter auth, dialect errors, SSE."""
 
     auth_resource = AUTH_RESOURCE
@@ -85,6 +86,9 @@ class ProxyHandler(BoundedBodyMixin, APIHandler):
         return api_key if self.service.keys.looks_like_key(api_key) else None
 
     async def prepare(self) -> None:  # type: ignore[override]
+        await self.prepare_bounded(self._authenticate)
+
+    async def _authenticate(self) -> None:
         if self.request.method == "OPTIONS":  # CORS pre-flight: Jupyter's rules
             await super().prepare()
             return
@@ -131,7 +135,6 @@ class ProxyHandler(BoundedBodyMixin, APIHandler):
                 code="proxy_disabled",
             )
         await self.settings["codex_app"].started()
-        self.refuse_declared_oversize()
 
     # -- bodies and errors -----------------------------------------------------------
 

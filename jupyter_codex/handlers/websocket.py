@@ -24,9 +24,10 @@ from ..workspace import WorkspaceManager
 from ..workspace.feed import EventFeed
 from .base import AUTH_RESOURCE
 from .bodies import loads_json
+from .redaction import RedactedLogMixin
 
 
-class EventsWebSocketHandler(JupyterHandler, websocket.WebSocketHandler):
+class EventsWebSocketHandler(RedactedLogMixin, JupyterHandler, websocket.WebSocketHandler):
     """Live workspace events with per-session subscribe/unsubscribe and replay."""
 
     auth_resource = AUTH_RESOURCE
