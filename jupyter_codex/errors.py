@@ -20,7 +20,8 @@ went wrong and what to do, and never contains a secret.
     │   ├── AccountQuarantinedError  409  refresh token reused/expired/invalidated
     │   ├── NoAccountAvailableError  503  no account passes the target's rules
     │   └── UpstreamAuthError        502  the OAuth/usage endpoint failed
-    ├── StoreError                   500  SQLite failed (disk full, corrupt db)
+    ├── StoreError                   500  SQLite failed (corrupt db, a bug)
+    │   └── StoreUnavailableError    503  the data dir is full or read-only (for now)
     └── AppServerError               502  the codex app-server misbehaved
         ├── AppServerStartError      503  could not launch or handshake
         ├── AppServerDiedError       503  the process exited under a request
@@ -155,6 +156,14 @@ class StoreError(CodexError):
     code = "store_error"
 
 
+class StoreUnavailableError(StoreError):
+    """The database cannot be written now: the disk is full or the data dir read-only.
+    Reads keep working; writes work again once space (or write access) is back."""
+
+    status_code = 503
+    code = "store_unavailable"
+
+
 class AppServerError(CodexError):
     """The supervised ``codex app-server`` failed."""
 
@@ -248,6 +257,7 @@ __all__ = [
     "ServerNotFoundError",
     "ServerUnreachableError",
     "StoreError",
+    "StoreUnavailableError",
     "TooManyTurnsError",
     "TurnTimeoutError",
     "UpstreamAuthError",

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import NotFoundError
 from ..models import Session
-from .database import Database
+from .database import Database, rollback
 
 _SESSION_COLUMNS = (
     "id",
@@ -161,7 +161,7 @@ class EventRepository:
                 )
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                rollback(conn)
                 raise
 
         await self._db.run(append)
