@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -485,6 +486,22 @@ def test_hostile_bodies_on_every_documented_route(
         assert time.monotonic() - started < 15, (method, url, len(body))
 
     run()
+
+
+@given(
+    segment=st.text(min_size=1, max_size=40) | ODD_TEXT | st.just("x" * 5000),
+    method=st.sampled_from(["GET", "POST", "PATCH", "DELETE"]),
+    prefix=st.sampled_from(["codex/api/sessions/", "codex/api/", "codex/api/approvals/"]),
+)
+@settings(FUZZ, max_examples=40)
+def test_odd_url_paths_never_give_a_5xx(
+    server: Server, segment: str, method: str, prefix: str
+) -> None:
+    url = prefix + quote(segment.encode("utf-8", "surrogatepass"), safe="")
+    response = server.client.request(method, url, content=b"{}")
+    assert response.status_code < 500, (method, url[:200], response.status_code)
+    if response.status_code >= 400 and response.status_code != 414:
+        assert response.json()["error"]["message"], response.text
 
 
 def test_deep_body_and_long_cwd_are_400_not_500(server: Server) -> None:
