@@ -17,6 +17,7 @@ from .approvals import ApprovalBook
 from .eventlog import EventLog
 from .events import normalize, thread_id_of
 from .recovery import APP_SERVER_APPROVAL_MESSAGE
+from .stall import StallWatch
 
 
 @dataclass
@@ -45,6 +46,8 @@ class LiveTurns:
         self.starting: set[str] = set()  # sessions between the turn limit check and turn/start
         self.rate_limits: dict[str, Any] | None = None
         self._by_thread: dict[str, str] = {}
+        #: Warns when a running turn goes silent (seconds set by the workspace).
+        self.stall = StallWatch(events, approvals.has_pending)
 
     # -- lookups ---------------------------------------------------------------
 
@@ -128,6 +131,9 @@ class LiveTurns:
                 runtime.active_turn = None
                 runtime.last_completed_turn = event.turn_id
                 self.approvals.cancel_session(session_id)
+                self.stall.ended(session_id)
+            if event.type != "turn.completed":
+                self.stall.seen(session_id, event.type, event.turn_id, event.item_id)
             self.events.append(
                 session_id, event.type, event.data, turn_id=event.turn_id, item_id=event.item_id
             )
@@ -171,6 +177,7 @@ class LiveTurns:
             self.events.append(
                 session_id, "turn.completed", {"status": status, "error": error}, turn_id=turn_id
             )
+            self.stall.ended(session_id)
             runtime.active_turn = None
 
 

@@ -89,6 +89,13 @@ class WorkspaceManager(LoggingConfigurable):
         "deleted (sequence numbers never change; replay starts at the oldest kept one), so a "
         "long session keeps working instead of being refused.",
     )
+    turn_silence_warning = Float(
+        60.0,
+        config=True,
+        help="Seconds a running turn may go without any event (and without waiting for an "
+        "approval, a command or a tool) before its session gets a 'warning' that the model "
+        "service may have stalled. 0: never.",
+    )
     allowed_folders = List(
         Unicode(),
         config=True,
@@ -119,6 +126,12 @@ class WorkspaceManager(LoggingConfigurable):
         self.tools = ToolRouter(parent=self, log=self.log, session_of=self.live.session_of)
         self._locks: dict[str, asyncio.Lock] = {}
         self.events.max_events = self.max_events_per_session
+        self.live.stall.seconds = self.turn_silence_warning
+
+    @observe("turn_silence_warning")
+    def _silence_changed(self, change: dict[str, Any]) -> None:
+        if hasattr(self, "live"):
+            self.live.stall.seconds = change["new"]
 
     @observe("max_events_per_session")
     def _max_events_changed(self, change: dict[str, Any]) -> None:

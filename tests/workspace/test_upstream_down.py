@@ -3,8 +3,10 @@ session says so within seconds, with the cause and the retry plan, and Stop ends
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakes import FakeUpstream, hang, text
@@ -72,3 +74,28 @@ async def test_upstream_killed_mid_turn_gives_an_error_with_cause_and_plan_and_s
     assert time.monotonic() - stopped < 10
     assert done["data"]["status"] == "interrupted"
     assert (await api.call("GET", "sessions", sid))["state"] == "idle"
+
+
+async def test_a_stalled_stream_gets_a_warning_and_stop_ends_it(
+    api: Api, jp_root_dir: Path, fake_upstream: FakeUpstream, jp_serverapp: Any
+) -> None:
+    """The upstream keeps the stream open and sends nothing (codex would wait 5 min)."""
+    workspace = jp_serverapp.web_app.settings["codex_workspace"]
+    workspace.turn_silence_warning = 1.5
+    (jp_root_dir / "proj").mkdir()
+    fake_upstream.script("stall now", hang())
+    sid = (await api.call("POST", "sessions", body={"cwd": "proj"}))["id"]
+    await api.call("POST", "sessions", sid, "messages", body={"text": "stall now"})
+    started = await api.wait_event(sid, lambda e: e["type"] == "turn.started")
+    warning = await api.wait_event(
+        sid, lambda e: e["type"] == "warning" and e["data"].get("code") == "turn_silent"
+    )
+    assert warning["data"]["source"] == "workspace" and "Stop" in warning["data"]["message"]
+    assert warning["time"] - started["time"] < 10
+    await asyncio.sleep(2.0)  # still silent: no second warning for the same silence
+    events = await api.events(sid)
+    assert sum(1 for e in events if e["data"].get("code") == "turn_silent") == 1
+    await api.call("POST", "sessions", sid, "stop", body={})
+    done = await api.wait_event(sid, lambda e: e["type"] == "turn.completed")
+    assert done["data"]["status"] == "interrupted"
+    fake_upstream.release()
