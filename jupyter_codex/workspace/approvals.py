@@ -32,8 +32,8 @@ APPROVAL_METHODS: dict[str, str] = {
 #: Why a request the app-server stopped waiting for can no longer be decided.
 WITHDRAWN_MESSAGE = (
     "This approval can no longer be decided: the Codex app-server stopped waiting for it "
-    "before anyone answered (it died or was restarted, or the turn ended). Send your "
-    "message again to continue."
+    "before anyone answered (the app-server or the Jupyter server stopped or restarted, or "
+    "the turn ended). Send your message again to continue."
 )
 
 

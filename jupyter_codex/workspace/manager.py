@@ -27,7 +27,7 @@ from .approvals import APPROVAL_METHODS, ApprovalBook
 from .commands import SlashCommands, parse_slash
 from .eventlog import EventBroker, EventLog
 from .live import LiveTurns
-from .recovery import close_interrupted
+from .recovery import SHUTDOWN_APPROVAL_MESSAGE, close_interrupted
 from .tools import TOOL_CALL_METHOD, ToolRouter
 
 #: Broker channel of events that belong to no session.
@@ -155,9 +155,11 @@ class WorkspaceManager(LoggingConfigurable):
             server.set_server_request_handler(TOOL_CALL_METHOD, self.tools.call)
 
     async def stop(self) -> None:
-        """Cancel pending approvals and persist every event."""
+        """Expire pending approvals (nobody will be left to take the answer) and persist
+        every event; the next start closes the turns this stop cut short."""
         for session_id in list(self.live.runtimes):
-            self.approvals.cancel_session(session_id)
+            self.approvals.expire_session(session_id, SHUTDOWN_APPROVAL_MESSAGE)
+        await asyncio.sleep(0)  # let the waiting requests record their resolution
         await self.events.stop()
 
     # -- sessions ------------------------------------------------------------

@@ -37,6 +37,11 @@ APPROVAL_MESSAGE = (
     "restarted) before anyone answered, and the request it belonged to ended with it. "
     "Send your message again and Codex will ask again if it still needs to."
 )
+SHUTDOWN_APPROVAL_MESSAGE = (
+    "This approval can no longer be decided: the Jupyter server was stopped before "
+    "anyone answered, and the turn it belonged to ended with it. Send your message "
+    "again and Codex will ask again if it still needs to."
+)
 APP_SERVER_APPROVAL_MESSAGE = (
     "This approval can no longer be decided: the Codex app-server that asked stopped "
     "before anyone answered, and its turn ended. Send your message again to continue."
@@ -132,6 +137,7 @@ async def close_interrupted(
 __all__ = [
     "APP_SERVER_APPROVAL_MESSAGE",
     "SERVER_RESTARTED",
+    "SHUTDOWN_APPROVAL_MESSAGE",
     "RecoveryReport",
     "close_interrupted",
     "find_open",

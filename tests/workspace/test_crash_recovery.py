@@ -150,3 +150,28 @@ async def test_app_server_sigkill_mid_approval_expires_it(
     done = await api.wait_event(sid, lambda ev: turn_completed(ev) and ev["seq"] > last)
     assert done["data"]["status"] == "completed"
     assert not (jp_root_dir / "proj" / "never.txt").exists()
+
+
+def test_a_clean_stop_mid_approval_expires_it_and_the_restart_closes_the_turn(
+    tmp_path: Path, fake_upstream: FakeUpstream
+) -> None:
+    data_dir, root = tmp_path / "data", tmp_path / "root"
+    (root / "proj").mkdir(parents=True)
+    sign_in_cli_target(fake_upstream, data_dir)
+    codex = extension_config(fake_upstream, data_dir)
+    fake_upstream.script("ask then stop", exec_command("touch x.txt", escalated=True), text("."))
+    with JupyterServerProcess(root, tmp_path / "cfg", codex) as server, server.client() as client:
+        sid = client.post("/codex/api/sessions", json={"cwd": "proj"}).json()["id"]
+        r = client.post(f"/codex/api/sessions/{sid}/messages", json={"text": "ask then stop"})
+        assert r.status_code == 202, r.text
+        approval = _wait(client, sid, lambda e: e["type"] == "approval.requested")["data"]
+    # (leaving the block stopped the server with SIGTERM: its shutdown ran)
+    with JupyterServerProcess(root, tmp_path / "cfg", codex) as server, server.client() as client:
+        events = _events(client, sid)
+        _turns_balanced(events)
+        resolved = [e["data"] for e in events if e["type"] == "approval.resolved"]
+        assert resolved[-1]["id"] == approval["id"] and resolved[-1]["by"] == "expired"
+        assert "Jupyter server stopped" in resolved[-1]["reason"]
+        decided = client.post(f"/codex/api/approvals/{approval['id']}", json={"decision": "accept"})
+        assert decided.status_code == 410, decided.text
+        assert "no longer be decided" in decided.json()["error"]["message"]
