@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fakes import FakeUpstream, fake_upstream
 from helpers import Api, Fetch, extension_config, sign_in_cli_target
-from process_leaks import become_subreaper, leaked_processes, stop_leaked
+from process_leaks import leaked_processes, mark_run, stop_leaked
 from server_process import free_port
 from traitlets.config import Config
 
@@ -20,9 +20,10 @@ __all__ = ["fake_upstream"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # Orphans of the run (a server's app-server after its parent died, a lab started
-    # twice) become our children instead of init's, so the end-of-run check sees them.
-    become_subreaper()
+    # Everything the run starts inherits this marker, also once orphaned (a server's
+    # app-server after its parent died, a lab started twice): the end-of-run check
+    # finds them by it.
+    mark_run()
 
 
 @pytest.hookimpl(trylast=True)

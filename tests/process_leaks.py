@@ -1,28 +1,48 @@
 """Find the processes a test run left behind (used by tests/conftest.py at session end).
 
-The run makes itself a *child subreaper* (Linux ``PR_SET_CHILD_SUBREAPER``): a process
-whose parent dies is re-parented to the run rather than to init, so a server's
-app-server or kernel that outlived a killed server is still one of our descendants.
+The run puts a marker with its own id in the environment (:data:`RUN_VAR`) before it
+starts anything; every process it starts, and everything those start (servers, their
+app-servers and kernels), inherits it, also once orphaned and re-parented to init.
+At the end, any live process carrying the marker is a leak. (A child subreaper would
+find orphans too, but it must then reap them, and unreaped zombies confuse the tests
+that check a process is gone.)
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import sys
 import time
+import uuid
 from pathlib import Path
 
-PR_SET_CHILD_SUBREAPER = 36
+#: The environment variable that marks the processes of one test run.
+RUN_VAR = "JCX_TEST_RUN"
 
 
-def become_subreaper() -> None:
-    """Adopt this process's orphaned descendants (a no-op off Linux)."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+def mark_run() -> None:
+    """Give this run its marker (kept if an outer run already set one)."""
+    os.environ.setdefault(RUN_VAR, uuid.uuid4().hex)
+
+
+def marked_processes() -> list[int]:
+    """Live processes (not zombies) other than this one that carry this run's marker."""
+    if not sys.platform.startswith("linux") or RUN_VAR not in os.environ:
+        return []
+    marker = f"{RUN_VAR}={os.environ[RUN_VAR]}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if marker in environ.split(b"\0") and _state(int(entry.name)) not in ("Z", "X", "gone"):
+            found.append(int(entry.name))
+    return found
 
 
 def _children(pid: int) -> list[int]:
@@ -51,7 +71,7 @@ def _command(pid: int) -> str:
     return " ".join(raw.decode(errors="replace").split("\0")).strip()[:200]
 
 
-def descendants(pid: int | None = None) -> list[int]:
+def descendants(pid: int | None = None) -> list[int]:  # used by the check's own test
     """Every live (not zombie) descendant of ``pid`` (default: this process)."""
     todo, found = _children(pid or os.getpid()), []
     while todo:
@@ -73,11 +93,12 @@ def _reap_zombies() -> None:
 
 
 def leaked_processes(grace: float = 10.0) -> list[tuple[int, str]]:
-    """Descendants still alive after ``grace`` seconds (shutdowns may be finishing)."""
+    """Processes of this run still alive after ``grace`` seconds (shutdowns may be
+    finishing)."""
     deadline = time.monotonic() + grace
     while True:
         _reap_zombies()
-        alive = descendants()
+        alive = marked_processes()
         if not alive or time.monotonic() >= deadline:
             return [(pid, _command(pid)) for pid in alive]
         time.sleep(0.2)

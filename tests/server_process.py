@@ -54,8 +54,7 @@ def kill_group(pgid: int, grace: float = 5.0) -> None:
 
 
 def _reap(pgid: int) -> None:
-    """Collect the group's exited members that became our children (the test run is
-    their subreaper once their parent died: see tests/conftest.py)."""
+    """Collect the group's exited members that are our children (the server itself)."""
     while True:
         try:
             pid, _ = os.waitpid(-pgid, os.WNOHANG)
