@@ -147,7 +147,9 @@ MIGRATIONS: list[list[str]] = [
     # so a client that restarts (a kernel) can tell whether the thread can serve its tools,
     # and a thread started afresh gets them again.
     ["ALTER TABLE sessions ADD COLUMN tools TEXT"],
-    # 6: the lifecycle events crash recovery looks for (turns and approvals that a
+    # n: whether a session's sandboxed commands may use the network (issue 17).
+    ["ALTER TABLE sessions ADD COLUMN network_access INTEGER NOT NULL DEFAULT 0"],
+    # 7: the lifecycle events crash recovery looks for (turns and approvals that a
     # crash left open), in a partial index so start-up never scans the whole log and
     # the streamed deltas cost the index nothing.
     [
