@@ -460,6 +460,7 @@ class CodexExtensionApp(ExtensionApp):
                 "running": sum(1 for s in sessions if s.state != "idle"),
             },
             "pending_approvals": len(self.workspace.approvals.pending()),
+            "store": self.workspace.events.health(),
             **self._deployment_status(),
         }
 

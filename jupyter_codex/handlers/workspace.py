@@ -203,7 +203,12 @@ class ApprovalsHandler(CodexAPIHandler):
 
 
 class ApprovalHandler(CodexAPIHandler):
-    """Decide one approval."""
+    """Read (pending or expired) and decide one approval."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, approval_id: str) -> None:
+        self.write_json(self.workspace.approvals.state(approval_id))
 
     @web.authenticated
     @authorized

@@ -149,4 +149,14 @@ MIGRATIONS: list[list[str]] = [
     ["ALTER TABLE sessions ADD COLUMN tools TEXT"],
     # n: whether a session's sandboxed commands may use the network (issue 17).
     ["ALTER TABLE sessions ADD COLUMN network_access INTEGER NOT NULL DEFAULT 0"],
+    # 7: the lifecycle events crash recovery looks for (turns and approvals that a
+    # crash left open), in a partial index so start-up never scans the whole log and
+    # the streamed deltas cost the index nothing.
+    [
+        (
+            "CREATE INDEX IF NOT EXISTS events_lifecycle ON events(session_id, seq) "
+            "WHERE type IN ('turn.started', 'turn.completed', "
+            "'approval.requested', 'approval.resolved')"
+        )
+    ],
 ]
