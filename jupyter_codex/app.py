@@ -21,6 +21,7 @@ from .handlers import (
     websocket_handlers,
     workspace_handlers,
 )
+from .handlers.jobs import job_handlers
 from .handlers.keys import key_handlers
 from .handlers.proxy import proxy_handlers
 from .models import Target
@@ -32,6 +33,7 @@ from .store.proxy import AgentSessionRepository, ProxyKeyRepository, RequestLogR
 from .supervisor import AppServerManager
 from .targets import TargetRuntime, TerminalHome
 from .workspace import WorkspaceManager
+from .workspace.jobs import JobQueue
 
 
 class CodexExtensionApp(ExtensionApp):
@@ -179,6 +181,9 @@ class CodexExtensionApp(ExtensionApp):
             app_servers=self.app_servers,
             root_dir=str(self.serverapp.root_dir) if self.serverapp else ".",
         )
+        self.jobs = JobQueue(
+            parent=self, log=self.log, workspace=self.workspace, database=self.database
+        )
         terminal_dir = (
             Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
             if self.manage_user_codex_home
@@ -236,6 +241,7 @@ class CodexExtensionApp(ExtensionApp):
                 "codex_core": self.core,
                 "codex_signins": self.signins,
                 "codex_workspace": self.workspace,
+                "codex_jobs": self.jobs,
                 "codex_proxy": self.proxy,
                 "codex_max_body_bytes": self.max_body_bytes,
                 "codex_browser_login_port": self.browser_login_port,
@@ -251,6 +257,7 @@ class CodexExtensionApp(ExtensionApp):
         self.handlers.extend(websocket_handlers())
         self.handlers.extend(proxy_handlers())
         self.handlers.extend(key_handlers())
+        self.handlers.extend(job_handlers())
         self.handlers.extend(fallback_handlers())
 
     def _make_app_server(self, target: str) -> AppServerManager:
@@ -308,6 +315,7 @@ class CodexExtensionApp(ExtensionApp):
     async def _start(self) -> None:
         await self.core.open()
         await self.workspace.start()
+        await self.jobs.start()
         for runtime in self.runtimes.values():
             runtime.attach()
         self.terminal_home.export(self.app_servers["cli"].env)
@@ -379,6 +387,9 @@ class CodexExtensionApp(ExtensionApp):
 
     async def stop_extension(self) -> None:
         """Stop every app-server (TERM, then KILL), background work, and persist events."""
+        # First the queue: a job whose turn dies with the app-server is "interrupted"
+        # (found at the next start), not a failed attempt.
+        await self.jobs.stop()
         await asyncio.gather(*(s.stop() for s in self.app_servers.values()))
         await self.activity.stop()
         for task in list(self._tasks):

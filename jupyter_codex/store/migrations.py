@@ -147,4 +147,31 @@ MIGRATIONS: list[list[str]] = [
     # so a client that restarts (a kernel) can tell whether the thread can serve its tools,
     # and a thread started afresh gets them again.
     ["ALTER TABLE sessions ADD COLUMN tools TEXT"],
+    # 6: the durable job queue (issue 19) and who owns a session (an extension's
+    # system-owned sessions are hidden from the default list).
+    [
+        """
+        CREATE TABLE jobs (
+            id TEXT PRIMARY KEY,
+            session_id TEXT NOT NULL,
+            text TEXT NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            max_attempts INTEGER NOT NULL DEFAULT 1,
+            dedupe_key TEXT,
+            not_before REAL,
+            next_attempt_at REAL,
+            created_at REAL NOT NULL,
+            started_at REAL,
+            finished_at REAL,
+            result TEXT,
+            error TEXT,
+            submitted_by TEXT
+        )
+        """,
+        "CREATE INDEX jobs_state ON jobs(state, created_at)",
+        "CREATE INDEX jobs_session ON jobs(session_id, created_at)",
+        "CREATE INDEX jobs_dedupe ON jobs(dedupe_key) WHERE dedupe_key IS NOT NULL",
+        "ALTER TABLE sessions ADD COLUMN owner TEXT",
+    ],
 ]
