@@ -24,16 +24,20 @@ def _classes() -> list[type]:
     from jupyter_codex.accounts import AccountManager
     from jupyter_codex.accounts.router import AccountRouter
     from jupyter_codex.app import CodexExtensionApp
+    from jupyter_codex.extensions import ExtensionHost
     from jupyter_codex.proxy.agent import AgentRunner
     from jupyter_codex.proxy.service import ProxyService
     from jupyter_codex.supervisor import AppServerManager, AppServerRestarter
     from jupyter_codex.usage import AlertNotifier, UsageScheduler
     from jupyter_codex.workspace import WorkspaceManager
+    from jupyter_codex.workspace.jobs import JobQueue
     from jupyter_codex.workspace.tools import ToolRouter
 
     return [
         CodexExtensionApp,
         WorkspaceManager,
+        JobQueue,
+        ExtensionHost,
         ToolRouter,
         AppServerManager,
         AppServerRestarter,

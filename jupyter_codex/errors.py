@@ -12,6 +12,7 @@ went wrong and what to do, and never contains a secret.
     │   ├── PayloadTooLargeError     413  body over the configured limit
     │   └── PathOutsideRootError     403  a client path escapes root_dir
     ├── NotFoundError                404  unknown session, approval, account …
+    ├── CapabilityError              403  an extension used an undeclared capability
     ├── ConflictError                409  e.g. a turn is already running
     ├── TooManyTurnsError            429  more concurrent turns than allowed
     ├── AccountError                 400  account problems
@@ -89,6 +90,13 @@ class NotFoundError(CodexError):
 
     status_code = 404
     code = "not_found"
+
+
+class CapabilityError(CodexError):
+    """An extension used a capability it did not declare."""
+
+    status_code = 403
+    code = "capability_denied"
 
 
 class ConflictError(CodexError):

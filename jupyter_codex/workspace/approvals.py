@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,13 @@ APPROVAL_METHODS: dict[str, str] = {
     "item/tool/requestUserInput": "user_input",
     "mcpServer/elicitation/request": "elicitation",
 }
+
+
+#: A rule consulted before a human is asked (an extension's): ``(decision, by, reason)``
+#: to decide, ``None`` to pass.
+Decider = Callable[[Approval], Awaitable[tuple[str, str, str] | None]]
+#: Seconds one decider may think before it is skipped.
+DECIDER_TIMEOUT = 5.0
 
 
 @dataclass
@@ -67,6 +75,8 @@ class ApprovalBook:
         self._events = events
         self._log = log
         self._pending: dict[str, _Pending] = {}
+        #: Automatic deciders, consulted in order before a human is asked.
+        self.deciders: list[Decider] = []
 
     def pending(self, session_id: str | None = None) -> list[Approval]:
         """Pending approvals, oldest first, optionally of one session."""
@@ -101,9 +111,12 @@ class ApprovalBook:
             changes=params.get("changes"),
             params=params,
         )
+        verdict = await self._auto_decide(approval)
         future: asyncio.Future[tuple[str, dict[str, Any] | None]] = (
             asyncio.get_running_loop().create_future()
         )
+        if verdict is not None:  # still requested + resolved in the log: the audit trail
+            future.set_result((verdict[0], {"_by": verdict[1], "_reason": verdict[2]}))
         self._pending[approval.id] = _Pending(approval, future)
         self._events.append(
             session_id,
@@ -114,7 +127,7 @@ class ApprovalBook:
         )
         try:
             decision, extra = await asyncio.wait_for(asyncio.shield(future), timeout)
-            by = "server" if (extra or {}).get("_by") == "server" else "user"
+            by = str((extra or {}).get("_by") or "user")
         except asyncio.TimeoutError:
             decision, extra, by = "decline", None, "timeout"
             self._log.warning(
@@ -129,14 +142,30 @@ class ApprovalBook:
             raise
         finally:
             self._pending.pop(approval.id, None)
-        self._resolved_event(approval, decision, by)
+        self._resolved_event(approval, decision, by, (extra or {}).get("_reason"))
         return reply_for(kind, decision, params, extra)
 
-    def _resolved_event(self, approval: Approval, decision: str, by: str) -> None:
+    async def _auto_decide(self, approval: Approval) -> tuple[str, str, str] | None:
+        for decider in list(self.deciders):
+            try:
+                verdict = await asyncio.wait_for(decider(approval), DECIDER_TIMEOUT)
+            except Exception:  # noqa: BLE001 - an extension's bug must not block the turn
+                self._log.exception("An approval rule failed on %s; skipping it", approval.id)
+                continue
+            if verdict is not None:
+                return verdict
+        return None
+
+    def _resolved_event(
+        self, approval: Approval, decision: str, by: str, reason: str | None = None
+    ) -> None:
+        data = {"id": approval.id, "decision": decision, "by": by}
+        if reason:
+            data["reason"] = reason
         self._events.append(
             approval.session_id,
             "approval.resolved",
-            {"id": approval.id, "decision": decision, "by": by},
+            data,
             turn_id=approval.turn_id,
             item_id=approval.item_id,
         )
