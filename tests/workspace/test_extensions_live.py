@@ -43,6 +43,14 @@ class Crashy:
         if runs <= 2:
             raise RuntimeError(f"crash number {runs}")
         await asyncio.Event().wait()
+
+
+class Submitter:
+    capabilities = ("submit_jobs",)
+
+    async def run(self, ext):
+        await ext.submit_job("from an extension", cwd="", dedupe_key="submitter-once")
+        await asyncio.Event().wait()
 """
 NEVER_MODULE = """
 import os, pathlib
@@ -66,6 +74,7 @@ def test_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "[jupyter_codex.extensions]\n"
         "sneaky = jc_testext:Sneaky\n"
         "crashy = jc_testext:Crashy\n"
+        "submitter = jc_testext:Submitter\n"
         "never_enabled = jc_testext_never:Never\n"
     )
     monkeypatch.syspath_prepend(str(site))
@@ -84,7 +93,7 @@ def jp_server_config(jp_server_config: Config, test_distribution: Path) -> Confi
     ]
     jp_server_config["ExtensionHost"] = Config(
         {
-            "enabled": ["approval_rules", "retry_on_limit", "sneaky", "crashy"],
+            "enabled": ["approval_rules", "retry_on_limit", "sneaky", "crashy", "submitter"],
             "extension_config": {
                 "approval_rules": {"rules": rules},
                 "sneaky": {"out": str(test_distribution / "sneaky.txt")},
@@ -125,7 +134,7 @@ async def test_capabilities_are_enforced_disabled_never_loads_crashes_restart(
     await wait_for(crashy_recovered)
     state = await extensions()
     assert "crash number 2" in state["crashy"]["last_error"]
-    assert set(state) == {"approval_rules", "retry_on_limit", "sneaky", "crashy"}
+    assert set(state) == {"approval_rules", "retry_on_limit", "sneaky", "crashy", "submitter"}
     assert state["approval_rules"]["capabilities"] == ["decide_approvals"]
     # The server kept serving through the crashes.
     assert (await api.call("GET", "status"))["version"]
@@ -194,7 +203,7 @@ async def test_retry_on_limit_requeues_on_the_second_account(
     failed = await api.wait_event(sid, turn_completed)
     assert failed["data"]["status"] == "failed"
     assert failed["data"]["error"]["code"] == "usageLimitExceeded"
-    assert fake_upstream.responses_requests()[-1].account_id == "acct-l1"
+    assert fake_upstream.responses_requests("limited work")[-1].account_id == "acct-l1"
 
     await api.call("PATCH", "targets", "cli", body={"account_id": accounts[1]["id"]})
     queued = await api.wait_event(sid, lambda e: e["type"] == "job.queued")
@@ -207,4 +216,27 @@ async def test_retry_on_limit_requeues_on_the_second_account(
 
     job = await wait_for(succeeded, timeout=30)
     assert job["result"]["text"] == "done on account two" and job["text"] == "limited work"
-    assert fake_upstream.responses_requests()[-1].account_id == "acct-l2"
+    assert fake_upstream.responses_requests("limited work")[-1].account_id == "acct-l2"
+
+
+async def test_extension_jobs_are_attributed_and_its_sessions_hidden(
+    api: Api, fake_upstream: FakeUpstream
+) -> None:
+    fake_upstream.script("from an extension", text("done for the extension"))
+
+    async def extension_job() -> dict[str, Any] | None:
+        jobs = (await api.call("GET", "jobs", state="succeeded"))["jobs"]
+        return jobs[0] if jobs else None
+
+    job = await wait_for(extension_job, timeout=30)
+    assert job["submitted_by"] == "extension:submitter"
+    assert job["result"]["text"] == "done for the extension"
+    events = await api.events(job["session_id"])
+    queued = next(e for e in events if e["type"] == "job.queued")
+    assert queued["data"]["submitted_by"] == "extension:submitter"
+    # A system-owned session: hidden by default, shown with the filter.
+    assert job["session_id"] not in [
+        s["id"] for s in (await api.call("GET", "sessions"))["sessions"]
+    ]
+    shown = (await api.call("GET", "sessions", system="true"))["sessions"]
+    assert [s["owner"] for s in shown if s["id"] == job["session_id"]] == ["extension:submitter"]
