@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from . import __version__, cli_keys, config
+from . import __version__, cli_jobs, cli_keys, config
 from .errors import AccountError, CodexError
 from .models import Account
 
@@ -203,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=usage)
 
     cli_keys.register(sub)
+    cli_jobs.register(sub)
 
     p = sub.add_parser("logs", help="the system log (switches, alerts, errors)")
     p.add_argument("--limit", type=int, default=50)
@@ -225,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``jupyter-codex`` (run as ``jupyter codex``)."""
     args = build_parser().parse_args(argv)
     try:
-        asyncio.run(_run(args, args.run))
+        remote = getattr(args, "run_remote", None)  # commands that talk to the server
+        asyncio.run(remote(args) if remote else _run(args, args.run))
     except CodexError as e:
         print(f"error: {e.message}", file=sys.stderr)
         return 1

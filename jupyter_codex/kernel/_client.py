@@ -21,6 +21,7 @@ from ..models import Account, Approval, Decision, Session, TargetState
 from ._discovery import ServerInfo, discover_server
 from ._events import ApprovalData, ApprovalRequested, Event, TurnCompleted, TurnStarted
 from ._http import HttpTransport
+from ._jobs import AsyncJobs
 from ._results import AccountUsage, ServerStatus, TurnResult
 from ._stream import stream_events
 from ._toolhost import ToolHost
@@ -77,6 +78,8 @@ class AsyncCodexClient:
         self.timeout = timeout
         self.reconnect_timeout = reconnect_timeout
         self._http = HttpTransport(self.server, timeout=timeout, verify=verify)
+        #: The job queue: ``await client.jobs.submit(...)`` (see docs/automation.md).
+        self.jobs = AsyncJobs(self._http)
         self._tools: ToolHost | None = None
 
     @classmethod
