@@ -86,6 +86,32 @@ class JobRepository:
             raise NotFoundError(f"No job with id {job_id!r}.")
         return _from_row(row)
 
+    async def list_json(
+        self, *, states: Sequence[str] = (), session_id: str | None = None, limit: int = 0
+    ) -> list[str]:
+        """Like :meth:`list` (newest first), each job already as its JSON text, built by
+        SQLite: the REST listing joins them without decoding (10,000 jobs in a few ms)."""
+        fields = ", ".join(f"'{c}', json({c})" if c in _JSON else f"'{c}', {c}" for c in _COLUMNS)
+        sql, args = self._query(f"SELECT json_object({fields}) FROM jobs", states, session_id)
+        sql += f" ORDER BY created_at DESC, rowid DESC{f' LIMIT {int(limit)}' if limit > 0 else ''}"
+
+        def select(conn: sqlite3.Connection) -> list[str]:
+            return [row[0] for row in conn.execute(sql, args)]
+
+        return await self._db.run(select)
+
+    @staticmethod
+    def _query(select: str, states: Sequence[str], session_id: str | None) -> tuple[str, list[Any]]:
+        where: list[str] = []
+        args: list[Any] = []
+        if states:
+            where.append(f"state IN ({', '.join('?' * len(states))})")
+            args.extend(states)
+        if session_id is not None:
+            where.append("session_id = ?")
+            args.append(session_id)
+        return select + (f" WHERE {' AND '.join(where)}" if where else ""), args
+
     async def list(
         self,
         *,
@@ -95,14 +121,7 @@ class JobRepository:
         newest_first: bool = True,
     ) -> list[Job]:
         """Jobs filtered by state(s) and session."""
-        where, args = [], []  # type: ignore[var-annotated]
-        if states:
-            where.append(f"state IN ({', '.join('?' * len(states))})")
-            args.extend(states)
-        if session_id is not None:
-            where.append("session_id = ?")
-            args.append(session_id)
-        sql = _SELECT + (f" WHERE {' AND '.join(where)}" if where else "")
+        sql, args = self._query(_SELECT, states, session_id)
         order = "DESC" if newest_first else "ASC"
         sql += f" ORDER BY created_at {order}, rowid {order}"
         if limit > 0:

@@ -220,15 +220,15 @@ class JobQueue(LoggingConfigurable):
         """One job (404 if unknown)."""
         return self._live.get(job_id) or await self.repo.get(job_id)
 
-    async def list(
+    async def list_json(
         self, *, state: str | None = None, session_id: str | None = None, limit: int = 0
-    ) -> list[Job]:
-        """Stored jobs, newest first."""
+    ) -> list[str]:
+        """Stored jobs, newest first, as JSON texts (the REST listing)."""
         if state is not None and state not in ("queued", "running", *FINISHED):
             raise InvalidRequestError(
                 f"Unknown job state {state!r}; use one of queued, running, " + ", ".join(FINISHED)
             )
-        return await self.repo.list(
+        return await self.repo.list_json(
             states=(state,) if state else (), session_id=session_id, limit=limit
         )
 
