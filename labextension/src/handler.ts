@@ -159,8 +159,29 @@ export class CodexAPI {
     return answer.events;
   }
 
-  sendMessage(id: string, text: string): Promise<{ [key: string]: any }> {
-    return this.call(`sessions/${id}/messages`, json('POST', { text }));
+  /** With `queue`, a message sent while a turn runs becomes a job (`{job_id}`). */
+  sendMessage(
+    id: string,
+    text: string,
+    queue = false
+  ): Promise<{ [key: string]: any }> {
+    const body = queue ? { text, when_busy: 'queue' } : { text };
+    return this.call(`sessions/${id}/messages`, json('POST', body));
+  }
+
+  // -- jobs -------------------------------------------------------------------
+
+  async listJobs(
+    filters: { state?: string; session_id?: string; limit?: number } = {}
+  ): Promise<Codex.IJob[]> {
+    const answer = await this.call<{ jobs: Codex.IJob[] }>(
+      `jobs${query(filters)}`
+    );
+    return answer.jobs;
+  }
+
+  cancelJob(id: string): Promise<Codex.IJob> {
+    return this.call(`jobs/${id}/cancel`, json('POST', {}));
   }
 
   stop(id: string, force: boolean): Promise<{ stopped: boolean }> {

@@ -155,6 +155,25 @@ export namespace Codex {
     error?: string;
   }
 
+  /** A queued turn (`codex/api/jobs`, docs/automation.md). */
+  export interface IJob {
+    id: string;
+    session_id: string;
+    text: string;
+    state: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+    attempts: number;
+    max_attempts: number;
+    dedupe_key: string | null;
+    not_before: number | null;
+    created_at: number;
+    started_at: number | null;
+    finished_at: number | null;
+    result: { turn_id?: string | null; text?: string | null; usage?: any } | null;
+    error: { reason?: string; message?: string } | null;
+    submitted_by: string | null;
+    next_attempt_at?: number | null;
+  }
+
   /** Visible state of the event WebSocket. */
   export type ConnectionState = 'connecting' | 'connected' | 'disconnected';
 }

@@ -88,8 +88,10 @@ export function Composer(props: {
     }
     setSending(true);
     try {
+      // While a turn runs, the message is queued as a follow-up (a job).
       const answer = await chat.send(
-        withAttachments(text, draft.attachments, env.serverRoot)
+        withAttachments(text, draft.attachments, env.serverRoot),
+        chat.running
       );
       draft.clear();
       setCompletion(null);
@@ -266,6 +268,16 @@ export function Composer(props: {
           + Attach
         </button>
         <span className="jp-codex-Spacer" />
+        {running && (
+          <button
+            className="jp-Button jp-mod-styled jp-codex-Queue"
+            disabled={!draft.text.trim() || sending}
+            title="Run this message after the current turn"
+            onClick={() => void send()}
+          >
+            Queue
+          </button>
+        )}
         {running ? (
           <button
             className={classes(
