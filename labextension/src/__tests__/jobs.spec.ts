@@ -61,5 +61,6 @@ describe('queued follow-ups', () => {
     ).toBe('turn_failed: boom');
     expect(jobSummary(job('j1', 'queued', { not_before: 130 }), 100)).toBe('waits 30 s');
     expect(jobSummary(job('j1', 'queued'), 100)).toBe('waits for its turn');
+    expect(jobSummary(job('j1', 'cancelled'), 100)).toBe('Cancelled.');
   });
 });

@@ -51,6 +51,12 @@ export function jobSummary(job: Codex.IJob, now = Date.now() / 1000): string {
     const why = job.error.reason ? `${job.error.reason}: ` : '';
     return `${why}${job.error.message}`;
   }
+  if (job.state === 'cancelled') {
+    return 'Cancelled.';
+  }
+  if (job.state === 'failed') {
+    return 'Failed.';
+  }
   const next = job.next_attempt_at ?? job.not_before;
   if (job.state === 'queued' && next && next > now) {
     return `waits ${Math.ceil(next - now)} s`;
