@@ -42,11 +42,12 @@ from ..models import Job, JobCreate, Session, SessionCreate
 from ..store import Database
 from ..store.jobs import LIVE_STATES, JobRepository
 from .eventlog import ALL_SESSIONS
+from .manager import SYSTEM_CHANNEL
 
 #: ``turn.completed`` error codes that mean "no quota now": wait, do not burn an attempt.
 USAGE_LIMIT_CODES = frozenset({"usageLimitExceeded", "usage_limit_reached"})
 #: System events after which a job waiting for quota may try again at once.
-ACCOUNT_EVENTS = ('"type":"account.switched"', '"type":"account.changed"')
+ACCOUNT_EVENTS = ("account.switched", "account.changed")
 
 
 class EventAppender(Protocol):
@@ -386,12 +387,12 @@ class JobQueue(LoggingConfigurable):
     def _on_event(self, session_id: str, body: str) -> None:
         """Every workspace event (``"*"``): wake on a finished turn, collect a running
         job's answer, wake quota waiters on an account switch."""
-        if '"type":"turn.completed"' in body:
-            self._wake.set()
-        elif session_id not in self._runs:
-            if any(marker in body for marker in ACCOUNT_EVENTS):
+        if session_id == SYSTEM_CHANNEL:
+            if json.loads(body).get("type") in ACCOUNT_EVENTS:  # rare: parse them
                 self._retry_usage_limited()
             return
+        if '"type":"turn.completed"' in body:
+            self._wake.set()
         run = self._runs.get(session_id)
         if run is None:
             return

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeUpstream, hang, http_error, text
+from fakes import FakeUpstream, chatgpt_auth_json, hang, http_error, text, usage_limit_error
 from helpers import Api
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
@@ -252,3 +252,23 @@ async def test_bad_job_input_is_refused_clearly(
     assert job["session_id"] != sid
     assert (await api.call("GET", "sessions", job["session_id"]))["cwd"] == "fresh"
     await wait_job(api, job["id"])
+
+
+async def test_a_usage_limit_waits_for_another_account_without_using_an_attempt(
+    api: Api, jp_root_dir: Path, fake_upstream: FakeUpstream
+) -> None:
+    fake_upstream.script("limited job", usage_limit_error(), text("after the limit"))
+    sid = await new_session(api, jp_root_dir)
+    job = await submit(api, session_id=sid, text="limited job")
+    retrying = await api.wait_event(sid, lambda e: e["type"] == "job.retrying")
+    assert retrying["data"]["error"]["reason"] == "usage_limit"
+    assert retrying["data"]["attempts"] == 0 and retrying["data"]["delay"] >= 60
+    await asyncio.sleep(0.5)
+    assert (await api.call("GET", "jobs", job["id"]))["state"] == "queued"  # it waits
+
+    # Another account becomes available: the job runs at once.
+    rt = fake_upstream.add_account("acct-more", "more@example.com", refresh_token="rt-more")
+    body = {"auth_json": chatgpt_auth_json("more@example.com", "acct-more", rt)}
+    await api.call("POST", "accounts", "import", body=body)
+    done = await wait_job(api, job["id"], timeout=30)
+    assert done["attempts"] == 1 and done["result"]["text"] == "after the limit"
