@@ -169,6 +169,7 @@ MIGRATIONS: list[list[str]] = [
             submitted_by TEXT
         )
         """,
+        "CREATE INDEX jobs_created ON jobs(created_at)",
         "CREATE INDEX jobs_state ON jobs(state, created_at)",
         "CREATE INDEX jobs_session ON jobs(session_id, created_at)",
         "CREATE INDEX jobs_dedupe ON jobs(dedupe_key) WHERE dedupe_key IS NOT NULL",
