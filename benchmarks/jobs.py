@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import json
 import sqlite3
+import sys
 import time
 import uuid
 
@@ -92,35 +93,32 @@ async def measure(server: JupyterServer, rounds: int) -> tuple[dict[str, list[fl
 
 
 def fill_jobs(db_path: str, session_id: str, count: int) -> None:
-    """Write ``count`` finished jobs straight into the store (preparation, not timed)."""
+    """Write ``count`` finished jobs straight into the store, in the repository's own
+    row format (preparation, not timed)."""
+    from jupyter_codex.models import Job
+    from jupyter_codex.store.jobs import row_of
+
     now = time.time()
     rows = [
-        (
-            uuid.uuid4().hex,
-            session_id,
-            f"job {i}: run the tests and summarise the failures",
-            "succeeded",
-            1,
-            1,
-            None,
-            None,
-            None,
-            now - count + i,
-            now - count + i,
-            now - count + i + 1,
-            json.dumps(
-                {"turn_id": f"turn-{i}", "text": "All tests pass.", "usage": {"input": 800}}
-            ),
-            None,
-            None,
+        row_of(
+            Job(
+                id=uuid.uuid4().hex,
+                session_id=session_id,
+                text=f"job {i}: run the tests and summarise the failures",
+                state="succeeded",
+                attempts=1,
+                created_at=now - count + i,
+                started_at=now - count + i,
+                finished_at=now - count + i + 1,
+                result={"turn_id": f"turn-{i}", "text": "All tests pass.", "usage": {"input": 800}},
+            )
         )
         for i in range(count)
     ]
+    columns = list(rows[0])
     with sqlite3.connect(db_path) as conn:
         conn.executemany(
-            "INSERT INTO jobs (id, session_id, text, state, attempts, max_attempts, dedupe_key, "
-            "not_before, next_attempt_at, created_at, started_at, finished_at, result, error, "
-            "submitted_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO jobs ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})",
             rows,
         )
 
@@ -196,7 +194,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=40)
     args = parser.parse_args()
-    print_rows("jobs", run(args.rounds))
+    rows = run(args.rounds)
+    print_rows("jobs", rows)
+    if any(row.ok is False for row in rows):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -166,7 +166,8 @@ MIGRATIONS: list[list[str]] = [
             finished_at REAL,
             result TEXT,
             error TEXT,
-            submitted_by TEXT
+            submitted_by TEXT,
+            body TEXT NOT NULL
         )
         """,
         "CREATE INDEX jobs_created ON jobs(created_at)",
