@@ -210,9 +210,10 @@ class JobQueue(LoggingConfigurable):
 
     async def send_or_queue(self, session_id: str, text: str) -> dict[str, Any]:
         """``when_busy: "queue"``: start the turn now if the session is idle and has no
-        queued job (so order holds), else queue it; ``{"turn_id"}`` or ``{"job_id"}``."""
+        queued job (so order holds), else queue it (also when the server is at
+        ``max_concurrent_turns``); ``{"turn_id"}`` or ``{"job_id"}``."""
         if not self.workspace.is_running(session_id) and not self.has_live(session_id):
-            with contextlib.suppress(ConflictError):
+            with contextlib.suppress(ConflictError, TooManyTurnsError):
                 return await self.workspace.send_message(session_id, text)
         job, _ = await self.submit(JobCreate(text=text, session_id=session_id))
         return {"job_id": job.id}
