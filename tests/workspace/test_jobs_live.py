@@ -19,6 +19,7 @@ from traitlets.config import Config
 @pytest.fixture
 def jp_server_config(jp_server_config: Config) -> Config:
     jp_server_config["JobQueue"] = Config({"retry_backoff": 0.2, "max_retry_backoff": 1.0})
+    jp_server_config["WorkspaceManager"]["max_concurrent_turns"] = 2
     return jp_server_config
 
 
@@ -272,3 +273,29 @@ async def test_a_usage_limit_waits_for_another_account_without_using_an_attempt(
     await api.call("POST", "accounts", "import", body=body)
     done = await wait_job(api, job["id"], timeout=30)
     assert done["attempts"] == 1 and done["result"]["text"] == "after the limit"
+
+
+async def test_jobs_wait_for_a_free_turn_slot_and_when_busy_queues_instead_of_429(
+    api: Api, jp_root_dir: Path, fake_upstream: FakeUpstream
+) -> None:
+    fake_upstream.script("slot hog", hang() + text("hog done"), hang() + text("hog done"))
+    fake_upstream.script("third session", text("third done"), text("third done"))
+    a, b, c, d = [await new_session(api, jp_root_dir, f"s{n}") for n in range(4)]
+    for sid in (a, b):  # max_concurrent_turns is 2 in this module
+        await api.call("POST", "sessions", sid, "messages", body={"text": "slot hog"})
+    await wait_hanging(fake_upstream, 2)
+
+    waiting = await submit(api, session_id=c, text="third session")
+    over = api.call("POST", "sessions", d, "messages", body={"text": "third session"})
+    assert await status_code(over) == 429  # unchanged without when_busy
+    queued = await api.call(
+        "POST", "sessions", d, "messages", body={"text": "third session", "when_busy": "queue"}
+    )
+    assert set(queued) == {"job_id"}
+    await asyncio.sleep(1.0)
+    for job_id in (waiting["id"], queued["job_id"]):
+        assert (await api.call("GET", "jobs", job_id))["state"] == "queued"
+
+    fake_upstream.release()
+    for job_id in (waiting["id"], queued["job_id"]):
+        assert (await wait_job(api, job_id))["result"]["text"] == "third done"
