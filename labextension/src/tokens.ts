@@ -30,7 +30,8 @@ export namespace Codex {
     updated_at: number;
     last_seq: number;
     /** Client-side tools its thread was declared with (null: none). */
-    tools?: { name: string; description: string; input_schema: object }[] | null;
+    tools?:
+      { name: string; description: string; input_schema: object }[] | null;
     state: SessionState | string;
     active_turn_id: string | null;
   }
@@ -168,7 +169,11 @@ export namespace Codex {
     created_at: number;
     started_at: number | null;
     finished_at: number | null;
-    result: { turn_id?: string | null; text?: string | null; usage?: any } | null;
+    result: {
+      turn_id?: string | null;
+      text?: string | null;
+      usage?: any;
+    } | null;
     error: { reason?: string; message?: string } | null;
     submitted_by: string | null;
     next_attempt_at?: number | null;

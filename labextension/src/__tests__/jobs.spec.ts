@@ -6,7 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { applyJobEvents, jobSummary, liveJobs } from '../model/jobs';
 import { Codex } from '../tokens';
 
-function job(id: string, state: Codex.IJob['state'], extra: Partial<Codex.IJob> = {}): Codex.IJob {
+function job(
+  id: string,
+  state: Codex.IJob['state'],
+  extra: Partial<Codex.IJob> = {}
+): Codex.IJob {
   return {
     id,
     session_id: 's1',
@@ -29,7 +33,15 @@ function job(id: string, state: Codex.IJob['state'], extra: Partial<Codex.IJob> 
 let seq = 0;
 function event(type: string, data: Codex.IJob): Codex.IEvent {
   seq += 1;
-  return { seq, session_id: 's1', type, time: seq, turn_id: null, item_id: null, data } as Codex.IEvent;
+  return {
+    seq,
+    session_id: 's1',
+    type,
+    time: seq,
+    turn_id: null,
+    item_id: null,
+    data
+  } as Codex.IEvent;
 }
 
 describe('queued follow-ups', () => {
@@ -44,8 +56,12 @@ describe('queued follow-ups', () => {
       event('job.started', job('j1', 'running')),
       event('job.cancelled', job('j2', 'cancelled'))
     ]);
-    expect(liveJobs(jobs).map(j => [j.id, j.state])).toEqual([['j1', 'running']]);
-    jobs = applyJobEvents(jobs, [event('job.succeeded', job('j1', 'succeeded'))]);
+    expect(liveJobs(jobs).map(j => [j.id, j.state])).toEqual([
+      ['j1', 'running']
+    ]);
+    jobs = applyJobEvents(jobs, [
+      event('job.succeeded', job('j1', 'succeeded'))
+    ]);
     expect(liveJobs(jobs)).toEqual([]);
   });
 
@@ -55,11 +71,19 @@ describe('queued follow-ups', () => {
   });
 
   it('summarises replies, errors and waits', () => {
-    expect(jobSummary(job('j1', 'succeeded', { result: { text: ' All good ' } }))).toBe('All good');
     expect(
-      jobSummary(job('j1', 'failed', { error: { reason: 'turn_failed', message: 'boom' } }))
+      jobSummary(job('j1', 'succeeded', { result: { text: ' All good ' } }))
+    ).toBe('All good');
+    expect(
+      jobSummary(
+        job('j1', 'failed', {
+          error: { reason: 'turn_failed', message: 'boom' }
+        })
+      )
     ).toBe('turn_failed: boom');
-    expect(jobSummary(job('j1', 'queued', { not_before: 130 }), 100)).toBe('waits 30 s');
+    expect(jobSummary(job('j1', 'queued', { not_before: 130 }), 100)).toBe(
+      'waits 30 s'
+    );
     expect(jobSummary(job('j1', 'queued'), 100)).toBe('waits for its turn');
     expect(jobSummary(job('j1', 'cancelled'), 100)).toBe('Cancelled.');
   });

@@ -34,9 +34,7 @@ export function applyJobEvents(
 }
 
 /** The jobs that still wait or run, oldest first (the queued follow-ups). */
-export function liveJobs(
-  jobs: ReadonlyMap<string, Codex.IJob>
-): Codex.IJob[] {
+export function liveJobs(jobs: ReadonlyMap<string, Codex.IJob>): Codex.IJob[] {
   return [...jobs.values()]
     .filter(job => LIVE_JOB_STATES.has(job.state))
     .sort((a, b) => a.created_at - b.created_at);
