@@ -61,9 +61,20 @@ def _paths(approval: Approval) -> list[str]:
 
 
 def _mcp_tool(approval: Approval) -> str | None:
+    """``server/tool`` of an MCP request (``mcpServer/elicitation/request`` carries
+    ``serverName``; the tool, when codex names it, is in ``_meta``)."""
     params = approval.params or {}
+    raw_meta = params.get("_meta")
+    meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
     server = params.get("serverName") or params.get("server")
-    tool = params.get("toolName") or params.get("tool") or ""
+    tool = (
+        params.get("toolName")
+        or params.get("tool")
+        or meta.get("tool_name")
+        or meta.get("toolName")
+        or meta.get("tool")
+        or ""
+    )
     return f"{server}/{tool}" if server else None
 
 
@@ -94,7 +105,8 @@ def decide(rules: list[dict[str, str]], approval: Approval) -> tuple[str, str] |
 class ApprovalRules:
     """Decides approvals by the configured rules; idles otherwise."""
 
-    capabilities = ("decide_approvals",)
+    # answer_questions: accepting an MCP request (an elicitation) answers it.
+    capabilities = ("decide_approvals", "answer_questions")
 
     async def run(self, ext: ExtensionFacade) -> None:
         rules = parse_rules(ext.config.get("rules", []))

@@ -132,14 +132,26 @@ class ExtensionFacade:
         self._require("decide_approvals")
 
         async def decider(approval: Approval) -> tuple[str, str, str] | None:
-            if approval.kind in _QUESTION_KINDS:
-                return None  # questions need answer_questions, and answers, not a rule
+            if approval.kind == "user_input":
+                return None  # a question needs answers, not a rule
             verdict = await rule(approval)
             if verdict is None:
                 return None
             decision, reason = verdict
             if decision not in ("accept", "acceptForSession", "decline", "cancel"):
                 raise InvalidRequestError(f"Unknown decision {decision!r} from {self.name}.")
+            if (
+                approval.kind == "elicitation"
+                and decision.startswith("accept")
+                and "answer_questions" not in self.capabilities
+            ):
+                # Accepting an MCP elicitation answers it: that takes answer_questions.
+                self.log.warning(
+                    "Extension %s may not accept MCP requests (no answer_questions); "
+                    "asking a human",
+                    self.name,
+                )
+                return None
             self.log.info(
                 "Extension %s decided approval %s: %s (%s)",
                 self.name,

@@ -135,7 +135,7 @@ async def test_capabilities_are_enforced_disabled_never_loads_crashes_restart(
     state = await extensions()
     assert "crash number 2" in state["crashy"]["last_error"]
     assert set(state) == {"approval_rules", "retry_on_limit", "sneaky", "crashy", "submitter"}
-    assert state["approval_rules"]["capabilities"] == ["decide_approvals"]
+    assert state["approval_rules"]["capabilities"] == ["answer_questions", "decide_approvals"]
     # The server kept serving through the crashes.
     assert (await api.call("GET", "status"))["version"]
 
