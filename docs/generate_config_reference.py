@@ -27,7 +27,7 @@ def _classes() -> list[type]:
     from jupyter_codex.extensions import ExtensionHost
     from jupyter_codex.proxy.agent import AgentRunner
     from jupyter_codex.proxy.service import ProxyService
-    from jupyter_codex.supervisor import AppServerManager, AppServerRestarter
+    from jupyter_codex.supervisor import AppServerManager, AppServerRestarter, IdleShutdown
     from jupyter_codex.usage import AlertNotifier, UsageScheduler
     from jupyter_codex.workspace import WorkspaceManager
     from jupyter_codex.workspace.jobs import JobQueue
@@ -41,6 +41,7 @@ def _classes() -> list[type]:
         ToolRouter,
         AppServerManager,
         AppServerRestarter,
+        IdleShutdown,
         AccountManager,
         AccountRouter,
         UsageScheduler,

@@ -1,9 +1,9 @@
 """``jupyter codex jobs submit|list|show|cancel``: the job queue of a running server.
 
-Unlike the store commands, these talk to the server (the queue lives there) through
-the Python client: ``--url``/``--token``, else ``JUPYTER_CODEX_SERVER_URL`` /
-``JUPYTER_CODEX_SERVER_TOKEN`` or a running server found in the runtime dir.
-Hooked into ``cli.py`` by :func:`register`.
+Unlike the store commands, these talk to the server (the queue lives there), found
+and reached as every server command is (``cli_remote``: ``--url``/``--token``, else
+the environment or a running server in the runtime dir). Hooked into ``cli.py`` by
+:func:`register`.
 """
 
 from __future__ import annotations
@@ -11,15 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .cli_remote import add_server_options, server_command
 from .models import Job
 
-
-def _client(args: argparse.Namespace) -> Any:
-    from .kernel import AsyncCodexClient  # lazily: keeps `jupyter codex --help` fast
-
-    return AsyncCodexClient(args.url, args.token)
+if TYPE_CHECKING:
+    from .kernel import AsyncCodexClient
 
 
 def _when(value: float | None) -> str:
@@ -55,46 +53,48 @@ def _emit(args: argparse.Namespace, job: Job) -> None:
         _show(job)
 
 
-async def jobs_submit(args: argparse.Namespace) -> None:
-    async with _client(args) as client:
-        job = await client.jobs.submit(
-            args.text,
-            session_id=args.session,
-            cwd=args.cwd if args.session is None else None,
-            dedupe_key=args.dedupe_key,
-            max_attempts=args.max_attempts,
-            not_before=args.not_before,
-        )
-        if args.wait:
-            job = await client.jobs.wait(job.id, timeout=args.timeout)
+async def jobs_submit(client: AsyncCodexClient, args: argparse.Namespace) -> int:
+    from .cli_sessions import server_folder
+
+    job = await client.jobs.submit(
+        args.text,
+        session_id=args.session,
+        cwd=server_folder(client.server, args.cwd) if args.session is None else None,
+        dedupe_key=args.dedupe_key,
+        max_attempts=args.max_attempts,
+        not_before=args.not_before,
+    )
+    if args.wait:
+        job = await client.jobs.wait(job.id, timeout=args.timeout)
     _emit(args, job)
+    return 0
 
 
-async def jobs_list(args: argparse.Namespace) -> None:
-    async with _client(args) as client:
-        jobs = await client.jobs.list(state=args.state, session_id=args.session, limit=args.limit)
+async def jobs_list(client: AsyncCodexClient, args: argparse.Namespace) -> int:
+    jobs = await client.jobs.list(state=args.state, session_id=args.session, limit=args.limit)
     if args.json:
         print(json.dumps([j.model_dump() for j in jobs], indent=2))
-        return
+        return 0
     if not jobs:
         print('No jobs. Queue one: jupyter codex jobs submit --session ID "text"')
-        return
+        return 0
     print(f"{'ID':<33} {'STATE':<10} {'TRIES':<5} {'CREATED':<19} {'SESSION':<33} TEXT")
     for j in jobs:
         print(
             f"{j.id:<33} {j.state:<10} {f'{j.attempts}/{j.max_attempts}':<5} "
             f"{_when(j.created_at):<19} {j.session_id:<33} {' '.join(j.text.split())[:40]}"
         )
+    return 0
 
 
-async def jobs_show(args: argparse.Namespace) -> None:
-    async with _client(args) as client:
-        _emit(args, await client.jobs.get(args.id))
+async def jobs_show(client: AsyncCodexClient, args: argparse.Namespace) -> int:
+    _emit(args, await client.jobs.get(args.id))
+    return 0
 
 
-async def jobs_cancel(args: argparse.Namespace) -> None:
-    async with _client(args) as client:
-        _emit(args, await client.jobs.cancel(args.id))
+async def jobs_cancel(client: AsyncCodexClient, args: argparse.Namespace) -> int:
+    _emit(args, await client.jobs.cancel(args.id))
+    return 0
 
 
 def register(subparsers: Any) -> None:
@@ -104,16 +104,16 @@ def register(subparsers: Any) -> None:
 
     def action(name: str, help: str, run: Any) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = actions.add_parser(name, help=help)
-        p.add_argument("--url", help="server URL (default: $JUPYTER_CODEX_SERVER_URL)")
-        p.add_argument("--token", help="server token (default: $JUPYTER_CODEX_SERVER_TOKEN)")
-        p.add_argument("--json", action="store_true")
-        p.set_defaults(run_remote=run)
+        add_server_options(p)
+        server_command(p, run)
         return p
 
     p = action("submit", "queue a message as a job", jobs_submit)
     p.add_argument("text")
     p.add_argument("--session", help="session id (default: a new session in --cwd)")
-    p.add_argument("--cwd", default="", help="folder of a new session (relative to the root)")
+    p.add_argument(
+        "--cwd", help="folder of a new session (default: the current folder, if under the root)"
+    )
     p.add_argument("--dedupe-key")
     p.add_argument("--max-attempts", type=int, default=1)
     p.add_argument("--not-before", type=float, help="Unix time before which it does not start")
