@@ -185,6 +185,7 @@ class CodexExtensionApp(ExtensionApp):
             app_server=self.app_servers["cli"],
             app_servers=self.app_servers,
             root_dir=str(self.serverapp.root_dir) if self.serverapp else ".",
+            data_dir=self.data_dir,
         )
         self.jobs = JobQueue(
             parent=self, log=self.log, workspace=self.workspace, database=self.database
@@ -280,6 +281,11 @@ class CodexExtensionApp(ExtensionApp):
     def _make_app_server(self, target: str) -> AppServerManager:
         codex_home = Path(self.data_dir) / "targets" / target / "codex_home"
         overrides: dict[str, Any] = {"chatgpt_base_url": self.chatgpt_base_url}
+        if target == "cli":
+            # Let the agent ask the user questions in every mode (not only Plan): every
+            # workspace client answers `item/tool/requestUserInput`. Not for the api
+            # target, whose callers are programs (codex_config_overrides may change it).
+            overrides["features.default_mode_request_user_input"] = True
         # Codex's built-in provider sends model calls to `openai_base_url` whatever the
         # auth mode, so a moved ChatGPT backend moves it too (ChatGPT accounts use
         # <backend>/codex); otherwise codex picks the right default for the account.

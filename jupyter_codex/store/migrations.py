@@ -147,7 +147,9 @@ MIGRATIONS: list[list[str]] = [
     # so a client that restarts (a kernel) can tell whether the thread can serve its tools,
     # and a thread started afresh gets them again.
     ["ALTER TABLE sessions ADD COLUMN tools TEXT"],
-    # 6: the durable job queue (issue 19) and who owns a session (an extension's
+    # n: whether a session's sandboxed commands may use the network (issue 17).
+    ["ALTER TABLE sessions ADD COLUMN network_access INTEGER NOT NULL DEFAULT 0"],
+    # n: the durable job queue (issue 19) and who owns a session (an extension's
     # system-owned sessions are hidden from the default list).
     [
         """

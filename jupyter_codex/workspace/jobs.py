@@ -64,7 +64,9 @@ class Workspace(Protocol):
     @property
     def events(self) -> Any: ...
 
-    async def send_message(self, session_id: str, text: str) -> dict[str, Any]: ...
+    async def send_message(
+        self, session_id: str, text: str, images: list[str] | None = None
+    ) -> dict[str, Any]: ...
     async def stop_turn(self, session_id: str, *, force: bool = False) -> dict[str, Any]: ...
     async def get_session(self, session_id: str) -> Session: ...
     async def create_session(self, body: SessionCreate, *, owner: str | None = None) -> Session: ...
@@ -208,13 +210,19 @@ class JobQueue(LoggingConfigurable):
         self._wake.set()
         return job, True
 
-    async def send_or_queue(self, session_id: str, text: str) -> dict[str, Any]:
+    async def send_or_queue(
+        self, session_id: str, text: str, images: list[str] | None = None
+    ) -> dict[str, Any]:
         """``when_busy: "queue"``: start the turn now if the session is idle and has no
         queued job (so order holds), else queue it (also when the server is at
         ``max_concurrent_turns``); ``{"turn_id"}`` or ``{"job_id"}``."""
         if not self.workspace.is_running(session_id) and not self.has_live(session_id):
             with contextlib.suppress(ConflictError, TooManyTurnsError):
-                return await self.workspace.send_message(session_id, text)
+                return await self.workspace.send_message(session_id, text, images)
+        if images:
+            raise InvalidRequestError(
+                "A queued message cannot carry images yet; send it when the turn has ended."
+            )
         job, _ = await self.submit(JobCreate(text=text, session_id=session_id))
         return {"job_id": job.id}
 

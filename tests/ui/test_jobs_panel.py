@@ -62,9 +62,10 @@ def test_queue_follow_ups_while_codex_works_cancel_one_and_see_jobs(
     box.fill("long task")
     box.press("Enter")
     page.wait_for_selector(f"{PANEL} .jp-codex-Bubble-assistant:has-text('working on it')")
-    # While Codex works, Enter (or Queue) queues the message instead of refusing it.
+    # While Codex works, Queue runs the message after the turn (Enter steers it).
     box.fill("first follow-up")
-    box.press("Enter")
+    page.locator(f"{PANEL} .jp-codex-Queue").click()
+    page.wait_for_selector(f"{PANEL} .jp-codex-FollowUp")
     box.fill("second follow-up")
     page.locator(f"{PANEL} .jp-codex-Queue").click()
     follow_ups = page.locator(f"{PANEL} .jp-codex-FollowUp")
