@@ -12,6 +12,7 @@ went wrong and what to do, and never contains a secret.
     │   ├── PayloadTooLargeError     413  body over the configured limit
     │   └── PathOutsideRootError     403  a client path escapes root_dir
     ├── NotFoundError                404  unknown session, approval, account …
+    ├── CapabilityError              403  an extension used an undeclared capability
     ├── ConflictError                409  e.g. a turn is already running
     ├── ApprovalExpiredError         410  the approval's turn ended with a server restart
     ├── TooManyTurnsError            429  more concurrent turns than allowed
@@ -97,6 +98,13 @@ class NotFoundError(CodexError):
 
     status_code = 404
     code = "not_found"
+
+
+class CapabilityError(CodexError):
+    """An extension used a capability it did not declare."""
+
+    status_code = 403
+    code = "capability_denied"
 
 
 class ConflictError(CodexError):

@@ -31,9 +31,10 @@ _SESSION_COLUMNS = (
     "last_seq",
     "tools",
     "network_access",
+    "owner",
 )
 #: A thread's tools are fixed when it starts: never updated.
-_UPDATABLE = frozenset(_SESSION_COLUMNS) - {"id", "created_at", "tools"}
+_UPDATABLE = frozenset(_SESSION_COLUMNS) - {"id", "created_at", "tools", "owner"}
 
 
 def _session_from_row(row: Sequence[Any]) -> Session:

@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,13 @@ WITHDRAWN_MESSAGE = (
     "before anyone answered (the app-server or the Jupyter server stopped or restarted, or "
     "the turn ended). Send your message again to continue."
 )
+
+
+#: A rule consulted before a human is asked (an extension's): ``(decision, by, reason)``
+#: to decide, ``None`` to pass.
+Decider = Callable[[Approval], Awaitable[tuple[str, str, str] | None]]
+#: Seconds one decider may think before it is skipped.
+DECIDER_TIMEOUT = 5.0
 
 
 @dataclass
@@ -152,6 +160,8 @@ class ApprovalBook:
         self._log = log
         self._pending: dict[str, _Pending] = {}
         self._expired: OrderedDict[str, str] = OrderedDict()
+        #: Automatic deciders, consulted in order before a human is asked.
+        self.deciders: list[Decider] = []
 
     def pending(self, session_id: str | None = None) -> list[Approval]:
         """Pending approvals, oldest first, optionally of one session."""
@@ -197,9 +207,12 @@ class ApprovalBook:
             thread_id=params.get("threadId"),
             params=params,
         )
+        verdict = await self._auto_decide(approval)
         future: asyncio.Future[tuple[str, dict[str, Any] | None]] = (
             asyncio.get_running_loop().create_future()
         )
+        if verdict is not None:  # still requested + resolved in the log: the audit trail
+            future.set_result((verdict[0], {"_by": verdict[1], "_reason": verdict[2]}))
         self._pending[approval.id] = _Pending(approval, future)
         self._events.append(
             session_id,
@@ -210,7 +223,7 @@ class ApprovalBook:
         )
         try:
             decision, extra = await asyncio.wait_for(asyncio.shield(future), timeout)
-            by = "server" if (extra or {}).get("_by") == "server" else "user"
+            by = str((extra or {}).get("_by") or "user")
         except asyncio.TimeoutError:
             decision, extra, by = "decline", None, "timeout"
             self._log.warning(
@@ -232,6 +245,17 @@ class ApprovalBook:
             by = "expired"
         self._resolved_event(approval, decision, by, (extra or {}).get("_reason"))
         return reply_for(kind, decision, params, extra)
+
+    async def _auto_decide(self, approval: Approval) -> tuple[str, str, str] | None:
+        for decider in list(self.deciders):
+            try:
+                verdict = await asyncio.wait_for(decider(approval), DECIDER_TIMEOUT)
+            except Exception:  # noqa: BLE001 - an extension's bug must not block the turn
+                self._log.exception("An approval rule failed on %s; skipping it", approval.id)
+                continue
+            if verdict is not None:
+                return verdict
+        return None
 
     def _resolved_event(
         self, approval: Approval, decision: str, by: str, reason: str | None = None

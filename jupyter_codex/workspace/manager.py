@@ -179,8 +179,11 @@ class WorkspaceManager(LoggingConfigurable):
         """The app-server of ``target``."""
         return self.app_servers[target]
 
-    async def create_session(self, body: SessionCreate, *, target: Target = "cli") -> Session:
-        """Start a Codex thread in a folder under the root and store the session."""
+    async def create_session(
+        self, body: SessionCreate, *, target: Target = "cli", owner: str | None = None
+    ) -> Session:
+        """Start a Codex thread in a folder under the root and store the session
+        (``owner``: the extension a system-owned session belongs to)."""
         folder, relative = resolve_folder(self.root_dir, body.cwd)
         check_allowed_folder(relative, self.allowed_folders)
         if await self.sessions.count() >= self.max_sessions:
@@ -201,6 +204,7 @@ class WorkspaceManager(LoggingConfigurable):
             created_at=now,
             updated_at=now,
             tools=body.tools or None,
+            owner=owner,
         )
         self.limits.check(
             sandbox=session.sandbox,
@@ -217,11 +221,15 @@ class WorkspaceManager(LoggingConfigurable):
         self.events.append(session.id, "session.created", self._public(session))
         return self.live.with_state(session)
 
-    async def list_sessions(self, *, include_archived: bool = False) -> list[Session]:
-        """Every session with its live state, most recently active first."""
+    async def list_sessions(
+        self, *, include_archived: bool = False, include_system: bool = False
+    ) -> list[Session]:
+        """Every session with its live state, most recently active first; system-owned
+        ones (an extension's) only with ``include_system``."""
         return [
             self.live.with_state(s)
             for s in await self.sessions.list(include_archived=include_archived)
+            if include_system or s.owner is None
         ]
 
     async def get_session(self, session_id: str) -> Session:
