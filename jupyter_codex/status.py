@@ -85,6 +85,7 @@ class StatusService:
                 "running": sum(1 for s in sessions if s.state != "idle"),
             },
             "pending_approvals": len(self.workspace.approvals.pending()),
+            "store": self.workspace.events.health(),
             **self._deployment_status(),
         }
 

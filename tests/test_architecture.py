@@ -246,6 +246,10 @@ TASK_OWNER_PENDING = {
     "proxy/service.py": "spawn()/catalog task, moved with the Exchange Protocol split",
     "handlers/proxy.py": "exchange/closer races of the streaming handlers",
     "proxy/sse_writer.py": "the SSE writer's flush future (issue 14's new module)",
+    # Issue 19's modules landed after the conversion; their dispatcher, job runs and
+    # extension supervisors go onto TaskOwner next.
+    "workspace/jobs.py": "the dispatcher and one task per running job",
+    "extensions/host.py": "one supervisor task per extension",
     # Owned by the WebSocket replay-then-follow extraction (issue 15).
     "handlers/websocket.py": "per-socket subscription tasks, moving with replay-then-follow",
 }
