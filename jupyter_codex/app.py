@@ -32,6 +32,7 @@ from .store.proxy import AgentSessionRepository, ProxyKeyRepository, RequestLogR
 from .supervisor import AppServerManager
 from .targets import TargetRuntime, TerminalHome
 from .workspace import WorkspaceManager
+from .workspace.notebook_kernel import NotebookKernels
 
 
 class CodexExtensionApp(ExtensionApp):
@@ -179,6 +180,11 @@ class CodexExtensionApp(ExtensionApp):
             app_servers=self.app_servers,
             root_dir=str(self.serverapp.root_dir) if self.serverapp else ".",
         )
+        self.workspace.notebooks.image_dir = str(Path(self.data_dir) / "notebook_images")
+        if self.serverapp is not None:
+            self.workspace.notebooks.kernels = NotebookKernels(
+                self.serverapp.session_manager, self.serverapp.kernel_manager, self.log
+            )
         terminal_dir = (
             Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
             if self.manage_user_codex_home

@@ -53,6 +53,8 @@ class SessionCreate(_Body):
     title: str | None = Field(default=None, max_length=200)
     #: Tools a client serves over the events WebSocket (``register_tools``).
     tools: list[ToolSpec] | None = Field(default=None, max_length=128)
+    #: A notebook (path under the root) the session works on with ``notebook_*`` tools.
+    notebook: str | None = Field(default=None, min_length=1, max_length=4096)
 
 
 class SessionUpdate(_Body):
@@ -113,6 +115,8 @@ class Session(_Model):
     last_seq: int = 0
     #: Client-side tools its thread was declared with (``dynamicTools``); None: none.
     tools: list[ToolSpec] | None = None
+    #: The notebook a notebook session works on (relative to the root), or None.
+    notebook: str | None = None
     #: Live state, not stored: ``idle``, ``running`` or ``waiting_approval``.
     state: str = "idle"
     active_turn_id: str | None = None
@@ -140,7 +144,9 @@ class Approval(_Model):
 
     id: str
     session_id: str
-    kind: Literal["command", "file_change", "permissions", "user_input", "elicitation"]
+    kind: Literal[
+        "command", "file_change", "permissions", "user_input", "elicitation", "notebook_run"
+    ]
     method: str
     turn_id: str | None = None
     item_id: str | None = None

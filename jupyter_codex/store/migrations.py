@@ -147,4 +147,6 @@ MIGRATIONS: list[list[str]] = [
     # so a client that restarts (a kernel) can tell whether the thread can serve its tools,
     # and a thread started afresh gets them again.
     ["ALTER TABLE sessions ADD COLUMN tools TEXT"],
+    # 6: the notebook a notebook session is bound to (path under the root; NULL: none).
+    ["ALTER TABLE sessions ADD COLUMN notebook TEXT"],
 ]

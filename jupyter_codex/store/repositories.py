@@ -30,9 +30,10 @@ _SESSION_COLUMNS = (
     "updated_at",
     "last_seq",
     "tools",
+    "notebook",
 )
-#: A thread's tools are fixed when it starts: never updated.
-_UPDATABLE = frozenset(_SESSION_COLUMNS) - {"id", "created_at", "tools"}
+#: A thread's tools (and its notebook) are fixed when it starts: never updated.
+_UPDATABLE = frozenset(_SESSION_COLUMNS) - {"id", "created_at", "tools", "notebook"}
 
 
 def _session_from_row(row: Sequence[Any]) -> Session:

@@ -27,6 +27,8 @@ APPROVAL_METHODS: dict[str, str] = {
     "item/tool/requestUserInput": "user_input",
     "mcpServer/elicitation/request": "elicitation",
 }
+#: Approvals the workspace asks for itself (not app-server requests) → our kind.
+LOCAL_APPROVAL_METHODS: dict[str, str] = {"notebook/runCell": "notebook_run"}
 
 
 @dataclass
@@ -40,7 +42,7 @@ def reply_for(
 ) -> dict[str, Any]:
     """The JSON-RPC result the app-server expects for a decision on ``kind``."""
     accepted = decision in ("accept", "acceptForSession")
-    if kind in ("command", "file_change"):
+    if kind in ("command", "file_change", "notebook_run"):
         return {"decision": decision}
     if kind == "permissions":
         return {
@@ -84,7 +86,7 @@ class ApprovalBook:
         self, session_id: str, method: str, params: dict[str, Any], timeout: float
     ) -> dict[str, Any]:
         """Publish an approval request and wait for a decision (or the timeout)."""
-        kind = APPROVAL_METHODS[method]
+        kind = APPROVAL_METHODS.get(method) or LOCAL_APPROVAL_METHODS[method]
         now = time.time()
         approval = Approval(
             id=uuid.uuid4().hex,

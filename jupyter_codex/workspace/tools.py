@@ -30,6 +30,15 @@ TOOL_CALL_METHOD = "item/tool/call"
 CONTENT_TYPES = frozenset({"inputText", "inputImage"})
 
 
+class LocalTools(Protocol):
+    """Tools the server can run itself when no client serves them (``notebooks.py``)."""
+
+    async def call(
+        self, session_id: str, tool: str, params: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The result of the call, or None when this does not serve it."""
+
+
 class ToolClient(Protocol):
     """A connection that serves tools (the events WebSocket handler)."""
 
@@ -94,6 +103,8 @@ class ToolRouter(LoggingConfigurable):
         self._serving: dict[str, dict[str, ToolClient]] = {}
         self._calls: dict[str, _Call] = {}
         self._changed = asyncio.Event()
+        #: Served by the server itself while no client serves the tool.
+        self.local: LocalTools | None = None
 
     # -- declaration and registration -------------------------------------------
 
@@ -187,6 +198,10 @@ class ToolRouter(LoggingConfigurable):
                 call.client.deliver({"type": "tool_call_cancelled", "call_id": call_id})
 
     async def _run(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
+        if self.local is not None and call.tool not in self._serving.get(call.session_id, {}):
+            answer = await self.local.call(call.session_id, call.tool, params)
+            if answer is not None:
+                return answer
         client = await self._client_for(call.session_id, call.tool)
         if client is None:
             return failure(
@@ -234,4 +249,4 @@ class ToolRouter(LoggingConfigurable):
                 await asyncio.wait_for(self._changed.wait(), remaining)
 
 
-__all__ = ["TOOL_CALL_METHOD", "ToolClient", "ToolRouter", "content_items", "failure"]
+__all__ = ["TOOL_CALL_METHOD", "LocalTools", "ToolClient", "ToolRouter", "content_items", "failure"]
