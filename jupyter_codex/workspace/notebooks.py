@@ -150,6 +150,29 @@ class NotebookTools(LoggingConfigurable):
         except OSError as e:
             return failure(f"The notebook {session.notebook} could not be read or written: {e}")
 
+    async def gate(
+        self, session_id: str, tool: str, params: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """A run served by a frontend (the notebook is open) asks first too."""
+        if tool != cells.PREFIX + "run_cell":
+            return None
+        try:
+            session = await self.sessions.get(session_id)
+        except NotFoundError:
+            return None
+        if not session.notebook:
+            return None
+        arguments = params.get("arguments")
+        cell_id = str((arguments or {}).get("cell_id") if isinstance(arguments, dict) else "")
+        source = "(the cell as it is in the open notebook)"
+        with contextlib.suppress(
+            cells.NotebookToolError, NotFoundError, InvalidRequestError, OSError
+        ):
+            nb = await self._load(session.notebook)
+            source = str(nb.cells[cells.find(nb, cell_id)].source)
+        refusal = await self._approve(session, session.notebook, cell_id, source, params)
+        return None if refusal is None else failure(refusal)
+
     # -- edits on disk ----------------------------------------------------------------
 
     def _lock(self, notebook: str) -> asyncio.Lock:

@@ -38,6 +38,12 @@ class LocalTools(Protocol):
     ) -> dict[str, Any] | None:
         """The result of the call, or None when this does not serve it."""
 
+    async def gate(
+        self, session_id: str, tool: str, params: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Before a client runs the call: None to go ahead, else the refusal to answer
+        (a run that a human did not approve)."""
+
 
 class ToolClient(Protocol):
     """A connection that serves tools (the events WebSocket handler)."""
@@ -208,6 +214,10 @@ class ToolRouter(LoggingConfigurable):
                 f"Tool {call.tool!r} is not available: the client that provides it is not "
                 f"connected (waited {self.client_timeout:g} seconds)."
             )
+        if self.local is not None:
+            refused = await self.local.gate(call.session_id, call.tool, params)
+            if refused is not None:
+                return refused
         call.client = client
         client.deliver(
             {

@@ -135,6 +135,8 @@ export class CodexAPI {
     title?: string;
     model?: string;
     effort?: string;
+    /** A notebook session: the notebook (path under the root) it works on. */
+    notebook?: string;
   }): Promise<Codex.ISession> {
     return this.call('sessions', json('POST', body));
   }

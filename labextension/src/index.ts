@@ -20,6 +20,7 @@ import { CodexAPI } from './handler';
 import { AccountsModel } from './model/accounts';
 import { ComposerDraft, fence } from './model/draft';
 import { SessionsModel } from './model/sessions';
+import { NotebookToolHost } from './notebook/host';
 import { DEFAULT_SETTINGS, ICodexSettings, parseSettings } from './settings';
 import { CommandIDs } from './tokens';
 import {
@@ -153,12 +154,22 @@ const plugin: JupyterFrontEndPlugin<void> = {
       });
     }
 
+    // Codex edits and runs the notebooks open here live (notebook sessions).
+    const notebookHost = new NotebookToolHost({
+      app,
+      api,
+      WebSocket: app.serviceManager.serverSettings.WebSocket
+    });
+    notebookHost.start();
+
     addCommands(app, { panel, sessions, accounts, draft, openAccounts });
+    addNotebookCommand(app, { api, sessions, host: notebookHost, panel });
     if (palette) {
       for (const command of [
         CommandIDs.open,
         CommandIDs.newSession,
         CommandIDs.sendSelection,
+        CommandIDs.workOnNotebook,
         CommandIDs.openAccounts,
         CommandIDs.refreshUsage
       ]) {
@@ -226,6 +237,41 @@ function addCommands(
   app.commands.addCommand(CommandIDs.refreshUsage, {
     label: 'Refresh Codex Usage',
     execute: () => accounts.refreshUsage().catch(() => undefined)
+  });
+}
+
+/** "Work on this notebook": a notebook session for the active notebook. */
+function addNotebookCommand(
+  app: JupyterFrontEnd,
+  deps: {
+    api: CodexAPI;
+    sessions: SessionsModel;
+    host: NotebookToolHost;
+    panel: CodexPanel;
+  }
+): void {
+  const notebook = () => {
+    const path = activeDocument(app)?.path ?? '';
+    return path.endsWith('.ipynb') ? path : null;
+  };
+  app.commands.addCommand(CommandIDs.workOnNotebook, {
+    label: 'Work on This Notebook with Codex',
+    caption: 'Start a Codex session that reads, edits and runs this notebook live',
+    isEnabled: () => notebook() !== null,
+    execute: async () => {
+      const path = notebook();
+      if (!path) {
+        return;
+      }
+      const session = await deps.api.createSession({ cwd: '', notebook: path });
+      await deps.host.refresh();
+      if (!deps.panel.isAttached) {
+        app.shell.add(deps.panel, deps.panel.environment.settings.panelArea);
+      }
+      app.shell.activateById(deps.panel.id);
+      await deps.sessions.openById(session.id);
+      return session.id;
+    }
   });
 }
 

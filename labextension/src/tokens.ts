@@ -8,6 +8,7 @@ export namespace CommandIDs {
   export const open = 'jupyter-codex:open';
   export const newSession = 'jupyter-codex:new-session';
   export const sendSelection = 'jupyter-codex:send-selection';
+  export const workOnNotebook = 'jupyter-codex:work-on-notebook';
   export const openAccounts = 'jupyter-codex:open-accounts';
   export const refreshUsage = 'jupyter-codex:refresh-usage';
 }
@@ -31,6 +32,8 @@ export namespace Codex {
     last_seq: number;
     /** Client-side tools its thread was declared with (null: none). */
     tools?: { name: string; description: string; input_schema: object }[] | null;
+    /** The notebook a notebook session works on (null: none). */
+    notebook?: string | null;
     state: SessionState | string;
     active_turn_id: string | null;
   }
