@@ -29,12 +29,14 @@ def _classes() -> list[type]:
     from jupyter_codex.supervisor import AppServerManager, AppServerRestarter
     from jupyter_codex.usage import AlertNotifier, UsageScheduler
     from jupyter_codex.workspace import WorkspaceManager
+    from jupyter_codex.workspace.notebooks import NotebookTools
     from jupyter_codex.workspace.tools import ToolRouter
 
     return [
         CodexExtensionApp,
         WorkspaceManager,
         ToolRouter,
+        NotebookTools,
         AppServerManager,
         AppServerRestarter,
         AccountManager,

@@ -50,7 +50,12 @@ export namespace Codex {
   }
 
   export type ApprovalKind =
-    'command' | 'file_change' | 'permissions' | 'user_input' | 'elicitation';
+    | 'command'
+    | 'file_change'
+    | 'permissions'
+    | 'user_input'
+    | 'elicitation'
+    | 'notebook_run';
 
   export type Decision = 'accept' | 'acceptForSession' | 'decline' | 'cancel';
 

@@ -495,7 +495,9 @@ function ApprovalCard(props: {
         ? 'Apply these changes?'
         : a.kind === 'permissions'
           ? 'Grant these permissions?'
-          : 'Codex asks for input';
+          : a.kind === 'notebook_run'
+            ? 'Run this notebook cell?'
+            : 'Codex asks for input';
   const resolvedBy =
     bubble.by === 'timeout'
       ? ' (timed out)'
