@@ -10,6 +10,7 @@ whose message the model reads as the tool's failed result.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,7 +121,16 @@ class Rendered:
 def parse(text: str) -> NotebookNode:
     """A notebook from its JSON, upgraded to nbformat 4.5 (every cell has an id)."""
     try:
-        nb = nbformat.reads(text, as_version=4)
+        raw = json.loads(text)
+        if (
+            isinstance(raw, dict)
+            and raw.get("nbformat") == 4
+            and isinstance(raw.get("cells"), list)
+        ):
+            # The common case, without a full schema validation (a write validates).
+            nb = nbformat.from_dict(raw)
+        else:
+            nb = nbformat.reads(text, as_version=4)
     except Exception as e:  # nbformat raises several unrelated types
         raise NotebookToolError(f"The notebook is not valid JSON/nbformat: {e}") from e
     if (nb.nbformat, nb.nbformat_minor) < (4, 5):
