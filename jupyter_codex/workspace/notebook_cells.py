@@ -17,6 +17,7 @@ from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
+from nbformat.v4.rwbase import rejoin_lines
 
 from ..models import ToolSpec
 
@@ -128,7 +129,7 @@ def parse(text: str) -> NotebookNode:
             and isinstance(raw.get("cells"), list)
         ):
             # The common case, without a full schema validation (a write validates).
-            nb = nbformat.from_dict(raw)
+            nb = rejoin_lines(nbformat.from_dict(raw))
         else:
             nb = nbformat.reads(text, as_version=4)
     except Exception as e:  # nbformat raises several unrelated types
