@@ -120,12 +120,14 @@ class AsyncCodexClient:
         sandbox: str | None = None,
         title: str | None = None,
         tools: Sequence[ToolLike] | None = None,
+        notebook: str | None = None,
     ) -> Session:
         """Start a session (a Codex thread) in ``cwd``, relative to the server's root.
 
         ``tools`` (functions or :func:`tool` objects) are declared on the thread and
         served by this client: the model may call them during any turn of the session
-        while this client is open.
+        while this client is open. ``notebook`` (a path under the root) makes it a
+        notebook session: Codex reads, edits and runs that notebook's cells.
         """
         body: dict[str, Any] = {"cwd": cwd}
         for key, value in (
@@ -134,6 +136,7 @@ class AsyncCodexClient:
             ("approval_policy", approval_policy),
             ("sandbox", sandbox),
             ("title", title),
+            ("notebook", notebook),
         ):
             if value is not None:
                 body[key] = value

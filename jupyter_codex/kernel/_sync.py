@@ -85,6 +85,7 @@ class CodexClient:
         sandbox: str | None = None,
         title: str | None = None,
         tools: Sequence[ToolLike] | None = None,
+        notebook: str | None = None,
     ) -> Session:
         return self._portal.call(
             self._async.create_session(
@@ -95,6 +96,7 @@ class CodexClient:
                 sandbox=sandbox,
                 title=title,
                 tools=tools,
+                notebook=notebook,
             )
         )
 

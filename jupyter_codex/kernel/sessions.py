@@ -20,8 +20,9 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
+from typing import Any
 
-from ..errors import NotFoundError, PathOutsideRootError
+from ..errors import InvalidRequestError, NotFoundError, PathOutsideRootError
 from ..models import Session
 from ._client import AsyncCodexClient
 from ._tools import Tool
@@ -102,6 +103,7 @@ class SessionBook:
             sandbox=old.sandbox,
             title=old.title,
             tools=tools,
+            notebook=old.notebook,
         )
         if self.default_id == old.id:
             self.default_id = session.id
@@ -192,8 +194,13 @@ class SessionBook:
             candidates = [str(PurePath(kernel_dir) / request.cwd), request.cwd]
         for index, cwd in enumerate(candidates):
             try:
-                session = await client.create_session(
-                    cwd, model=request.model, effort=request.effort, title=title, tools=tools
+                session = await self._create_bound(
+                    client,
+                    cwd,
+                    model=request.model,
+                    effort=request.effort,
+                    title=title,
+                    tools=tools,
                 )
             except (PathOutsideRootError, NotFoundError):
                 if index == len(candidates) - 1:
@@ -206,6 +213,17 @@ class SessionBook:
                 )
             return session
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _create_bound(self, client: AsyncCodexClient, cwd: str, **options: Any) -> Session:
+        """A session bound to this notebook (its thread gets the ``notebook_*`` tools),
+        or an unbound one when the server cannot bind it (an unsaved or moved notebook,
+        one outside the root)."""
+        if self.notebook:
+            try:
+                return await client.create_session(cwd, notebook=self.notebook, **options)
+            except (InvalidRequestError, NotFoundError):
+                pass
+        return await client.create_session(cwd, **options)
 
 
 _shared: SessionBook | None = None

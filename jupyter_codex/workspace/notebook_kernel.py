@@ -96,6 +96,13 @@ class NotebookKernels:
             km = await self.kernel_for(path, kernel_name)
         except Exception as e:
             raise KernelRunError(f"The notebook's kernel could not be started: {e}") from e
+        if getattr(km, "execution_state", None) == "busy":
+            # A run would queue behind the running cell (a %codex cell waits for this
+            # very call): say so now instead of timing out.
+            raise KernelRunError(
+                "The notebook's kernel is busy running another cell (for a %codex turn: "
+                "its own cell), so this cell cannot run now; tell the user to run it."
+            )
         # With the manager as parent, liveness is the process, not a heartbeat that a
         # busy machine may delay.
         client = AsyncKernelClient(parent=km)

@@ -300,6 +300,12 @@ export class NotebookToolHost implements IDisposable {
         'The notebook has no kernel; ask the user to select one.'
       );
     }
+    if (kernel.status === 'busy') {
+      // It would queue behind the running cell (a %codex cell waits for this call).
+      throw new NotebookToolError(
+        "The notebook's kernel is busy running another cell (for a %codex turn: its own cell), so this cell cannot run now; tell the user to run it."
+      );
+    }
     const outputs: Output[] = [];
     const show = () => nb.transact(() => cell.setOutputs?.([...outputs]), false);
     nb.transact(() => {
