@@ -21,6 +21,7 @@ from .handlers import (
     websocket_handlers,
     workspace_handlers,
 )
+from .handlers.inline import inline_handlers
 from .handlers.keys import key_handlers
 from .handlers.proxy import proxy_handlers
 from .models import Target
@@ -32,6 +33,7 @@ from .store.proxy import AgentSessionRepository, ProxyKeyRepository, RequestLogR
 from .supervisor import AppServerManager
 from .targets import TargetRuntime, TerminalHome
 from .workspace import WorkspaceManager
+from .workspace.inline import InlineEdits
 from .workspace.notebook_kernel import NotebookKernels
 
 
@@ -242,6 +244,7 @@ class CodexExtensionApp(ExtensionApp):
                 "codex_core": self.core,
                 "codex_signins": self.signins,
                 "codex_workspace": self.workspace,
+                "codex_inline_edits": InlineEdits(self.workspace),
                 "codex_proxy": self.proxy,
                 "codex_max_body_bytes": self.max_body_bytes,
                 "codex_browser_login_port": self.browser_login_port,
@@ -253,6 +256,7 @@ class CodexExtensionApp(ExtensionApp):
     def initialize_handlers(self) -> None:
         """Register every route under ``base_url``."""
         self.handlers.extend(workspace_handlers())
+        self.handlers.extend(inline_handlers())
         self.handlers.extend(account_handlers())
         self.handlers.extend(websocket_handlers())
         self.handlers.extend(proxy_handlers())

@@ -57,6 +57,24 @@ class SessionCreate(_Body):
     notebook: str | None = Field(default=None, min_length=1, max_length=4096)
 
 
+class InlineEditRequest(_Body):
+    """``POST codex/api/inline/edit``: Codex rewrites a cell or a selection."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False, defer_build=True)
+
+    #: The notebook or file (path under the root) the code is in.
+    path: str = Field(min_length=1, max_length=4096)
+    #: The cell's (or file's) whole text.
+    source: str = Field(max_length=200_000)
+    #: The selected range of ``source`` to rewrite (character offsets); none: all of it.
+    selection_start: int | None = Field(default=None, ge=0)
+    selection_end: int | None = Field(default=None, ge=0)
+    instruction: str = Field(min_length=1, max_length=10_000)
+    language: str = Field(default="", max_length=64)
+    #: Refine: continue the session of an earlier proposal.
+    session_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
 class SessionUpdate(_Body):
     """``PATCH codex/api/sessions/{id}``: rename, archive, change defaults."""
 
