@@ -123,6 +123,19 @@ export class CodexAPI {
 
   // -- sessions -------------------------------------------------------------
 
+  /** Inline edit: Codex's rewrite of a cell or a selection (`POST inline/edit`). */
+  inlineEdit(body: {
+    path: string;
+    source: string;
+    instruction: string;
+    selection_start?: number;
+    selection_end?: number;
+    language?: string;
+    session_id?: string;
+  }): Promise<{ session_id: string; proposal: string; text: string }> {
+    return this.call('inline/edit', json('POST', body));
+  }
+
   async listSessions(archived = false): Promise<Codex.ISession[]> {
     const answer = await this.call<{ sessions: Codex.ISession[] }>(
       `sessions${query({ archived: archived ? 'true' : undefined })}`

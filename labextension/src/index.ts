@@ -21,6 +21,7 @@ import { AccountsModel } from './model/accounts';
 import { ComposerDraft, fence } from './model/draft';
 import { SessionsModel } from './model/sessions';
 import { NotebookToolHost } from './notebook/host';
+import { activeCell, inlineEdit } from './notebook/inline';
 import { DEFAULT_SETTINGS, ICodexSettings, parseSettings } from './settings';
 import { CommandIDs } from './tokens';
 import {
@@ -170,6 +171,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         CommandIDs.newSession,
         CommandIDs.sendSelection,
         CommandIDs.workOnNotebook,
+        CommandIDs.inlineEdit,
         CommandIDs.openAccounts,
         CommandIDs.refreshUsage
       ]) {
@@ -254,6 +256,12 @@ function addNotebookCommand(
     const path = activeDocument(app)?.path ?? '';
     return path.endsWith('.ipynb') ? path : null;
   };
+  app.commands.addCommand(CommandIDs.inlineEdit, {
+    label: 'Edit Cell with Codex',
+    caption: 'Ask Codex to rewrite this cell (or the selection), then accept or reject',
+    isEnabled: () => activeCell(app.shell.currentWidget) !== null,
+    execute: () => inlineEdit(deps.api, app.shell.currentWidget)
+  });
   app.commands.addCommand(CommandIDs.workOnNotebook, {
     label: 'Work on This Notebook with Codex',
     caption: 'Start a Codex session that reads, edits and runs this notebook live',

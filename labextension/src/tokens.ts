@@ -9,6 +9,7 @@ export namespace CommandIDs {
   export const newSession = 'jupyter-codex:new-session';
   export const sendSelection = 'jupyter-codex:send-selection';
   export const workOnNotebook = 'jupyter-codex:work-on-notebook';
+  export const inlineEdit = 'jupyter-codex:inline-edit';
   export const openAccounts = 'jupyter-codex:open-accounts';
   export const refreshUsage = 'jupyter-codex:refresh-usage';
 }
