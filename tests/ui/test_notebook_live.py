@@ -126,6 +126,12 @@ def test_codex_edits_the_open_notebook_live_and_undo_reverts_one_edit(
     assert page.locator(".jp-Dialog").count() == 0  # no "file changed on disk"
     assert (lab_root / NOTEBOOK).read_text() == on_disk  # live, not on disk
     assert page.locator(".jp-codex-changed-cell").count() >= 1
+    # From the tool call's arrival in the browser to the frame that shows the edit.
+    latency = float(
+        page.locator(".jp-NotebookPanel").first.get_attribute("data-codex-last-edit-ms") or "nan"
+    )
+    print(f"live edit visible {latency:.1f} ms after the tool call reached the browser")
+    assert latency <= 100.0, latency
     results = json.dumps(
         [r.function_call_outputs for r in ui_fake.responses_requests(containing=marker)]
     )
@@ -169,3 +175,35 @@ def test_a_live_run_waits_for_approval_and_runs_in_the_notebook_kernel(
     follow_up = json.dumps(ui_fake.responses_requests(containing=marker)[1].function_call_outputs)
     assert "ran live 42" in follow_up
     page.wait_for_selector(".jp-NotebookPanel .jp-OutputArea-output >> text=ran live 42")
+
+
+def test_inline_edit_accept_and_reject(
+    page: Any, rest: httpx.Client, lab_root: Path, ui_fake: FakeUpstream
+) -> None:
+    path = "live/inline.ipynb"
+    write_notebook(lab_root / path, ("i1", "total = 0\nfor v in values:\n    total += v"))
+    open_notebook(page, path, 1)
+    ui_fake.script("INLINE-ACCEPT", text("```python\ntotal = sum(values)\n```"))
+    ui_fake.script("INLINE-REJECT", text("```python\ntotal = 0  # rejected\n```"))
+
+    def edit(instruction: str, button: str) -> None:
+        page.locator(".jp-NotebookPanel .jp-Cell").first.click()
+        page.keyboard.press("Escape")
+        page.keyboard.press("Control+i")  # the shortcut of jupyter-codex:inline-edit
+        page.wait_for_selector(".jp-Dialog input")
+        page.fill(".jp-Dialog input", instruction)
+        page.keyboard.press("Enter")
+        box = page.locator(".jp-codex-InlineEdit[data-state=proposed]")
+        box.wait_for(timeout=60_000)
+        assert box.locator(".jp-codex-DiffRemoved").count() >= 1  # a diff, in place
+        screenshot(page, f"inline-edit-{button.lower()}", ".jp-NotebookPanel")
+        box.get_by_role("button", name=button).click()
+        page.wait_for_selector(".jp-codex-InlineEdit", state="detached")
+
+    edit("INLINE-REJECT make it shorter", "Reject")
+    assert sources(page, path) == ["total = 0\nfor v in values:\n    total += v"]
+    edit("INLINE-ACCEPT use sum", "Accept")
+    assert sources(page, path) == ["total = sum(values)"]
+    assert page.locator(".jp-Dialog").count() == 0
+    titles = [s["title"] for s in rest.get("/codex/api/sessions").json()["sessions"]]
+    assert f"Inline edit: {path}" in titles  # in the session history

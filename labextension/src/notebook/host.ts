@@ -220,6 +220,7 @@ export class NotebookToolHost implements IDisposable {
   // -- calls ------------------------------------------------------------------
 
   private async _answer(call: IToolCall): Promise<void> {
+    this._received = performance.now();
     const path = this._sessions.get(call.session_id);
     const panel = path ? this.panelOf(path) : null;
     let success = true;
@@ -256,13 +257,19 @@ export class NotebookToolHost implements IDisposable {
     return { text: describeChange(change, nb), images: [] };
   }
 
-  /** Mark a cell Codex changed until the user looks at it. */
+  /**
+   * Mark a cell Codex changed until the user looks at it. The time from the call's
+   * arrival to the frame that shows the change is kept on the panel's node
+   * (`data-codex-last-edit-ms`, for the benchmark).
+   */
   private _mark(panel: INotebookPanelLike, cellId: string): void {
+    const received = this._received;
     requestAnimationFrame(() => {
       const cell = panel.content.widgets.find(w => w.model.id === cellId);
       if (!cell) {
         return;
       }
+      panel.node.dataset.codexLastEditMs = (performance.now() - received).toFixed(1);
       cell.node.classList.add(CHANGED_CLASS);
       cell.node.title = 'Changed by Codex';
       const seen = () => {
@@ -392,4 +399,5 @@ export class NotebookToolHost implements IDisposable {
   private _sessions = new Map<string, string>();
   private _registered = new Set<string>();
   private _served = new Signal<this, string>(this);
+  private _received = 0;
 }
