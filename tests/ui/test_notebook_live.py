@@ -23,6 +23,8 @@ from server_process import JupyterServerProcess
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = "live/work.ipynb"
+#: The notebook panel in front (earlier tests' notebooks stay open behind it).
+CURRENT = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 
 SOURCES = """([path]) => {
   const panel = [...window.jupyterapp.shell.widgets('main')]
@@ -83,7 +85,7 @@ def open_notebook(page: Any, path: str, cells: int) -> None:
         "([path]) => window.jupyterapp.commands.execute('docmanager:open', {path})", [path]
     )
     wait_until(lambda: (sources(page, path) or []).__len__() == cells, what="the notebook")
-    page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
+    page.wait_for_selector(f"{CURRENT} .jp-Cell")
 
 
 def work_on_notebook(page: Any) -> str:
@@ -102,7 +104,7 @@ def test_codex_edits_the_open_notebook_live_and_undo_reverts_one_edit(
     on_disk = (lab_root / NOTEBOOK).read_text()
     open_notebook(page, NOTEBOOK, 2)
     # The user adds a cell and types into it without saving.
-    page.locator(".jp-NotebookPanel .jp-Cell").last.click()
+    page.locator(f"{CURRENT} .jp-Cell").last.click()
     page.keyboard.press("Escape")
     page.keyboard.press("b")
     page.keyboard.press("Enter")
@@ -127,16 +129,14 @@ def test_codex_edits_the_open_notebook_live_and_undo_reverts_one_edit(
     assert (lab_root / NOTEBOOK).read_text() == on_disk  # live, not on disk
     assert page.locator(".jp-codex-changed-cell").count() >= 1
     # From the tool call's arrival in the browser to the frame that shows the edit.
-    latency = float(
-        page.locator(".jp-NotebookPanel").first.get_attribute("data-codex-last-edit-ms") or "nan"
-    )
+    latency = float(page.locator(CURRENT).get_attribute("data-codex-last-edit-ms") or "nan")
     print(f"live edit visible {latency:.1f} ms after the tool call reached the browser")
     assert latency <= 100.0, latency
     results = json.dumps(
         [r.function_call_outputs for r in ui_fake.responses_requests(containing=marker)]
     )
     assert "Inserted cell" in results and "Edited cell w1" in results
-    screenshot(page, "notebook-live-edit", ".jp-NotebookPanel")
+    screenshot(page, "notebook-live-edit", CURRENT)
 
     # Undo reverts the last Codex edit, and only that one.
     page.evaluate(
@@ -174,7 +174,7 @@ def test_a_live_run_waits_for_approval_and_runs_in_the_notebook_kernel(
     wait_until(lambda: turn_done(rest, sid), what="the turn")
     follow_up = json.dumps(ui_fake.responses_requests(containing=marker)[1].function_call_outputs)
     assert "ran live 42" in follow_up
-    page.wait_for_selector(".jp-NotebookPanel .jp-OutputArea-output >> text=ran live 42")
+    page.wait_for_selector(f"{CURRENT} .jp-OutputArea-output >> text=ran live 42")
 
 
 def test_inline_edit_accept_and_reject(
@@ -187,7 +187,7 @@ def test_inline_edit_accept_and_reject(
     ui_fake.script("INLINE-REJECT", text("```python\ntotal = 0  # rejected\n```"))
 
     def edit(instruction: str, button: str) -> None:
-        page.locator(".jp-NotebookPanel .jp-Cell").first.click()
+        page.locator(f"{CURRENT} .jp-Cell").first.click()
         page.keyboard.press("Escape")
         page.keyboard.press("Control+i")  # the shortcut of jupyter-codex:inline-edit
         page.wait_for_selector(".jp-Dialog input")
@@ -196,7 +196,7 @@ def test_inline_edit_accept_and_reject(
         box = page.locator(".jp-codex-InlineEdit[data-state=proposed]")
         box.wait_for(timeout=60_000)
         assert box.locator(".jp-codex-DiffRemoved").count() >= 1  # a diff, in place
-        screenshot(page, f"inline-edit-{button.lower()}", ".jp-NotebookPanel")
+        screenshot(page, f"inline-edit-{button.lower()}", CURRENT)
         box.get_by_role("button", name=button).click()
         page.wait_for_selector(".jp-codex-InlineEdit", state="detached")
 
