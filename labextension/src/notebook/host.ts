@@ -91,7 +91,8 @@ export class NotebookToolHost implements IDisposable {
     this._api = options.api;
     this._WebSocket = options.WebSocket ?? WebSocket;
     this._shell().layoutModified?.connect(this._scan, this);
-    this._timer = window.setInterval(() => void this.refresh(), 5000);
+    // A safety net: new sessions normally arrive as `session.created` on the socket.
+    this._timer = window.setInterval(() => void this.refresh(), 30_000);
   }
 
   get isDisposed(): boolean {
