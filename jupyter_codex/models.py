@@ -75,6 +75,20 @@ class InlineEditRequest(_Body):
     session_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
 
+class InlineCompletionRequest(_Body):
+    """``POST codex/api/inline/complete``: the text at the cursor (ghost text)."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False, defer_build=True)
+
+    prefix: str = Field(max_length=100_000)
+    suffix: str = Field(default="", max_length=100_000)
+    language: str = Field(default="", max_length=64)
+    path: str = Field(default="", max_length=4096)
+    #: The fast model and effort of the settings; empty: the catalog's first model.
+    model: str = Field(default="", max_length=200)
+    effort: ReasoningEffort | None = None
+
+
 class SessionUpdate(_Body):
     """``PATCH codex/api/sessions/{id}``: rename, archive, change defaults."""
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import cast
+import asyncio
+from typing import Any, cast
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..models import InlineEditRequest
+from ..models import InlineCompletionRequest, InlineEditRequest
+from ..proxy.inline_completion import InlineCompleter
 from ..workspace.inline import InlineEdits
 from .base import CodexAPIHandler
 
@@ -23,8 +25,33 @@ class InlineEditHandler(CodexAPIHandler):
         self.write_json(await inline.propose(body))
 
 
+class InlineCompletionHandler(CodexAPIHandler):
+    """Ghost text at the cursor; cancelled (upstream closed) when the client goes away."""
+
+    _task: asyncio.Future[Any] | None = None
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.parse_body(InlineCompletionRequest)
+        completer = InlineCompleter(self.settings["codex_proxy"])
+        self._task = asyncio.ensure_future(completer.complete(body))
+        try:
+            answer = await self._task
+        except asyncio.CancelledError:
+            return  # the user typed on: nobody waits for this answer
+        self.write_json(answer)
+
+    def on_connection_close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+
 def inline_handlers() -> list[tuple[str, type]]:
-    return [(r"codex/api/inline/edit", InlineEditHandler)]
+    return [
+        (r"codex/api/inline/edit", InlineEditHandler),
+        (r"codex/api/inline/complete", InlineCompletionHandler),
+    ]
 
 
 __all__ = ["inline_handlers"]
