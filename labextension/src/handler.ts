@@ -136,6 +136,21 @@ export class CodexAPI {
     return this.call('inline/edit', json('POST', body));
   }
 
+  /** Ghost text at the cursor (`POST inline/complete`); `signal` cancels it. */
+  inlineComplete(
+    body: {
+      prefix: string;
+      suffix: string;
+      language: string;
+      path?: string;
+      model?: string;
+      effort?: string;
+    },
+    signal?: AbortSignal
+  ): Promise<{ completion: string; model: string; error: string | null }> {
+    return this.call('inline/complete', { ...json('POST', body), signal });
+  }
+
   async listSessions(archived = false): Promise<Codex.ISession[]> {
     const answer = await this.call<{ sessions: Codex.ISession[] }>(
       `sessions${query({ archived: archived ? 'true' : undefined })}`

@@ -21,6 +21,7 @@ import { AccountsModel } from './model/accounts';
 import { ComposerDraft, fence } from './model/draft';
 import { SessionsModel } from './model/sessions';
 import { NotebookToolHost } from './notebook/host';
+import { inlineCompletionPlugin } from './notebook/completionPlugin';
 import { activeCell, inlineEdit } from './notebook/inline';
 import { DEFAULT_SETTINGS, ICodexSettings, parseSettings } from './settings';
 import { CommandIDs } from './tokens';
@@ -330,4 +331,4 @@ function currentCode(
   return { code, language, source: path };
 }
 
-export default plugin;
+export default [plugin, inlineCompletionPlugin];

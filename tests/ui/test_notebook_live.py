@@ -17,7 +17,7 @@ import httpx
 import nbformat
 import pytest
 from conftest import open_lab, screenshot
-from fakes import FakeUpstream, text, tool_call
+from fakes import FakeUpstream, chatgpt_auth_json, hang, text, tool_call
 from server_process import JupyterServerProcess
 
 pytestmark = pytest.mark.browser
@@ -207,3 +207,60 @@ def test_inline_edit_accept_and_reject(
     assert page.locator(".jp-Dialog").count() == 0
     titles = [s["title"] for s in rest.get("/codex/api/sessions").json()["sessions"]]
     assert f"Inline edit: {path}" in titles  # in the session history
+
+
+def test_inline_completion_shows_ghost_text_and_typing_cancels_it(
+    browser: Any,
+    lab: JupyterServerProcess,
+    rest: httpx.Client,
+    lab_root: Path,
+    ui_fake: FakeUpstream,
+) -> None:
+    # An api-target account (completions go through the router), and the provider on:
+    # it is off by default.
+    rt = ui_fake.add_account("acct-inline", "inline@example.com", refresh_token="rt-inline")
+    auth = chatgpt_auth_json(
+        "inline@example.com", "acct-inline", rt, access_exp=int(time.time() + 1800)
+    )
+    account = rest.post("/codex/api/accounts/import", json={"auth_json": auth}).json()
+    rest.patch("/codex/api/targets/api", json={"account_id": account["id"]}).raise_for_status()
+    for plugin, raw in (
+        (
+            "jupyter-codex:inline-completion",
+            {"enabled": True, "languages": ["python"], "debounceMs": 50},
+        ),
+        (
+            "@jupyterlab/completer-extension:inline-completer",
+            {"providers": {"jupyter-codex": {"enabled": True, "debouncerDelay": 0}}},
+        ),
+    ):
+        rest.put(f"/lab/api/settings/{plugin}", json={"raw": json.dumps(raw)}).raise_for_status()
+    ui_fake.script("INLINE-GHOST", text("6 * 7"))
+    ui_fake.script("INLINE-SLOW", hang() + text("never shown"))
+
+    path = "live/ghost.ipynb"
+    write_notebook(lab_root / path, ("g1", ""))
+    page = open_lab(browser, lab)
+    try:
+        open_notebook(page, path, 1)
+        page.locator(f"{CURRENT} .jp-Cell .cm-content").first.click()
+        page.keyboard.type("# INLINE-GHOST\nanswer = ")
+        ghost = page.locator(".jp-GhostText")
+        ghost.wait_for(timeout=60_000)
+        assert "6 * 7" in ghost.text_content()
+        screenshot(page, "inline-completion-ghost", CURRENT)
+
+        # A slow completion is cancelled (the upstream request closed) by typing on.
+        page.keyboard.press("Enter")
+        page.keyboard.type("# INLINE-SLOW\nx = ")
+        wait_until(
+            lambda: ui_fake.responses_requests(containing="INLINE-SLOW"), what="the slow request"
+        )
+        page.keyboard.type("1")
+        wait_until(
+            lambda: ui_fake.responses_requests(containing="INLINE-SLOW")[0].client_disconnected,
+            what="the cancelled upstream request",
+        )
+        ui_fake.release()
+    finally:
+        page.context.close()

@@ -90,3 +90,15 @@ describe('lineDiff', () => {
     ]);
   });
 });
+
+describe('inline completion settings', () => {
+  it('is off by default and per language', async () => {
+    const { parseInline, languageOf } = await import('../notebook/completion');
+    expect(parseInline({}).enabled).toBe(false);
+    expect(parseInline({ enabled: true, languages: ['Python'] }).languages).toEqual([
+      'python'
+    ]);
+    expect(languageOf('text/x-ipython')).toBe('python');
+    expect(languageOf('text/x-markdown')).toBe('markdown');
+  });
+});
