@@ -26,7 +26,7 @@ def _classes() -> list[type]:
     from jupyter_codex.app import CodexExtensionApp
     from jupyter_codex.proxy.agent import AgentRunner
     from jupyter_codex.proxy.service import ProxyService
-    from jupyter_codex.supervisor import AppServerManager, AppServerRestarter
+    from jupyter_codex.supervisor import AppServerManager, AppServerRestarter, IdleShutdown
     from jupyter_codex.usage import AlertNotifier, UsageScheduler
     from jupyter_codex.workspace import WorkspaceManager
     from jupyter_codex.workspace.notebooks import NotebookTools
@@ -39,6 +39,7 @@ def _classes() -> list[type]:
         NotebookTools,
         AppServerManager,
         AppServerRestarter,
+        IdleShutdown,
         AccountManager,
         AccountRouter,
         UsageScheduler,
