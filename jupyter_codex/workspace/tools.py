@@ -263,6 +263,10 @@ class ToolRouter(LoggingConfigurable):
             answer = await self.local.call(call.session_id, call.tool, params)
             if answer is not None:
                 return answer
+        if self.local is not None:  # before any client (WebSocket or polling) sees it
+            refused = await self.local.gate(call.session_id, call.tool, params)
+            if refused is not None:
+                return refused
         client = await self._client_for(call)
         if call.result.done():  # a polling client answered it
             return call.result.result()
@@ -271,10 +275,6 @@ class ToolRouter(LoggingConfigurable):
                 f"Tool {call.tool!r} is not available: the client that provides it is not "
                 f"connected (waited {self.client_timeout:g} seconds)."
             )
-        if self.local is not None:
-            refused = await self.local.gate(call.session_id, call.tool, params)
-            if refused is not None:
-                return refused
         call.client = client
         client.deliver(
             {
