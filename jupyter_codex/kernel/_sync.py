@@ -97,6 +97,7 @@ class CodexClient:
         title: str | None = None,
         tools: Sequence[ToolLike] | None = None,
         notebook: str | None = None,
+        network_access: bool | None = None,
         polling: bool = False,
     ) -> Session:
         return self._portal.call(
@@ -109,6 +110,7 @@ class CodexClient:
                 title=title,
                 tools=tools,
                 notebook=notebook,
+                network_access=network_access,
                 polling=polling,
             )
         )
@@ -129,6 +131,7 @@ class CodexClient:
         effort: str | None = None,
         approval_policy: str | None = None,
         sandbox: str | None = None,
+        network_access: bool | None = None,
     ) -> Session:
         return self._portal.call(
             self._async.update_session(
@@ -139,6 +142,7 @@ class CodexClient:
                 effort=effort,
                 approval_policy=approval_policy,
                 sandbox=sandbox,
+                network_access=network_access,
             )
         )
 
@@ -156,10 +160,16 @@ class CodexClient:
         on_event: EventCallback | None = None,
         on_approval: ApprovalCallback | None = None,
         timeout: float | None = None,
+        images: Sequence[bytes] = (),
     ) -> TurnResult:
         return self._portal.call(
             self._async.send_and_wait(
-                session_id, text, on_event=on_event, on_approval=on_approval, timeout=timeout
+                session_id,
+                text,
+                on_event=on_event,
+                on_approval=on_approval,
+                timeout=timeout,
+                images=images,
             )
         )
 
@@ -193,6 +203,23 @@ class CodexClient:
 
     def history(self, session_id: str, after: int = 0) -> list[Event]:
         return self._portal.call(self._async.history(session_id, after))
+
+    def steer(self, session_id: str, text: str) -> dict[str, Any]:
+        return self._portal.call(self._async.steer(session_id, text))
+
+    def compact(self, session_id: str) -> dict[str, Any]:
+        return self._portal.call(self._async.compact(session_id))
+
+    def fork(
+        self, session_id: str, *, turn_id: str | None = None, title: str | None = None
+    ) -> Session:
+        return self._portal.call(self._async.fork(session_id, turn_id=turn_id, title=title))
+
+    def undo(self, session_id: str) -> dict[str, Any]:
+        return self._portal.call(self._async.undo(session_id))
+
+    def upload_image(self, session_id: str, data: bytes) -> str:
+        return self._portal.call(self._async.upload_image(session_id, data))
 
     def stop(self, session_id: str, force: bool = False) -> dict[str, Any]:
         return self._portal.call(self._async.stop(session_id, force))

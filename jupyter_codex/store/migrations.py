@@ -147,6 +147,8 @@ MIGRATIONS: list[list[str]] = [
     # so a client that restarts (a kernel) can tell whether the thread can serve its tools,
     # and a thread started afresh gets them again.
     ["ALTER TABLE sessions ADD COLUMN tools TEXT"],
-    # 6: the notebook a notebook session is bound to (path under the root; NULL: none).
+    # n: whether a session's sandboxed commands may use the network (issue 17).
+    ["ALTER TABLE sessions ADD COLUMN network_access INTEGER NOT NULL DEFAULT 0"],
+    # n: the notebook a notebook session is bound to (path under the root; NULL: none).
     ["ALTER TABLE sessions ADD COLUMN notebook TEXT"],
 ]

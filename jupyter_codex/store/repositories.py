@@ -31,6 +31,7 @@ _SESSION_COLUMNS = (
     "last_seq",
     "tools",
     "notebook",
+    "network_access",
 )
 #: A thread's tools (and its notebook) are fixed when it starts: never updated.
 _UPDATABLE = frozenset(_SESSION_COLUMNS) - {"id", "created_at", "tools", "notebook"}
@@ -39,6 +40,7 @@ _UPDATABLE = frozenset(_SESSION_COLUMNS) - {"id", "created_at", "tools", "notebo
 def _session_from_row(row: Sequence[Any]) -> Session:
     values = dict(zip(_SESSION_COLUMNS, row, strict=True))
     values["archived"] = bool(values["archived"])
+    values["network_access"] = bool(values["network_access"])
     values["tools"] = json.loads(values["tools"]) if values["tools"] else None
     return Session(**values)
 
@@ -53,6 +55,7 @@ class SessionRepository:
         """Store a new session."""
         data = session.model_dump(include=set(_SESSION_COLUMNS))
         data["archived"] = int(data["archived"])
+        data["network_access"] = int(data["network_access"])
         data["tools"] = json.dumps(data["tools"]) if data["tools"] else None
         columns = ", ".join(_SESSION_COLUMNS)
         marks = ", ".join(f":{c}" for c in _SESSION_COLUMNS)
