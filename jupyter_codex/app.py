@@ -15,13 +15,16 @@ from .accounts.signin import SignInFlows
 from .activity import ActivityReporter
 from .core import CodexCore
 from .errors import CodexError
+from .extensions import ExtensionHost
 from .handlers import (
     account_handlers,
     fallback_handlers,
     websocket_handlers,
     workspace_handlers,
 )
+from .handlers.extensions import extension_handlers
 from .handlers.inline import inline_handlers
+from .handlers.jobs import job_handlers
 from .handlers.keys import key_handlers
 from .handlers.proxy import proxy_handlers
 from .handlers.review import review_handlers
@@ -37,6 +40,7 @@ from .supervisor import AppServerManager, IdleShutdown
 from .targets import TargetRuntime, TerminalHome
 from .workspace import WorkspaceManager
 from .workspace.inline import InlineEdits
+from .workspace.jobs import JobQueue
 from .workspace.notebook_kernel import NotebookKernels
 
 
@@ -194,6 +198,12 @@ class CodexExtensionApp(ExtensionApp):
             self.workspace.notebooks.kernels = NotebookKernels(
                 self.serverapp.session_manager, self.serverapp.kernel_manager, self.log
             )
+        self.jobs = JobQueue(
+            parent=self, log=self.log, workspace=self.workspace, database=self.database
+        )
+        self.extensions = ExtensionHost(
+            parent=self, log=self.log, workspace=self.workspace, jobs=self.jobs
+        )
         terminal_dir = (
             Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
             if self.manage_user_codex_home
@@ -258,6 +268,8 @@ class CodexExtensionApp(ExtensionApp):
                 "codex_signins": self.signins,
                 "codex_workspace": self.workspace,
                 "codex_inline_edits": InlineEdits(self.workspace),
+                "codex_jobs": self.jobs,
+                "codex_extensions": self.extensions,
                 "codex_proxy": self.proxy,
                 "codex_max_body_bytes": self.max_body_bytes,
                 "codex_browser_login_port": self.browser_login_port,
@@ -277,6 +289,8 @@ class CodexExtensionApp(ExtensionApp):
         self.handlers.extend(websocket_handlers())
         self.handlers.extend(proxy_handlers())
         self.handlers.extend(key_handlers())
+        self.handlers.extend(job_handlers())
+        self.handlers.extend(extension_handlers())
         self.handlers.extend(fallback_handlers())
 
     def _make_app_server(self, target: str) -> AppServerManager:
@@ -339,6 +353,8 @@ class CodexExtensionApp(ExtensionApp):
     async def _start(self) -> None:
         await self.core.open()
         await self.workspace.start()
+        await self.jobs.start()
+        self.extensions.start()
         for runtime in self.runtimes.values():
             runtime.attach()
         self.terminal_home.export(self.app_servers["cli"].env)
@@ -428,6 +444,10 @@ class CodexExtensionApp(ExtensionApp):
 
     async def stop_extension(self) -> None:
         """Stop every app-server (TERM, then KILL), background work, and persist events."""
+        # First the queue: a job whose turn dies with the app-server is "interrupted"
+        # (found at the next start), not a failed attempt.
+        await self.extensions.stop()
+        await self.jobs.stop()
         await asyncio.gather(*(i.stop() for i in self.idle.values()))
         await asyncio.gather(*(s.stop() for s in self.app_servers.values()))
         await self.activity.stop()
@@ -470,6 +490,7 @@ class CodexExtensionApp(ExtensionApp):
                 "running": sum(1 for s in sessions if s.state != "idle"),
             },
             "pending_approvals": len(self.workspace.approvals.pending()),
+            "store": self.workspace.events.health(),
             **self._deployment_status(),
         }
 

@@ -34,7 +34,8 @@ export namespace Codex {
     updated_at: number;
     last_seq: number;
     /** Client-side tools its thread was declared with (null: none). */
-    tools?: { name: string; description: string; input_schema: object }[] | null;
+    tools?:
+      { name: string; description: string; input_schema: object }[] | null;
     /** The notebook a notebook session works on (null: none). */
     notebook?: string | null;
     state: SessionState | string;
@@ -205,6 +206,29 @@ export namespace Codex {
     expires_at?: number;
     account?: IAccount;
     error?: string;
+  }
+
+  /** A queued turn (`codex/api/jobs`, docs/automation.md). */
+  export interface IJob {
+    id: string;
+    session_id: string;
+    text: string;
+    state: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+    attempts: number;
+    max_attempts: number;
+    dedupe_key: string | null;
+    not_before: number | null;
+    created_at: number;
+    started_at: number | null;
+    finished_at: number | null;
+    result: {
+      turn_id?: string | null;
+      text?: string | null;
+      usage?: any;
+    } | null;
+    error: { reason?: string; message?: string } | null;
+    submitted_by: string | null;
+    next_attempt_at?: number | null;
   }
 
   /** Visible state of the event WebSocket. */

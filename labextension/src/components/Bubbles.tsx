@@ -552,7 +552,9 @@ function ApprovalCard(props: {
       ? ' (timed out)'
       : bubble.by === 'server'
         ? ' (turn ended)'
-        : '';
+        : bubble.by?.startsWith('extension:')
+          ? ` (by ${bubble.by.slice('extension:'.length)})`
+          : '';
   return (
     <div
       className={classes('jp-codex-ApprovalCard', waiting && 'jp-mod-waiting')}

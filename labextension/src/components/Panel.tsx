@@ -16,6 +16,8 @@ import { SessionsModel } from '../model/sessions';
 import { Codex } from '../tokens';
 import { Composer } from './Composer';
 import { classes, PanelEnvironment, useSignal } from './context';
+import { FollowUps } from './FollowUps';
+import { JobsView } from './JobsView';
 import { FolderLister, SessionList } from './SessionList';
 import { Timeline } from './Timeline';
 
@@ -58,6 +60,7 @@ export function CodexPanelView(props: {
   useSignal(model.changed);
   const env = React.useContext(PanelEnvironment);
   const chat = model.current;
+  const [showJobs, setShowJobs] = React.useState(false);
   return (
     <div className="jp-codex-PanelBody">
       <div className="jp-codex-PanelHeader">
@@ -94,6 +97,19 @@ export function CodexPanelView(props: {
         </button>
         {!chat && (
           <button
+            className={classes(
+              'jp-Button jp-mod-minimal jp-codex-JobsButton',
+              showJobs && 'jp-mod-active'
+            )}
+            title={showJobs ? 'Back to the sessions' : 'Jobs'}
+            aria-pressed={showJobs}
+            onClick={() => setShowJobs(!showJobs)}
+          >
+            Jobs
+          </button>
+        )}
+        {!chat && (
+          <button
             className="jp-Button jp-mod-minimal"
             title="Refresh"
             aria-label="Refresh"
@@ -105,6 +121,14 @@ export function CodexPanelView(props: {
       </div>
       {chat ? (
         <ChatView key={chat.id} chat={chat} model={model} draft={props.draft} />
+      ) : showJobs ? (
+        <JobsView
+          api={model.api}
+          onOpenSession={id => {
+            setShowJobs(false);
+            void model.openById(id);
+          }}
+        />
       ) : (
         <SessionList model={model} listFolders={props.listFolders} />
       )}
@@ -183,6 +207,7 @@ function ChatView(props: {
           </button>
         </div>
       )}
+      <FollowUps chat={chat} />
       <Composer
         chat={chat}
         draft={props.draft}
