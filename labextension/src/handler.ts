@@ -234,6 +234,17 @@ export class CodexAPI {
     return this.call(`accounts/${id}`, { method: 'DELETE' });
   }
 
+  /**
+   * Whether the cli target's codex is signed in on its own (a login in its
+   * CODEX_HOME) although no managed account is active.
+   */
+  async cliSignedIn(): Promise<boolean> {
+    const status = await this.call<{ targets?: { [name: string]: any } }>(
+      'status'
+    );
+    return status.targets?.cli?.auth?.ready === true;
+  }
+
   async targets(): Promise<Codex.ITarget[]> {
     return (await this.call<{ targets: Codex.ITarget[] }>('targets')).targets;
   }

@@ -17,7 +17,8 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 import { IPanelEnvironment } from './components/context';
 import { EventStream } from './events';
 import { CodexAPI } from './handler';
-import { AccountsModel } from './model/accounts';
+import { AccountsModel, IAlert, notifyAlert } from './model/accounts';
+import { NoticeBoard } from './model/notices';
 import { ComposerDraft, fence } from './model/draft';
 import { SessionsModel } from './model/sessions';
 import { DEFAULT_SETTINGS, ICodexSettings, parseSettings } from './settings';
@@ -68,8 +69,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       WebSocket: app.serviceManager.serverSettings.WebSocket
     });
     const sessions = new SessionsModel({ api, stream });
-    // Account switches, usage alerts and failures show as notifications.
-    const accounts = new AccountsModel({ api, notifications: Notification });
+    const accounts = new AccountsModel({ api });
+    const notices = new NoticeBoard();
     const draft = new ComposerDraft();
 
     let settings: ICodexSettings = DEFAULT_SETTINGS;
@@ -117,7 +118,26 @@ const plugin: JupyterFrontEndPlugin<void> = {
       stream,
       draft,
       listFolders: path => api.listFolders(path),
+      accounts,
+      notices,
       environment: environment()
+    });
+
+    // Account switches, usage alerts and outcomes of account actions: one
+    // self-closing notice each. With the panel shown it goes to the panel's
+    // notice strip (a toast would sit on the composer) and, silently, to
+    // JupyterLab's notification centre; otherwise it is a self-closing toast.
+    accounts.alert.connect((_, alert: IAlert) => {
+      if (panel.isVisible) {
+        notices.show({
+          level: alert.level,
+          message: alert.message,
+          autoClose: alert.autoClose ?? 6000
+        });
+        Notification.emit(alert.message, alert.level, { autoClose: 0 });
+      } else {
+        notifyAlert(Notification, alert);
+      }
     });
     app.shell.add(panel, settings.panelArea, { rank: 600 });
     restorer?.add(panel, 'jupyter-codex-panel');
@@ -168,6 +188,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     stream.connect();
     void sessions.refresh();
+    void accounts.refresh().catch(() => undefined);
   }
 };
 

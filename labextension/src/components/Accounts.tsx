@@ -15,12 +15,26 @@ import {
   windowLabel
 } from '../model/format';
 import { Codex } from '../tokens';
+import { AddAccount } from './AddAccount';
 import { classes, useSignal } from './context';
 
 const TARGETS: Codex.TargetName[] = ['cli', 'api'];
 const TARGET_HELP: { [name: string]: string } = {
   cli: 'workspace sessions, magics and codex in terminals',
   api: 'the OpenAI/Claude-compatible endpoints'
+};
+/** Log reasons in words (the codes stay in the REST log). */
+const REASONS: { [code: string]: string } = {
+  manual: 'by hand',
+  threshold: 'below threshold',
+  limit_reached: 'limit reached',
+  weekly_exhausted: 'weekly limit used up',
+  cooldown: 'rate-limited',
+  quarantined: 'signed out',
+  disabled: 'disabled',
+  account_removed: 'account removed',
+  no_active_account: 'first account',
+  rotation: 'rotation'
 };
 const STRATEGIES: { [name: string]: string[] } = {
   cli: ['manual', 'round_robin'],
@@ -133,10 +147,13 @@ export function AccountsView(props: { model: AccountsModel }): JSX.Element {
   const { model } = props;
   useSignal(model.changed);
   React.useEffect(() => {
+    // While shown, the log and charts follow the event stream too.
+    const watch = model.watchDetails();
     void model
       .refresh()
       .then(() => model.loadDetails())
       .catch(() => undefined);
+    return () => watch.dispose();
   }, [model]);
   const threshold = model.target('cli')?.threshold_percent ?? 15;
   return (
@@ -383,162 +400,11 @@ function AccountCard(props: {
   );
 }
 
-function AddAccount(props: { model: AccountsModel }): JSX.Element {
-  const { model } = props;
-  const [mode, setMode] = React.useState<'file' | 'key' | 'device'>('file');
-  const [label, setLabel] = React.useState('');
-  const [key, setKey] = React.useState('');
-  const [status, setStatus] = React.useState<string | null>(null);
-  const signIn = model.signIn;
-  const run = async (action: () => Promise<void>, done: string) => {
-    setStatus(null);
-    try {
-      await action();
-      setStatus(done);
-      setLabel('');
-      setKey('');
-    } catch (e) {
-      setStatus((e as Error).message);
-    }
-  };
-  const onFile = async (event: React.ChangeEvent<HTMLInputElement>) => {
-    const file = event.target.files?.[0];
-    event.target.value = '';
-    if (!file) {
-      return;
-    }
-    let content: unknown;
-    try {
-      content = JSON.parse(await file.text());
-    } catch {
-      setStatus(`${file.name} is not JSON.`);
-      return;
-    }
-    await run(() => model.importAuthJson(content, label), 'Account imported.');
-  };
-  return (
-    <section className="jp-codex-AddAccount">
-      <h3>Add an account</h3>
-      <div className="jp-codex-Tabs" role="tablist">
-        {(
-          [
-            ['file', 'Import auth.json'],
-            ['key', 'API key'],
-            ['device', 'Sign in with a code']
-          ] as const
-        ).map(([m, text]) => (
-          <button
-            key={m}
-            role="tab"
-            aria-selected={mode === m}
-            className={classes('jp-codex-Tab', mode === m && 'jp-mod-active')}
-            onClick={() => setMode(m)}
-          >
-            {text}
-          </button>
-        ))}
-      </div>
-      <input
-        className="jp-codex-TextInput"
-        placeholder="label (optional)"
-        aria-label="Account label"
-        value={label}
-        onChange={event => setLabel(event.target.value)}
-      />
-      {mode === 'file' && (
-        <div className="jp-codex-AddRow">
-          <label className="jp-Button jp-mod-styled jp-codex-FileButton">
-            Choose auth.json…
-            <input
-              type="file"
-              accept=".json,application/json"
-              onChange={event => void onFile(event)}
-            />
-          </label>
-          <button
-            className="jp-Button jp-mod-styled"
-            title="The server user's $CODEX_HOME/auth.json (after `codex login` on the server)"
-            onClick={() =>
-              void run(
-                () => model.importAuthJson(undefined, label),
-                'Account imported.'
-              )
-            }
-          >
-            Import the server's ~/.codex/auth.json
-          </button>
-        </div>
-      )}
-      {mode === 'key' && (
-        <div className="jp-codex-AddRow">
-          <input
-            className="jp-codex-TextInput"
-            type="password"
-            autoComplete="off"
-            placeholder="sk-…"
-            aria-label="API key"
-            value={key}
-            onChange={event => setKey(event.target.value)}
-          />
-          <button
-            className="jp-Button jp-mod-styled jp-mod-accept"
-            disabled={!key.trim()}
-            onClick={() =>
-              void run(() => model.addApiKey(key.trim(), label), 'Key added.')
-            }
-          >
-            Add key
-          </button>
-        </div>
-      )}
-      {mode === 'device' && (
-        <div className="jp-codex-AddRow">
-          {signIn && signIn.status === 'pending' ? (
-            <div className="jp-codex-DeviceCode">
-              <div>
-                Open{' '}
-                <a
-                  href={signIn.verification_url}
-                  target="_blank"
-                  rel="noreferrer"
-                >
-                  {signIn.verification_url}
-                </a>{' '}
-                and enter the code
-              </div>
-              <code className="jp-codex-UserCode">{signIn.user_code}</code>
-              <button
-                className="jp-Button jp-mod-minimal"
-                onClick={() => void model.cancelSignIn()}
-              >
-                Cancel
-              </button>
-            </div>
-          ) : (
-            <button
-              className="jp-Button jp-mod-styled jp-mod-accept"
-              onClick={() => void run(() => model.startSignIn(label), '')}
-            >
-              Start sign-in
-            </button>
-          )}
-          {signIn && signIn.status !== 'pending' && (
-            <div className="jp-codex-Dim">
-              Sign-in {signIn.status}
-              {signIn.error ? `: ${signIn.error}` : ''}
-            </div>
-          )}
-        </div>
-      )}
-      {status && <div className="jp-codex-Dim">{status}</div>}
-    </section>
-  );
-}
-
 function SystemLog(props: { model: AccountsModel }): JSX.Element {
   const { model } = props;
   const names = new Map(model.accounts.map(a => [a.id, a.label]));
-  const name = (id: string | null) => (id ? (names.get(id) ?? id) : '—');
+  const name = (id: string | null) =>
+    id ? (names.get(id) ?? model.labelOf(id) ?? 'a removed account') : '—';
   return (
     <section className="jp-codex-SystemLog">
       <h3>
@@ -565,7 +431,7 @@ function SystemLog(props: { model: AccountsModel }): JSX.Element {
                 <td>{entry.target ?? ''}</td>
                 <td>
                   {entry.kind === 'switch'
-                    ? `${name(entry.from_account)} → ${name(entry.to_account)}${entry.reason ? ` (${entry.reason})` : ''}`
+                    ? `${name(entry.from_account)} → ${name(entry.to_account)}${entry.reason && REASONS[entry.reason] ? ` (${REASONS[entry.reason]})` : ''}`
                     : entry.message}
                 </td>
               </tr>

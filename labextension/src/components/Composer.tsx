@@ -21,6 +21,8 @@ export function Composer(props: {
   chat: ChatModel;
   draft: ComposerDraft;
   onCommandResult: (answer: { [key: string]: any }) => void;
+  /** Why sending is off (no account yet), or null. */
+  blocked?: string | null;
 }): JSX.Element {
   const { chat, draft } = props;
   useSignal(chat.changed);
@@ -83,7 +85,7 @@ export function Composer(props: {
 
   const send = async () => {
     const text = draft.text.trim();
-    if (!text || sending) {
+    if (!text || sending || props.blocked) {
       return;
     }
     setSending(true);
@@ -284,13 +286,19 @@ export function Composer(props: {
         ) : (
           <button
             className="jp-Button jp-mod-styled jp-mod-accept jp-codex-Send"
-            disabled={!draft.text.trim() || sending}
+            disabled={!draft.text.trim() || sending || !!props.blocked}
+            aria-describedby={props.blocked ? 'jp-codex-send-blocked' : undefined}
             onClick={() => void send()}
           >
             Send
           </button>
         )}
       </div>
+      {props.blocked && (
+        <div className="jp-codex-Hint" id="jp-codex-send-blocked">
+          {props.blocked}
+        </div>
+      )}
     </div>
   );
 }

@@ -10,12 +10,15 @@ import {
 import * as React from 'react';
 
 import { EventStream } from '../events';
+import { AccountsModel } from '../model/accounts';
 import { ChatModel } from '../model/chat';
+import { NoticeBoard } from '../model/notices';
 import { ComposerDraft } from '../model/draft';
 import { SessionsModel } from '../model/sessions';
 import { Codex } from '../tokens';
 import { Composer } from './Composer';
 import { classes, PanelEnvironment, useSignal } from './context';
+import { FirstRun, NoticeStrip, sendBlockedReason } from './FirstRun';
 import { FolderLister, SessionList } from './SessionList';
 import { Timeline } from './Timeline';
 
@@ -52,8 +55,10 @@ export function CodexPanelView(props: {
   stream: EventStream;
   draft: ComposerDraft;
   listFolders: FolderLister;
+  accounts: AccountsModel;
+  notices: NoticeBoard;
 }): JSX.Element {
-  const { model, stream } = props;
+  const { model, stream, accounts } = props;
   useSignal(model.currentChanged);
   useSignal(model.changed);
   const env = React.useContext(PanelEnvironment);
@@ -103,8 +108,16 @@ export function CodexPanelView(props: {
           </button>
         )}
       </div>
+      <NoticeStrip notices={props.notices} />
+      <FirstRun accounts={accounts} />
       {chat ? (
-        <ChatView key={chat.id} chat={chat} model={model} draft={props.draft} />
+        <ChatView
+          key={chat.id}
+          chat={chat}
+          model={model}
+          draft={props.draft}
+          accounts={accounts}
+        />
       ) : (
         <SessionList model={model} listFolders={props.listFolders} />
       )}
@@ -130,8 +143,10 @@ function ChatView(props: {
   chat: ChatModel;
   model: SessionsModel;
   draft: ComposerDraft;
+  accounts: AccountsModel;
 }): JSX.Element {
   const { chat, model } = props;
+  useSignal(props.accounts.changed);
   const env = React.useContext(PanelEnvironment);
   const [notice, setNotice] = React.useState<string | null>(null);
 
@@ -187,6 +202,7 @@ function ChatView(props: {
         chat={chat}
         draft={props.draft}
         onCommandResult={onCommandResult}
+        blocked={sendBlockedReason(props.accounts)}
       />
     </div>
   );
