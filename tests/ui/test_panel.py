@@ -541,3 +541,74 @@ def test_screenshot_in_high_contrast_theme(page: Any) -> None:
         "() => window.jupyterapp.commands.execute('apputils:change-theme', "
         "{theme: 'JupyterLab Light'})"
     )
+
+
+AMBER = """(el) => {
+  const probe = document.createElement('span');
+  probe.style.color = 'var(--jp-warn-color1)';
+  document.body.appendChild(probe);
+  const amber = getComputedStyle(probe).color;
+  probe.remove();
+  return getComputedStyle(el).borderTopColor === amber;
+}"""
+
+
+def command_bubble(page: Any, command: str) -> Any:
+    """The one bubble that shows ``command`` (asserting there is exactly one)."""
+    bubbles = page.locator(f"{PANEL} .jp-codex-Bubble", has_text=command)
+    wait_until(lambda: bubbles.count() >= 1, 30, f"a bubble for {command}")
+    assert bubbles.count() == 1, bubbles.all_text_contents()
+    return bubbles.first
+
+
+def test_one_command_bubble_carries_its_approval_state(
+    page: Any, rest: httpx.Client, ui_fake: FakeUpstream
+) -> None:
+    """Waiting, approved, declined and cancelled by Stop: one bubble per command,
+    whose state line agrees with the decision; amber only while waiting."""
+    ui_fake.script("state one", exec_command("touch state-ok.txt", escalated=True), text("Ok."))
+    ui_fake.script("state two", exec_command("touch state-no.txt", escalated=True), text("No."))
+    ui_fake.script("state three", exec_command("touch state-stop.txt", escalated=True), text("."))
+    sid = new_session(page, rest, "proj", "Approval states")
+
+    send(page, "state one")
+    waiting = page.locator(f"{PANEL} .jp-codex-ApprovalCard.jp-mod-waiting")
+    waiting.wait_for()
+    page.wait_for_selector(f"{PANEL} [data-state=waiting]")
+    bubble = command_bubble(page, "touch state-ok.txt")
+    assert "waiting for approval" in bubble.text_content()
+    assert "running…" not in bubble.text_content()
+    assert bubble.evaluate(AMBER)
+    screenshot(page, "command-waiting", PANEL)
+    waiting.get_by_role("button", name="Approve", exact=True).click()
+    page.wait_for_selector(f"{PANEL} .jp-codex-ApprovalCard[data-decision=accept][data-state=ok]")
+    bubble = command_bubble(page, "touch state-ok.txt")
+    assert "exit 0" in bubble.text_content() and "Approved" in bubble.text_content()
+    assert not bubble.evaluate(AMBER)
+    wait_until(lambda: turns_done(rest, sid) == 1, what="the first turn")
+    screenshot(page, "command-approved", PANEL)
+
+    send(page, "state two")
+    waiting.wait_for()
+    waiting.get_by_role("button", name="Decline").click()
+    page.wait_for_selector(
+        f"{PANEL} .jp-codex-ApprovalCard[data-decision=decline][data-state=declined]"
+    )
+    bubble = command_bubble(page, "touch state-no.txt")
+    assert "declined" in bubble.text_content()
+    assert not bubble.evaluate(AMBER)
+    wait_until(lambda: turns_done(rest, sid) == 2, what="the second turn")
+    screenshot(page, "command-declined", PANEL)
+
+    send(page, "state three")
+    waiting.wait_for()
+    page.locator(f"{PANEL} .jp-codex-Stop").click()
+    page.wait_for_selector(
+        f"{PANEL} .jp-codex-ApprovalCard[data-decision=cancel][data-state=cancelled]"
+    )
+    bubble = command_bubble(page, "touch state-stop.txt")
+    text_now = bubble.text_content()
+    assert "cancelled (turn ended)" in text_now and "declined" not in text_now.lower()
+    assert not bubble.evaluate(AMBER)
+    wait_until(lambda: turns_done(rest, sid) == 3, what="the stopped turn")
+    screenshot(page, "command-cancelled", PANEL)

@@ -6,6 +6,7 @@ import * as React from 'react';
 
 import {
   changeVerb,
+  commandState,
   commandSummary,
   toolResultText,
   toolTitle
@@ -77,7 +78,15 @@ export const BubbleView = React.memo(function BubbleView(props: {
       body = <ReasoningView bubble={bubble} />;
       break;
     case 'command':
-      body = <CommandView bubble={bubble} />;
+      body = (
+        <CommandView
+          bubble={bubble}
+          approval={
+            props.related?.kind === 'approval' ? props.related : null
+          }
+          actions={actions}
+        />
+      );
       break;
     case 'file_change':
       body = <FileChangeView bubble={bubble} actions={actions} />;
@@ -229,24 +238,24 @@ function Collapsible(props: {
   );
 }
 
-function CommandView(props: { bubble: ICommandBubble }): JSX.Element {
-  const { bubble } = props;
-  const running = bubble.status === 'in_progress';
-  let state: string;
-  if (running) {
-    state = 'running…';
-  } else if (bubble.status === 'declined') {
-    state = 'declined';
-  } else if (bubble.exitCode !== null) {
-    state = `exit ${bubble.exitCode}`;
-  } else {
-    state = bubble.status;
-  }
-  const ok = bubble.status === 'completed' && bubble.exitCode === 0;
+function CommandView(props: {
+  bubble: ICommandBubble;
+  /** The approval asked for this command, if any: its state is the bubble's. */
+  approval: IApprovalBubble | null;
+  actions: IBubbleActions;
+}): JSX.Element {
+  const { bubble, approval } = props;
+  const { state, label } = commandState(bubble, approval);
   const summary = commandSummary(bubble);
   return (
     <div
+      className={classes(
+        approval && 'jp-codex-ApprovalCard',
+        state === 'waiting' && 'jp-mod-waiting'
+      )}
+      {...(approval ? approvalAttributes(approval) : {})}
       data-status={bubble.status}
+      data-state={state}
       data-exit-code={bubble.exitCode === null ? '' : String(bubble.exitCode)}
     >
       <div className="jp-codex-CommandHeader">
@@ -256,14 +265,26 @@ function CommandView(props: { bubble: ICommandBubble }): JSX.Element {
         <span
           className={classes(
             'jp-codex-CommandState',
-            ok && 'jp-mod-ok',
-            !ok && !running && 'jp-mod-failed'
+            `jp-mod-${state}`,
+            state === 'ok' && 'jp-mod-ok',
+            (state === 'failed' || state === 'declined') && 'jp-mod-failed'
           )}
         >
-          {state}
+          {label}
           {bubble.durationMs !== null && ` · ${duration(bubble.durationMs)}`}
         </span>
       </div>
+      {approval && state === 'waiting' && (
+        <>
+          {bubble.cwd && <div className="jp-codex-Dim">in {bubble.cwd}</div>}
+          {approval.approval.reason && (
+            <div className="jp-codex-Reason">{approval.approval.reason}</div>
+          )}
+        </>
+      )}
+      {approval && (
+        <ApprovalControls bubble={approval} actions={props.actions} />
+      )}
       {summary && <div className="jp-codex-Dim">{summary}</div>}
       {bubble.output && (
         <Collapsible
@@ -469,6 +490,66 @@ const DECISION_LABELS: { [decision: string]: string } = {
   cancel: 'Cancelled'
 };
 
+/** Approve / Approve for session / Decline, or the decision once made. */
+function ApprovalControls(props: {
+  bubble: IApprovalBubble;
+  actions: IBubbleActions;
+}): JSX.Element {
+  const { bubble, actions } = props;
+  const [sent, setSent] = React.useState<string | null>(null);
+  const decide = (decision: Codex.Decision) => {
+    setSent(decision);
+    actions.decide(bubble.approval.id, decision);
+  };
+  if (bubble.decision !== null) {
+    const resolvedBy =
+      bubble.by === 'timeout'
+        ? ' (timed out)'
+        : bubble.by === 'server'
+          ? ' (turn ended)'
+          : '';
+    return (
+      <div className="jp-codex-Dim jp-codex-Decision">
+        {DECISION_LABELS[bubble.decision] ?? bubble.decision}
+        {resolvedBy}
+      </div>
+    );
+  }
+  return (
+    <div className="jp-codex-ApprovalButtons">
+      <button
+        className="jp-Button jp-mod-styled jp-mod-accept"
+        disabled={sent !== null}
+        onClick={() => decide('accept')}
+      >
+        Approve
+      </button>
+      <button
+        className="jp-Button jp-mod-styled"
+        disabled={sent !== null}
+        onClick={() => decide('acceptForSession')}
+      >
+        Approve for session
+      </button>
+      <button
+        className="jp-Button jp-mod-styled jp-mod-warn"
+        disabled={sent !== null}
+        onClick={() => decide('decline')}
+      >
+        Decline
+      </button>
+    </div>
+  );
+}
+
+/** The attributes that mark an element as (the card of) an approval. */
+function approvalAttributes(bubble: IApprovalBubble) {
+  return {
+    'data-approval-id': bubble.approval.id,
+    'data-decision': bubble.decision ?? ''
+  };
+}
+
 function ApprovalCard(props: {
   bubble: IApprovalBubble;
   related?: Bubble;
@@ -476,17 +557,12 @@ function ApprovalCard(props: {
 }): JSX.Element {
   const { bubble, actions } = props;
   const a = bubble.approval;
-  const [sent, setSent] = React.useState<string | null>(null);
   const changes =
     a.changes && a.changes.length
       ? a.changes
       : props.related?.kind === 'file_change'
         ? props.related.changes
         : [];
-  const decide = (decision: Codex.Decision) => {
-    setSent(decision);
-    actions.decide(a.id, decision);
-  };
   const waiting = bubble.decision === null;
   const title =
     a.kind === 'command'
@@ -496,17 +572,10 @@ function ApprovalCard(props: {
         : a.kind === 'permissions'
           ? 'Grant these permissions?'
           : 'Codex asks for input';
-  const resolvedBy =
-    bubble.by === 'timeout'
-      ? ' (timed out)'
-      : bubble.by === 'server'
-        ? ' (turn ended)'
-        : '';
   return (
     <div
       className={classes('jp-codex-ApprovalCard', waiting && 'jp-mod-waiting')}
-      data-approval-id={a.id}
-      data-decision={bubble.decision ?? ''}
+      {...approvalAttributes(bubble)}
     >
       <div className="jp-codex-BubbleTitle">{title}</div>
       {a.command && (
@@ -522,36 +591,7 @@ function ApprovalCard(props: {
       {!a.command && !changes.length && a.params && (
         <Collapsible text={JSON.stringify(a.params, null, 2)} />
       )}
-      {waiting ? (
-        <div className="jp-codex-ApprovalButtons">
-          <button
-            className="jp-Button jp-mod-styled jp-mod-accept"
-            disabled={sent !== null}
-            onClick={() => decide('accept')}
-          >
-            Approve
-          </button>
-          <button
-            className="jp-Button jp-mod-styled"
-            disabled={sent !== null}
-            onClick={() => decide('acceptForSession')}
-          >
-            Approve for session
-          </button>
-          <button
-            className="jp-Button jp-mod-styled jp-mod-warn"
-            disabled={sent !== null}
-            onClick={() => decide('decline')}
-          >
-            Decline
-          </button>
-        </div>
-      ) : (
-        <div className="jp-codex-Dim">
-          {DECISION_LABELS[bubble.decision!] ?? bubble.decision}
-          {resolvedBy}
-        </div>
-      )}
+      <ApprovalControls bubble={bubble} actions={actions} />
     </div>
   );
 }
