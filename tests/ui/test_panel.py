@@ -213,6 +213,7 @@ def test_slash_completion_status_and_effort(page: Any, rest: httpx.Client) -> No
     page.wait_for_selector(f"{PANEL} .jp-codex-Bubble-status:has-text('Model')")
     assert box.input_value() == ""
 
+    page.locator(f"{PANEL} .jp-codex-ModelMenuButton").click()  # the compact pickers menu
     page.locator(f"{PANEL} select[aria-label='Reasoning effort']").select_option("high")
     wait_until(
         lambda: rest.get(f"/codex/api/sessions/{sid}").json()["effort"] == "high",

@@ -34,6 +34,7 @@ export function Composer(props: {
   const [skills, setSkills] = React.useState<Codex.ISkill[]>([]);
   const [models, setModels] = React.useState<Codex.IModelInfo[]>([]);
   const [sending, setSending] = React.useState(false);
+  const [menuOpen, setMenuOpen] = React.useState(false);
 
   React.useEffect(() => {
     const focus = () => input.current?.focus();
@@ -226,40 +227,52 @@ export function Composer(props: {
         onBlur={() => setCompletion(null)}
       />
       <div className="jp-codex-ComposerBar">
-        <select
-          className="jp-codex-Select"
-          aria-label="Model"
-          title="Model for the next turns"
-          value={session.model ?? ''}
-          onFocus={loadModels}
-          onMouseDown={loadModels}
-          onChange={event =>
-            void chat.update({ model: event.target.value || null })
-          }
+        <ModelMenu
+          open={menuOpen}
+          setOpen={setMenuOpen}
+          summary={`${session.model ? (models.find(m => m.id === session.model)?.label ?? session.model) : 'default model'} · ${session.effort ?? 'default effort'}`}
         >
-          <option value="">default model</option>
-          {modelOptions.map(id => (
-            <option key={id} value={id}>
-              {models.find(m => m.id === id)?.label ?? id}
-            </option>
-          ))}
-        </select>
-        <select
-          className="jp-codex-Select"
-          aria-label="Reasoning effort"
-          title="Reasoning effort"
-          value={session.effort ?? ''}
-          onChange={event =>
-            void chat.update({ effort: event.target.value || null })
-          }
-        >
-          <option value="">default effort</option>
-          {efforts.map(e => (
-            <option key={e} value={e}>
-              {e}
-            </option>
-          ))}
-        </select>
+          <label>
+            Model
+            <select
+              className="jp-codex-Select"
+              aria-label="Model"
+              title="Model for the next turns"
+              value={session.model ?? ''}
+              onFocus={loadModels}
+              onMouseDown={loadModels}
+              onChange={event =>
+                void chat.update({ model: event.target.value || null })
+              }
+            >
+              <option value="">default model</option>
+              {modelOptions.map(id => (
+                <option key={id} value={id}>
+                  {models.find(m => m.id === id)?.label ?? id}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Reasoning effort
+            <select
+              className="jp-codex-Select"
+              aria-label="Reasoning effort"
+              title="Reasoning effort"
+              value={session.effort ?? ''}
+              onChange={event =>
+                void chat.update({ effort: event.target.value || null })
+              }
+            >
+              <option value="">default effort</option>
+              {efforts.map(e => (
+                <option key={e} value={e}>
+                  {e}
+                </option>
+              ))}
+            </select>
+          </label>
+        </ModelMenu>
         <button
           className="jp-Button jp-mod-minimal jp-codex-Attach"
           title="Attach the active notebook or file as context"
@@ -297,6 +310,64 @@ export function Composer(props: {
       {props.blocked && (
         <div className="jp-codex-Hint" id="jp-codex-send-blocked">
           {props.blocked}
+        </div>
+      )}
+    </div>
+  );
+}
+
+/**
+ * The session's pickers (model, effort) behind one compact button, so the
+ * composer bar fits a 240 px panel. Escape or a click outside closes it.
+ */
+function ModelMenu(props: {
+  open: boolean;
+  setOpen: (open: boolean) => void;
+  summary: string;
+  children: React.ReactNode;
+}): JSX.Element {
+  const { open, setOpen } = props;
+  const root = React.useRef<HTMLDivElement>(null);
+  React.useEffect(() => {
+    if (!open) {
+      return;
+    }
+    const onDown = (event: MouseEvent) => {
+      if (!root.current?.contains(event.target as Node)) {
+        setOpen(false);
+      }
+    };
+    document.addEventListener('mousedown', onDown);
+    return () => document.removeEventListener('mousedown', onDown);
+  }, [open]);
+  return (
+    <div
+      className="jp-codex-ModelMenu"
+      ref={root}
+      onKeyDown={event => {
+        if (event.key === 'Escape' && open) {
+          event.stopPropagation();
+          setOpen(false);
+        }
+      }}
+    >
+      <button
+        className="jp-Button jp-mod-minimal jp-codex-ModelMenuButton"
+        aria-haspopup="dialog"
+        aria-expanded={open}
+        aria-label={`Model and effort: ${props.summary}`}
+        title={`Model and reasoning effort for the next turns (${props.summary})`}
+        onClick={() => setOpen(!open)}
+      >
+        <span className="jp-codex-ModelMenuText">{props.summary}</span> ▾
+      </button>
+      {open && (
+        <div
+          className="jp-codex-ModelMenuPopup"
+          role="dialog"
+          aria-label="Model and effort"
+        >
+          {props.children}
         </div>
       )}
     </div>

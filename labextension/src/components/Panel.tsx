@@ -42,10 +42,11 @@ export function ConnectionIndicator(props: {
           ? 'Live events are connected'
           : 'Click to reconnect now'
       }
+      aria-label={`Events: ${CONNECTION_LABELS[state]}`}
       onClick={() => state !== 'connected' && props.stream.reconnect()}
     >
-      <span className="jp-codex-ConnectionDot" />
-      {CONNECTION_LABELS[state]}
+      <span className="jp-codex-ConnectionDot" aria-hidden="true" />
+      <span className="jp-codex-ConnectionLabel">{CONNECTION_LABELS[state]}</span>
     </button>
   );
 }
