@@ -12,6 +12,7 @@ import { PageConfig } from '@jupyterlab/coreutils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStateDB } from '@jupyterlab/statedb';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
 import { IPanelEnvironment } from './components/context';
@@ -52,7 +53,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ILayoutRestorer,
     ICommandPalette,
     IStatusBar,
-    IDefaultFileBrowser
+    IDefaultFileBrowser,
+    IStateDB
   ],
   activate: async (
     app: JupyterFrontEnd,
@@ -61,7 +63,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
     statusBar: IStatusBar | null,
-    fileBrowser: IDefaultFileBrowser | null
+    fileBrowser: IDefaultFileBrowser | null,
+    state: IStateDB | null
   ): Promise<void> => {
     const api = new CodexAPI(app.serviceManager.serverSettings);
     const stream = new EventStream({
@@ -188,9 +191,40 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     stream.connect();
     void sessions.refresh();
+    if (state) {
+      void reopenLastSession(app, state, sessions);
+    }
     void accounts.refresh().catch(() => undefined);
   }
 };
+
+/** Key of the panel's state in the workspace's state DB. */
+const STATE_KEY = 'jupyter-codex:panel';
+
+/**
+ * A reload reopens the session that was open, per Lab workspace (the state DB
+ * is saved with the workspace); from then on every change is remembered.
+ */
+async function reopenLastSession(
+  app: JupyterFrontEnd,
+  state: IStateDB,
+  sessions: SessionsModel
+): Promise<void> {
+  await app.restored;
+  let saved: string | null = null;
+  try {
+    const value = (await state.fetch(STATE_KEY)) as { session?: string } | null;
+    saved = typeof value?.session === 'string' ? value.session : null;
+  } catch {
+    saved = null;
+  }
+  if (saved && !sessions.current) {
+    await sessions.openById(saved).catch(() => null); // deleted meanwhile: the list
+  }
+  sessions.currentChanged.connect((_, chat) => {
+    void state.save(STATE_KEY, { session: chat?.id ?? null });
+  });
+}
 
 function addCommands(
   app: JupyterFrontEnd,

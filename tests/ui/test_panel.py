@@ -436,8 +436,10 @@ def test_reload_mid_turn_replays_the_timeline_once(
     page.reload()
     page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=120_000)
     open_panel(page)
-    page.click(f"{PANEL} .jp-codex-SessionItem[data-session-id='{sid}'] .jp-codex-SessionOpen")
+    # The panel reopens the session it showed (the workspace's state DB): no click.
+    page.wait_for_selector(f"{PANEL} .jp-codex-SessionHeading:has-text('Reload')")
     page.wait_for_selector(f"{TIMELINE}[data-ready=true]")
+    screenshot(page, "reload-reopened", PANEL)
     assert page.locator(TIMELINE).get_attribute("data-running") == "true"
     ui_fake.release()
     page.wait_for_selector(f"{PANEL} .jp-codex-Bubble-turn:has-text('Turn completed')")
