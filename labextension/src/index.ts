@@ -4,6 +4,7 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import {
+  Clipboard,
   ICommandPalette,
   MainAreaWidget,
   Notification
@@ -15,7 +16,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
-import { IPanelEnvironment } from './components/context';
+import { ICodeActions, IPanelEnvironment } from './components/context';
 import { EventStream } from './events';
 import { CodexAPI } from './handler';
 import { AccountsModel, IAlert, notifyAlert } from './model/accounts';
@@ -113,7 +114,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       currentFolder: () => fileBrowser?.model.path ?? '',
       activeFile: () => activeDocument(app)?.path ?? null,
       openAccounts,
-      icon: codexIcon
+      icon: codexIcon,
+      codeActions: codeActions(app)
     });
 
     const panel = new CodexPanel({
@@ -282,6 +284,45 @@ function addCommands(
     label: 'Refresh Codex Usage',
     execute: () => accounts.refreshUsage().catch(() => undefined)
   });
+}
+
+/**
+ * What a reply's code block can do in the main area: copy, a new cell below the
+ * active notebook cell, or replace the selection of the active cell / editor.
+ * Duck-typed, like `currentCode`.
+ */
+function codeActions(app: JupyterFrontEnd): ICodeActions {
+  return {
+    copy: async code => {
+      try {
+        await navigator.clipboard.writeText(code);
+      } catch {
+        Clipboard.copyToSystem(code); // no async clipboard (http, no permission)
+      }
+      return null;
+    },
+    insertBelow: code => {
+      const notebook: any = (app.shell.currentWidget as any)?.content;
+      const shared = notebook?.model?.sharedModel;
+      if (!shared || typeof notebook.activeCellIndex !== 'number') {
+        return 'Open a notebook first';
+      }
+      const at = notebook.activeCellIndex + 1;
+      shared.insertCell(at, { cell_type: 'code', source: code });
+      notebook.activeCellIndex = at;
+      notebook.activeCell?.node?.scrollIntoView?.({ block: 'nearest' });
+      return null;
+    },
+    replaceSelection: code => {
+      const content: any = (app.shell.currentWidget as any)?.content;
+      const editor = content?.activeCell?.editor ?? content?.editor;
+      if (!editor || typeof editor.replaceSelection !== 'function') {
+        return 'Open a notebook or file first';
+      }
+      editor.replaceSelection(code);
+      return null;
+    }
+  };
 }
 
 /** The active document (notebook or file) in the main area, duck-typed. */

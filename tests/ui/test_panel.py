@@ -615,3 +615,73 @@ def test_one_command_bubble_carries_its_approval_state(
     assert not bubble.evaluate(AMBER)
     wait_until(lambda: turns_done(rest, sid) == 3, what="the stopped turn")
     screenshot(page, "command-cancelled", PANEL)
+
+
+def test_code_block_actions_copy_insert_below_and_replace_selection(
+    page: Any, rest: httpx.Client, ui_fake: FakeUpstream, lab_root: Path
+) -> None:
+    import json
+
+    code = "total = sum(range(10))\nprint(total)"
+    (lab_root / "proj" / "blocks.ipynb").write_text(
+        json.dumps(
+            {
+                "cells": [
+                    {
+                        "cell_type": "code",
+                        "metadata": {},
+                        "source": "x = 1",
+                        "outputs": [],
+                        "execution_count": None,
+                    },
+                    {"cell_type": "markdown", "metadata": {}, "source": "# End"},
+                ],
+                "metadata": {
+                    "kernelspec": {
+                        "name": "python3",
+                        "display_name": "Python 3",
+                        "language": "python",
+                    }
+                },
+                "nbformat": 4,
+                "nbformat_minor": 5,
+            }
+        )
+    )
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    ui_fake.script("code please", text(f"Try this:\n\n```python\n{code}\n```\n"))
+    page.evaluate(
+        "() => window.jupyterapp.commands.execute('docmanager:open', "
+        "{path: 'proj/blocks.ipynb', factory: 'Notebook'})"
+    )
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for()
+    cells = "() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells.map(c => c.getSource())"
+    assert page.evaluate(cells) == ["x = 1", "# End"]
+    page.locator(".jp-Notebook .jp-Cell").first.click()  # the active cell: the first
+
+    sid = new_session(page, rest, "proj", "Code blocks")
+    send(page, "code please")
+    bar = page.locator(f"{PANEL} .jp-codex-Bubble-assistant .jp-codex-CodeActions")
+    bar.wait_for()
+    wait_until(lambda: turns_done(rest, sid) == 1, what="the turn")
+    assert bar.get_by_role("button").all_inner_texts() == [
+        "Copy",
+        "Insert below",
+        "Replace selection",
+    ]
+    screenshot(page, "code-block-actions", PANEL)
+
+    bar.get_by_role("button", name="Insert below").click()
+    wait_until(lambda: len(page.evaluate(cells)) == 3, what="the inserted cell")
+    assert page.evaluate(cells) == ["x = 1", code, "# End"]
+    page.wait_for_selector(f"{PANEL} .jp-codex-CodeAction:has-text('Inserted')")
+
+    bar.get_by_role("button", name="Copy").click()
+    wait_until(lambda: page.evaluate("() => navigator.clipboard.readText()") == code, 10, "copy")
+
+    # Select the first cell's text, then replace it with the block.
+    page.locator(".jp-Notebook .jp-Cell").first.locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    bar.get_by_role("button", name="Replace selection").click()
+    wait_until(lambda: page.evaluate(cells)[0] == code, 10, "the replaced selection")
+    screenshot(page, "code-block-inserted")

@@ -178,7 +178,7 @@ function AssistantView(props: { bubble: IAssistantBubble }): JSX.Element {
   const { bubble } = props;
   return (
     <div data-final={bubble.final ? 'true' : 'false'}>
-      <Markdown text={bubble.text} streaming={!bubble.final} />
+      <Markdown text={bubble.text} streaming={!bubble.final} codeActions />
     </div>
   );
 }
