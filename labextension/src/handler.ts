@@ -143,6 +143,10 @@ export class CodexAPI {
     return this.call(`sessions/${id}`);
   }
 
+  deleteSession(id: string): Promise<unknown> {
+    return this.call(`sessions/${id}`, { method: 'DELETE' });
+  }
+
   updateSession(
     id: string,
     changes: Partial<

@@ -57,7 +57,7 @@ export const BubbleView = React.memo(function BubbleView(props: {
     case 'user':
       body = (
         <div className="jp-codex-UserText">
-          {bubble.text}
+          <UserText text={bubble.text} />
           {bubble.inputs.length > 0 && (
             <div className="jp-codex-Chips">
               {bubble.inputs.map((input, i) => (
@@ -173,6 +173,26 @@ export const BubbleView = React.memo(function BubbleView(props: {
     </div>
   );
 });
+
+/** Marks the context block `%codex` appends to the user's words. */
+const NOTEBOOK_CONTEXT = '\n\n[Context from the Jupyter notebook]\n';
+
+/** The user's words; an appended notebook context block stays collapsed. */
+function UserText(props: { text: string }): JSX.Element {
+  const at = props.text.indexOf(NOTEBOOK_CONTEXT);
+  if (at === -1) {
+    return <>{props.text}</>;
+  }
+  return (
+    <>
+      {props.text.slice(0, at)}
+      <details className="jp-codex-UserContext">
+        <summary>Notebook context</summary>
+        <pre>{props.text.slice(at + NOTEBOOK_CONTEXT.length)}</pre>
+      </details>
+    </>
+  );
+}
 
 function AssistantView(props: { bubble: IAssistantBubble }): JSX.Element {
   const { bubble } = props;

@@ -185,7 +185,9 @@ export function Composer(props: {
               }}
             >
               <span className="jp-codex-CompletionLabel">{item.label}</span>
-              <span className="jp-codex-Dim">{item.description}</span>
+              <span className="jp-codex-Dim" title={item.description}>
+                {firstLine(item.description)}
+              </span>
             </li>
           ))}
         </ul>
@@ -209,6 +211,7 @@ export function Composer(props: {
       <textarea
         ref={input}
         className="jp-codex-Input"
+        aria-label="Message to Codex"
         rows={2}
         placeholder={
           env.settings.enterToSend
@@ -285,7 +288,8 @@ export function Composer(props: {
           <button
             className={classes(
               'jp-Button jp-mod-styled jp-codex-Stop',
-              chat.stopRequested ? 'jp-mod-warn' : 'jp-mod-reject'
+              'jp-mod-warn',
+              chat.stopRequested && 'jp-mod-force'
             )}
             title={
               chat.stopRequested
@@ -372,4 +376,9 @@ function ModelMenu(props: {
       )}
     </div>
   );
+}
+
+/** The first line of a (skill) description, for a one-line completion. */
+function firstLine(text: string | undefined): string {
+  return (text ?? '').trim().split(/\n/)[0] ?? '';
 }

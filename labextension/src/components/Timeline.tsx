@@ -149,6 +149,8 @@ export function Timeline(props: {
         data-duplicates={chat.duplicates}
         data-ready={chat.ready ? 'true' : 'false'}
         data-running={state.running ? 'true' : 'false'}
+        role="log"
+        aria-label="Conversation with Codex"
         aria-live="polite"
       >
         <div ref={content} className="jp-codex-TimelineContent">
