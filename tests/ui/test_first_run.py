@@ -20,6 +20,7 @@ import pytest
 from conftest import dismiss_toasts, open_lab, screenshot, start_lab
 from fakes import FakeUpstream, chatgpt_auth_json, text
 from server_process import JupyterServerProcess
+from test_a11y import serious_violations, set_theme
 
 pytestmark = pytest.mark.browser
 
@@ -88,6 +89,11 @@ def test_first_run_card_with_no_account_and_sending_disabled(page: Any, rest: ht
     assert tabs == ["Codex login", "auth.json file", "API key", "Sign in with a code"]
     page.wait_for_selector(f"{STATUS}:has-text('no account')")
     screenshot(page, "first-run-card", PANEL)
+    # Readable and operable in light and dark (axe-core, as in test_a11y).
+    for theme, slug in (("JupyterLab Dark", "dark"), ("JupyterLab Light", "light")):
+        set_theme(page, theme)
+        assert serious_violations(page, PANEL) == [], theme
+        screenshot(page, f"first-run-card-{slug}", PANEL)
 
     # A session can be prepared, but nothing is sent without an account.
     page.fill(f"{PANEL} input[aria-label=Folder]", "proj")

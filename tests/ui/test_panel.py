@@ -227,8 +227,10 @@ def test_attach_send_selection_and_open_a_changed_file(
     (lab_root / "proj" / "notes.py").write_text("print('hi from notes')\n")
     patch = "*** Begin Patch\n*** Add File: created.txt\n+made by codex\n*** End Patch\n"
     ui_fake.script("explain notes", apply_patch(patch), text("Created it."))
+    # (awaited, not returned: the widget is too deep an object graph to serialize)
     page.evaluate(
-        "() => window.jupyterapp.commands.execute('docmanager:open', {path: 'proj/notes.py'})"
+        "async () => { await window.jupyterapp.commands.execute('docmanager:open', "
+        "{path: 'proj/notes.py'}); }"
     )
     editor = page.locator(".jp-FileEditor .cm-content")
     editor.wait_for()
@@ -531,7 +533,8 @@ def test_screenshot_in_high_contrast_theme(page: Any) -> None:
     for theme in ("JupyterLab Dark", "JupyterLab Dark High Contrast"):
         change_theme(page, theme)
         styles[theme] = page.evaluate(
-            """(sel) => { const el = document.querySelector(sel + ' .jp-codex-Bubble-approval');
+            """(sel) => { const el = document.querySelector(sel + ' .jp-codex-ApprovalCard')
+                       .closest('.jp-codex-Bubble');
                    const css = getComputedStyle(el);
                    return [css.color, css.backgroundColor, css.borderTopColor]; }""",
             PANEL,
@@ -651,12 +654,12 @@ def test_code_block_actions_copy_insert_below_and_replace_selection(
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     ui_fake.script("code please", text(f"Try this:\n\n```python\n{code}\n```\n"))
     page.evaluate(
-        "() => window.jupyterapp.commands.execute('docmanager:open', "
-        "{path: 'proj/blocks.ipynb', factory: 'Notebook'})"
+        "async () => { await window.jupyterapp.commands.execute('docmanager:open', "
+        "{path: 'proj/blocks.ipynb', factory: 'Notebook'}); }"
     )
     page.locator(".jp-Notebook .jp-Cell").first.wait_for()
     cells = "() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells.map(c => c.getSource())"
-    assert page.evaluate(cells) == ["x = 1", "# End"]
+    wait_until(lambda: page.evaluate(cells) == ["x = 1", "# End"], 30, "the notebook")
     page.locator(".jp-Notebook .jp-Cell").first.click()  # the active cell: the first
 
     sid = new_session(page, rest, "proj", "Code blocks")
