@@ -688,3 +688,27 @@ def test_code_block_actions_copy_insert_below_and_replace_selection(
     bar.get_by_role("button", name="Replace selection").click()
     wait_until(lambda: page.evaluate(cells)[0] == code, 10, "the replaced selection")
     screenshot(page, "code-block-inserted")
+
+
+def test_same_titles_are_told_apart_and_delete_removes_a_session(
+    page: Any, rest: httpx.Client
+) -> None:
+    first = new_session(page, rest, "proj", "hello")
+    time.sleep(1.1)  # a second apart: their start times differ
+    new_session(page, rest, "other", "hello")
+    back_to_list(page)
+    twins = page.locator(f"{PANEL} .jp-codex-SessionItem:has-text('hello')")
+    assert twins.count() == 2
+    metas = twins.locator(".jp-codex-SessionMeta").all_inner_texts()
+    assert all("started" in m for m in metas) and metas[0] != metas[1], metas
+    # The folder field follows the file browser again, not the last folder typed.
+    assert page.locator(f"{PANEL} input[aria-label=Folder]").input_value() != "other"
+
+    row = page.locator(f"{PANEL} .jp-codex-SessionItem[data-session-id='{first}']")
+    row.get_by_role("button", name="Delete").click()
+    page.locator(".jp-Dialog").get_by_role("button", name="Delete").click()
+    row.wait_for(state="detached")
+    ids = [s["id"] for s in rest.get("/codex/api/sessions?archived=true").json()["sessions"]]
+    ids += [s["id"] for s in rest.get("/codex/api/sessions").json()["sessions"]]
+    assert first not in ids
+    assert rest.get(f"/codex/api/sessions/{first}").status_code == 404
