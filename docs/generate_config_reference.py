@@ -26,7 +26,7 @@ def _classes() -> list[type]:
     from jupyter_codex.app import CodexExtensionApp
     from jupyter_codex.proxy.agent import AgentRunner
     from jupyter_codex.proxy.service import ProxyService
-    from jupyter_codex.supervisor import AppServerManager, AppServerRestarter
+    from jupyter_codex.supervisor import AppServerManager, AppServerRestarter, IdleShutdown
     from jupyter_codex.usage import AlertNotifier, UsageScheduler
     from jupyter_codex.workspace import WorkspaceManager
     from jupyter_codex.workspace.tools import ToolRouter
@@ -37,6 +37,7 @@ def _classes() -> list[type]:
         ToolRouter,
         AppServerManager,
         AppServerRestarter,
+        IdleShutdown,
         AccountManager,
         AccountRouter,
         UsageScheduler,

@@ -24,13 +24,16 @@ from .handlers import (
 )
 from .handlers.keys import key_handlers
 from .handlers.proxy import proxy_handlers
+from .handlers.review import review_handlers
+from .handlers.system import system_handlers
+from .handlers.toolcalls import tool_call_handlers
 from .models import Target
 from .proxy.agent import AgentRunner
 from .proxy.keys import ProxyKeys
 from .proxy.service import ProxyService
 from .proxy.upstream import UpstreamClient
 from .store.proxy import AgentSessionRepository, ProxyKeyRepository, RequestLogRepository
-from .supervisor import AppServerManager
+from .supervisor import AppServerManager, IdleShutdown
 from .targets import TargetRuntime, TerminalHome
 from .workspace import WorkspaceManager
 
@@ -230,6 +233,10 @@ class CodexExtensionApp(ExtensionApp):
             self.activity_interval,
             self.log,
         )
+        self.idle = {
+            name: IdleShutdown(server, self._codex_busy, parent=self, log=self.log)
+            for name, server in self.app_servers.items()
+        }
         self._started: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
         self.settings.update(
@@ -248,6 +255,9 @@ class CodexExtensionApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         """Register every route under ``base_url``."""
+        self.handlers.extend(system_handlers())
+        self.handlers.extend(tool_call_handlers())
+        self.handlers.extend(review_handlers())
         self.handlers.extend(workspace_handlers())
         self.handlers.extend(account_handlers())
         self.handlers.extend(websocket_handlers())
@@ -326,9 +336,16 @@ class CodexExtensionApp(ExtensionApp):
         self._spawn(self._warm_up_then_poll())
         await self.runtimes["cli"].sync_terminal()
         self.activity.start()
+        for idle in self.idle.values():
+            idle.start()
         if self.demo_mode:
             self.log.warning("jupyter-codex: %s", deployment.DEMO_BANNER)
         self.log.info("jupyter-codex %s ready (data in %s)", __version__, self.data_dir)
+
+    def _codex_busy(self) -> bool:
+        """Work an app-server must stay up for: a turn, an approval or a tool call."""
+        ws = self.workspace
+        return ws.running_turns() > 0 or bool(ws.approvals.pending()) or ws.tools.in_flight > 0
 
     async def _warm_up_then_poll(self) -> None:
         await self.core.warm_up()
@@ -395,6 +412,7 @@ class CodexExtensionApp(ExtensionApp):
 
     async def stop_extension(self) -> None:
         """Stop every app-server (TERM, then KILL), background work, and persist events."""
+        await asyncio.gather(*(i.stop() for i in self.idle.values()))
         await asyncio.gather(*(s.stop() for s in self.app_servers.values()))
         if self.external_accounts is not None:
             await self.external_accounts.stop()
@@ -419,6 +437,7 @@ class CodexExtensionApp(ExtensionApp):
             info = server.info()
             info["auth"] = await self._auth_status(server)
             info["account_id"] = self.runtimes[name].signed_in_as
+            info["idle_shutdown"] = self.idle[name].info()
             targets[name] = info
         target_names: tuple[Target, ...] = ("api", "cli")
         for name in target_names:

@@ -1,7 +1,9 @@
-"""``jupyter codex …``: manage accounts, usage and the log, with the server running or not.
+"""``jupyter codex …``: accounts, usage, keys, logs; sessions, chat and review on a server.
 
-It opens the same SQLite store as the extension (WAL lets both use it at once).
-Errors print one readable line and exit with status 1; nothing prints a secret.
+``accounts``, ``usage``, ``keys`` and ``logs`` open the same SQLite store as the
+extension (WAL lets both use it at once). ``system``, ``sessions``, ``chat`` and
+``review`` talk to the running server (``cli_remote.py``), each group in its own
+module. Errors print one readable line and exit with status 1; nothing prints a secret.
 """
 
 from __future__ import annotations
@@ -14,7 +16,16 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from . import __version__, cli_keys, config
+from . import (
+    __version__,
+    cli_chat,
+    cli_keys,
+    cli_remote,
+    cli_review,
+    cli_sessions,
+    cli_system,
+    config,
+)
 from .errors import AccountError, CodexError
 from .models import Account
 
@@ -127,6 +138,22 @@ async def accounts_use(core: Any, args: argparse.Namespace) -> None:
     print(f"The {args.target} target now uses {account.label} ({account.id}).")
 
 
+async def accounts_logout(core: Any, args: argparse.Namespace) -> None:
+    """Stop using an account for a target, keeping it stored (``use`` brings it back)."""
+    account = await core.accounts.get(args.id)
+    state = await core.router.state(args.target)
+    was_active = state.account_id == account.id
+    if was_active:
+        await core.router.set_active(args.target, None, reason="logout (cli)", actor="cli")
+    if args.json:
+        data = {"account_id": account.id, "target": args.target, "logged_out": was_active}
+        print(json.dumps(data, indent=2))
+    elif was_active:
+        print(f"The {args.target} target no longer uses {account.label} ({account.id}); kept.")
+    else:
+        print(f"{account.label} ({account.id}) is not the {args.target} target's account.")
+
+
 async def accounts_remove(core: Any, args: argparse.Namespace) -> None:
     await core.accounts.remove(args.id)
     print(f"Removed account {args.id}.")
@@ -193,6 +220,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.add_argument("--target", choices=["api", "cli"], required=True)
     p.set_defaults(run=accounts_use)
+    p = acc.add_parser("logout", help="stop using an account for a target (keeps it)")
+    p.add_argument("id")
+    p.add_argument("--target", choices=["api", "cli"], required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=accounts_logout)
+    p = acc.add_parser("cancel-login", help="cancel a sign-in running on the server")
+    p.add_argument("flow_id", help="the sign-in's id (from the panel or the REST API)")
+    cli_remote.add_server_options(p)
+    cli_remote.server_command(p, cli_remote.cancel_login)
     p = acc.add_parser("remove", help="remove an account")
     p.add_argument("id")
     p.set_defaults(run=accounts_remove)
@@ -203,6 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=usage)
 
     cli_keys.register(sub)
+    cli_system.register(sub)
+    cli_sessions.register(sub)
+    cli_chat.register(sub)
+    cli_review.register(sub)
 
     p = sub.add_parser("logs", help="the system log (switches, alerts, errors)")
     p.add_argument("--limit", type=int, default=50)
@@ -225,9 +265,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``jupyter-codex`` (run as ``jupyter codex``)."""
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "remote", False):  # talks to the running server
+            return asyncio.run(cli_remote.run(args))
         asyncio.run(_run(args, args.run))
     except CodexError as e:
-        print(f"error: {e.message}", file=sys.stderr)
+        print(cli_remote.error_line(e), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("cancelled", file=sys.stderr)

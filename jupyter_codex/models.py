@@ -85,6 +85,43 @@ class StopRequest(_Body):
     force: bool = False
 
 
+class ReviewStart(_Body):
+    """``POST codex/api/sessions/{id}/review``: what codex reviews (``review/start``)."""
+
+    #: Review the changes against this branch or ref (``baseBranch``).
+    base: str | None = Field(default=None, min_length=1, max_length=200)
+    #: Review one commit (``commit``).
+    commit: str | None = Field(default=None, pattern=r"^[0-9A-Za-z._/-]{4,100}$")
+    #: Free instructions (``custom``); with ``base``, they say what to look at.
+    instructions: str | None = Field(default=None, min_length=1, max_length=20_000)
+
+    def target(self) -> dict[str, Any]:
+        """The app-server's review target (the uncommitted changes when nothing is set)."""
+        if self.base and self.instructions:
+            return {
+                "type": "custom",
+                "instructions": f"Review the changes of this branch against {self.base} "
+                f"(`git diff {self.base}...HEAD` plus any uncommitted changes). "
+                f"{self.instructions}",
+            }
+        if self.base:
+            return {"type": "baseBranch", "branch": self.base}
+        if self.commit:
+            return {"type": "commit", "sha": self.commit}
+        if self.instructions:
+            return {"type": "custom", "instructions": self.instructions}
+        return {"type": "uncommittedChanges"}
+
+
+class ToolCallResponse(_Body):
+    """``POST codex/api/tool-calls/{id}/response``: a polling client's tool result."""
+
+    success: bool = True
+    #: ``[{"type": "inputText", "text"}, {"type": "inputImage", "imageUrl"}]``; or ``text``.
+    content_items: list[dict[str, Any]] | None = Field(default=None, max_length=1000)
+    text: str | None = None
+
+
 class ApprovalDecision(_Body):
     """``POST codex/api/approvals/{id}``."""
 

@@ -12,6 +12,7 @@ import contextlib
 import inspect
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
 from typing import Any, get_args
 
 from typing_extensions import Self
@@ -21,6 +22,8 @@ from ..models import Account, Approval, Decision, Session, TargetState
 from ._discovery import ServerInfo, discover_server
 from ._events import ApprovalData, ApprovalRequested, Event, TurnCompleted, TurnStarted
 from ._http import HttpTransport
+from ._login import CodeCallback, add_api_key, cancel_login, device_code_login, import_auth_json
+from ._polling import PollingToolHost
 from ._results import AccountUsage, ServerStatus, TurnResult
 from ._stream import stream_events
 from ._toolhost import ToolHost
@@ -78,6 +81,7 @@ class AsyncCodexClient:
         self.reconnect_timeout = reconnect_timeout
         self._http = HttpTransport(self.server, timeout=timeout, verify=verify)
         self._tools: ToolHost | None = None
+        self._polling: PollingToolHost | None = None
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> Self:
@@ -98,6 +102,9 @@ class AsyncCodexClient:
         if self._tools is not None:
             await self._tools.aclose()
             self._tools = None
+        if self._polling is not None:
+            await self._polling.aclose()
+            self._polling = None
         await self._http.aclose()
 
     aclose = close
@@ -107,6 +114,20 @@ class AsyncCodexClient:
     async def status(self) -> ServerStatus:
         """Versions, each target's app-server and auth state, session counts."""
         return ServerStatus.model_validate(await self._http.request("GET", "status"))
+
+    async def health(self) -> dict[str, Any]:
+        """The anonymous liveness answer, ``{"status": "ok"}``."""
+        return dict(await self._http.request("GET", "health") or {})
+
+    async def readiness(self) -> dict[str, Any]:
+        """``{"ready": bool, "checks": {...}}``: can the server take work now?"""
+        return dict(await self._http.request("GET", "ready", accept=(503,)) or {})
+
+    async def capabilities(self, target: str = "cli") -> dict[str, Any]:
+        """Which app-server methods the target's codex exposes: ``{"methods": {name: bool}}``.
+        Starts that app-server if it is stopped."""
+        answer = await self._http.request("GET", "capabilities", params={"target": target})
+        return dict(answer or {})
 
     # -- sessions ----------------------------------------------------------------
 
@@ -120,12 +141,14 @@ class AsyncCodexClient:
         sandbox: str | None = None,
         title: str | None = None,
         tools: Sequence[ToolLike] | None = None,
+        polling: bool = False,
     ) -> Session:
         """Start a session (a Codex thread) in ``cwd``, relative to the server's root.
 
         ``tools`` (functions or :func:`tool` objects) are declared on the thread and
         served by this client: the model may call them during any turn of the session
-        while this client is open.
+        while this client is open. ``polling=True`` serves them by polling instead of
+        over the WebSocket (see :meth:`serve_tools`).
         """
         body: dict[str, Any] = {"cwd": cwd}
         for key, value in (
@@ -142,7 +165,7 @@ class AsyncCodexClient:
             body["tools"] = [t.spec() for t in declared]
         session = Session.model_validate(await self._http.request("POST", "sessions", body=body))
         if declared:
-            await self.serve_tools(session.id, declared)
+            await self.serve_tools(session.id, declared, polling=polling)
         return session
 
     async def list_sessions(self, archived: bool = False) -> list[Session]:
@@ -229,6 +252,43 @@ class AsyncCodexClient:
             raise TurnTimeoutError(
                 f"The turn did not finish within {timeout:g} s; it is still running. "
                 "Call stop(session_id) to end it.",
+                session_id=session_id,
+                turn_id=turn_id,
+            ) from None
+
+    async def review(
+        self,
+        session_id: str,
+        *,
+        base: str | None = None,
+        commit: str | None = None,
+        instructions: str | None = None,
+        wait: bool = True,
+        on_event: EventCallback | None = None,
+        timeout: float | None = None,
+    ) -> TurnResult:
+        """Run a codex code review (``review/start``) in the session's folder: the
+        uncommitted changes, or the changes against ``base``, or one ``commit``, with
+        optional ``instructions``. Returns the finished turn (its ``events`` hold the
+        ``exited_review_mode`` item with the review); ``wait=False`` returns at once."""
+        body = {
+            k: v
+            for k, v in (("base", base), ("commit", commit), ("instructions", instructions))
+            if v is not None
+        }
+        after = (await self.get_session(session_id)).last_seq
+        response = dict(
+            await self._http.request("POST", f"sessions/{session_id}/review", body=body) or {}
+        )
+        turn_id = response.get("turn_id")
+        if not wait:
+            return TurnResult(session_id=session_id, turn_id=turn_id, response=response)
+        collect = self._collect(session_id, after, turn_id, response, on_event, None)
+        try:
+            return await asyncio.wait_for(collect, timeout)
+        except asyncio.TimeoutError:
+            raise TurnTimeoutError(
+                f"The review did not finish within {timeout:g} s; it is still running.",
                 session_id=session_id,
                 turn_id=turn_id,
             ) from None
@@ -328,6 +388,35 @@ class AsyncCodexClient:
         answer = await self._http.request("GET", "accounts")
         return [Account.model_validate(a) for a in answer["accounts"]]
 
+    async def login_device_code(
+        self,
+        on_code: CodeCallback | None = None,
+        *,
+        label: str | None = None,
+        timeout: float = 900.0,
+        poll_interval: float = 1.0,
+    ) -> Account:
+        """Sign a ChatGPT account in with a device code: ``on_code(prompt)`` gets
+        ``verification_url`` and ``user_code`` to show; returns the account once approved
+        (cancelling or timing out cancels the server's sign-in too)."""
+        return await device_code_login(
+            self._http, on_code, label=label, timeout=timeout, poll_interval=poll_interval
+        )
+
+    async def cancel_login(self, flow_id: str) -> dict[str, Any]:
+        """Cancel a sign-in in progress on the server (e.g. one started in the panel)."""
+        return await cancel_login(self._http, flow_id)
+
+    async def add_api_key(self, api_key: str, label: str | None = None) -> Account:
+        """Add an OpenAI API key as an account."""
+        return await add_api_key(self._http, api_key, label)
+
+    async def import_auth_json(
+        self, source: str | Path | dict[str, Any] = "~/.codex/auth.json", label: str | None = None
+    ) -> Account:
+        """Import a Codex ``auth.json`` (a local path, read here, or its content)."""
+        return await import_auth_json(self._http, source, label)
+
     async def targets(self) -> list[TargetState]:
         """The ``api`` and ``cli`` targets: active account and strategy."""
         answer = await self._http.request("GET", "targets")
@@ -365,9 +454,22 @@ class AsyncCodexClient:
 
     # -- tools -------------------------------------------------------------------
 
-    async def serve_tools(self, session_id: str, tools: Sequence[ToolLike]) -> None:
+    async def serve_tools(
+        self,
+        session_id: str,
+        tools: Sequence[ToolLike],
+        *,
+        polling: bool = False,
+        interval: float = 0.5,
+    ) -> None:
         """Run ``tools`` here when the session's model calls them (e.g. after a restart,
-        for a session created with these tools earlier)."""
+        for a session created with these tools earlier). ``polling=True``: poll for the
+        calls every ``interval`` seconds instead of holding the events WebSocket open."""
+        if polling:
+            if self._polling is None:
+                self._polling = PollingToolHost(self._http, interval=interval)
+            self._polling.register(session_id, [as_tool(t) for t in tools])
+            return
         if self._tools is None:
             self._tools = ToolHost(self._http)
         await self._tools.register(session_id, [as_tool(t) for t in tools])
@@ -377,6 +479,27 @@ class AsyncCodexClient:
         once the server's ``ToolRouter.client_timeout`` has passed."""
         if self._tools is not None:
             await self._tools.unregister(session_id)
+        if self._polling is not None:
+            self._polling.unregister(session_id)
+
+    async def pending_tool_calls(self, session_id: str | None = None) -> list[dict[str, Any]]:
+        """Dynamic-tool calls waiting for a client (none connected serves them)."""
+        params = {"session_id": session_id} if session_id else None
+        answer = await self._http.request("GET", "tool-calls", params=params)
+        return list((answer or {}).get("tool_calls", []))
+
+    async def drain_pending_calls(
+        self, tools: Sequence[ToolLike] | None = None, session_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Run and answer the pending tool calls once, now: those of ``tools`` (of any
+        session, or of ``session_id``), or else of the tools served by polling. Returns
+        the calls answered (each with ``call_id``, ``tool``, ``arguments``, ``success``)."""
+        if self._polling is None:
+            self._polling = PollingToolHost(self._http)
+        served = None
+        if tools is not None:
+            served = {"*": {t.name: t for t in (as_tool(x) for x in tools)}}
+        return await self._polling.drain(served, session_id)
 
 
 __all__ = ["ApprovalCallback", "AsyncCodexClient", "EventCallback"]

@@ -85,8 +85,10 @@ class HttpTransport:
         *,
         body: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
+        accept: tuple[int, ...] = (),
     ) -> Any:
-        """Send one request; the decoded JSON answer (``None`` for 204)."""
+        """Send one request; the decoded JSON answer (``None`` for 204). Statuses in
+        ``accept`` answer their body instead of raising (e.g. 503 of a readiness probe)."""
         try:
             response = await self._client.request(method, path, json=body, params=params)
         except httpx.TimeoutException as e:
@@ -103,7 +105,7 @@ class HttpTransport:
             payload = response.json()
         except (ValueError, json.JSONDecodeError):
             payload = None
-        if not response.is_success:
+        if not response.is_success and response.status_code not in accept:
             raise error_from_payload(response.status_code, payload, self.info.url)
         return payload
 

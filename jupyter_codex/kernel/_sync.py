@@ -9,6 +9,7 @@ run on that loop thread or a worker thread, never on the caller's thread.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from typing_extensions import Self
@@ -17,6 +18,7 @@ from ..models import Account, Approval, Session, TargetState
 from ._client import ApprovalCallback, AsyncCodexClient, EventCallback, ToolLike
 from ._discovery import ServerInfo, discover_server
 from ._events import Event
+from ._login import CodeCallback
 from ._portal import get_portal
 from ._results import AccountUsage, ServerStatus, TurnResult
 
@@ -75,6 +77,15 @@ class CodexClient:
     def status(self) -> ServerStatus:
         return self._portal.call(self._async.status())
 
+    def health(self) -> dict[str, Any]:
+        return self._portal.call(self._async.health())
+
+    def readiness(self) -> dict[str, Any]:
+        return self._portal.call(self._async.readiness())
+
+    def capabilities(self, target: str = "cli") -> dict[str, Any]:
+        return self._portal.call(self._async.capabilities(target))
+
     def create_session(
         self,
         cwd: str = ".",
@@ -85,6 +96,7 @@ class CodexClient:
         sandbox: str | None = None,
         title: str | None = None,
         tools: Sequence[ToolLike] | None = None,
+        polling: bool = False,
     ) -> Session:
         return self._portal.call(
             self._async.create_session(
@@ -95,6 +107,7 @@ class CodexClient:
                 sandbox=sandbox,
                 title=title,
                 tools=tools,
+                polling=polling,
             )
         )
 
@@ -148,6 +161,29 @@ class CodexClient:
             )
         )
 
+    def review(
+        self,
+        session_id: str,
+        *,
+        base: str | None = None,
+        commit: str | None = None,
+        instructions: str | None = None,
+        wait: bool = True,
+        on_event: EventCallback | None = None,
+        timeout: float | None = None,
+    ) -> TurnResult:
+        return self._portal.call(
+            self._async.review(
+                session_id,
+                base=base,
+                commit=commit,
+                instructions=instructions,
+                wait=wait,
+                on_event=on_event,
+                timeout=timeout,
+            )
+        )
+
     def events(self, session_id: str, after: int = 0) -> Iterator[Event]:
         """Blocking iterator over the session's events (see ``AsyncCodexClient.events``);
         ``close()`` it (or leave the ``for`` loop) to disconnect."""
@@ -191,8 +227,50 @@ class CodexClient:
     ) -> list[dict[str, Any]]:
         return self._portal.call(self._async.usage_history(account_id, since, limit))
 
-    def serve_tools(self, session_id: str, tools: Sequence[ToolLike]) -> None:
-        self._portal.call(self._async.serve_tools(session_id, tools))
+    def login_device_code(
+        self,
+        on_code: CodeCallback | None = None,
+        *,
+        label: str | None = None,
+        timeout: float = 900.0,
+        poll_interval: float = 1.0,
+    ) -> Account:
+        return self._portal.call(
+            self._async.login_device_code(
+                on_code, label=label, timeout=timeout, poll_interval=poll_interval
+            )
+        )
+
+    def cancel_login(self, flow_id: str) -> dict[str, Any]:
+        return self._portal.call(self._async.cancel_login(flow_id))
+
+    def add_api_key(self, api_key: str, label: str | None = None) -> Account:
+        return self._portal.call(self._async.add_api_key(api_key, label))
+
+    def import_auth_json(
+        self, source: str | Path | dict[str, Any] = "~/.codex/auth.json", label: str | None = None
+    ) -> Account:
+        return self._portal.call(self._async.import_auth_json(source, label))
+
+    def serve_tools(
+        self,
+        session_id: str,
+        tools: Sequence[ToolLike],
+        *,
+        polling: bool = False,
+        interval: float = 0.5,
+    ) -> None:
+        self._portal.call(
+            self._async.serve_tools(session_id, tools, polling=polling, interval=interval)
+        )
+
+    def pending_tool_calls(self, session_id: str | None = None) -> list[dict[str, Any]]:
+        return self._portal.call(self._async.pending_tool_calls(session_id))
+
+    def drain_pending_calls(
+        self, tools: Sequence[ToolLike] | None = None, session_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        return self._portal.call(self._async.drain_pending_calls(tools, session_id))
 
     def stop_serving_tools(self, session_id: str) -> None:
         self._portal.call(self._async.stop_serving_tools(session_id))

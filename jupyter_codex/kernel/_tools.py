@@ -85,6 +85,99 @@ def parse_docstring(doc: str | None) -> tuple[str, dict[str, str]]:
     return "\n".join(description).strip(), args
 
 
+def parse_returns(doc: str | None) -> str:
+    """The text of a docstring's ``Returns:`` (Google), ``Returns`` (NumPy) or
+    ``:returns:`` (Sphinx) section, on one line."""
+    lines = inspect.cleandoc(doc or "").splitlines()
+    out: list[str] = []
+    inside = False
+    for i, line in enumerate(lines):
+        sphinx = re.match(r"^\s*:returns?:\s*(.*)$", line)
+        if sphinx:
+            out.append(sphinx.group(1).strip())
+            inside = True
+            continue
+        header = _SECTION.match(line)
+        underline = i + 1 < len(lines) and re.match(r"^\s*-{3,}\s*$", lines[i + 1])
+        if header and (line.rstrip().endswith(":") or underline):
+            inside = header.group(1).lower() in ("return", "returns")
+            continue
+        if re.match(r"^\s*(-{3,}|:\w+)", line):
+            inside = inside and line.strip().startswith("-")
+            continue
+        if inside and line.strip():
+            out.append(line.strip())
+    return " ".join(out).strip()
+
+
+def type_name(annotation: Any) -> str:
+    """A short, readable name of a type for the model (``list[Ticket]``, ``int | None``),
+    followed by the fields of the pydantic models and dataclasses it mentions."""
+    records: list[str] = []
+    seen: set[type] = set()
+
+    def collect(node: Any) -> None:
+        if isinstance(node, type) and node not in seen:
+            fields = _fields(node)
+            if fields is not None:
+                seen.add(node)
+                records.append(f"{node.__name__} = {{{fields}}}")
+        for arg in getattr(node, "__args__", ()) or ():
+            collect(arg)
+
+    collect(annotation)
+    name = _short(annotation)
+    return f"{name}, where {'; '.join(records)}" if records else name
+
+
+def _fields(cls: type) -> str | None:
+    """``a: int, b: str | None`` of a pydantic model or dataclass (else ``None``)."""
+    model_fields = getattr(cls, "model_fields", None)
+    if isinstance(model_fields, dict) and model_fields:
+        return ", ".join(f"{n}: {_short(f.annotation)}" for n, f in model_fields.items())
+    dataclass_fields = getattr(cls, "__dataclass_fields__", None)
+    if isinstance(dataclass_fields, dict) and dataclass_fields:
+        hints = _type_hints(cls, None)
+        return ", ".join(f"{n}: {_short(hints.get(n, Any))}" for n in dataclass_fields)
+    return None
+
+
+def _short(annotation: Any) -> str:
+    if isinstance(annotation, type) and not getattr(annotation, "__args__", None):
+        return annotation.__name__
+    text = str(annotation).replace("typing.", "").replace("NoneType", "None")
+    return re.sub(r"\b[\w]+\.(?=[A-Za-z_])", "", text)
+
+
+#: Return types whose hint says nothing the model does not assume already.
+_PLAIN_RETURNS = (str, Any, None, type(None), inspect.Signature.empty)
+
+
+def output_hint(fn: Callable[..., Any], localns: dict[str, Any] | None = None) -> str:
+    """``Returns: <type>: <docstring's Returns text>`` for the description the model
+    reads, from the return annotation and the ``Returns:`` section (empty if neither says
+    anything: a plain ``str`` result needs no hint)."""
+    annotation: Any = inspect.Signature.empty
+    with contextlib.suppress(Exception):
+        annotation = get_type_hints(fn, localns=localns).get("return", inspect.Signature.empty)
+    if annotation is inspect.Signature.empty:
+        raw = inspect.signature(fn).return_annotation
+        annotation = raw if not isinstance(raw, str) else inspect.Signature.empty
+        if isinstance(raw, str) and raw not in ("str", "None", "Any"):
+            annotation = raw
+    text = parse_returns(inspect.getdoc(fn))
+    kind = (
+        ""
+        if any(annotation is p for p in _PLAIN_RETURNS)
+        else (annotation if isinstance(annotation, str) else type_name(annotation))
+    )
+    if kind and kind != "str" and text:
+        return f"Returns: {kind} (as JSON text): {text}"
+    if kind and kind != "str":
+        return f"Returns: {kind} (as JSON text)."
+    return f"Returns: {text}" if text else ""
+
+
 def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
     """Replace ``$ref``s by their definitions (kept as ``$defs`` if recursive),
     and drop pydantic's auto-generated ``title``s: the model reads less."""
@@ -142,6 +235,10 @@ class Tool:
             )
         doc_description, arg_docs = parse_docstring(inspect.getdoc(fn))
         self.description = (description or doc_description or self.name).strip()
+        #: What the function returns, for the model (appended to the description).
+        self.output_hint = output_hint(fn, localns)
+        if self.output_hint:
+            self.description += "\n\n" + self.output_hint
         self.arguments_model = self._arguments_model(arg_docs, localns)
         self.input_schema = _inline_refs(self.arguments_model.model_json_schema())
         self.input_schema.setdefault("properties", {})
@@ -314,4 +411,13 @@ def as_tool(obj: Tool | Callable[..., Any]) -> Tool:
     return obj if isinstance(obj, Tool) else Tool(obj)
 
 
-__all__ = ["CallRunner", "Tool", "as_tool", "parse_docstring", "to_content_items", "tool"]
+__all__ = [
+    "CallRunner",
+    "Tool",
+    "as_tool",
+    "output_hint",
+    "parse_docstring",
+    "parse_returns",
+    "to_content_items",
+    "tool",
+]

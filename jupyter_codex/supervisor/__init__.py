@@ -16,6 +16,7 @@ from .connection import (
     ServerRequestHandler,
     redact,
 )
+from .idle import IdleShutdown
 from .launcher import AppServerLauncher
 from .manager import AppServerManager, LifecycleListener, StartHook, toml_value
 from .restarter import AppServerRestarter
@@ -25,6 +26,7 @@ __all__ = [
     "AppServerLauncher",
     "AppServerManager",
     "AppServerRestarter",
+    "IdleShutdown",
     "JsonRpcConnection",
     "LifecycleListener",
     "NotificationListener",

@@ -88,13 +88,19 @@ class SlashCommands:
         return {"status": status}
 
     async def _cmd_review(self, session_id: str, args: str) -> dict[str, Any]:
+        target = (
+            {"type": "custom", "instructions": args} if args else {"type": "uncommittedChanges"}
+        )
+        return await self.review(session_id, target)
+
+    async def review(self, session_id: str, target: dict[str, Any]) -> dict[str, Any]:
+        """Start a ``review/start`` turn (inline) on a codex review target:
+        ``uncommittedChanges``, ``baseBranch {branch}``, ``commit {sha}`` or
+        ``custom {instructions}``."""
         ws = self._ws
         async with ws._lock(session_id):
             session = await ws.sessions.get(session_id)
             ws._check_idle(session_id)
-            target = (
-                {"type": "custom", "instructions": args} if args else {"type": "uncommittedChanges"}
-            )
             return await ws.start_turn(
                 session, "review/start", {"target": target, "delivery": "inline"}
             )

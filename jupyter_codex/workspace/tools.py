@@ -4,7 +4,9 @@ A session created with ``tools`` declares them on its thread (``dynamicTools``).
 A client (a script, a notebook kernel) then serves them over the events
 WebSocket (``register_tools``). When the model calls one, codex asks us with
 ``item/tool/call``; we forward the call to that client as ``tool_call``, wait
-for its ``tool_result``, and answer codex. No call may hang a turn: without a
+for its ``tool_result``, and answer codex. A call that no connected client
+serves is *pending*: a client may instead poll for it (``GET codex/api/tool-calls``)
+and answer it (``POST codex/api/tool-calls/{id}/response``, :meth:`ToolRouter.answer`). No call may hang a turn: without a
 client (none connected, or it went away mid-call and did not come back within
 ``client_timeout``) or without an answer in ``call_timeout``, codex gets a
 failed result whose text tells the model what happened.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -21,7 +24,7 @@ from typing import Any, Protocol
 from traitlets import Float
 from traitlets.config import LoggingConfigurable
 
-from ..errors import InvalidRequestError
+from ..errors import InvalidRequestError, NotFoundError
 from ..models import ToolSpec
 
 #: The app-server request this module answers.
@@ -42,6 +45,9 @@ class _Call:
     call_id: str
     session_id: str
     tool: str
+    turn_id: str | None = None
+    arguments: Any = None
+    created_at: float = field(default_factory=time.time)
     client: ToolClient | None = None
     result: asyncio.Future[dict[str, Any]] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
@@ -77,7 +83,7 @@ class ToolRouter(LoggingConfigurable):
         30.0,
         config=True,
         help="Seconds a tool call waits for a client that serves the tool: when none is "
-        "connected, or when the one running the call disconnects (a reconnect within "
+        "connected (a polling client may answer it meanwhile: GET codex/api/tool-calls), or when the one running the call disconnects (a reconnect within "
         "this time still delivers the result). Then the call fails and the turn goes on.",
     )
     call_timeout = Float(
@@ -118,8 +124,7 @@ class ToolRouter(LoggingConfigurable):
         serving = self._serving.setdefault(session_id, {})
         for name in names:
             serving[name] = client
-        self._changed.set()
-        self._changed = asyncio.Event()
+        self._wake()
 
     def unregister(self, session_id: str, client: ToolClient) -> None:
         """``client`` stops serving the session's tools."""
@@ -158,6 +163,49 @@ class ToolRouter(LoggingConfigurable):
             {"contentItems": content_items(message), "success": success is not False}
         )
 
+    # -- polling -------------------------------------------------------------------
+
+    def pending(self, session_id: str | None = None) -> list[dict[str, Any]]:
+        """Calls waiting for a client: no connected client serves their tool (oldest first)."""
+        return [
+            {
+                "call_id": c.call_id,
+                "session_id": c.session_id,
+                "turn_id": c.turn_id,
+                "tool": c.tool,
+                "arguments": c.arguments,
+                "created_at": c.created_at,
+            }
+            for c in sorted(self._calls.values(), key=lambda c: c.created_at)
+            if c.client is None
+            and not c.result.done()
+            and (session_id is None or c.session_id == session_id)
+        ]
+
+    def answer(self, call_id: str, message: dict[str, Any]) -> None:
+        """A polling client's result for a pending call (``success``, ``content_items`` or
+        ``text``). Raises ``NotFoundError`` when no such call waits for one."""
+        call = self._calls.get(call_id)
+        if call is None or call.result.done() or call.client is not None:
+            raise NotFoundError(
+                f"No pending tool call {call_id!r}: it was answered, timed out, or is served "
+                "by a connected client."
+            )
+        success = message.get("success")
+        call.result.set_result(
+            {"contentItems": content_items(message), "success": success is not False}
+        )
+        self._wake()
+
+    @property
+    def in_flight(self) -> int:
+        """How many tool calls wait for a result now."""
+        return sum(1 for c in self._calls.values() if not c.result.done())
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
     # -- calls --------------------------------------------------------------------
 
     async def call(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -168,7 +216,14 @@ class ToolRouter(LoggingConfigurable):
         if session_id is None:
             return failure(f"Tool {tool!r} is not available: no client serves this thread.")
         call_id = str(params.get("callId") or id(params))
-        call = _Call(call_id, session_id, tool)
+        turn_id = params.get("turnId")
+        call = _Call(
+            call_id,
+            session_id,
+            tool,
+            turn_id=str(turn_id) if turn_id else None,
+            arguments=params.get("arguments"),
+        )
         self._calls[call_id] = call
         try:
             return await asyncio.wait_for(
@@ -187,7 +242,9 @@ class ToolRouter(LoggingConfigurable):
                 call.client.deliver({"type": "tool_call_cancelled", "call_id": call_id})
 
     async def _run(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
-        client = await self._client_for(call.session_id, call.tool)
+        client = await self._client_for(call)
+        if call.result.done():  # a polling client answered it
+            return call.result.result()
         if client is None:
             return failure(
                 f"Tool {call.tool!r} is not available: the client that provides it is not "
@@ -222,13 +279,15 @@ class ToolRouter(LoggingConfigurable):
             )
         return call.result.result()
 
-    async def _client_for(self, session_id: str, tool: str) -> ToolClient | None:
+    async def _client_for(self, call: _Call) -> ToolClient | None:
+        """The connected client serving the call's tool, waiting up to ``client_timeout``;
+        returns early (``None``) when a polling client answered meanwhile."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.client_timeout
         while True:
-            client = self._serving.get(session_id, {}).get(tool)
+            client = self._serving.get(call.session_id, {}).get(call.tool)
             remaining = deadline - loop.time()
-            if client is not None or remaining <= 0:
+            if client is not None or remaining <= 0 or call.result.done():
                 return client
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)

@@ -229,6 +229,13 @@ class FakeUpstream:
             self._ensure_account(account_id, email, plan)
             self._tokens.approve_device(user_code, account_id, self.url + "/deviceauth/callback")
 
+    def pending_device_codes(self) -> list[str]:
+        """User codes of device-code sign-ins nobody has approved yet."""
+        with self._lock:
+            return [
+                d.user_code for d in self._tokens.devices.values() if d.authorization_code is None
+            ]
+
     def authorize(
         self,
         account_id: str,

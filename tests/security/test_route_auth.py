@@ -19,6 +19,12 @@ from tornado.websocket import websocket_connect
 import jupyter_codex.handlers
 
 PROXY_PREFIXES = ("/codex/v1/", "/codex/claude/")
+#: The only (method, path) anyone may call without credentials, and all it may answer.
+ANONYMOUS = {("GET", "/codex/api/health"): {"status": "ok"}}
+
+
+def anonymous_answer(method: str, path: str) -> dict[str, str] | None:
+    return next((a for (m, p), a in ANONYMOUS.items() if m == method and path.endswith(p)), None)
 
 
 def is_proxy(path: str) -> bool:
@@ -92,7 +98,12 @@ async def test_every_handler_we_define_is_registered_and_walked(jp_serverapp: An
     missing = {h.__name__ for h in handler_classes() - registered}
     assert not missing, f"handlers defined but not registered (or not walked): {missing}"
     paths = [p for p, _ in our_routes(jp_serverapp)]
-    for expected in ("/codex/api/settings", "/codex/v1/responses", "/codex/claude/v1/messages"):
+    for expected in (
+        "/codex/api/settings",
+        "/codex/v1/responses",
+        "/codex/claude/v1/messages",
+        "/codex/api/health",
+    ):
         assert any(p.endswith(expected) for p in paths), expected
     # We serve no static files of our own: JupyterLab serves the labextension bundle.
     assert not any(issubclass(h, web.StaticFileHandler) for h in registered)
@@ -126,6 +137,10 @@ async def test_every_route_refuses_bad_credentials(
         if method == "OPTIONS":  # CORS pre-flight (Jupyter's own): allowed, but empty
             assert response.code in (200, 204, 401, 403) and not response.body, (path, response)
             continue
+        allowed = anonymous_answer(method, path)
+        if allowed is not None:
+            assert response.code == 200 and json.loads(response.body) == allowed, (path, response)
+            continue
         assert response.code in (401, 403), (method, path, headers, response.code, response.body)
         if is_proxy(path) and response.code == 401:
             body = json.loads(response.body)  # the client's dialect, even for auth errors
@@ -143,7 +158,7 @@ async def test_a_valid_proxy_key_opens_the_proxy_and_nothing_else(
     routes = [(p, h) for p, h in our_routes(jp_serverapp) if not is_proxy(p)]
     for headers in ({"Authorization": f"Bearer {key}"}, {"x-api-key": key}):
         async for method, path, response in walk(http_server_client, routes, headers):
-            if method != "OPTIONS":
+            if method != "OPTIONS" and anonymous_answer(method, path) is None:
                 assert response.code in (401, 403), (method, path, response.code)
     models = await http_server_client.fetch(
         next(p for p, _ in our_routes(jp_serverapp) if p.endswith("/codex/v1/models")),
