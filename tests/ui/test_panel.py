@@ -434,6 +434,15 @@ def test_reload_mid_turn_replays_the_timeline_once(
     send(page, "long story")
     page.wait_for_selector(f"{PANEL} .jp-codex-Bubble-assistant:has-text('Once upon')")
     wait_until(lambda: ui_fake.hanging == 1, what="the stream to park")
+    # JupyterLab saves the state DB into the workspace shortly after each change.
+    wait_until(
+        lambda: (
+            rest.get("/lab/api/workspaces/default").json()["data"].get("jupyter-codex:panel")
+            == {"session": sid}
+        ),
+        30,
+        "the open session in the workspace",
+    )
 
     page.reload()
     page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=120_000)
