@@ -29,11 +29,15 @@ def _classes() -> list[type]:
     from jupyter_codex.supervisor import AppServerManager, AppServerRestarter, IdleShutdown
     from jupyter_codex.usage import AlertNotifier, UsageScheduler
     from jupyter_codex.workspace import WorkspaceManager
+    from jupyter_codex.workspace.images import ImageStore
+    from jupyter_codex.workspace.settings import SessionLimits
     from jupyter_codex.workspace.tools import ToolRouter
 
     return [
         CodexExtensionApp,
         WorkspaceManager,
+        SessionLimits,
+        ImageStore,
         ToolRouter,
         AppServerManager,
         AppServerRestarter,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, Enum, Float, Int, Unicode, default
@@ -114,7 +114,10 @@ class CodexExtensionApp(ExtensionApp):
         config=True,
         help="Keep the cli-target account's auth.json in the user's own ~/.codex (or "
         "$CODEX_HOME) instead of a managed CODEX_HOME under the data dir. Off by default: "
-        "the user's own codex login is left alone.",
+        "the user's own codex login is left alone. That auth.json has no refresh token (the "
+        "router rewrites it after every refresh and switch). Without this option the managed "
+        "home gets a config.toml that routes terminal codex through this server's proxy on "
+        "the cli target's account (a config.toml there without our first line is left alone).",
     )
 
     # -- deployment (JupyterHub, Binder demo; see docs/deployment.md) ----------
@@ -182,13 +185,16 @@ class CodexExtensionApp(ExtensionApp):
             app_server=self.app_servers["cli"],
             app_servers=self.app_servers,
             root_dir=str(self.serverapp.root_dir) if self.serverapp else ".",
+            data_dir=self.data_dir,
         )
         terminal_dir = (
             Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
             if self.manage_user_codex_home
             else Path(self.data_dir) / "terminal_codex_home"
         )
-        self.terminal_home = TerminalHome(terminal_dir, self.log)
+        self.terminal_home = TerminalHome(
+            terminal_dir, self.log, managed=not self.manage_user_codex_home
+        )
         self.runtimes = {
             "cli": TargetRuntime(
                 "cli",
@@ -268,6 +274,11 @@ class CodexExtensionApp(ExtensionApp):
     def _make_app_server(self, target: str) -> AppServerManager:
         codex_home = Path(self.data_dir) / "targets" / target / "codex_home"
         overrides: dict[str, Any] = {"chatgpt_base_url": self.chatgpt_base_url}
+        if target == "cli":
+            # Let the agent ask the user questions in every mode (not only Plan): every
+            # workspace client answers `item/tool/requestUserInput`. Not for the api
+            # target, whose callers are programs (codex_config_overrides may change it).
+            overrides["features.default_mode_request_user_input"] = True
         # Codex's built-in provider sends model calls to `openai_base_url` whatever the
         # auth mode, so a moved ChatGPT backend moves it too (ChatGPT accounts use
         # <backend>/codex); otherwise codex picks the right default for the account.
@@ -323,6 +334,7 @@ class CodexExtensionApp(ExtensionApp):
         for runtime in self.runtimes.values():
             runtime.attach()
         self.terminal_home.export(self.app_servers["cli"].env)
+        self._route_terminal_codex()
         self.core.accounts.add_listener(self._on_account_event)
         self.external_accounts = ExternalAccountChanges(
             self.core.database, self.core.accounts.list_accounts, self._on_external_account_change
@@ -341,6 +353,16 @@ class CodexExtensionApp(ExtensionApp):
         if self.demo_mode:
             self.log.warning("jupyter-codex: %s", deployment.DEMO_BANNER)
         self.log.info("jupyter-codex %s ready (data in %s)", __version__, self.data_dir)
+
+    def _route_terminal_codex(self) -> None:
+        """Terminal codex goes through this server's proxy (``targets.TerminalHome``)."""
+        serverapp = self.serverapp
+        if serverapp is None or getattr(serverapp, "sock", None):
+            return  # no TCP URL: terminal codex keeps its own configuration
+        # The variable terminals get (``_export_server_location``; the hub's token otherwise).
+        token = getattr(serverapp.identity_provider, "token", None)
+        token_var = "JUPYTER_CODEX_SERVER_TOKEN" if token else "JUPYTERHUB_API_TOKEN"
+        self.terminal_home.configure_proxy(str(serverapp.connection_url), token_var)
 
     def _codex_busy(self) -> bool:
         """Work an app-server must stay up for: a turn, an approval or a tool call."""
@@ -435,7 +457,7 @@ class CodexExtensionApp(ExtensionApp):
         targets: dict[str, Any] = {}
         for name, server in self.app_servers.items():
             info = server.info()
-            info["auth"] = await self._auth_status(server)
+            info["auth"] = await self._auth_status(server, name)
             info["account_id"] = self.runtimes[name].signed_in_as
             info["idle_shutdown"] = self.idle[name].info()
             targets[name] = info
@@ -484,9 +506,17 @@ class CodexExtensionApp(ExtensionApp):
             },
         )
 
-    async def _auth_status(self, server: AppServerManager) -> dict[str, Any]:
-        """What the app-server will sign in with, without starting it just to ask."""
+    async def _auth_status(self, server: AppServerManager, target: str) -> dict[str, Any]:
+        """What the app-server will sign in with, without starting it just to ask: the
+        router's account for the target (signed in at start), else ``OPENAI_API_KEY``,
+        else an ``auth.json`` in its CODEX_HOME."""
         if server.state != "running":
+            active = await self.core.router.active(cast(Target, target))
+            if active is not None and active.status == "active":
+                kind = "chatgpt" if active.kind == "chatgpt" else "apiKey"  # codex's names
+                return {"ready": True, "source": "router", "type": kind}
+            if server.env.get("OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY"):
+                return {"ready": True, "source": "OPENAI_API_KEY", "type": "apiKey"}
             has_file = (Path(server.codex_home) / "auth.json").exists()
             return {"ready": has_file, "source": "auth.json" if has_file else None}
         try:

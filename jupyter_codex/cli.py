@@ -26,6 +26,7 @@ from . import (
     cli_system,
     config,
 )
+from .accounts.authjson import default_auth_json_path
 from .errors import AccountError, CodexError
 from .models import Account
 
@@ -95,8 +96,11 @@ async def accounts_list(core: Any, args: argparse.Namespace) -> None:
 
 
 async def accounts_import(core: Any, args: argparse.Namespace) -> None:
-    account = await core.accounts.import_auth_json(args.auth_json, args.label)
-    print(f"Imported {account.label} ({account.email or account.kind}) as {account.id}.")
+    path = args.auth_json or str(default_auth_json_path())
+    account = await core.accounts.import_auth_json(path, args.label)
+    print(
+        f"Imported {account.label} ({account.email or account.kind}) as {account.id} from {path}."
+    )
 
 
 async def accounts_add_key(core: Any, args: argparse.Namespace) -> None:
@@ -199,7 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=accounts_list)
     p = acc.add_parser("import", help="import a Codex auth.json")
-    p.add_argument("--auth-json", default=None, help="path (default: ~/.codex/auth.json)")
+    p.add_argument(
+        "--auth-json",
+        default=None,
+        help="path (default: your own codex login, $CODEX_HOME/auth.json or ~/.codex/auth.json "
+        "as they were before the Jupyter server started)",
+    )
     p.add_argument("--label")
     p.set_defaults(run=accounts_import)
     p = acc.add_parser("add-key", help="add an OpenAI API key")

@@ -64,6 +64,7 @@ class CodexCore:
             system_log=self.system_log,
             **common,
         )
+        self.system_log.max_rows = self.router.system_log_max_rows
         self.collector = UsageCollector(chatgpt_base_url, ca_certificate=ca_certificate)
         self.scheduler = UsageScheduler(
             accounts=self.accounts,

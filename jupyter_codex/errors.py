@@ -18,7 +18,13 @@ went wrong and what to do, and never contains a secret.
     │   ├── AuthFileError            400  a Codex auth.json we cannot use
     │   ├── AccountQuarantinedError  409  refresh token reused/expired/invalidated
     │   ├── NoAccountAvailableError  503  no account passes the target's rules
+    │   │   └── UsageLimitReachedError 429  every candidate is at its usage limit
     │   └── UpstreamAuthError        502  the OAuth/usage endpoint failed
+    ├── UpstreamError                502  the model upstream failed a proxied request
+    │   ├── UpstreamHTTPError             a non-200 answer (proxy/upstream.py)
+    │   └── TransportError                no HTTP answer (proxy/transport.py)
+    ├── ProxyRequestError            4xx/5xx  ProxyError: a proxied request fails before
+    │                                     its first byte (status per instance, per dialect)
     ├── StoreError                   500  SQLite failed (disk full, corrupt db)
     └── AppServerError               502  the codex app-server misbehaved
         ├── AppServerStartError      503  could not launch or handshake
@@ -132,11 +138,44 @@ class NoAccountAvailableError(AccountError):
     code = "no_account_available"
 
 
+class UsageLimitReachedError(NoAccountAvailableError):
+    """Every candidate account is at its usage limit (or cooling down for one).
+
+    ``details``: ``resets_at`` (unix seconds of the earliest reset, or None) and
+    ``plan_type``; the proxy renders it as the backend's own 429
+    ``usage_limit_reached`` (OpenAI routes) or ``rate_limit_error`` (Anthropic).
+    """
+
+    status_code = 429
+    code = "usage_limit_reached"
+
+
 class UpstreamAuthError(AccountError):
     """The OAuth or usage endpoint failed (network, 5xx, unexpected answer)."""
 
     status_code = 502
     code = "upstream_auth_error"
+
+
+class UpstreamError(CodexError):
+    """The model upstream (ChatGPT backend or OpenAI API) failed a proxied request.
+
+    Subclasses: ``proxy.upstream.UpstreamHTTPError`` (an HTTP answer other than 200, or a
+    failure reported before the first event) and ``proxy.transport.TransportError`` (no
+    HTTP answer at all). The proxy fails over on them; the client never sees them as such.
+    """
+
+    status_code = 502
+    code = "upstream_error"
+
+
+class ProxyRequestError(CodexError):
+    """A proxied request fails before anything was streamed (``proxy.errors.ProxyError``):
+    rendered by the proxy handler in the route's dialect (OpenAI or Anthropic error JSON),
+    with ``Retry-After`` and ``x-should-retry`` where they apply."""
+
+    status_code = 502
+    code = "proxy_error"
 
 
 class StoreError(CodexError):
@@ -233,6 +272,7 @@ __all__ = [
     "NotFoundError",
     "PathOutsideRootError",
     "PayloadTooLargeError",
+    "ProxyRequestError",
     "RpcError",
     "RpcTimeoutError",
     "ServerNotFoundError",
@@ -241,4 +281,6 @@ __all__ = [
     "TooManyTurnsError",
     "TurnTimeoutError",
     "UpstreamAuthError",
+    "UpstreamError",
+    "UsageLimitReachedError",
 ]

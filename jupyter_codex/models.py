@@ -50,6 +50,8 @@ class SessionCreate(_Body):
     effort: ReasoningEffort | None = None
     approval_policy: ApprovalPolicy | None = None
     sandbox: SandboxMode | None = None
+    #: Whether sandboxed commands may use the network (default: the server's default, off).
+    network_access: bool | None = None
     title: str | None = Field(default=None, max_length=200)
     #: Tools a client serves over the events WebSocket (``register_tools``).
     tools: list[ToolSpec] | None = Field(default=None, max_length=128)
@@ -64,12 +66,15 @@ class SessionUpdate(_Body):
     effort: ReasoningEffort | None = None
     approval_policy: ApprovalPolicy | None = None
     sandbox: SandboxMode | None = None
+    network_access: bool | None = None
 
 
 class MessageCreate(_Body):
     """``POST codex/api/sessions/{id}/messages``."""
 
     text: str = Field(min_length=1, max_length=1_000_000)
+    #: Ids of images uploaded with ``POST …/images``, sent with the text.
+    images: list[str] | None = Field(default=None, max_length=16)
 
     @field_validator("text")
     @classmethod
@@ -77,6 +82,20 @@ class MessageCreate(_Body):
         if not value.strip():
             raise ValueError("text must not be blank")
         return value
+
+
+class ForkRequest(_Body):
+    """``POST codex/api/sessions/{id}/fork``."""
+
+    #: Fork through this turn (inclusive); default: the whole conversation.
+    turn_id: str | None = Field(default=None, max_length=100)
+    title: str | None = Field(default=None, max_length=200)
+
+
+class ImageUpload(_Body):
+    """``POST codex/api/sessions/{id}/images``: one image, base64 (a data: URL is fine)."""
+
+    data: str = Field(min_length=1)
 
 
 class StopRequest(_Body):
@@ -126,8 +145,8 @@ class ApprovalDecision(_Body):
     """``POST codex/api/approvals/{id}``."""
 
     decision: Decision
-    #: For user-input requests: question id → chosen answers.
-    answers: dict[str, list[str]] | None = None
+    #: For user-input requests: question id → chosen answers (one string or a list).
+    answers: dict[str, list[str] | str] | None = None
     #: For MCP elicitations: the form content.
     content: dict[str, Any] | None = None
 
@@ -144,6 +163,7 @@ class Session(_Model):
     effort: str | None = None
     approval_policy: str
     sandbox: str
+    network_access: bool = False
     archived: bool = False
     created_at: float
     updated_at: float
@@ -187,6 +207,14 @@ class Approval(_Model):
     cwd: str | None = None
     reason: str | None = None
     changes: list[dict[str, Any]] | None = None
+    #: ``user_input``: the questions, each ``{"id", "header", "question", "options":
+    #: [{"label", "description"}] | None, "is_other", "is_secret"}``.
+    questions: list[dict[str, Any]] | None = None
+    #: ``elicitation``: ``{"server", "mode", "message", "schema", "url"}`` (``schema``: the
+    #: JSON-schema of the form an ``accept`` answers with ``content``).
+    form: dict[str, Any] | None = None
+    #: The Codex thread that asked: a subagent's own thread when it is not the session's.
+    thread_id: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -9,9 +9,8 @@ import each other). For a target it:
 * answers the app-server's ``account/chatgptAuthTokens/refresh`` requests;
 * re-signs the live process when the router switches the target, so sessions
   continue under the new account without a restart;
-* for the ``cli`` target, keeps a managed ``CODEX_HOME`` for ``codex`` run in
-  Jupyter terminals: its ``auth.json`` follows the active account, and tokens a
-  terminal refreshed are read back before we refresh that account ourselves.
+* for the ``cli`` target, configures ``codex`` run in Jupyter terminals so that the
+  router stays the only refresher (see :class:`TerminalHome`).
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .accounts import AccountManager
-from .accounts.authjson import TokenSet, read_auth_json_tokens
+from .accounts.authjson import MANAGED_CODEX_HOME_ENV, USER_CODEX_HOME_ENV
 from .accounts.credentials import Credentials
 from .accounts.router import AccountRouter
 from .errors import AccountError, CodexError
@@ -34,44 +33,108 @@ from .supervisor import AppServerManager
 REFRESH_METHOD = "account/chatgptAuthTokens/refresh"
 
 
-class TerminalHome:
-    """The ``CODEX_HOME`` that ``codex`` in Jupyter terminals and kernels uses."""
+#: First line of a ``config.toml`` this server wrote (and may rewrite).
+CONFIG_MARKER = "# Written by jupyter-codex: codex in Jupyter terminals goes through its router."
+#: The model provider id in that file.
+PROVIDER_ID = "jupyter_codex"
+#: Header by which the proxy serves a request with the cli target's account.
+TARGET_HEADER = "x-jupyter-codex-target"
 
-    def __init__(self, path: Path, log: logging.Logger) -> None:
+
+class TerminalHome:
+    """The ``CODEX_HOME`` that ``codex`` in Jupyter terminals and kernels uses.
+
+    **No refresh token ever leaves the router.** Refresh tokens are single-use: a
+    terminal ``codex`` holding one is a second refresher, and with short-lived access
+    tokens it races the router into ``refresh_token_reused`` (the account is then
+    dead). Checked with the real binary (codex-cli 0.163), two ways out:
+
+    * the managed home (default) gets a ``config.toml`` whose model provider is this
+      server's own proxy (``<server>/codex/v1``, ``wire_api = "responses"``, the Jupyter
+      token from the environment as its key, header ``x-jupyter-codex-target: cli`` so the
+      proxy serves it with the cli target's account) and **no** ``auth.json``. Every
+      model request then takes the router's fresh access token, survives refreshes and
+      account switches without the terminal noticing, and a usage limit comes back in
+      the backend's own 429 shape, which codex prints. A ``config.toml`` the user wrote
+      there (without our marker line) is left alone.
+    * with ``manage_user_codex_home`` the user's own ``~/.codex`` gets the account's
+      ``auth.json`` **without** its refresh token; the router rewrites it after every
+      refresh and switch (codex re-reads it), and cannot be raced: an empty refresh
+      token refreshes nothing.
+    """
+
+    def __init__(self, path: Path, log: logging.Logger, *, managed: bool = True) -> None:
         self.path = path
         self.log = log
+        self.managed = managed
         self.account_id: str | None = None
 
     def export(self, env: dict[str, str]) -> None:
         """Point child processes (terminals, kernels) of this server at the managed home."""
         self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        current = os.environ.get("CODEX_HOME")
+        if not current or current != os.environ.get(MANAGED_CODEX_HOME_ENV):
+            # Remember the user's own home: `accounts import` reads the real login there.
+            os.environ[USER_CODEX_HOME_ENV] = current or str(Path.home() / ".codex")
         os.environ["CODEX_HOME"] = str(self.path)
+        os.environ[MANAGED_CODEX_HOME_ENV] = str(self.path)
         os.environ.update(env)
 
+    def configure_proxy(self, server_url: str | None, env_key: str | None) -> bool:
+        """Write the managed ``config.toml`` that routes terminal codex through the proxy.
+
+        ``server_url``: this server's URL with its base URL; ``env_key``: the environment
+        variable holding a token the proxy accepts. False when it was not written.
+        """
+        if not self.managed:
+            return False
+        config = self.path / "config.toml"
+        if config.exists() and not config.read_text().startswith(CONFIG_MARKER):
+            self.log.warning(
+                "%s was not written by jupyter-codex: terminal codex does not go through "
+                "the account router",
+                config,
+            )
+            return False
+        if not server_url or not env_key:
+            self.log.warning("No server URL or token for terminal codex; %s not written", config)
+            return False
+        base = server_url.rstrip("/") + "/codex/v1"
+        text = "\n".join(
+            [
+                CONFIG_MARKER,
+                "# Remove this file (or its first line) to configure codex here yourself.",
+                f'model_provider = "{PROVIDER_ID}"',
+                "",
+                f"[model_providers.{PROVIDER_ID}]",
+                'name = "Jupyter (jupyter-codex account router)"',
+                f"base_url = {json.dumps(base)}",
+                'wire_api = "responses"',
+                f"env_key = {json.dumps(env_key)}",
+                "supports_websockets = false",
+                f'http_headers = {{ "{TARGET_HEADER}" = "cli" }}',
+                "",
+            ]
+        )
+        tmp = config.with_suffix(".tmp")
+        tmp.write_text(text)
+        tmp.chmod(0o600)
+        tmp.replace(config)
+        return True
+
     async def write(self, accounts: AccountManager, account_id: str) -> None:
-        """Write the account's ``auth.json`` atomically (0600), refresh token included so
-        the terminal's codex can refresh; we read rotated tokens back (``refreshed_tokens``)."""
-        await accounts.export_auth_json(account_id, self.path)
+        """Keep the home signed in as ``account_id``: nothing to write in the managed home
+        (the proxy signs every request); an ``auth.json`` without refresh token otherwise."""
+        if self.managed:
+            self.clear()
+        else:
+            await accounts.export_auth_json(account_id, self.path, include_refresh_token=False)
         self.account_id = account_id
 
     def clear(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             (self.path / "auth.json").unlink()
         self.account_id = None
-
-    def refreshed_tokens(self) -> TokenSet | None:
-        """Tokens in the terminal's ``auth.json`` (a terminal's codex may have rotated them)."""
-        path = self.path / "auth.json"
-        if self.account_id is None or not path.exists():
-            return None
-        try:
-            data = json.loads(path.read_text())
-            if data.get("auth_mode") == "apikey":
-                return None  # nothing to read back from an API-key login
-            return read_auth_json_tokens(path)
-        except (AccountError, OSError, ValueError) as e:
-            self.log.warning("Ignoring the terminal auth.json: %s", e)
-            return None
 
 
 class TargetRuntime:
@@ -93,6 +156,8 @@ class TargetRuntime:
         self.log = log
         self.terminal_home = terminal_home
         self.signed_in_as: str | None = None
+        #: account id -> the access token codex last got from us
+        self._handed: dict[str, str] = {}
         self._relogin: asyncio.Task[None] | None = None
 
     def attach(self) -> None:
@@ -109,15 +174,10 @@ class TargetRuntime:
                 await self._relogin
 
     async def sync_terminal(self) -> None:
-        """Adopt tokens a terminal's codex refreshed, then rewrite the terminal auth.json."""
+        """Point the terminal home at the target's account (see :class:`TerminalHome`)."""
         home = self.terminal_home
         if home is None:
             return
-        tokens = await asyncio.to_thread(home.refreshed_tokens)
-        if tokens is not None and home.account_id:
-            await self.accounts.adopt_external_tokens(
-                home.account_id, tokens.access_token, tokens.refresh_token, tokens.id_token
-            )
         account = await self.router.active(self.name)  # type: ignore[arg-type]
         if account is None:
             home.clear()
@@ -151,6 +211,7 @@ class TargetRuntime:
             )
             return
         await self.app_server.request("account/login/start", login_params(creds), timeout=30)
+        self._handed[creds.account_id] = creds.access_token or ""
         self.signed_in_as = creds.account_id
         self.log.info("codex (%s) signed in as account %s", self.name, creds.account_id)
 
@@ -159,11 +220,15 @@ class TargetRuntime:
         account = await self.router.active(self.name)  # type: ignore[arg-type]
         if account is None or account.kind != "chatgpt":
             raise AccountError(f"No ChatGPT account is active for the {self.name} target.")
+        # Only the token codex was handed is known to be rejected: when it has been
+        # replaced since (another 401, the proxy, the margin refresh), codex gets the
+        # newer one and nothing is refreshed: a burst of 401s costs one refresh.
+        creds = await self.accounts.force_refresh(
+            account.id, rejected_token=self._handed.get(account.id) or None
+        )
+        self._handed[account.id] = creds.access_token or ""
         if self.terminal_home is not None:
             await self.sync_terminal()
-        creds = await self.accounts.force_refresh(account.id)
-        if self.terminal_home is not None:
-            await self.terminal_home.write(self.accounts, account.id)
         return {
             "accessToken": creds.access_token,
             "chatgptAccountId": creds.chatgpt_account_id,

@@ -106,11 +106,26 @@ def token_claims(*tokens: str) -> TokenClaims:
     return TokenClaims(email, plan, account, exp)
 
 
-def default_auth_json_path() -> Path:
-    """``$CODEX_HOME/auth.json``, else ``~/.codex/auth.json`` (where ``codex login`` writes)."""
+#: The user's own CODEX_HOME as it was before the server pointed ``CODEX_HOME`` at its
+#: managed terminal home (set by ``targets.TerminalHome.export``; terminals inherit it).
+USER_CODEX_HOME_ENV = "JUPYTER_CODEX_USER_CODEX_HOME"
+#: The managed home the server exported as ``CODEX_HOME`` (to tell it from the user's).
+MANAGED_CODEX_HOME_ENV = "JUPYTER_CODEX_MANAGED_CODEX_HOME"
+
+
+def user_codex_home() -> Path:
+    """The user's real Codex home: ``$CODEX_HOME``, else ``~/.codex``; where
+    ``CODEX_HOME`` is the server's managed terminal home (in the server and its
+    terminals), the one the server found at start instead."""
     home = os.environ.get("CODEX_HOME")
-    base = Path(home).expanduser() if home else Path.home() / ".codex"
-    return base / "auth.json"
+    if home and home == os.environ.get(MANAGED_CODEX_HOME_ENV):  # the server's, not theirs
+        home = os.environ.get(USER_CODEX_HOME_ENV)
+    return Path(home).expanduser() if home else Path.home() / ".codex"
+
+
+def default_auth_json_path() -> Path:
+    """The user's ``codex login``: ``auth.json`` in :func:`user_codex_home`."""
+    return user_codex_home() / "auth.json"
 
 
 def load_auth_json(path: str | os.PathLike[str] | None = None) -> AuthJson:

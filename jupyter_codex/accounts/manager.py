@@ -114,7 +114,9 @@ class AccountManager(LoggingConfigurable):
         ``min_validity`` s (default ``refresh_margin_seconds``). Quarantined accounts raise
         :class:`AccountQuarantinedError` at once, disabled ones :class:`AccountError`."""
         margin = self.refresh_margin_seconds if min_validity is None else min_validity
-        return await self._refresher.credentials(account_id, margin)
+        return await self._refresher.credentials(
+            account_id, margin, explicit=min_validity is not None
+        )
 
     async def force_refresh(
         self, account_id: str, *, rejected_token: str | None = None

@@ -19,10 +19,15 @@ import time
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any, cast
 
-from traitlets import Dict, Float
+from traitlets import Dict, Float, Int
 from traitlets.config import LoggingConfigurable
 
-from ..errors import InvalidRequestError, NoAccountAvailableError, NotFoundError
+from ..errors import (
+    InvalidRequestError,
+    NoAccountAvailableError,
+    NotFoundError,
+    UsageLimitReachedError,
+)
 from ..models import Account, StrategyName, Target, TargetState, UsageSnapshot
 from ..store.usage import SystemLogRepository, TargetRepository, UsageRepository
 from .credentials import AccountSource
@@ -34,6 +39,7 @@ from .strategies import (
     check_activatable,
     display_name,
     pick_request_account,
+    usage_block,
 )
 
 TARGETS: tuple[Target, ...] = ("api", "cli")
@@ -58,6 +64,14 @@ class AccountRouter(LoggingConfigurable):
         8 * 86_400.0,
         config=True,
         help="Upper bound (seconds) of one cooldown; a later reset time is treated as bogus.",
+    )
+
+    system_log_max_rows = Int(
+        10_000,
+        config=True,
+        help="""Entries kept in the system log (switches, alerts, cooldowns, errors;
+        ``GET codex/api/logs``); the oldest are deleted beyond this. Applied to the store
+        by the composition root (``CodexCore``).""",
     )
 
     target_defaults = Dict(
@@ -92,6 +106,9 @@ class AccountRouter(LoggingConfigurable):
         self._loaded_at: float | None = None
         self._locks = {t: asyncio.Lock() for t in TARGETS}
         self._cooldowns: dict[str, float] = {}
+        #: account id -> (kind, unix time the cooldown began); kind ``usage_limit`` is
+        #: lifted by a later usage reading that shows the account allowed again
+        self._cooldown_kinds: dict[str, tuple[str, float]] = {}
         self._last_used: dict[str, dict[str, float]] = {t: {} for t in TARGETS}
         self._picked: dict[str, float] = {}
         self._alerted: dict[str, set[tuple[str, str]]] = {t: set() for t in TARGETS}
@@ -175,6 +192,9 @@ class AccountRouter(LoggingConfigurable):
         """Account id -> unix time its cooldown ends (expired ones dropped)."""
         now = time.time()
         self._cooldowns = {k: v for k, v in self._cooldowns.items() if v > now}
+        self._cooldown_kinds = {
+            k: v for k, v in self._cooldown_kinds.items() if k in self._cooldowns
+        }
         return dict(self._cooldowns)
 
     # -- changes -----------------------------------------------------------------------
@@ -238,13 +258,21 @@ class AccountRouter(LoggingConfigurable):
         await self.evaluate(target, "strategy")
         return self._states[target]
 
-    async def cooldown(self, account_id: str, until: float, reason: str) -> None:
-        """Keep ``account_id`` out of every target until ``until`` (e.g. a 429's reset)."""
+    async def cooldown(
+        self, account_id: str, until: float, reason: str, *, kind: str = "other"
+    ) -> None:
+        """Keep ``account_id`` out of every target until ``until`` (e.g. a 429's reset).
+
+        ``kind="usage_limit"``: the account hit its usage limit; requests that find
+        no other account get a 429 ``usage_limit_reached`` naming the reset, and a
+        usage reading taken afterwards that shows the account allowed lifts it.
+        """
         now = time.time()
         until = min(until, now + self.max_cooldown_seconds)
         if until <= now:
             return
         self._cooldowns[account_id] = max(until, self._cooldowns.get(account_id, 0.0))
+        self._cooldown_kinds[account_id] = (kind, now)
         self.log.warning("Account %s cools down for %.0f s: %s", account_id, until - now, reason)
         await self._system_log.append(
             "warning",
@@ -307,15 +335,62 @@ class AccountRouter(LoggingConfigurable):
         per_request = self._states["api"].strategy == "per_request"
         chosen = pick_request_account(ctx, self._per_request if per_request else None, skip)
         if chosen is None:
+            limited = self._usage_limited(ctx, skip)
+            if limited is not None:
+                resets_at, plan_type = limited
+                raise UsageLimitReachedError(
+                    "Every account has reached its usage limit.",
+                    resets_at=resets_at,
+                    plan_type=plan_type,
+                )
             waits = [v for k, v in self.cooldowns().items() if k not in skip]
             retry = max(1.0, min(waits) - time.time()) if waits else None
             raise NoAccountAvailableError(
-                "No account can serve this request now (all exhausted, cooling down, "
-                "disabled or quarantined).",
+                "No account can serve this request now (all cooling down, disabled or "
+                "quarantined): sign in again or add an account.",
                 retry_after=retry,
             )
         self._picked[chosen.id] = time.time()
         return chosen
+
+    def _usage_limited(
+        self, ctx: StrategyContext, skip: frozenset[str]
+    ) -> tuple[float | None, str | None] | None:
+        """(earliest reset, plan) when the usable accounts are all at their usage limit.
+
+        Quarantined and disabled accounts do not count (they never serve); one
+        account cooling down for another reason (an outage) makes it no usage limit.
+        """
+        blocks: list[tuple[float | None, str | None]] = []
+        for account in ctx.accounts:
+            if account.id in skip or account.status != "active":
+                continue
+            kind = self._cooldown_kinds.get(account.id, ("", 0.0))[0]
+            until = ctx.cooldowns.get(account.id)
+            block = usage_block(account, ctx.usage.get(account.id))
+            if until is not None and kind == "usage_limit":
+                block = (until, block[1] if block else account.plan)
+            elif until is not None or block is None:
+                return None
+            blocks.append(block)
+        if not blocks:
+            return None
+        known = sorted((b for b in blocks if b[0] is not None), key=lambda b: b[0] or 0.0)
+        return known[0] if known else blocks[0]
+
+    def _lift_usage_cooldowns(self) -> list[str]:
+        """Drop usage-limit cooldowns that a newer usage reading contradicts."""
+        lifted = []
+        for account_id, (kind, since) in list(self._cooldown_kinds.items()):
+            snap = self._usage.get(account_id)
+            if kind != "usage_limit" or snap is None or (snap.fetched_at or 0.0) <= since:
+                continue
+            account = self.account_cached(account_id)
+            if account is not None and usage_block(account, snap) is None:
+                self._cooldowns.pop(account_id, None)
+                self._cooldown_kinds.pop(account_id, None)
+                lifted.append(account_id)
+        return lifted
 
     # -- internals ------------------------------------------------------------------------
 
@@ -433,6 +508,15 @@ class AccountRouter(LoggingConfigurable):
         if not self._known:
             self._known = {t: self._states[t].account_id for t in TARGETS}
         self._loaded_at = time.monotonic()
+        for account_id in self._lift_usage_cooldowns():
+            self.log.info("Account %s is allowed again: its usage-limit cooldown ends", account_id)
+            await self._system_log.append(
+                "info",
+                "cooldown",
+                f"{account_id} is allowed again (fresh usage reading); cooldown lifted",
+                from_account=account_id,
+                reason="usage allowed",
+            )
 
     async def _rotation_timer(self) -> None:
         while True:

@@ -89,6 +89,29 @@ def check_activatable(account: Account, usage: UsageSnapshot | None) -> None:
         )
 
 
+def usage_block(
+    account: Account, usage: UsageSnapshot | None
+) -> tuple[float | None, str | None] | None:
+    """``(resets_at, plan_type)`` when the account's usage says it cannot serve, else None.
+
+    Blocked: not allowed, limit reached, or a window at 100 %. ``resets_at`` is the
+    reset of the exhausted window (the weekly one first), or None when unknown.
+    """
+    if usage is None or account.kind == "api_key":
+        return None
+    primary = (usage.primary_used_percent or 0.0) >= 100.0
+    secondary = (usage.secondary_used_percent or 0.0) >= 100.0
+    if usage.allowed and not usage.limit_reached and not primary and not secondary:
+        return None
+    if secondary:
+        resets_at = usage.secondary_resets_at
+    elif primary:
+        resets_at = usage.primary_resets_at
+    else:
+        resets_at = usage.primary_resets_at or usage.secondary_resets_at
+    return resets_at, usage.plan_type or account.plan
+
+
 def display_name(account: Account | None) -> str:
     """``label (id)`` for log lines (labels and ids are not secret)."""
     return "none" if account is None else f"{account.label} ({account.id})"

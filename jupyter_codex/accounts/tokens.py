@@ -116,6 +116,9 @@ class TokenRefresher:
         timeout: float = 30.0,
     ) -> None:
         self._repo = repo
+        #: account id -> life (s) of the access tokens our refreshes got: a margin is never
+        #: more than a quarter of it, or short-lived tokens would be refreshed on every use
+        self._lifetimes: dict[str, float] = {}
         self._client = client
         self._auth_base_url = auth_base_url
         self._log = log or logging.getLogger(__name__)
@@ -130,6 +133,7 @@ class TokenRefresher:
         *,
         force: bool = False,
         rejected_token: str | None = None,
+        explicit: bool = False,
     ) -> Credentials:
         """Credentials valid for ``min_validity`` s; ``force`` refreshes regardless (after a
         401 on ``rejected_token``: skipped if the stored token already differs)."""
@@ -137,6 +141,8 @@ class TokenRefresher:
         _check_usable(account)
         if account.kind == "api_key":
             return credentials_for(account, secrets)
+        if account_id in self._lifetimes and not explicit:  # an asked-for validity is kept
+            min_validity = min(min_validity, self._lifetimes[account_id] / 4)
         if not self._due(account, secrets, min_validity, force, rejected_token):
             return credentials_for(account, secrets)
         future = self._inflight.get(account_id)
@@ -162,8 +168,12 @@ class TokenRefresher:
         force: bool,
         rejected_token: str | None,
     ) -> bool:
-        if force:
-            return rejected_token is None or secrets.access_token == rejected_token
+        if force:  # a token replaced since the 401 is used, unless it is stale too
+            return (
+                rejected_token is None
+                or secrets.access_token == rejected_token
+                or needs_refresh(account, min_validity)
+            )
         return needs_refresh(account, min_validity)
 
     async def _refresh(
@@ -230,6 +240,8 @@ class TokenRefresher:
             except NotFoundError:
                 raise AccountError(f"The account {account_id!r} was removed.") from None
             if stored:
+                if claims.expires_at is not None:
+                    self._lifetimes[account_id] = max(claims.expires_at - time.time(), 1.0)
                 self._log.info(
                     "Refreshed the access token of account %s (%s)", account.id, account.label
                 )

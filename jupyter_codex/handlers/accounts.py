@@ -7,6 +7,7 @@ from typing import Any, cast
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ..accounts.authjson import default_auth_json_path
 from ..accounts.signin import SignInFlows
 from ..errors import InvalidRequestError
 from ..models import (
@@ -58,16 +59,23 @@ class AccountImportHandler(AccountsBase):
     @authorized
     async def post(self) -> None:
         body = self.parse_body(AccountImport)
+        source: str | None = None
         if body.auth_json is not None:
             account = await self.signins.import_content(body.auth_json, body.label)
         else:
-            path = resolve_file(self.workspace.root_dir, body.path) if body.path else None
-            account = await self.core.accounts.import_auth_json(
-                str(path) if path else None, body.label
+            # No path: the user's own codex login as it was before this server started
+            # (CODEX_HOME now points terminals at the managed home).
+            path = (
+                resolve_file(self.workspace.root_dir, body.path)
+                if body.path
+                else default_auth_json_path()
             )
+            source = str(path)
+            account = await self.core.accounts.import_auth_json(source, body.label)
         # The first account becomes active before the answer (no "Active: none" moment).
         await self.core.router.on_usage("account added")
-        self.write_json(await self.account_view(account.id), status=201)
+        view = await self.account_view(account.id)
+        self.write_json({**view, "imported_from": source}, status=201)
 
 
 class ApiKeyHandler(AccountsBase):

@@ -28,6 +28,7 @@ from ..proxy.dialects import Adapter, AnthropicAdapter, adapter_for
 from ..proxy.keys import RateLimitedError
 from ..proxy.models_catalog import openai_model_list
 from ..proxy.service import AnyExchange, Dialect, Prepared, ProxyError, ProxyService
+from ..proxy.sse_writer import ClientGone, SSEWriter
 from ..proxy.upstream import UpstreamHTTPError
 from .base import AUTH_RESOURCE
 
@@ -41,14 +42,40 @@ except ImportError:  # jupyter_server < 2.13 never enforces auth in prepare()
         return method
 
 
-class _ClientGone(Exception):
-    """The client closed the connection."""
+#: Statuses a retry cannot fix (a wrong key, body or path): SDKs give up at once.
+_NOT_RETRYABLE = frozenset({400, 401, 403, 404, 413, 422})
 
 
-def _retrieved(future: asyncio.Future[None]) -> None:
-    """Mark a background flush's failure as seen (the close is handled elsewhere)."""
-    if not future.cancelled():
-        future.exception()
+class _HandlerSink:
+    """The :class:`~..proxy.sse_writer.Sink` of a proxy handler (Tornado underneath)."""
+
+    closed_errors: tuple[type[BaseException], ...] = (StreamClosedError,)
+
+    def __init__(self, handler: ProxyHandler, finished: Callable[[], bool]) -> None:
+        self.handler = handler
+        self._finished = finished
+
+    def start(self) -> None:
+        handler = self.handler
+        handler.set_status(200)
+        handler.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        handler.set_header("Cache-Control", "no-cache")
+        handler.set_header("X-Accel-Buffering", "no")
+        # Every event must leave at once: without TCP_NODELAY a small write waits for the
+        # ACK of the previous one (tornado restores Nagle when the response ends).
+        stream = getattr(handler.request.connection, "stream", None)
+        if stream is not None:
+            stream.set_nodelay(True)
+
+    def write(self, data: bytes) -> None:
+        self.handler.write(data)
+
+    def flush(self) -> asyncio.Future[None]:
+        return self.handler.flush()
+
+    @property
+    def finished(self) -> bool:
+        return self._finished()
 
 
 class ProxyHandler(APIHandler):
@@ -63,11 +90,7 @@ class ProxyHandler(APIHandler):
         self.log_fields: dict[str, Any] = {}
         self.error_code: str | None = None
         self._gone = asyncio.Event()
-        self._sse = False
-        self._last_write = time.monotonic()  # keep-alives go out after a silence
-        self._flush_handle: asyncio.Handle | None = None
-        self._flush_future: asyncio.Future[None] | None = None
-        self._stream_mode = False
+        self.sse = SSEWriter(_HandlerSink(self, lambda: bool(self._finished)), 15.0)
 
     @property
     def service(self) -> ProxyService:
@@ -156,8 +179,11 @@ class ProxyHandler(APIHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         code: str | None = None
         retry_after: float | None = None
+        extra: dict[str, Any] = {}
+        should_retry: bool | None = None
         if isinstance(exc, ProxyError):
             status, message, code, retry_after = exc.status, exc.message, exc.code, exc.retry_after
+            extra, should_retry = exc.extra, exc.should_retry
         elif isinstance(exc, CodexError):
             status, message, code = exc.status_code, exc.message, exc.code
             retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
@@ -168,13 +194,17 @@ class ProxyHandler(APIHandler):
         else:
             status, message = 500, "Internal error; see the Jupyter server log."
         self.error_code = code or f"http_{status}"
-        if self._sse:  # headers are out: end the stream with an in-stream error
+        if self.sse.started:  # headers are out: end the stream with an in-stream error
             self._finish_stream(self.adapter_error(status, message, code))
             return
         self.set_status(status)
         if retry_after:
             self.set_header("Retry-After", str(max(1, round(retry_after))))
-        body = self.adapter.error_body(status, message, code)
+        if should_retry is None and status in _NOT_RETRYABLE:
+            should_retry = False
+        if should_retry is not None:  # the OpenAI and Anthropic SDKs obey it
+            self.set_header("x-should-retry", "true" if should_retry else "false")
+        body = self.adapter.error_body(status, message, code, extra)
         self.finish(json.dumps(body), set_content_type="application/json")
 
     def adapter_error(self, status: int, message: str, code: str | None) -> bytes:
@@ -182,9 +212,7 @@ class ProxyHandler(APIHandler):
         return b""
 
     def _finish_stream(self, data: bytes) -> None:
-        if self._flush_handle is not None:  # finish() flushes everything anyway
-            self._flush_handle.cancel()
-            self._flush_handle = None
+        self.sse.cancel_flush()  # finish() flushes everything anyway
         if data:
             self.write(data)
         self.finish(set_content_type="text/event-stream; charset=utf-8")
@@ -231,6 +259,85 @@ class ModelsHandler(ProxyHandler):
         self.send_json(openai_model_list(self.service.model_ids(), created=int(time.time())))
 
 
+class ModelHandler(ProxyHandler):
+    """``GET codex/v1/models/{id}``: one model as the list shows it, or a 404."""
+
+    @allow_unauthenticated
+    async def get(self, model_id: str) -> None:
+        await self.service.refresh_catalog()
+        listed = openai_model_list(self.service.model_ids(), created=int(time.time()))["data"]
+        by_id = {m["id"].lower(): m for m in listed}
+        found = by_id.get(model_id.lower()) or by_id.get(model_id.lower().removeprefix("openai/"))
+        if found is None:
+            raise ProxyError(
+                404,
+                f"The model '{model_id}' does not exist or is not served here; "
+                "GET /v1/models lists them.",
+                code="model_not_found",
+            )
+        self.send_json(found)
+
+
+class AnthropicModelsHandler(ProxyHandler):
+    """``GET codex/claude/v1/models[/{id}]``: the served models in Anthropic's list shape."""
+
+    adapter = AnthropicAdapter
+
+    @allow_unauthenticated
+    async def get(self, model_id: str | None = None) -> None:
+        await self.service.refresh_catalog()
+        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        models = [
+            {"type": "model", "id": m, "display_name": m, "created_at": created}
+            for m in self.service.model_ids()
+        ]
+        if model_id is not None:
+            found = next((m for m in models if m["id"].lower() == model_id.lower()), None)
+            if found is None:
+                raise ProxyError(404, f"model: {model_id} is not served here.")
+            self.send_json(found)
+            return
+        self.send_json(
+            {
+                "data": models,
+                "has_more": False,
+                "first_id": models[0]["id"] if models else None,
+                "last_id": models[-1]["id"] if models else None,
+            }
+        )
+
+
+class UnknownOpenAIRouteHandler(ProxyHandler):
+    """Any other path under ``codex/v1/``: a JSON 404 in the OpenAI dialect (after the
+    same authentication, so a proxy key gets the 404 too, not Jupyter's HTML page)."""
+
+    def _missing(self, *args: Any, **kwargs: Any) -> None:
+        raise ProxyError(
+            404,
+            f"Unknown route {self.request.method} {self.request.path}; this proxy serves "
+            "models, chat/completions and responses.",
+            code="unknown_url",
+        )
+
+    get = post = put = patch = delete = allow_unauthenticated(_missing)
+
+
+class UnknownAnthropicRouteHandler(UnknownOpenAIRouteHandler):
+    """Any other path under ``codex/claude/``: a JSON 404 in the Anthropic dialect."""
+
+    adapter = AnthropicAdapter
+
+    def _missing(self, *args: Any, **kwargs: Any) -> None:
+        raise ProxyError(
+            404,
+            f"Unknown route {self.request.method} {self.request.path}; this proxy serves "
+            "v1/messages, v1/messages/count_tokens and v1/models.",
+            code="not_found_error",
+        )
+
+    get = post = put = patch = delete = allow_unauthenticated(_missing)
+
+
 class CompletionHandler(ProxyHandler):
     """Shared POST flow: translate, run the exchange, answer (JSON or SSE)."""
 
@@ -243,9 +350,13 @@ class CompletionHandler(ProxyHandler):
             self.dialect, self.json_body(), self.request.headers, self.client_id or "jupyter"
         )
         self.log_fields["model"] = prepared.model
-        self._stream_mode = prepared.stream
+        self.sse.stream_mode = prepared.stream
+        self.sse.keepalive_seconds = self.service.keepalive_seconds
         adapter = adapter_for(prepared)
         self._adapter = adapter
+        if prepared.dialect == "chat" and prepared.info.n > 1:
+            await self._choices(prepared, adapter)
+            return
         exchange = self.service.exchange(prepared)
         closer = asyncio.ensure_future(self._gone.wait())
         try:
@@ -258,12 +369,56 @@ class CompletionHandler(ProxyHandler):
             final = adapter.final_response()
             if final is not None:
                 self.service.remember_response(prepared, final)
-        except _ClientGone:
+        except ClientGone:
             self.error_code = "client_closed"
             self.log.info("Proxy client went away; upstream request cancelled")
         finally:
             closer.cancel()
             await exchange.aclose()
+
+    async def _choices(self, prepared: Prepared, adapter: Adapter) -> None:
+        """Chat ``n > 1``: the completion runs upstream ``n`` times (at once), then the
+        answers merge into one ``chat.completion`` with choices ``0..n-1`` and the summed
+        usage (each run is billed upstream)."""
+
+        async def one() -> tuple[int, dict[str, Any], AnyExchange]:
+            exchange = self.service.exchange(prepared)
+            answer = adapter_for(prepared)
+            try:
+                await exchange.start()
+                await self._gather(exchange, answer)
+                return (*answer.result(), exchange)
+            finally:
+                await exchange.aclose()
+
+        closer = asyncio.ensure_future(self._gone.wait())
+        runs = asyncio.gather(*(one() for _ in range(prepared.info.n)))
+        try:
+            results = await self._wait(asyncio.ensure_future(runs), adapter, closer)
+        except ClientGone:
+            self.error_code = "client_closed"
+            return
+        finally:
+            closer.cancel()
+        for status, body, _ in results:
+            if status != 200:
+                self.error_code = str((body.get("error") or {}).get("code") or f"http_{status}")
+                self.send_json(body, status)
+                return
+        merged = dict(results[0][1])
+        merged["choices"] = [
+            dict(body["choices"][0], index=i) for i, (_, body, _) in enumerate(results)
+        ]
+        usage: dict[str, Any] = {}
+        for _, body, _ in results:
+            for key, value in (body.get("usage") or {}).items():
+                if isinstance(value, int):
+                    usage[key] = usage.get(key, 0) + value
+        merged["usage"] = {**(results[0][1].get("usage") or {}), **usage}
+        self.log_fields["account_id"] = results[0][2].account_id
+        self.log_fields["input_tokens"] = usage.get("prompt_tokens")
+        self.log_fields["output_tokens"] = usage.get("completion_tokens")
+        self.send_json(merged)
 
     def _note_usage(self, exchange: AnyExchange) -> None:
         """Token counts for the request log (written by ``on_finish``)."""
@@ -275,74 +430,11 @@ class CompletionHandler(ProxyHandler):
         return self._adapter.fail(status, message, code)
 
     async def _wait(self, fut: asyncio.Future[Any], adapter: Adapter, closer: Any) -> Any:
-        """Await ``fut``; a keep-alive frame whenever nothing was written for
-        ``keepalive_seconds`` (stream requests only)."""
-        keepalive = self.service.keepalive_seconds
-        while True:
-            timeout = None
-            if self._stream_mode:
-                timeout = max(self._last_write + keepalive - time.monotonic(), 0.0)
-            done, _ = await asyncio.wait(
-                {fut, closer}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-            if fut in done:
-                return fut.result()
-            if closer in done:
-                fut.cancel()
-                raise _ClientGone
-            if time.monotonic() - self._last_write >= keepalive:
-                await self._send(adapter.keepalive)
-
-    def _start_sse(self) -> None:
-        if self._sse:
-            return
-        self._sse = True
-        self.set_status(200)
-        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
-        self.set_header("Cache-Control", "no-cache")
-        self.set_header("X-Accel-Buffering", "no")
-        # Every event must leave at once: without TCP_NODELAY a small write waits for the
-        # ACK of the previous one (tornado restores Nagle when the response ends).
-        stream = getattr(self.request.connection, "stream", None)
-        if stream is not None:
-            stream.set_nodelay(True)
-
-    async def _send(self, data: bytes) -> None:
-        """Write ``data`` (SSE headers first) and flush it now."""
-        self._start_sse()
-        if data:
-            self.write(data)
-        self._last_write = time.monotonic()
-        try:
-            await self.flush()
-        except StreamClosedError:
-            raise _ClientGone from None
-
-    async def _write_frames(self, frames: bytes) -> None:
-        """Write ``frames`` and flush them soon: every frame taken from one upstream read
-        leaves in one socket write, and a client that lags a whole flush behind slows
-        the relay down (back-pressure) instead of growing the buffer."""
-        pending = self._flush_future
-        if pending is not None and not pending.done():
-            try:
-                await pending
-            except StreamClosedError:
-                raise _ClientGone from None
-        self.write(frames)
-        self._last_write = time.monotonic()
-        if self._flush_handle is None:
-            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush_now)
-
-    def _flush_now(self) -> None:
-        self._flush_handle = None
-        if self._finished:
-            return
-        future = self.flush()
-        future.add_done_callback(_retrieved)  # a closed client shows up as _gone
-        self._flush_future = future
+        """Await ``fut`` with the dialect's keep-alives (see ``SSEWriter.wait``)."""
+        return await self.sse.wait(fut, adapter.keepalive, closer)
 
     async def _relay(self, exchange: AnyExchange, adapter: Adapter, closer: Any) -> None:
-        await self._send(b"")
+        await self.sse.send(b"")
         await self._wait(asyncio.ensure_future(self._pump(exchange, adapter)), adapter, closer)
         self._note_usage(exchange)
         self._finish_stream(adapter.finish())
@@ -353,7 +445,7 @@ class CompletionHandler(ProxyHandler):
             async for event in exchange.events():
                 frames = adapter.feed(event)
                 if frames:
-                    await self._write_frames(frames)
+                    await self.sse.write_frames(frames)
         except UpstreamHTTPError as e:  # the stream broke after it started
             self.log.warning("Upstream stream of account %s broke: %s", exchange.account_id, e)
             self.error_code = "upstream_stream_truncated"
@@ -416,6 +508,12 @@ def proxy_handlers() -> list[tuple[str, type]]:
         (r"codex/v1/responses", ResponsesHandler),
         (r"codex/claude/v1/messages", MessagesHandler),
         (r"codex/claude/v1/messages/count_tokens", CountTokensHandler),
+        (r"codex/v1/models/(?P<model_id>.+)", ModelHandler),
+        (r"codex/claude/v1/models", AnthropicModelsHandler),
+        (r"codex/claude/v1/models/(?P<model_id>[^/]+)", AnthropicModelsHandler),
+        # last: everything else under the proxy prefixes is a 404 in its dialect
+        (r"codex/v1/(?P<rest>.*)", UnknownOpenAIRouteHandler),
+        (r"codex/claude/(?P<rest>.*)", UnknownAnthropicRouteHandler),
     ]
 
 

@@ -7,7 +7,15 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..models import ApprovalDecision, MessageCreate, SessionCreate, SessionUpdate, StopRequest
+from ..models import (
+    ApprovalDecision,
+    ForkRequest,
+    ImageUpload,
+    MessageCreate,
+    SessionCreate,
+    SessionUpdate,
+    StopRequest,
+)
 from .base import CodexAPIHandler
 
 _ID = r"(?P<{name}>[A-Za-z0-9_-]{{1,64}})"
@@ -69,7 +77,75 @@ class MessagesHandler(CodexAPIHandler):
     @authorized
     async def post(self, session_id: str) -> None:
         body = self.parse_body(MessageCreate)
-        self.write_json(await self.workspace.send_message(session_id, body.text), status=202)
+        answer = await self.workspace.send_message(session_id, body.text, body.images)
+        self.write_json(answer, status=202)
+
+
+class ImagesHandler(CodexAPIHandler):
+    """Store an image for a later message of the session."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, session_id: str) -> None:
+        body = self.parse_body(ImageUpload)
+        await self.workspace.get_session(session_id)
+        self.write_json(self.workspace.images.save(session_id, body.data), status=201)
+
+
+class ImageHandler(CodexAPIHandler):
+    """One stored image (thumbnails in the user's bubble)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str, image_id: str) -> None:
+        path = self.workspace.images.path(session_id, image_id)
+        self.set_header("Content-Type", self.workspace.images.mime_of(path))
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Cache-Control", "private, max-age=86400")
+        # APIHandler.finish would relabel the bytes as JSON.
+        web.RequestHandler.finish(self, path.read_bytes())
+
+
+class SteerHandler(CodexAPIHandler):
+    """Add a message to the running turn (``turn/steer``) instead of waiting for it."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, session_id: str) -> None:
+        body = self.parse_body(MessageCreate)
+        items = [{"type": "text", "text": body.text, "text_elements": []}]
+        self.write_json(await self.workspace.actions.steer(session_id, items), status=202)
+
+
+class CompactHandler(CodexAPIHandler):
+    """Compact the conversation (``thread/compact/start``)."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, session_id: str) -> None:
+        self.write_json(await self.workspace.actions.compact(session_id), status=202)
+
+
+class ForkHandler(CodexAPIHandler):
+    """A new session that continues from a copy of this one's conversation."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, session_id: str) -> None:
+        body = self.parse_body(ForkRequest)
+        session = await self.workspace.actions.fork(
+            session_id, turn_id=body.turn_id, title=body.title
+        )
+        self.write_json(session.model_dump(), status=201)
+
+
+class UndoHandler(CodexAPIHandler):
+    """Undo the last turn: its file changes and its place in the conversation."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, session_id: str) -> None:
+        self.write_json(await self.workspace.actions.undo(session_id))
 
 
 class StopHandler(CodexAPIHandler):
@@ -104,6 +180,15 @@ class SkillsHandler(CodexAPIHandler):
     async def get(self, session_id: str) -> None:
         session = await self.workspace.get_session(session_id)
         self.write_json({"skills": await self.workspace.commands.list_skills(session)})
+
+
+class LimitsHandler(CodexAPIHandler):
+    """What sessions may be set to on this server (``SessionLimits``)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.write_json(self.workspace.limits.describe())
 
 
 class ApprovalsHandler(CodexAPIHandler):
@@ -147,14 +232,22 @@ def workspace_handlers() -> list[tuple[str, type]]:
     """URL patterns (relative to ``base_url``) of the workspace REST API."""
     sid = _ID.format(name="session_id")
     aid = _ID.format(name="approval_id")
+    iid = _ID.format(name="image_id")
     return [
         (r"codex/api/status", StatusHandler),
         (r"codex/api/sessions", SessionsHandler),
         (rf"codex/api/sessions/{sid}", SessionHandler),
         (rf"codex/api/sessions/{sid}/messages", MessagesHandler),
         (rf"codex/api/sessions/{sid}/stop", StopHandler),
+        (rf"codex/api/sessions/{sid}/steer", SteerHandler),
+        (rf"codex/api/sessions/{sid}/images", ImagesHandler),
+        (rf"codex/api/sessions/{sid}/images/{iid}", ImageHandler),
+        (rf"codex/api/sessions/{sid}/compact", CompactHandler),
+        (rf"codex/api/sessions/{sid}/fork", ForkHandler),
+        (rf"codex/api/sessions/{sid}/undo", UndoHandler),
         (rf"codex/api/sessions/{sid}/events", EventsHandler),
         (rf"codex/api/sessions/{sid}/skills", SkillsHandler),
+        (r"codex/api/limits", LimitsHandler),
         (r"codex/api/approvals", ApprovalsHandler),
         (rf"codex/api/approvals/{aid}", ApprovalHandler),
     ]

@@ -3,11 +3,13 @@
 Everything goes through the server's public REST API and the events WebSocket
 (``docs/rest-api.md``, ``docs/websocket.md``); nothing here imports the server.
 The synchronous ``CodexClient`` runs this class on a private loop thread.
+(Longer than our usual 400 lines: one thin method per REST route, kept together.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import inspect
 import logging
@@ -34,7 +36,9 @@ log = logging.getLogger("jupyter_codex.kernel")
 #: ``on_event`` callbacks: ``fn(event)``, sync or async.
 EventCallback = Callable[[Event], Any]
 #: ``on_approval`` callbacks: ``fn(approval) -> decision``, sync or async. A decision is
-#: ``"accept"``, ``"acceptForSession"``, ``"decline"``, ``"cancel"``, or ``True``/``False``.
+#: ``"accept"``, ``"acceptForSession"``, ``"decline"``, ``"cancel"``, or ``True``/``False``;
+#: for a ``user_input`` request, a dict of answers (``{question_id: "label" | [labels]}``;
+#: a plain string answers a single question); for an ``elicitation``, the form's content dict.
 ApprovalCallback = Callable[[ApprovalData], Any]
 ToolLike = Tool | Callable[..., Any]
 
@@ -50,6 +54,20 @@ def _decision(value: Any) -> str:
         return value
     log.warning("on_approval returned %r, not a decision; declining", value)
     return "decline"
+
+
+def approval_reply(approval: ApprovalData, value: Any) -> tuple[str, dict[str, Any]]:
+    """The decision and answer payload for what ``on_approval`` returned."""
+    questions = approval.questions or []
+    if approval.kind == "user_input":
+        if isinstance(value, str) and value not in DECISIONS and len(questions) == 1:
+            value = {questions[0].id: value}
+        if isinstance(value, dict):
+            answers = {k: [v] if isinstance(v, str) else list(v) for k, v in value.items()}
+            return "accept", {"answers": answers}
+    if approval.kind == "elicitation" and isinstance(value, dict):
+        return "accept", {"content": value}
+    return _decision(value), {}
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -141,6 +159,7 @@ class AsyncCodexClient:
         sandbox: str | None = None,
         title: str | None = None,
         tools: Sequence[ToolLike] | None = None,
+        network_access: bool | None = None,
         polling: bool = False,
     ) -> Session:
         """Start a session (a Codex thread) in ``cwd``, relative to the server's root.
@@ -157,6 +176,7 @@ class AsyncCodexClient:
             ("approval_policy", approval_policy),
             ("sandbox", sandbox),
             ("title", title),
+            ("network_access", network_access),
         ):
             if value is not None:
                 body[key] = value
@@ -188,9 +208,12 @@ class AsyncCodexClient:
         effort: str | None = None,
         approval_policy: str | None = None,
         sandbox: str | None = None,
+        network_access: bool | None = None,
     ) -> Session:
-        """Rename, archive/unarchive, or change the defaults of later turns."""
+        """Rename, archive/unarchive, or change the settings of later turns (applied
+        from the next turn; the server's ``SessionLimits`` may refuse some with a 400)."""
         changes = {
+            "network_access": network_access,
             "title": title,
             "archived": archived,
             "model": model,
@@ -216,11 +239,20 @@ class AsyncCodexClient:
         turn_id = answer.get("turn_id")
         return str(turn_id) if turn_id else None
 
-    async def _post_message(self, session_id: str, text: str) -> dict[str, Any]:
-        answer = await self._http.request(
-            "POST", f"sessions/{session_id}/messages", body={"text": text}
-        )
+    async def _post_message(
+        self, session_id: str, text: str, images: Sequence[bytes] = ()
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"text": text}
+        if images:
+            body["images"] = [await self.upload_image(session_id, data) for data in images]
+        answer = await self._http.request("POST", f"sessions/{session_id}/messages", body=body)
         return dict(answer or {})
+
+    async def upload_image(self, session_id: str, data: bytes) -> str:
+        """Store a PNG/JPEG/GIF/WebP image for the session's next message; its id."""
+        body = {"data": base64.b64encode(bytes(data)).decode()}
+        answer = await self._http.request("POST", f"sessions/{session_id}/images", body=body)
+        return str(answer["id"])
 
     async def send_and_wait(
         self,
@@ -230,9 +262,11 @@ class AsyncCodexClient:
         on_event: EventCallback | None = None,
         on_approval: ApprovalCallback | None = None,
         timeout: float | None = None,
+        images: Sequence[bytes] = (),
     ) -> TurnResult:
         """Send a message and wait for the turn to end; returns the final reply,
-        the completed items and the token usage.
+        the completed items and the token usage. ``images``: image files' bytes
+        (PNG, JPEG, GIF, WebP) sent with the text.
 
         ``on_event(event)`` sees every event of the turn as it happens.
         ``on_approval(approval)`` decides each approval the turn asks for; without
@@ -241,7 +275,7 @@ class AsyncCodexClient:
         raises :class:`TurnTimeoutError` and leaves the turn running (see :meth:`stop`).
         """
         after = (await self.get_session(session_id)).last_seq
-        response = await self._post_message(session_id, text)
+        response = await self._post_message(session_id, text, images)
         turn_id = response.get("turn_id")
         if not turn_id and "command" in response:
             return TurnResult(session_id=session_id, response=response)
@@ -325,13 +359,14 @@ class AsyncCodexClient:
 
     async def _answer(self, approval: ApprovalData, on_approval: ApprovalCallback | None) -> None:
         if on_approval is None:
-            decision = "decline"
+            value: Any = "decline"
         elif inspect.iscoroutinefunction(on_approval):
-            decision = _decision(await on_approval(approval))
+            value = await on_approval(approval)
         else:
-            decision = _decision(await _maybe_await(await asyncio.to_thread(on_approval, approval)))
+            value = await _maybe_await(await asyncio.to_thread(on_approval, approval))
+        decision, answer = approval_reply(approval, value)
         with contextlib.suppress(NotFoundError):  # decided elsewhere, or the turn ended
-            await self.decide(approval.id, decision)
+            await self.decide(approval.id, decision, **answer)
 
     def events(self, session_id: str, after: int = 0) -> AsyncIterator[Event]:
         """The session's events with ``seq > after``: the stored ones first, then live,
@@ -349,6 +384,27 @@ class AsyncCodexClient:
             "GET", f"sessions/{session_id}/events", params={"after": after}
         )
         return [parse_event(e) for e in answer["events"]]
+
+    async def steer(self, session_id: str, text: str) -> dict[str, Any]:
+        """Add ``text`` to the running turn (its next model request sees it); 409 if none runs."""
+        body = {"text": text}
+        return dict(await self._http.request("POST", f"sessions/{session_id}/steer", body=body))
+
+    async def compact(self, session_id: str) -> dict[str, Any]:
+        """Compact the conversation (a turn of its own; wait for its ``turn.completed``)."""
+        return dict(await self._http.request("POST", f"sessions/{session_id}/compact", body={}))
+
+    async def fork(
+        self, session_id: str, *, turn_id: str | None = None, title: str | None = None
+    ) -> Session:
+        """A new session continuing from a copy of this one's conversation (through ``turn_id``)."""
+        body = {k: v for k, v in (("turn_id", turn_id), ("title", title)) if v is not None}
+        answer = await self._http.request("POST", f"sessions/{session_id}/fork", body=body)
+        return Session.model_validate(answer)
+
+    async def undo(self, session_id: str) -> dict[str, Any]:
+        """Undo the last turn: drop it from the conversation and reverse its file changes."""
+        return dict(await self._http.request("POST", f"sessions/{session_id}/undo", body={}))
 
     async def stop(self, session_id: str, force: bool = False) -> dict[str, Any]:
         """Interrupt the running turn; ``force`` also restarts the app-server."""
@@ -373,7 +429,9 @@ class AsyncCodexClient:
         answers: dict[str, list[str]] | None = None,
         content: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Answer an approval: ``accept``, ``acceptForSession``, ``decline`` or ``cancel``."""
+        """Answer an approval: ``accept``, ``acceptForSession``, ``decline`` or ``cancel``;
+        a ``user_input`` request is accepted with ``answers`` (question id → chosen labels
+        or free text), an ``elicitation`` with the form's ``content``."""
         body: dict[str, Any] = {"decision": decision}
         if answers is not None:
             body["answers"] = answers
@@ -502,4 +560,4 @@ class AsyncCodexClient:
         return await self._polling.drain(served, session_id)
 
 
-__all__ = ["ApprovalCallback", "AsyncCodexClient", "EventCallback"]
+__all__ = ["ApprovalCallback", "AsyncCodexClient", "EventCallback", "approval_reply"]

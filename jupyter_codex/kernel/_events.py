@@ -139,8 +139,44 @@ class TokenUsageData(_Data):
     context_window: int | None = None
 
 
+class QuestionOption(_Data):
+    """One choice of a :class:`Question`."""
+
+    label: str = ""
+    description: str = ""
+
+
+class Question(_Data):
+    """One question of a ``user_input`` request: pick an option's ``label``, or (when
+    ``is_other`` or there are no options) answer with free text. ``is_secret``: a
+    password-like answer, to be typed masked and never echoed."""
+
+    id: str
+    header: str = ""
+    question: str = ""
+    options: list[QuestionOption] | None = None
+    is_other: bool = False
+    is_secret: bool = False
+
+
+class ElicitationForm(_Data):
+    """What an MCP server's ``elicitation`` asks: a ``message`` and a JSON-schema form
+    (``json_schema``; the wire name is ``schema``) to fill in, or a ``url`` to visit."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True, populate_by_name=True)
+
+    server: str | None = None
+    mode: str = "form"
+    message: str = ""
+    json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
+    url: str | None = None
+
+
 class ApprovalData(_Data):
-    """A pending approval (also what ``approvals()`` lists)."""
+    """A pending approval (also what ``approvals()`` lists).
+
+    ``kind`` is ``command``, ``file_change``, ``permissions``, ``user_input`` (answer the
+    ``questions``) or ``elicitation`` (fill the ``form``)."""
 
     id: str
     session_id: str | None = None
@@ -152,6 +188,9 @@ class ApprovalData(_Data):
     cwd: str | None = None
     reason: str | None = None
     changes: list[dict[str, Any]] | None = None
+    questions: list[Question] | None = None
+    form: ElicitationForm | None = None
+    thread_id: str | None = None
     created_at: float | None = None
     expires_at: float | None = None
     params: dict[str, Any] = Field(default_factory=dict)
@@ -335,12 +374,15 @@ __all__ = [
     "CommandCompleted",
     "CommandOutput",
     "CommandStarted",
+    "ElicitationForm",
     "ErrorEvent",
     "ErrorInfo",
     "Event",
     "FileChange",
     "GenericEvent",
     "PlanUpdated",
+    "Question",
+    "QuestionOption",
     "ReasoningDelta",
     "ReasoningSummary",
     "ThreadStatus",

@@ -96,6 +96,7 @@ class CodexClient:
         sandbox: str | None = None,
         title: str | None = None,
         tools: Sequence[ToolLike] | None = None,
+        network_access: bool | None = None,
         polling: bool = False,
     ) -> Session:
         return self._portal.call(
@@ -107,6 +108,7 @@ class CodexClient:
                 sandbox=sandbox,
                 title=title,
                 tools=tools,
+                network_access=network_access,
                 polling=polling,
             )
         )
@@ -127,6 +129,7 @@ class CodexClient:
         effort: str | None = None,
         approval_policy: str | None = None,
         sandbox: str | None = None,
+        network_access: bool | None = None,
     ) -> Session:
         return self._portal.call(
             self._async.update_session(
@@ -137,6 +140,7 @@ class CodexClient:
                 effort=effort,
                 approval_policy=approval_policy,
                 sandbox=sandbox,
+                network_access=network_access,
             )
         )
 
@@ -154,10 +158,16 @@ class CodexClient:
         on_event: EventCallback | None = None,
         on_approval: ApprovalCallback | None = None,
         timeout: float | None = None,
+        images: Sequence[bytes] = (),
     ) -> TurnResult:
         return self._portal.call(
             self._async.send_and_wait(
-                session_id, text, on_event=on_event, on_approval=on_approval, timeout=timeout
+                session_id,
+                text,
+                on_event=on_event,
+                on_approval=on_approval,
+                timeout=timeout,
+                images=images,
             )
         )
 
@@ -191,6 +201,23 @@ class CodexClient:
 
     def history(self, session_id: str, after: int = 0) -> list[Event]:
         return self._portal.call(self._async.history(session_id, after))
+
+    def steer(self, session_id: str, text: str) -> dict[str, Any]:
+        return self._portal.call(self._async.steer(session_id, text))
+
+    def compact(self, session_id: str) -> dict[str, Any]:
+        return self._portal.call(self._async.compact(session_id))
+
+    def fork(
+        self, session_id: str, *, turn_id: str | None = None, title: str | None = None
+    ) -> Session:
+        return self._portal.call(self._async.fork(session_id, turn_id=turn_id, title=title))
+
+    def undo(self, session_id: str) -> dict[str, Any]:
+        return self._portal.call(self._async.undo(session_id))
+
+    def upload_image(self, session_id: str, data: bytes) -> str:
+        return self._portal.call(self._async.upload_image(session_id, data))
 
     def stop(self, session_id: str, force: bool = False) -> dict[str, Any]:
         return self._portal.call(self._async.stop(session_id, force))

@@ -30,6 +30,7 @@ from ._portal import get_portal
 from ._results import TurnResult
 from .connection import Connection, get_connection
 from .context import ContextMode, build_context, compose_prompt, interpolate, notebook_path
+from .images import ImageSpecError, image_bytes
 from .notebook_tools import ToolConflictError, notebook_tools
 from .options import OptionError, parse_line, usage
 from .runner import TurnPlan, TurnRunner, UiCalls, stop_turn
@@ -176,7 +177,12 @@ class CodexMagics(Magics):
             tools = None if options.no_tools else notebook_tools(user_ns, shell.user_ns_hidden)
         except ToolConflictError as e:
             raise CodexMagicError(str(e)) from None
+        try:
+            images = [image_bytes(spec, user_ns) for spec in options.images]
+        except ImageSpecError as e:
+            raise CodexMagicError(str(e)) from None
         return TurnPlan(
+            images=images,
             text=compose_prompt(prompt, context),
             request=SessionRequest(
                 name=options.session,

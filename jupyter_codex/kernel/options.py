@@ -28,6 +28,7 @@ OPTIONS: dict[str, tuple[bool, str]] = {
     "--context": (True, "none|cell|notebook|vars: what to tell Codex about the notebook"),
     "--fix": (False, "send the last exception and its traceback, and ask for a fix"),
     "--no-tools": (False, "do not offer the notebook's @tool functions to Codex in this turn"),
+    "--image": (True, "PATH|VAR|plot: send a picture (a file, a figure, the current plot)"),
 }
 
 #: A word; quoted parts ("my dir", 'x y') may contain spaces: --cwd="my dir".
@@ -50,6 +51,7 @@ class TurnOptions:
     context: str | None = None
     fix: bool = False
     no_tools: bool = False
+    images: list[str] = field(default_factory=list)
     given: set[str] = field(default_factory=set)
 
 
@@ -111,6 +113,9 @@ def _set(options: TurnOptions, name: str, value: str) -> None:
         raise OptionError(f"--context must be one of {', '.join(CONTEXT_MODES)}, not {value!r}.")
     if key == "effort" and value not in EFFORTS:
         raise OptionError(f"--effort must be one of {', '.join(EFFORTS)}, not {value!r}.")
+    if key == "image":
+        options.images.append(value)
+        return
     setattr(options, key, value)
 
 

@@ -60,6 +60,8 @@ class TurnPlan:
     notes: list[str] = field(default_factory=list)
     #: The notebook's tools for this turn; ``None`` with ``--no-tools``.
     tools: list[Tool] | None = None
+    #: Pictures sent with the prompt (``--image``).
+    images: list[bytes] = field(default_factory=list)
 
 
 #: What the model reads when it calls a notebook tool during a ``--no-tools`` turn.
@@ -138,6 +140,8 @@ class UiCalls:
 
 
 def approval_line(approval: ApprovalData, reason: str) -> str:
+    if approval.kind in ("user_input", "elicitation"):
+        return question_lines(approval, reason)
     what = approval.command or approval.reason or approval.kind
     minutes = ""
     if approval.expires_at:
@@ -147,6 +151,31 @@ def approval_line(approval: ApprovalData, reason: str) -> str:
         f"{reason} Decide in the Codex panel, or with "
         f"CodexClient.from_env().decide({approval.id!r}, 'accept') from another kernel.{minutes}"
     )
+
+
+def question_lines(approval: ApprovalData, reason: str) -> str:
+    """A question or form as text, with the exact call that answers it."""
+    lines = [f"Codex asks you (request {approval.id}):"]
+    example: dict[str, Any] = {}
+    for q in approval.questions or []:
+        lines.append(f"- {q.header + ': ' if q.header else ''}{q.question} [{q.id}]")
+        for option in q.options or []:
+            lines.append(
+                f"    - {option.label}{' — ' + option.description if option.description else ''}"
+            )
+        if q.is_secret:
+            lines.append("    (a secret answer: type it where nobody watches)")
+        example[q.id] = [q.options[0].label] if q.options else ["…"]
+    call = f"decide({approval.id!r}, 'accept', answers={example!r})"
+    if approval.form is not None:
+        lines.append(f"- {approval.form.server or 'an MCP server'}: {approval.form.message}")
+        for name, prop in ((approval.form.json_schema or {}).get("properties") or {}).items():
+            lines.append(f"    - {name} ({prop.get('type', 'string')})")
+        if approval.form.url:
+            lines.append(f"    - open {approval.form.url}")
+        call = f"decide({approval.id!r}, 'accept', content={{...}})"
+    lines.append(f"{reason} Answer in the Codex panel, or with CodexClient.from_env().{call}.")
+    return "\n".join(lines)
 
 
 async def _gone(client: AsyncCodexClient, approval_id: str, session_id: str | None) -> None:
@@ -190,6 +219,7 @@ class TurnRunner:
                 plan.text,
                 on_event=lambda event: self.ui(display.add, event),
                 on_approval=self._approver(client, session.id),
+                images=plan.images,
             )
         finally:
             if tools:
@@ -197,7 +227,7 @@ class TurnRunner:
             self.ui(display.refresh)
 
     def _approver(self, client: AsyncCodexClient, session_id: str) -> Callable[..., Any]:
-        async def on_approval(approval: ApprovalData) -> str:
+        async def on_approval(approval: ApprovalData) -> Any:
             if not self.buttons:
                 await self._fallback_text(client, approval, session_id)
                 return "decline"  # already decided elsewhere: the client ignores the 404

@@ -69,6 +69,12 @@ def _media(block: dict[str, Any], where: str) -> dict[str, Any]:
             else {"file_url": source["url"]}
         )
         return {"type": "input_image" if block["type"] == "image" else "input_file", **url}
+    if kind == "file":
+        raise InvalidRequestError(
+            f"{where}.source is a Files API file ({source.get('file_id') or 'no file_id'}): "
+            "this proxy cannot fetch files uploaded to Anthropic. Send the content inline "
+            "(source type 'base64') or as a 'url'."
+        )
     if kind != "base64" or not isinstance(data, str):
         raise InvalidRequestError(f"{where}.source must be base64 data or a url.")
     default = "image/png" if block["type"] == "image" else "application/pdf"

@@ -43,8 +43,12 @@ class Adapter:
         self.prepared = prepared
 
     @staticmethod
-    def error_body(status: int, message: str, code: str | None = None) -> dict[str, Any]:
-        return openai_error(status, message, code=code)
+    def error_body(
+        status: int, message: str, code: str | None = None, extra: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        body = openai_error(status, message, code=code)
+        body["error"].update(extra or {})
+        return body
 
     def feed(self, event: dict[str, Any]) -> bytes:
         raise NotImplementedError
@@ -101,7 +105,9 @@ class AnthropicAdapter(Adapter):
         )
 
     @staticmethod
-    def error_body(status: int, message: str, code: str | None = None) -> dict[str, Any]:
+    def error_body(
+        status: int, message: str, code: str | None = None, extra: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         return anthropic_error(status, message)
 
     def feed(self, event: dict[str, Any]) -> bytes:

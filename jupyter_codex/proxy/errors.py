@@ -9,8 +9,11 @@ over to another account), or sends the dialect's in-stream error otherwise.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
+
+from ..errors import ProxyRequestError
 
 #: OpenAI error ``type`` per HTTP status (the SDKs branch on the status, people read the type).
 _OPENAI_TYPES = {
@@ -178,8 +181,14 @@ def failure_from_event(event: dict[str, Any]) -> UpstreamFailure | None:
     return UpstreamFailure(message, code if isinstance(code, str) else None)
 
 
-class ProxyError(Exception):
-    """The request fails before anything was streamed: answer with ``status``."""
+class ProxyError(ProxyRequestError):
+    """The request fails before anything was streamed: answer with ``status``.
+
+    ``extra``: more fields of the OpenAI ``error`` object (``type`` included, e.g.
+    the backend's own ``usage_limit_reached`` shape); the Anthropic dialect keeps
+    only the message. ``should_retry``: the ``x-should-retry`` header the SDKs obey
+    (None: none sent).
+    """
 
     def __init__(
         self,
@@ -188,9 +197,53 @@ class ProxyError(Exception):
         *,
         code: str | None = None,
         retry_after: float | None = None,
+        extra: dict[str, Any] | None = None,
+        should_retry: bool | None = None,
     ) -> None:
         super().__init__(message)
-        self.status = status
+        self.status = self.status_code = status
         self.message = message
-        self.code = code
+        self.code = code  # type: ignore[assignment]  # None: the dialect's body has none
         self.retry_after = retry_after
+        self.extra = extra or {}
+        self.should_retry = should_retry
+
+
+#: The longest ``Retry-After`` hint a client gets (``resets_at`` says when, exactly).
+MAX_RETRY_AFTER = 300.0
+
+
+def reset_phrase(resets_at: float | None, *, now: float | None = None) -> str:
+    """``"try again at 14:05 UTC"`` (with the date when it is not within a day)."""
+    if resets_at is None:
+        return "try again later"
+    now = time.time() if now is None else now
+    fmt = "%H:%M UTC" if resets_at - now < 86_400 else "%Y-%m-%d %H:%M UTC"
+    return f"try again at {time.strftime(fmt, time.gmtime(resets_at))}"
+
+
+def usage_limit_error(
+    resets_at: float | None, plan_type: str | None, *, now: float | None = None
+) -> ProxyError:
+    """The 429 for an exhausted pool, in the backend's own ``usage_limit_reached`` shape.
+
+    Codex reads ``error.type``/``resets_at``/``plan_type`` and prints its own
+    usage-limit message without retrying; the SDKs get ``x-should-retry: false``
+    when the reset is more than a minute away (retrying sooner is pointless).
+    """
+    now = time.time() if now is None else now
+    resets_in = max(0, round(resets_at - now)) if resets_at is not None else None
+    extra: dict[str, Any] = {"type": "usage_limit_reached", "plan_type": plan_type}
+    if resets_at is not None:
+        extra["resets_at"] = int(resets_at)
+        extra["resets_in_seconds"] = resets_in
+    retry = min(max(float(resets_in or 0), 1.0), MAX_RETRY_AFTER) if resets_in else 60.0
+    return ProxyError(
+        429,
+        f"You've hit your usage limit on every account; {reset_phrase(resets_at, now=now)} "
+        "or add another account.",
+        code="usage_limit_reached",
+        retry_after=retry,
+        extra=extra,
+        should_retry=False if resets_in is None or resets_in > 60 else None,
+    )

@@ -92,4 +92,7 @@ def openai_model_list(
             {"id": i, "object": "model", "created": created, "owned_by": "jupyter-codex"}
             for i in ids
         ],
+        # codex (a custom provider on this proxy) reads ``models`` (its own ModelInfo
+        # list): empty keeps its bundled presets instead of a "failed to decode" per refresh.
+        "models": [],
     }

@@ -20,7 +20,9 @@ from .responses import tool_name_map
 
 _SCHEMA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _EMPTY_PARAMETERS = {"type": "object", "properties": {}}
-_ROLES = "system, developer, user, assistant or tool"
+#: Largest ``n`` (each choice is one upstream request).
+MAX_N = 8
+_ROLES = "system, developer, user, assistant, tool or function"
 
 
 __all__ = ["ChatStreamTranslator", "RequestInfo", "chat_to_responses", "chat_usage"]
@@ -37,6 +39,8 @@ class RequestInfo:
     response_format: dict[str, Any] | None = None
     n: int = 1
     tool_names: dict[str, str] = field(default_factory=dict)
+    #: the request used the deprecated ``functions``/``function_call``: answer in kind
+    legacy_functions: bool = False
 
 
 def _text(content: Any, where: str) -> str:
@@ -174,6 +178,7 @@ def _messages(messages: list[Any], json_object: bool) -> tuple[list[str], list[d
     instructions: list[str] = []
     items: list[dict[str, Any]] = []
     calls: set[str] = set()
+    pending: dict[str, list[str]] = {}  # legacy function name -> unanswered call ids
     for i, msg in enumerate(messages):
         where = f"messages[{i}]"
         if not isinstance(msg, dict):
@@ -193,6 +198,39 @@ def _messages(messages: list[Any], json_object: bool) -> tuple[list[str], list[d
                 _user_part(p, f"{where}.content[{k}]") for k, p in enumerate(parts)]})  # fmt: skip
         elif role == "assistant":
             items.extend(_assistant_items(msg, where, calls))
+            legacy = msg.get("function_call")
+            if legacy is not None:  # the deprecated single function call
+                if not isinstance(legacy, dict) or not legacy.get("name"):
+                    raise InvalidRequestError(
+                        f"{where}.function_call needs 'name' and 'arguments'."
+                    )
+                fn_call_id = f"call_fn_{i}"
+                args = legacy.get("arguments")
+                calls.add(fn_call_id)
+                pending.setdefault(str(legacy["name"]), []).append(fn_call_id)
+                items.append(
+                    {
+                        "type": "function_call",
+                        "call_id": fn_call_id,
+                        "name": str(legacy["name"]),
+                        "arguments": args if isinstance(args, str) else json.dumps(args or {}),
+                    }
+                )
+        elif role == "function":  # the deprecated function result: answers its call
+            fn_name = msg.get("name")
+            waiting = pending.get(fn_name) if isinstance(fn_name, str) else None
+            if not waiting:
+                raise InvalidRequestError(
+                    f"{where} (role function) must answer an earlier assistant "
+                    f"'function_call' named {fn_name!r}."
+                )
+            items.append(
+                {
+                    "type": "function_call_output",
+                    "call_id": waiting.pop(0),
+                    "output": _text(msg.get("content"), where),
+                }
+            )
         elif role == "tool":
             call_id = msg.get("tool_call_id") or msg.get("toolCallId") or msg.get("call_id")
             if not isinstance(call_id, str) or not call_id:
@@ -215,13 +253,19 @@ def chat_to_responses(body: dict[str, Any]) -> tuple[dict[str, Any], RequestInfo
     if not isinstance(model, str) or not model.strip():
         raise InvalidRequestError("'model' is required: a model id such as 'gpt-5.2-codex'.")
     n = body.get("n")
-    if n is not None and n != 1:
-        raise InvalidRequestError("Only n=1 is supported; send one request per completion.")
+    n = 1 if n is None else n
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_N:
+        raise InvalidRequestError(f"'n' must be an integer from 1 to {MAX_N}.")
     stream = bool(body.get("stream"))
+    if n > 1 and stream:
+        raise InvalidRequestError(
+            "n > 1 is served without streaming only (the completions run upstream one by "
+            "one, then merge); send stream: false, or one streamed request per completion."
+        )
     options = body.get("stream_options")
     include_usage = stream and isinstance(options, dict) and bool(options.get("include_usage"))
     effort = _effort(body)
-    info = RequestInfo(model, effort, stream, include_usage, body.get("response_format"))
+    info = RequestInfo(model, effort, stream, include_usage, body.get("response_format"), n)
 
     if "messages" not in body and "input" in body:  # a Responses-shaped body (codex-lb does too)
         skip = ("stream", "stream_options", "n", "reasoning_effort")
@@ -241,7 +285,26 @@ def chat_to_responses(body: dict[str, Any]) -> tuple[dict[str, Any], RequestInfo
             if not isinstance(tools, list):
                 raise InvalidRequestError("'tools' must be a list of tool objects.")
             rbody["tools"] = [_tool(t, f"tools[{k}]") for k, t in enumerate(tools)]
+        functions = body.get("functions")
+        if functions is not None and tools is None:  # the deprecated `functions` API
+            if not isinstance(functions, list):
+                raise InvalidRequestError("'functions' must be a list of function objects.")
+            rbody["tools"] = [
+                _tool({"type": "function", "function": f}, f"functions[{k}]")
+                for k, f in enumerate(functions)
+            ]
+            info.legacy_functions = True
         choice = body.get("tool_choice")
+        legacy_choice = body.get("function_call")
+        if choice is None and legacy_choice is not None:
+            if isinstance(legacy_choice, dict) and isinstance(legacy_choice.get("name"), str):
+                choice = {"type": "function", "name": legacy_choice["name"]}
+            elif legacy_choice in ("auto", "none"):
+                choice = legacy_choice
+            else:
+                raise InvalidRequestError(
+                    "'function_call' must be 'auto', 'none' or {'name': <function name>}."
+                )
         if isinstance(choice, dict) and isinstance(choice.get("function"), dict):
             choice = {"type": "function", "name": choice["function"].get("name")}
         if choice is not None:

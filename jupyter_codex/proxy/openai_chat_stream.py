@@ -93,6 +93,8 @@ class ChatStreamTranslator:
         if isinstance(item.get("id"), str):
             self._item_ids[item["id"]] = index
         function = {"name": call.name, "arguments": ""}
+        if self.info.legacy_functions:  # the deprecated `functions` API: one function_call
+            return [self._chunk({"function_call": function})]
         tool_call = {
             "index": call.index,
             "id": call.call_id,
@@ -105,6 +107,8 @@ class ChatStreamTranslator:
         if not fragment:
             return []
         call.sent += fragment
+        if self.info.legacy_functions:
+            return [self._chunk({"function_call": {"arguments": fragment}})]
         return [
             self._chunk(
                 {"tool_calls": [{"index": call.index, "function": {"arguments": fragment}}]}
@@ -167,7 +171,8 @@ class ChatStreamTranslator:
         elif kind == "response.incomplete" and reason == "content_filter":
             self.finish_reason = "content_filter"
         else:
-            self.finish_reason = "tool_calls" if self._calls else "stop"
+            calls = "function_call" if self.info.legacy_functions else "tool_calls"
+            self.finish_reason = calls if self._calls else "stop"
         return out
 
     def feed(self, event: dict[str, Any]) -> list[dict[str, Any]]:
@@ -244,7 +249,10 @@ class ChatStreamTranslator:
             message["refusal"] = "".join(self._refusal)
         if self._reasoning:
             message["reasoning_content"] = "".join(self._reasoning)
-        if self._calls:
+        if self._calls and self.info.legacy_functions:
+            first = min(self._calls.values(), key=lambda c: c.index)
+            message["function_call"] = {"name": first.name, "arguments": first.sent or "{}"}
+        elif self._calls:
             message["tool_calls"] = [
                 {
                     "id": c.call_id,

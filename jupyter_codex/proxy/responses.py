@@ -39,7 +39,19 @@ _STRIPPED = (
     "prompt_cache_breakpoint",
     "context_management",
     "background",
+    # The backend streams no logprobs and has no tool-call budget: deliberately dropped
+    # (the answer is the same, only without logprobs / without an enforced cap).
+    "top_logprobs",
+    "max_tool_calls",
 )
+#: Fields that name server-side state this proxy (store=false) does not keep: refused
+#: with what to send instead, never forwarded (the backend would reject them).
+_REFUSED = {
+    "conversation": "server-side conversations are not kept here; send the whole "
+    "conversation in 'input', or continue a response with 'previous_response_id'",
+    "prompt": "stored prompt templates are not available through this proxy; send the "
+    "prompt as 'instructions' and 'input'",
+}
 #: Tool keys some clients add that the backend refuses (CLIProxyAPI #1871).
 _TOOL_STRIPPED = ("defer_loading", "cache_control")
 _CALL_ITEMS = (
@@ -140,6 +152,12 @@ def _normalize_item(raw: Any, names: dict[str, str]) -> dict[str, Any]:
     # With store=false the backend cannot resolve item ids; codex itself never sends them.
     item.pop("id", None)
     kind = item.get("type")
+    if kind == "item_reference":
+        raise InvalidRequestError(
+            "Input items of type 'item_reference' are not supported: this proxy stores no "
+            "items (store=false). Send the referenced item itself, or continue a response "
+            "with 'previous_response_id'."
+        )
     if kind == "message":
         role = item.get("role")
         if role == "system":
@@ -187,6 +205,9 @@ def normalize_responses_request(
     if model and ":" in model:
         model, suffix_effort, _ = parse_model(model)
         effort = effort or suffix_effort
+    for field_name, why in _REFUSED.items():
+        if body.get(field_name) is not None:
+            raise InvalidRequestError(f"'{field_name}' is not supported: {why}.")
     out = {k: v for k, v in body.items() if k not in _STRIPPED}
     out["model"] = model or body.get("model")
     if not isinstance(out["model"], str) or not out["model"]:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from traitlets import Bool, Dict, Float, Int, List, Unicode
 from traitlets.config import LoggingConfigurable
@@ -31,7 +31,17 @@ from .keys import ProxyKeys
 from .models_catalog import DEFAULT_MODELS, parse_model
 from .response_memory import ResponseMemory
 from .responses import normalize_responses_request, tool_name_map
-from .upstream import UpstreamClient, UpstreamHTTPError
+from .upstream import UpstreamClient, UpstreamHTTPError, UpstreamStream
+
+#: Header that asks for the cli target's account (the value ``targets.TARGET_HEADER``).
+TARGET_HEADER = "x-jupyter-codex-target"
+
+if TYPE_CHECKING:
+    from ..accounts.manager import AccountManager
+    from ..accounts.router import AccountRouter
+    from ..models import Account
+    from ..store.proxy import RequestLogRepository
+    from ..usage.scheduler import UsageScheduler
 
 Dialect = Literal["chat", "anthropic", "responses"]
 #: What :meth:`ProxyService.exchange` gives the handler: same surface, either mode.
@@ -54,6 +64,8 @@ class Prepared:
     client_id: str = ""
     #: the client's body in Responses shape (previous_response_id expanded)
     client_body: dict[str, Any] = field(default_factory=dict)
+    #: whose account serves it: the api target's pool, or (terminal codex) the cli target's
+    target: Literal["api", "cli"] = "api"
 
 
 class ProxyService(LoggingConfigurable):
@@ -109,6 +121,13 @@ class ProxyService(LoggingConfigurable):
     allow_unknown_models = Bool(
         False, config=True, help="Pass model names outside the list upstream instead of a 404."
     )
+    default_model = Unicode(
+        "",
+        config=True,
+        help="""Upstream model that serves a model name outside the list (opt-in, for clients
+        that send a name of their own, as claude-* names map to claude_model). Empty: such a
+        name gets a 404 (unless allow_unknown_models).""",
+    )
     request_log_rows = Int(10_000, config=True, help="Rows kept in the proxy request log.")
     remembered_responses = Int(
         512,
@@ -124,12 +143,12 @@ class ProxyService(LoggingConfigurable):
     def __init__(
         self,
         *,
-        router: Any,
-        accounts: Any,
-        scheduler: Any,
+        router: AccountRouter,
+        accounts: AccountManager,
+        scheduler: UsageScheduler,
         upstream: UpstreamClient,
         keys: ProxyKeys,
-        request_log: Any,
+        request_log: RequestLogRepository,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -190,8 +209,9 @@ class ProxyService(LoggingConfigurable):
             self._catalog = ids
         self._catalog_at = time.monotonic()
 
-    def resolve_model(self, name: str) -> tuple[str, str | None]:
-        """Client model name -> (upstream model, effort); 404 for an unknown one."""
+    def resolve_model(self, name: str, *, any_model: bool = False) -> tuple[str, str | None]:
+        """Client model name -> (upstream model, effort); 404 for an unknown one
+        (``any_model``: passed through, as codex itself would send it)."""
         aliases = {str(k): str(v) for k, v in self.model_aliases.items()}
         base, effort, is_agent = parse_model(name, aliases=aliases)
         if is_agent:
@@ -201,15 +221,29 @@ class ProxyService(LoggingConfigurable):
                 )
             if not base:
                 return base, effort
-        if base.startswith("claude-") and base not in aliases:
+        base = self._canonical(base)
+        if base.lower().startswith("claude-") and base not in aliases:
             base = self.claude_model or self.model_ids()[0]
-        if not self.allow_unknown_models and base not in self._accepted():
+        accepted = base in self._accepted()
+        if not accepted and self.default_model and not any_model:
+            return self.default_model, effort
+        if not (self.allow_unknown_models or any_model) and not accepted:
             raise ProxyError(
                 404,
                 f"The model '{name}' does not exist or is not served here; GET /v1/models lists them.",
                 code="model_not_found",
             )
         return base, effort
+
+    def _canonical(self, name: str) -> str:
+        """``OpenAI/GPT-5-Codex`` -> ``gpt-5-codex`` when that is a served model: names
+        match case-insensitively, with or without an ``openai/`` provider prefix."""
+        if name.lower().startswith("openai/"):
+            name = name[len("openai/") :]
+        if name in self._accepted():
+            return name
+        by_lower = {m.lower(): m for m in self._accepted()}
+        return by_lower.get(name.lower(), name)
 
     # -- requests ----------------------------------------------------------------------
 
@@ -219,6 +253,7 @@ class ProxyService(LoggingConfigurable):
         """Translate and normalize ``body``; raises InvalidRequestError / ProxyError."""
         info: Any = None
         remembered: str | None = None
+        target = self._target(headers, client_id)
         if dialect == "chat":
             rbody, info = openai_chat.chat_to_responses(body)
             model, names = info.model, info.tool_names
@@ -231,8 +266,12 @@ class ProxyService(LoggingConfigurable):
                 raise ProxyError(400, "'model' is required.", code="invalid_request_error")
             rbody, remembered = self._continue_response(body, client_id)
             names = tool_name_map(rbody)
-        upstream_model, effort = self.resolve_model(model)
-        agent = self._agent_request(body, headers, client_id, rbody, model, upstream_model, effort)
+        upstream_model, effort = self.resolve_model(model, any_model=target == "cli")
+        agent = None
+        if target == "api":
+            agent = self._agent_request(
+                body, headers, client_id, rbody, model, upstream_model, effort
+            )
         if agent is not None:
             return Prepared(
                 dialect,
@@ -260,7 +299,24 @@ class ProxyService(LoggingConfigurable):
             names,
             client_id=client_id,
             client_body=rbody,
+            target=target,
         )
+
+    @staticmethod
+    def _target(headers: Mapping[str, str], client_id: str) -> Literal["api", "cli"]:
+        """``x-jupyter-codex-target: cli`` (terminal codex, see ``targets.TerminalHome``):
+        served with the cli target's account. Only the Jupyter user may ask for it."""
+        wanted = (headers.get(TARGET_HEADER) or "api").strip().lower()
+        if wanted not in ("api", "cli"):
+            raise InvalidRequestError(f"Unknown {TARGET_HEADER} {wanted!r}; use 'api' or 'cli'.")
+        if wanted == "cli" and client_id != "jupyter":
+            raise ProxyError(
+                403,
+                "A proxy key cannot use the cli target's account; authenticate with the "
+                "Jupyter token.",
+                code="permission_denied",
+            )
+        return "cli" if wanted == "cli" else "api"
 
     def _continue_response(
         self, body: dict[str, Any], client_id: str
@@ -343,7 +399,7 @@ class ProxyService(LoggingConfigurable):
         """Append to the request log in the background (never fails the request)."""
         self.spawn(self.request_log.append(**fields))
 
-    def spawn(self, coro: Any) -> None:
+    def spawn(self, coro: Awaitable[Any]) -> None:
         async def guarded() -> None:
             try:
                 await coro
@@ -372,8 +428,18 @@ class ProxyService(LoggingConfigurable):
             self._ids = (time.monotonic(), ids)
         return ids
 
-    async def pick(self, key: str, tried: list[str]) -> Any:
-        """The conversation's account while it is a candidate, else the router's choice."""
+    async def pick(self, key: str, tried: list[str], target: str = "api") -> Account:
+        """The conversation's account while it is a candidate, else the router's choice
+        (the cli target: its active account, and no other)."""
+        if target == "cli":
+            account = await self.router.active("cli")
+            if account is None or account.id in tried:
+                raise NoAccountAvailableError(
+                    "No account serves the cli target: add one or choose one in the Codex "
+                    "panel (or `jupyter codex accounts use ID --target cli`).",
+                    retry_after=60.0,
+                )
+            return account
         owner = self.affinity.get(key)
         if owner is not None and owner not in tried:
             others = (await self._account_ids()) - {owner}
@@ -382,6 +448,22 @@ class ProxyService(LoggingConfigurable):
             except NoAccountAvailableError:
                 pass
         return await self.router.pick_for_request(exclude=tried)
+
+    async def open_on(self, account_id: str, body: dict[str, Any], key: str) -> UpstreamStream:
+        """A 200 upstream stream on ``account_id``; a 401 refreshes its token once (only
+        if the rejected token is still the stored one: a burst of 401s, one refresh)."""
+        credentials = await self.accounts.credentials(account_id)
+        try:
+            stream = await self.upstream.open(credentials, body, session_id=key)
+        except UpstreamHTTPError as e:
+            if e.kind != "auth" or credentials.kind != "chatgpt":
+                raise
+            credentials = await self.accounts.force_refresh(
+                account_id, rejected_token=credentials.access_token
+            )
+            stream = await self.upstream.open(credentials, body, session_id=key)
+        self.spawn(self.scheduler.ingest_headers(account_id, stream.headers))
+        return stream
 
     def bind(self, key: str, account_id: str) -> None:
         """Remember who served the conversation; a short detour does not move it."""
@@ -409,7 +491,7 @@ class ProxyService(LoggingConfigurable):
         reason = f"proxy: upstream {error.status or ''} {error.code or error.kind}".replace(
             "  ", " "
         )
-        await self.router.cooldown(account_id, until, reason)
+        await self.router.cooldown(account_id, until, reason, kind=error.kind)
 
 
 def _effort_of(body: Mapping[str, Any]) -> str | None:

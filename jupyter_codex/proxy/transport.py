@@ -31,6 +31,8 @@ import zlib
 from collections.abc import AsyncIterator, Callable
 from urllib.parse import urlsplit
 
+from ..errors import UpstreamError
+
 #: Largest status line or header line accepted from upstream.
 _MAX_LINE = 64 * 1024
 _READ_SIZE = 1 << 16
@@ -48,7 +50,7 @@ async def read_bounded(chunks: AsyncIterator[bytes], limit: int) -> bytes:
     return b"".join(parts)[:limit]
 
 
-class TransportError(Exception):
+class TransportError(UpstreamError):
     """The upstream could not be reached, or the connection broke (no HTTP answer)."""
 
 

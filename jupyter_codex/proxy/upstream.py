@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from ..accounts.credentials import Credentials
+from ..errors import UpstreamError
 from ..usage.collector import parse_usage_limit_error, ssl_context
 from .transport import StreamResponse, StreamTransport, TransportError, read_bounded
 
@@ -46,16 +47,20 @@ CLIENT_VERSION = "0.169.0"
 
 
 @dataclass
-class UpstreamHTTPError(Exception):
-    """An attempt failed before any event arrived."""
+class UpstreamHTTPError(UpstreamError):
+    """An attempt failed before any event arrived (in the one error tree: ``UpstreamError``)."""
 
     kind: FailureKind
     status: int | None
     message: str
-    code: str | None = None
+    code: str | None = None  # type: ignore[assignment]  # the upstream's code, if any
     reset_at: float | None = None
     retry_after: float | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    plan_type: str | None = None
+
+    def __post_init__(self) -> None:
+        self.details: dict[str, Any] = {}  # CodexError's; the fields above say it all
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.status}): {self.message}"
@@ -376,6 +381,7 @@ def classify(status: int, raw: bytes, headers: Mapping[str, str]) -> UpstreamHTT
     retry_after = parse_retry_after(lower.get("retry-after"))
     kind: FailureKind
     reset_at = None
+    plan_type = error.get("plan_type") if isinstance(error.get("plan_type"), str) else None
     if status == 429:
         reset_at = parse_usage_limit_error(body)
         kind = (
@@ -397,6 +403,7 @@ def classify(status: int, raw: bytes, headers: Mapping[str, str]) -> UpstreamHTT
         reset_at=reset_at,
         retry_after=retry_after,
         headers=lower,
+        plan_type=plan_type,
     )
 
 

@@ -147,4 +147,6 @@ MIGRATIONS: list[list[str]] = [
     # so a client that restarts (a kernel) can tell whether the thread can serve its tools,
     # and a thread started afresh gets them again.
     ["ALTER TABLE sessions ADD COLUMN tools TEXT"],
+    # n: whether a session's sandboxed commands may use the network (issue 17).
+    ["ALTER TABLE sessions ADD COLUMN network_access INTEGER NOT NULL DEFAULT 0"],
 ]

@@ -30,6 +30,7 @@ _SESSION_COLUMNS = (
     "updated_at",
     "last_seq",
     "tools",
+    "network_access",
 )
 #: A thread's tools are fixed when it starts: never updated.
 _UPDATABLE = frozenset(_SESSION_COLUMNS) - {"id", "created_at", "tools"}
@@ -38,6 +39,7 @@ _UPDATABLE = frozenset(_SESSION_COLUMNS) - {"id", "created_at", "tools"}
 def _session_from_row(row: Sequence[Any]) -> Session:
     values = dict(zip(_SESSION_COLUMNS, row, strict=True))
     values["archived"] = bool(values["archived"])
+    values["network_access"] = bool(values["network_access"])
     values["tools"] = json.loads(values["tools"]) if values["tools"] else None
     return Session(**values)
 
@@ -52,6 +54,7 @@ class SessionRepository:
         """Store a new session."""
         data = session.model_dump(include=set(_SESSION_COLUMNS))
         data["archived"] = int(data["archived"])
+        data["network_access"] = int(data["network_access"])
         data["tools"] = json.dumps(data["tools"]) if data["tools"] else None
         columns = ", ".join(_SESSION_COLUMNS)
         marks = ", ".join(f":{c}" for c in _SESSION_COLUMNS)

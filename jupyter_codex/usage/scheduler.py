@@ -65,6 +65,20 @@ class UsageScheduler(LoggingConfigurable):
         config=True,
         help="Usage history points kept per account (older ones are deleted).",
     )
+    poll_timeout = Float(
+        15.0,
+        config=True,
+        help="""Deadline (seconds) of one account's usage poll, its token refresh included
+        (the HTTP client's own per-phase timeout is 10 s). A poll that misses it counts as a
+        failed poll: the last good snapshot is kept.""",
+    )
+    round_deadline = Float(
+        60.0,
+        config=True,
+        help="""Deadline (seconds) of one scheduler tick (polling every due account). Polls
+        still running then are cancelled and retried on a later tick, so one slow account
+        never stalls the others' schedule.""",
+    )
 
     def __init__(
         self,
@@ -178,8 +192,7 @@ class UsageScheduler(LoggingConfigurable):
         self._last_poll[account_id] = time.time()
         self._spread[account_id] = 1.0 + random.uniform(-self.jitter, self.jitter)
         try:
-            credentials = await self._source.credentials(account_id)
-            snapshot = await self._collector.fetch(credentials)
+            snapshot = await asyncio.wait_for(self._fetch(account_id), self.poll_timeout)
             if snapshot is None:
                 return None
             stored = await self._usage.put(account_id, snapshot)
@@ -189,6 +202,8 @@ class UsageScheduler(LoggingConfigurable):
             raise
         except Exception as e:
             message = e.message if isinstance(e, CodexError) else type(e).__name__
+            if isinstance(e, asyncio.TimeoutError):
+                message = f"no answer within {self.poll_timeout:.0f} s (poll_timeout)"
             self.log.warning("Usage poll of account %s failed: %s", account_id, message)
             if not isinstance(e, CodexError):
                 self.log.debug("Usage poll failure details", exc_info=True)
@@ -197,6 +212,10 @@ class UsageScheduler(LoggingConfigurable):
             except Exception:
                 self.log.exception("Cannot record the failed usage poll of %s", account_id)
                 return None
+
+    async def _fetch(self, account_id: str) -> UsageSnapshot | None:
+        credentials = await self._source.credentials(account_id)
+        return await self._collector.fetch(credentials)
 
     async def _notify(self, reason: str) -> None:
         for cb in list(self._listeners):
@@ -216,7 +235,14 @@ class UsageScheduler(LoggingConfigurable):
                 due, delay = await self._plan()
                 if due:
                     self.log.debug("Polling usage of %d account(s)", len(due))
-                    await self._poll_many(due)
+                    try:
+                        await asyncio.wait_for(self._poll_many(due), self.round_deadline)
+                    except asyncio.TimeoutError:
+                        self.log.warning(
+                            "Usage polling round missed its %.0f s deadline; the rest is "
+                            "retried later",
+                            self.round_deadline,
+                        )
                     await self._notify("poll")
                     continue
             except asyncio.CancelledError:

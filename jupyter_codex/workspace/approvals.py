@@ -50,14 +50,85 @@ def reply_for(
     if kind == "user_input":
         answers = (extra or {}).get("answers") or {}
         return {
-            "answers": {k: {"answers": list(v)} for k, v in answers.items()} if accepted else {}
+            "answers": {
+                k: {"answers": [v] if isinstance(v, str) else list(v)} for k, v in answers.items()
+            }
+            if accepted
+            else {}
         }
-    # elicitation
+    # elicitation: a form's accept always carries an object (codex's own "may this MCP
+    # tool run?" question is a form without fields, answered with {}).
+    content = (extra or {}).get("content")
+    if content is None and params.get("requestedSchema") is not None:
+        content = {}
     return {
         "action": "accept" if accepted else ("cancel" if decision == "cancel" else "decline"),
-        "content": (extra or {}).get("content") if accepted else None,
+        "content": content if accepted else None,
         "_meta": None,
     }
+
+
+def questions_of(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The questions of a ``request_user_input`` request, in our snake_case shape."""
+    questions = []
+    for q in params.get("questions") or []:
+        if not isinstance(q, dict) or not q.get("id"):
+            continue
+        options = q.get("options")
+        questions.append(
+            {
+                "id": str(q["id"]),
+                "header": q.get("header") or "",
+                "question": q.get("question") or "",
+                "options": [
+                    {"label": o.get("label", ""), "description": o.get("description") or ""}
+                    for o in options
+                    if isinstance(o, dict)
+                ]
+                if isinstance(options, list)
+                else None,
+                "is_other": bool(q.get("isOther")),
+                "is_secret": bool(q.get("isSecret")),
+            }
+        )
+    return questions
+
+
+def form_of(params: dict[str, Any]) -> dict[str, Any]:
+    """What an MCP elicitation asks: its server, mode, message and form schema (or URL)."""
+    return {
+        "server": params.get("serverName"),
+        "mode": params.get("mode") or "form",
+        "message": params.get("message") or params.get("description") or "",
+        "schema": params.get("requestedSchema"),
+        "url": params.get("url"),
+    }
+
+
+def check_answer(approval: Approval, decision: str, extra: dict[str, Any] | None) -> None:
+    """Refuse (400) an accept that does not carry what its request needs."""
+    if not decision.startswith("accept"):
+        return
+    extra = extra or {}
+    if approval.kind == "user_input":
+        answers = extra.get("answers")
+        if not answers:
+            raise InvalidRequestError("Answer a user-input request with 'answers'.")
+        known = {q["id"] for q in approval.questions or []}
+        unknown = sorted(set(answers) - known)
+        if known and unknown:
+            raise InvalidRequestError(
+                f"No question with id {unknown[0]!r} in this request; "
+                f"questions: {', '.join(sorted(known))}."
+            )
+    elif approval.kind == "elicitation" and (approval.form or {}).get("schema") is not None:
+        content = extra.get("content") or {}
+        if not isinstance(content, dict):
+            raise InvalidRequestError("Accept an elicitation form with 'content' (an object).")
+        schema = (approval.form or {}).get("schema") or {}
+        missing = [k for k in schema.get("required") or [] if content.get(k) in (None, "")]
+        if missing:
+            raise InvalidRequestError(f"The form needs a value for {', '.join(missing)}.")
 
 
 class ApprovalBook:
@@ -81,9 +152,17 @@ class ApprovalBook:
         return any(p.approval.session_id == session_id for p in self._pending.values())
 
     async def ask(
-        self, session_id: str, method: str, params: dict[str, Any], timeout: float
+        self,
+        session_id: str,
+        method: str,
+        params: dict[str, Any],
+        timeout: float,
+        *,
+        turn_id: str | None = None,
     ) -> dict[str, Any]:
-        """Publish an approval request and wait for a decision (or the timeout)."""
+        """Publish an approval request and wait for a decision (or the timeout).
+        ``turn_id``: the session's turn it belongs to, when not the request's own (a
+        subagent's request belongs to the turn that spawned the subagent)."""
         kind = APPROVAL_METHODS[method]
         now = time.time()
         approval = Approval(
@@ -91,7 +170,7 @@ class ApprovalBook:
             session_id=session_id,
             kind=kind,  # type: ignore[arg-type]
             method=method,
-            turn_id=params.get("turnId"),
+            turn_id=turn_id or params.get("turnId"),
             item_id=params.get("itemId"),
             created_at=now,
             expires_at=now + timeout,
@@ -99,6 +178,9 @@ class ApprovalBook:
             cwd=params.get("cwd"),
             reason=params.get("reason") or params.get("message"),
             changes=params.get("changes"),
+            questions=questions_of(params) if kind == "user_input" else None,
+            form=form_of(params) if kind == "elicitation" else None,
+            thread_id=params.get("threadId"),
             params=params,
         )
         future: asyncio.Future[tuple[str, dict[str, Any] | None]] = (
@@ -153,12 +235,7 @@ class ApprovalBook:
             )
         if pending.future.done():
             raise ConflictError("This approval has already been decided.")
-        if (
-            pending.approval.kind == "user_input"
-            and decision.startswith("accept")
-            and not (extra or {}).get("answers")
-        ):
-            raise InvalidRequestError("Answer a user-input request with 'answers'.")
+        check_answer(pending.approval, decision, extra)
         pending.future.set_result((decision, extra))
         return pending.approval
 

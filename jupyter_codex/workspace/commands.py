@@ -59,15 +59,18 @@ class SlashCommands:
     async def _cmd_status(self, session_id: str, args: str) -> dict[str, Any]:
         ws = self._ws
         session = await ws.get_session(session_id)
+        # The session's own target: an agent-mode (api) session reports the api account.
+        server = ws.server(session.target)
         account: dict[str, Any] | None = None
         usage: dict[str, Any] | None = ws.live.rate_limits
         try:
-            account = (await ws.app_server.request("account/read", {}, timeout=10)).get("account")
+            await server.ensure_started()
+            account = (await server.request("account/read", {}, timeout=10)).get("account")
         except AppServerError as e:
             account = {"error": e.message}
         if account and account.get("type") == "chatgpt":
             try:
-                limits = await ws.app_server.request("account/rateLimits/read", None, timeout=15)
+                limits = await server.request("account/rateLimits/read", None, timeout=15)
                 usage = limits.get("rateLimits") or usage
             except AppServerError as e:
                 ws.log.info("rate limits unavailable for /status: %s", e)
@@ -80,9 +83,11 @@ class SlashCommands:
             "approval_policy": session.approval_policy,
             "sandbox": session.sandbox,
             "thread_id": session.thread_id,
+            "target": session.target,
+            "network_access": session.network_access,
             "usage": usage,
             "token_usage": runtime.token_usage,
-            "app_server": ws.app_server.info(),
+            "app_server": server.info(),
         }
         ws.events.append(session_id, "status", status)
         return {"status": status}
@@ -130,9 +135,9 @@ class SlashCommands:
             session = await ws.sessions.get(session_id)
             models: list[Any] = []
             try:
-                models = (await ws.app_server.request("model/list", {}, timeout=15)).get(
-                    "data"
-                ) or []
+                server = ws.server(session.target)
+                await server.ensure_started()
+                models = (await server.request("model/list", {}, timeout=15)).get("data") or []
             except AppServerError as e:
                 ws.log.info("model/list failed: %s", e)
             return {"model": session.model, "effort": session.effort, "models": models}
@@ -151,11 +156,13 @@ class SlashCommands:
     async def list_skills(self, session: Session) -> list[dict[str, Any]]:
         """Skills Codex offers in the session's folder (cached for a minute)."""
         folder, _ = resolve_folder(self._ws.root_dir, session.cwd)
-        key = str(folder)
+        key = f"{session.target}:{folder}"
         cached = self._skills.get(key)
         if cached and time.monotonic() - cached[0] < self._SKILL_TTL:
             return cached[1]
-        result = await self._ws.app_server.request("skills/list", {"cwds": [key]}, timeout=30)
+        server = self._ws.server(session.target)
+        await server.ensure_started()
+        result = await server.request("skills/list", {"cwds": [str(folder)]}, timeout=30)
         skills: list[dict[str, Any]] = []
         for entry in result.get("data") or []:
             for skill in entry.get("skills") or []:

@@ -116,6 +116,10 @@ EVENT_TYPES = frozenset(
         "approval.requested",
         "approval.resolved",
         "session.forked",
+        "session.compacting",
+        "turn.undone",
+        "subagent.started",
+        "subagent.completed",
         "turn.force_stopped",
         "status",
     }

@@ -30,6 +30,33 @@ class SessionRuntime:
     token_usage: dict[str, Any] | None = None
 
 
+@dataclass
+class SubAgent:
+    """A subagent thread spawned by a session's thread (or by another subagent)."""
+
+    session_id: str
+    thread_id: str
+    parent_thread_id: str
+    parent_item_id: str | None  # the spawning tool call, in the parent's timeline
+    parent_turn_id: str | None
+    path: str | None
+
+    def tag(self) -> dict[str, Any]:
+        return {
+            "thread_id": self.thread_id,
+            "path": self.path,
+            "parent_thread_id": self.parent_thread_id,
+            "parent_item_id": self.parent_item_id,
+            "parent_turn_id": self.parent_turn_id,
+        }
+
+
+#: A subagent's own lifecycle, renamed so it never reads as the session's turn.
+_SUBAGENT_TYPES = {"turn.started": "subagent.started", "turn.completed": "subagent.completed"}
+#: Subagent events not shown: its token counts and thread status are not the session's.
+_SUBAGENT_SKIP = frozenset({"token_usage", "thread.status", "rate_limits", "thread.started"})
+
+
 class LiveTurns:
     """Threads, loaded generations and running turns of every session."""
 
@@ -44,6 +71,7 @@ class LiveTurns:
         self.starting: set[str] = set()  # sessions between the turn limit check and turn/start
         self.rate_limits: dict[str, Any] | None = None
         self._by_thread: dict[str, str] = {}
+        self._subagents: dict[str, SubAgent] = {}
 
     # -- lookups ---------------------------------------------------------------
 
@@ -56,8 +84,16 @@ class LiveTurns:
         return runtime
 
     def session_of(self, thread_id: str | None) -> str | None:
-        """The session a Codex thread belongs to (None: not one of ours)."""
-        return self._by_thread.get(thread_id) if thread_id else None
+        """The session a Codex thread belongs to, a subagent's thread included (None: not
+        one of ours)."""
+        if not thread_id:
+            return None
+        sub = self._subagents.get(thread_id)
+        return sub.session_id if sub else self._by_thread.get(thread_id)
+
+    def subagent(self, thread_id: str | None) -> SubAgent | None:
+        """The subagent running ``thread_id``, if it is one of a session's subagents."""
+        return self._subagents.get(thread_id) if thread_id else None
 
     def register(self, session: Session) -> None:
         if session.thread_id:
@@ -114,8 +150,14 @@ class LiveTurns:
                     if runtime.active_turn:
                         self.events.append(sid, event.type, event.data, turn_id=runtime.active_turn)
             return
-        session_id = self.session_of(thread_id_of(method, params))
-        if session_id is None:
+        thread_id = thread_id_of(method, params)
+        session_id = self.session_of(thread_id)
+        if session_id is None or thread_id is None:
+            return
+        self._watch_spawns(session_id, thread_id, method, params)
+        sub = self._subagents.get(thread_id)
+        if sub is not None:
+            self._on_subagent(sub, method, params)
             return
         runtime = self.runtime_of(session_id)
         for event in normalize(method, params):
@@ -129,6 +171,58 @@ class LiveTurns:
                 self.approvals.cancel_session(session_id)
             self.events.append(
                 session_id, event.type, event.data, turn_id=event.turn_id, item_id=event.item_id
+            )
+
+    def _watch_spawns(
+        self, session_id: str, thread_id: str, method: str, params: dict[str, Any]
+    ) -> None:
+        """Learn a subagent's thread from the ``subAgentActivity`` item of its parent
+        (codex sends it before the subagent's first turn)."""
+        if method != "item/started":
+            return
+        item = params.get("item") or {}
+        child = item.get("agentThreadId")
+        if item.get("type") != "subAgentActivity" or not child or child in self._subagents:
+            return
+        self._subagents[child] = SubAgent(
+            session_id=session_id,
+            thread_id=child,
+            parent_thread_id=thread_id,
+            parent_item_id=item.get("id"),
+            parent_turn_id=params.get("turnId"),
+            path=item.get("agentPath"),
+        )
+
+    def adopt(self, thread: dict[str, Any]) -> SubAgent | None:
+        """Register a subagent thread found by ``thread/read`` (its source names its
+        parent); None when its parent is none of our sessions' threads."""
+        source = thread.get("source")
+        spawn = (
+            ((source.get("subAgent") or {}).get("thread_spawn") or {})
+            if isinstance(source, dict)
+            else {}
+        )
+        parent = str(thread.get("parentThreadId") or spawn.get("parent_thread_id") or "")
+        session_id = self.session_of(parent)
+        if session_id is None or not thread.get("id"):
+            return None
+        return self._subagents.setdefault(
+            thread["id"],
+            SubAgent(session_id, thread["id"], parent, None, None, spawn.get("agent_path")),
+        )
+
+    def _on_subagent(self, sub: SubAgent, method: str, params: dict[str, Any]) -> None:
+        """A subagent's events go to its session's log, tagged with ``subagent`` (who,
+        and under which tool call of the parent), keeping the subagent's own turn id."""
+        for event in normalize(method, params):
+            if event.type in _SUBAGENT_SKIP:
+                continue
+            self.events.append(
+                sub.session_id,
+                _SUBAGENT_TYPES.get(event.type, event.type),
+                {**event.data, "subagent": sub.tag()},
+                turn_id=event.turn_id,
+                item_id=event.item_id,
             )
 
     def lifecycle_listener(self, target: str) -> Any:
@@ -170,4 +264,4 @@ class LiveTurns:
             runtime.active_turn = None
 
 
-__all__ = ["LiveTurns", "SessionRuntime"]
+__all__ = ["LiveTurns", "SessionRuntime", "SubAgent"]

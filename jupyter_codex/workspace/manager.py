@@ -18,6 +18,7 @@ from typing import Any
 from traitlets import Enum, Float, Instance, Int, List, Unicode, observe
 from traitlets.config import LoggingConfigurable
 
+from ..config import default_data_dir
 from ..errors import AppServerError, ConflictError, InvalidRequestError, TooManyTurnsError
 from ..models import Session, SessionCreate, SessionUpdate, Target
 from ..paths import check_allowed_folder, resolve_folder
@@ -26,7 +27,10 @@ from ..supervisor import AppServerManager
 from .approvals import APPROVAL_METHODS, ApprovalBook
 from .commands import SlashCommands, parse_slash
 from .eventlog import EventBroker, EventLog
+from .history import ThreadActions
+from .images import ImageStore
 from .live import LiveTurns
+from .settings import SessionLimits, turn_overrides
 from .tools import TOOL_CALL_METHOD, ToolRouter
 
 #: Broker channel of events that belong to no session.
@@ -42,6 +46,7 @@ class WorkspaceManager(LoggingConfigurable):
     """
 
     root_dir = Unicode(help="Folder sessions are confined to (the server's root_dir).")
+    data_dir = Unicode(help="The extension's data dir (images are kept under it).")
     default_model = Unicode(
         "", config=True, help="Model for new sessions. Empty: Codex's own default."
     )
@@ -113,6 +118,12 @@ class WorkspaceManager(LoggingConfigurable):
         self.events = EventLog(EventRepository(database), EventBroker(self.log), self.log)
         self.approvals = ApprovalBook(self.events, self.log)
         self.commands = SlashCommands(self)
+        self.limits = SessionLimits(parent=self, log=self.log)
+        #: Steer, compact, fork and undo.
+        self.actions = ThreadActions(self)
+        self.images = ImageStore(
+            str(Path(self.data_dir or default_data_dir()) / "images"), parent=self, log=self.log
+        )
         self.live = LiveTurns(list(self.app_servers), self.events, self.approvals, self.log)
         self.tools = ToolRouter(parent=self, log=self.log, session_of=self.live.session_of)
         self._locks: dict[str, asyncio.Lock] = {}
@@ -168,9 +179,15 @@ class WorkspaceManager(LoggingConfigurable):
             effort=body.effort or self.default_effort or None,
             approval_policy=body.approval_policy or self.default_approval_policy,
             sandbox=body.sandbox or self.default_sandbox,
+            network_access=bool(body.network_access),
             created_at=now,
             updated_at=now,
             tools=body.tools or None,
+        )
+        self.limits.check(
+            sandbox=session.sandbox,
+            approval_policy=session.approval_policy,
+            network_access=session.network_access,
         )
         server = self.server(target)
         result = await server.request("thread/start", self._start_params(session, folder))
@@ -197,6 +214,11 @@ class WorkspaceManager(LoggingConfigurable):
         """Rename, archive/unarchive or change a session's defaults."""
         session = await self.sessions.get(session_id)
         changes = body.model_dump(exclude_none=True)
+        self.limits.check(
+            sandbox=body.sandbox,
+            approval_policy=body.approval_policy,
+            network_access=body.network_access,
+        )
         if changes.get("archived") and self.live.is_running(session_id):
             raise ConflictError("Stop the running turn before archiving this session.")
         if changes:
@@ -220,22 +242,27 @@ class WorkspaceManager(LoggingConfigurable):
         await self.events.flush()
         await self.sessions.delete(session_id)
         self.live.forget(session_id, session.thread_id)
+        self.images.forget(session_id)
         if session.thread_id:
             await self._try("thread/archive", {"threadId": session.thread_id}, session.target)
         self.events.forget(session_id)
 
     # -- turns ---------------------------------------------------------------
 
-    async def send_message(self, session_id: str, text: str) -> dict[str, Any]:
+    async def send_message(
+        self, session_id: str, text: str, images: list[str] | None = None
+    ) -> dict[str, Any]:
         """Start a turn (or run a slash command). A second message while a turn
-        runs is rejected with 409, never queued silently."""
-        slash = parse_slash(text)
+        runs is rejected with 409, never queued silently. ``images``: ids of images
+        stored with :meth:`ImageStore.save`, sent as ``localImage`` inputs."""
+        slash = parse_slash(text) if not images else None
         if slash is not None:
             return await self.commands.run(session_id, *slash)
         async with self._lock(session_id):
             session = await self.sessions.get(session_id)
             self._check_idle(session_id)
             input_items = [{"type": "text", "text": text, "text_elements": []}]
+            input_items += self.images.inputs(session_id, images or [])
             input_items += await self.commands.skill_inputs(session, text)
             return await self.start_turn(session, "turn/start", {"input": input_items}, text)
 
@@ -292,10 +319,8 @@ class WorkspaceManager(LoggingConfigurable):
         thread_id = await self._ensure_thread(session)
         params = {"threadId": thread_id, **params}
         if method == "turn/start":
-            if session.model:
-                params["model"] = session.model
-            if session.effort:
-                params["effort"] = session.effort
+            # The session's current settings, every turn: a PATCH applies to the next turn.
+            params = {**turn_overrides(session), **params}
         result = await self.server(session.target).request(method, params)
         turn_id = (result.get("turn") or {}).get("id")
         runtime = self.live.runtime_of(session.id, session.target)
@@ -419,6 +444,23 @@ class WorkspaceManager(LoggingConfigurable):
     def _lock(self, session_id: str) -> asyncio.Lock:
         return self._locks.setdefault(session_id, asyncio.Lock())
 
+    # For the session's other actions (history.py): the same lock, checks and attach.
+    def session_lock(self, session_id: str) -> asyncio.Lock:
+        """The lock that serializes turn starts in one session."""
+        return self._lock(session_id)
+
+    def check_idle(self, session_id: str) -> None:
+        """409 while a turn runs in the session."""
+        self._check_idle(session_id)
+
+    async def ensure_thread(self, session: Session) -> str:
+        """The session's thread id, loaded into its app-server's current process."""
+        return await self._ensure_thread(session)
+
+    def public(self, session: Session) -> dict[str, Any]:
+        """The session as stored events show it."""
+        return self._public(session)
+
     def _check_idle(self, session_id: str) -> None:
         if self.live.is_running(session_id):
             raise ConflictError(
@@ -439,17 +481,37 @@ class WorkspaceManager(LoggingConfigurable):
 
     # -- app-server callbacks ------------------------------------------------
 
+    async def _parent_session(self, thread_id: str | None) -> str | None:
+        """The session of a subagent thread we were not told about: its ``source`` says
+        which thread spawned it (asked once per thread, on each target)."""
+        if not thread_id:
+            return None
+        for server in self.app_servers.values():
+            try:
+                answer = await server.request("thread/read", {"threadId": thread_id}, timeout=10)
+            except AppServerError:
+                continue
+            sub = self.live.adopt(answer.get("thread") or {})
+            if sub is not None:
+                return sub.session_id
+        return None
+
     def _approval_handler(self, method: str) -> Any:
         async def handle(params: dict[str, Any]) -> dict[str, Any]:
             thread_id = params.get("threadId")
-            session_id = self.live.session_of(thread_id if isinstance(thread_id, str) else None)
+            thread_id = thread_id if isinstance(thread_id, str) else None
+            session_id = self.live.session_of(thread_id) or await self._parent_session(thread_id)
             if session_id is None:
                 # Not one of ours (e.g. an agent-mode thread without a session): refuse safely.
                 from .approvals import reply_for
 
                 return reply_for(APPROVAL_METHODS[method], "decline", params, None)
-            target = self.live.runtime_of(session_id).target
-            timeout = self.approval_timeouts.get(target, self.approval_timeout)
-            return await self.approvals.ask(session_id, method, params, timeout)
+            runtime = self.live.runtime_of(session_id)
+            timeout = self.approval_timeouts.get(runtime.target, self.approval_timeout)
+            # A subagent's request belongs to the session's running turn, so a client
+            # following that turn (send_and_wait) sees it and answers it.
+            sub = self.live.subagent(thread_id)
+            turn_id = (sub.parent_turn_id or runtime.active_turn) if sub else None
+            return await self.approvals.ask(session_id, method, params, timeout, turn_id=turn_id)
 
         return handle

@@ -130,12 +130,14 @@ export class CodexAPI {
     return answer.sessions;
   }
 
-  createSession(body: {
-    cwd: string;
-    title?: string;
-    model?: string;
-    effort?: string;
-  }): Promise<Codex.ISession> {
+  createSession(
+    body: {
+      cwd: string;
+      title?: string;
+      model?: string;
+      effort?: string;
+    } & Codex.ISessionSettings
+  ): Promise<Codex.ISession> {
     return this.call('sessions', json('POST', body));
   }
 
@@ -151,7 +153,8 @@ export class CodexAPI {
     id: string,
     changes: Partial<
       Pick<Codex.ISession, 'title' | 'archived' | 'model' | 'effort'>
-    >
+    > &
+      Codex.ISessionSettings
   ): Promise<Codex.ISession> {
     return this.call(`sessions/${id}`, json('PATCH', changes));
   }
@@ -163,8 +166,69 @@ export class CodexAPI {
     return answer.events;
   }
 
-  sendMessage(id: string, text: string): Promise<{ [key: string]: any }> {
-    return this.call(`sessions/${id}/messages`, json('POST', { text }));
+  sendMessage(
+    id: string,
+    text: string,
+    images?: string[]
+  ): Promise<{ [key: string]: any }> {
+    const body = images && images.length ? { text, images } : { text };
+    return this.call(`sessions/${id}/messages`, json('POST', body));
+  }
+
+  /** Store an image (base64 or a data: URL) for a later message of the session. */
+  uploadImage(
+    id: string,
+    data: string
+  ): Promise<{ id: string; mime: string; size: number }> {
+    return this.call(`sessions/${id}/images`, json('POST', { data }));
+  }
+
+  /** Where a stored image is served (for thumbnails). */
+  imageUrl(sessionId: string, imageId: string): string {
+    return URLExt.join(
+      this.serverSettings.baseUrl,
+      'codex',
+      'api',
+      'sessions',
+      sessionId,
+      'images',
+      imageId
+    );
+  }
+
+  /** A file under the server root, base64 (an image to attach). */
+  async readBase64(path: string): Promise<string> {
+    const s = this.serverSettings;
+    const url =
+      URLExt.join(
+        s.baseUrl,
+        'api',
+        'contents',
+        ...path.split('/').filter(Boolean).map(encodeURIComponent)
+      ) + '?content=1&format=base64&type=file';
+    const model = await requestJSON<{ content: string }>(url, {}, s);
+    return model.content;
+  }
+
+  /** Add text to the running turn (`turn/steer`). */
+  steer(id: string, text: string): Promise<{ [key: string]: any }> {
+    return this.call(`sessions/${id}/steer`, json('POST', { text }));
+  }
+
+  compact(id: string): Promise<{ [key: string]: any }> {
+    return this.call(`sessions/${id}/compact`, json('POST', {}));
+  }
+
+  fork(id: string, title?: string): Promise<Codex.ISession> {
+    return this.call(`sessions/${id}/fork`, json('POST', { title }));
+  }
+
+  undo(id: string): Promise<{ undone: string; files: string[] }> {
+    return this.call(`sessions/${id}/undo`, json('POST', {}));
+  }
+
+  limits(): Promise<Codex.ILimits> {
+    return this.call('limits');
   }
 
   stop(id: string, force: boolean): Promise<{ stopped: boolean }> {
@@ -187,8 +251,12 @@ export class CodexAPI {
     return answer.approvals;
   }
 
-  decide(id: string, decision: Codex.Decision): Promise<unknown> {
-    return this.call(`approvals/${id}`, json('POST', { decision }));
+  decide(
+    id: string,
+    decision: Codex.Decision,
+    answer: Codex.IAnswer = {}
+  ): Promise<unknown> {
+    return this.call(`approvals/${id}`, json('POST', { decision, ...answer }));
   }
 
   // -- accounts, targets, usage, logs ---------------------------------------

@@ -112,6 +112,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       settings,
       openFile: path => void app.commands.execute('docmanager:open', { path }),
       currentFolder: () => fileBrowser?.model.path ?? '',
+      selectedFiles: () =>
+        fileBrowser ? Array.from(fileBrowser.selectedItems(), i => i.path) : [],
       activeFile: () => activeDocument(app)?.path ?? null,
       openAccounts,
       icon: codexIcon,

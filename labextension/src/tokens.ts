@@ -25,6 +25,8 @@ export namespace Codex {
     effort: string | null;
     approval_policy: string;
     sandbox: string;
+    /** Whether sandboxed commands may use the network. */
+    network_access?: boolean;
     archived: boolean;
     created_at: number;
     updated_at: number;
@@ -59,6 +61,45 @@ export namespace Codex {
     truncated?: boolean;
   }
 
+  /** Settings that decide what a session's commands may do. */
+  export interface ISessionSettings {
+    sandbox?: string;
+    approval_policy?: string;
+    network_access?: boolean;
+  }
+
+  /** What the administrator lets sessions be set to (`GET codex/api/limits`). */
+  export interface ILimits {
+    sandboxes: string[];
+    approval_policies: string[];
+    network_access: boolean;
+  }
+
+  /** One question of a `user_input` request. */
+  export interface IQuestion {
+    id: string;
+    header: string;
+    question: string;
+    options: { label: string; description: string }[] | null;
+    is_other: boolean;
+    is_secret: boolean;
+  }
+
+  /** What an MCP server's elicitation asks (a JSON-schema form, or a URL). */
+  export interface IElicitationForm {
+    server: string | null;
+    mode: string;
+    message: string;
+    schema: { [key: string]: any } | null;
+    url: string | null;
+  }
+
+  /** The answer that accepts a question (`answers`) or a form (`content`). */
+  export interface IAnswer {
+    answers?: { [questionId: string]: string[] };
+    content?: { [field: string]: unknown };
+  }
+
   export interface IApproval {
     id: string;
     session_id: string;
@@ -72,6 +113,8 @@ export namespace Codex {
     cwd?: string | null;
     reason?: string | null;
     changes?: IFileChange[] | null;
+    questions?: IQuestion[] | null;
+    form?: IElicitationForm | null;
     params?: { [key: string]: any } | null;
   }
 

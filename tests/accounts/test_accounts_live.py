@@ -121,17 +121,13 @@ async def test_live_session_switches_account_mid_session(
     # Switching must never revoke the previous account's tokens (the router still uses them).
     assert not fake_upstream.requests_to("/oauth/revoke")
 
-    # Terminals' managed CODEX_HOME follows the cli target (0600 auth.json).
-    terminal_auth = codex_data_dir / "terminal_codex_home" / "auth.json"
-    for _ in range(50):
-        if (
-            terminal_auth.exists()
-            and json.loads(terminal_auth.read_text())["tokens"]["account_id"] == "acct-2"
-        ):
-            break
-        await asyncio.sleep(0.1)
-    assert json.loads(terminal_auth.read_text())["tokens"]["account_id"] == "acct-2"
-    assert stat.S_IMODE(terminal_auth.stat().st_mode) == 0o600
+    # Terminals' managed CODEX_HOME goes through the proxy on the cli target's account
+    # (0600 config.toml) and holds no auth.json, so no refresh token (see TerminalHome).
+    terminal_home = codex_data_dir / "terminal_codex_home"
+    config = terminal_home / "config.toml"
+    assert 'x-jupyter-codex-target" = "cli"' in config.read_text()
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert not (terminal_home / "auth.json").exists()
 
     accounts = {x["id"]: x for x in (await api.call("GET", "accounts"))["accounts"]}
     assert accounts[b["id"]]["active_targets"] == ["cli"]
@@ -224,51 +220,42 @@ async def test_switch_is_pushed_to_websocket_subscribers(
     ws.close()
 
 
-async def test_tokens_a_terminal_refreshed_are_read_back_before_our_refresh(
-    api: Api, fake_upstream: FakeUpstream, jp_root_dir: Path, codex_data_dir: Path
+async def test_a_burst_of_401s_costs_one_refresh(
+    api: Api, fake_upstream: FakeUpstream, jp_root_dir: Path, jp_fetch: Any
 ) -> None:
-    import httpx
-
+    """Workspace codex and proxy requests all get 401 for the same token: one refresh."""
     rt = fake_upstream.add_account("acct-1", "user1@example.com", refresh_token="rt-1")
     body = {"auth_json": auth_json("user1@example.com", "acct-1", rt, exp=time.time() + 1800)}
     a = await api.call("POST", "accounts", "import", body=body)
-    await api.call("PATCH", "targets", "cli", body={"account_id": a["id"]})
-    terminal_auth = codex_data_dir / "terminal_codex_home" / "auth.json"
-    for _ in range(50):
-        if terminal_auth.exists():
-            break
-        await asyncio.sleep(0.1)
-    written = json.loads(terminal_auth.read_text())
-    assert written["tokens"]["refresh_token"] == "rt-1"
-
-    # A `codex` in a Jupyter terminal refreshes on its own: rt-1 is spent, rt-2 is live.
-    async with httpx.AsyncClient(verify=fake_upstream.ssl_context()) as client:
-        r = await client.post(
-            fake_upstream.auth_base_url + "/oauth/token",
-            json={
-                "client_id": "app_EMoamEEZ73f0CkXaXp7hrann",
-                "grant_type": "refresh_token",
-                "refresh_token": "rt-1",
-            },
-        )
-    fresh = r.json()
-    written["tokens"].update(
-        access_token=fresh["access_token"],
-        refresh_token=fresh["refresh_token"],
-        id_token=fresh.get("id_token", written["tokens"]["id_token"]),
-    )
-    terminal_auth.write_text(json.dumps(written))
-
-    # Now codex in the workspace gets a 401 and asks us to refresh: we must use the
-    # terminal's rotated token, not our stale rt-1 (that would be refresh_token_reused).
+    for target in ("cli", "api"):
+        await api.call("PATCH", "targets", target, body={"account_id": a["id"]})
     (jp_root_dir / "proj").mkdir()
     sid = (await api.call("POST", "sessions", body={"cwd": "proj"}))["id"]
-    fake_upstream.script(
-        "after terminal", http_error(401, {"error": {"message": "expired"}}), text("ok")
-    )
-    await api.call("POST", "sessions", sid, "messages", body={"text": "after terminal"})
-    done = await api.wait_event(sid, turn_completed)
+    fake_upstream.script("warm", text("warm"))
+    await api.call("POST", "sessions", sid, "messages", body={"text": "warm"})
+    first = await api.wait_event(sid, turn_completed)
+    before = fake_upstream.refreshes
+    fake_upstream.revoke_access_tokens()  # every token out there is now refused
+    fake_upstream.script("after revoke", text("ok"))
+
+    async def proxied() -> Any:
+        body = {"model": "gpt-5.2-codex", "messages": [{"role": "user", "content": "burst"}]}
+        answer = await jp_fetch(
+            "codex", "v1", "chat", "completions", method="POST", body=json.dumps(body)
+        )
+        return json.loads(answer.body)
+
+    await api.call("POST", "sessions", sid, "messages", body={"text": "after revoke"})
+    replies = await asyncio.gather(*(proxied() for _ in range(4)))
+    assert all(r["choices"][0]["message"]["content"] for r in replies)
+    done = await api.wait_event(sid, lambda e: turn_completed(e) and e["seq"] > first["seq"])
     assert done["data"]["status"] == "completed", done
+    # A second burst on the now-replaced token: no second refresh.
+    fake_upstream.script("again", text("ok"))
+    await api.call("POST", "sessions", sid, "messages", body={"text": "again"})
+    await api.wait_event(sid, lambda e: turn_completed(e) and e["seq"] > done["seq"])
+    assert fake_upstream.refreshes - before == 1
+    assert fake_upstream.refresh_errors() == []
     account = await api.call("GET", "accounts", a["id"])
     assert account["status"] == "active", account["status_reason"]
 

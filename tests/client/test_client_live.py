@@ -4,12 +4,13 @@ upstream: sessions, send_and_wait, approvals by callback, typed events and repla
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from typing import Any
 
 import pytest
-from fakes import exec_command, hang, text
+from fakes import apply_patch, exec_command, hang, text, tool_call
 from live_server import Live
 from tcp_proxy import TcpProxy
 
@@ -228,3 +229,75 @@ def test_all_sessions_stream_and_approvals_listing(client: CodexClient, live: Li
     for event in client.events(session.id):
         if isinstance(event, TurnCompleted):
             break
+
+
+def test_on_approval_answers_a_question_with_a_typed_request(
+    client: CodexClient, live: Live
+) -> None:
+    questions = {
+        "questions": [
+            {
+                "id": "env",
+                "header": "Env",
+                "question": "Which environment?",
+                "options": [
+                    {"label": "staging", "description": ""},
+                    {"label": "prod", "description": ""},
+                ],
+            },
+            {
+                "id": "token",
+                "header": "Token",
+                "question": "Token?",
+                "isSecret": True,
+                "options": [{"label": "none", "description": ""}],
+            },
+        ]
+    }
+    live.fake.script("CLIENT-ASK", tool_call("request_user_input", questions), text("Deployed."))
+    session = client.create_session("proj")
+    asked: list[ApprovalData] = []
+
+    def answer(approval: ApprovalData) -> dict[str, object]:
+        asked.append(approval)
+        return {"env": "staging", "token": ["s3cret"]}
+
+    result = client.send_and_wait(session.id, "CLIENT-ASK go", on_approval=answer, timeout=60)
+    assert result.status == "completed" and result.text == "Deployed."
+    (request,) = asked
+    assert request.kind == "user_input" and request.questions is not None
+    env, token = request.questions
+    assert [o.label for o in env.options or []] == ["staging", "prod"]
+    assert token.is_secret and token.is_other
+    outputs = live.fake.responses_requests("CLIENT-ASK")[-1].function_call_outputs
+    assert json.loads(outputs[-1]) == {
+        "answers": {"env": {"answers": ["staging"]}, "token": {"answers": ["s3cret"]}}
+    }
+
+
+def test_steer_undo_fork_and_compact_from_the_client(client: CodexClient, live: Live) -> None:
+    live.fake.script("CLIENT-STEER", hang() + text("slow"), text("steered"))
+    live.fake.script(
+        "CLIENT-UNDO",
+        apply_patch("*** Begin Patch\n*** Add File: client-made.txt\n+x\n*** End Patch"),
+        text("made"),
+    )
+    session = client.create_session("proj", network_access=False)
+    client.send(session.id, "CLIENT-STEER go")
+    live.fake.wait_for(lambda f: f.hanging, timeout=30)
+    assert client.steer(session.id, "CLIENT-STEERED now")["steered"] is True
+    live.fake.release()
+    deadline = time.monotonic() + 30
+    while client.get_session(session.id).state != "idle" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "CLIENT-STEERED now" in json.dumps(live.fake.responses_requests("CLIENT-STEER")[-1].body)
+
+    result = client.send_and_wait(session.id, "CLIENT-UNDO make", timeout=60)
+    assert result.status == "completed"
+    made = live.root / "proj" / "client-made.txt"
+    assert made.exists()
+    assert client.undo(session.id)["files"] == ["client-made.txt"] and not made.exists()
+
+    fork = client.fork(session.id, title="client fork")
+    assert fork.id != session.id and fork.title == "client fork"
+    assert client.compact(fork.id) == {"compacting": True}

@@ -30,6 +30,7 @@ def make_jwt(
     plan: str = "pro",
     exp: int | None = None,
     user_id: str | None = None,
+    jti: str | None = None,
 ) -> str:
     """An unsigned JWT (alg none) with the claims Codex reads; Codex never checks signatures
     of ChatGPT tokens, but it does parse header.payload.signature (all three non-empty)."""
@@ -46,6 +47,8 @@ def make_jwt(
         "exp": int(exp if exp is not None else time.time() + 3600),
         "iat": int(time.time()),
     }
+    if jti is not None:  # tokens minted in the same second still differ
+        claims["jti"] = jti
     header = {"alg": "none", "typ": "JWT"}
     return ".".join(
         (_b64(json.dumps(header).encode()), _b64(json.dumps(claims).encode()), _b64(b"signature"))

@@ -74,9 +74,14 @@ class FakeHandler(RequestHandler):
         )
         self.record = req
         fake._record(req)
+        if (method == "POST" and path in RESPONSES_PATHS) or path == "/backend-api/wham/usage":
+            denied = fake._check_access(req.bearer)
+            if denied is not None:
+                return self.write_json(*denied)
         if method == "POST" and path in RESPONSES_PATHS:
             step = fake._pick_step(body if isinstance(body, dict) else {})
             if isinstance(step, HttpError):
+                fake._after_http_error(req.account_id, step)
                 for k, v in step.headers:
                     self.set_header(k, v)
                 return self.write_json(step.status, step.body)
@@ -86,6 +91,8 @@ class FakeHandler(RequestHandler):
             # ~6 s of retries; a 400 fails the turn).
             self.write_json(fake.websocket_status, {"error": {"message": "use HTTPS SSE"}})
         elif method == "GET" and path == "/backend-api/wham/usage":
+            if fake.usage_delay:  # a slow usage endpoint (deadline tests)
+                await asyncio.sleep(fake.usage_delay)
             self.write_json(*fake._usage_answer(req.account_id))
         elif method == "GET" and path == "/backend-api/wham/accounts/check":
             self.write_json(200, fake._accounts_check(req.account_id))

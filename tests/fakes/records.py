@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -153,6 +154,29 @@ class TokenStore:
     devices: dict[str, DeviceAuth] = field(default_factory=dict)  # device_auth_id -> login
     codes: dict[str, CodeGrant] = field(default_factory=dict)  # authorization code -> grant
     device_interval: str = "5"  # a string, as the real endpoint sends it
+    #: check access tokens' ``exp`` on model and usage requests (401 once expired)
+    enforce_exp: bool = False
+    minted: set[str] = field(default_factory=set)  # access tokens issued here
+    revoked_access: set[str] = field(default_factory=set)
+    refreshes: int = 0  # successful refresh-token grants
+
+    def check_access(self, token: str | None) -> tuple[int, JSON] | None:
+        """None when ``token`` may call the backend, else the 401 the backend answers."""
+        if token is None or token.startswith("sk-"):
+            return None
+        if token in self.revoked_access:
+            return 401, {"error": {"message": "Token revoked.", "code": "token_revoked"}}
+        if self.enforce_exp:
+            try:
+                payload = token.split(".")[1]
+                claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+                exp = float(claims["exp"])
+            except (IndexError, KeyError, TypeError, ValueError):
+                return 401, {"error": {"message": "Malformed token.", "code": "invalid_token"}}
+            if exp <= time.time():
+                message = "Provided authentication token is expired. Please try signing in again."
+                return 401, {"error": {"message": message, "code": "token_expired"}}
+        return None
 
     def issue(self, account_id: str, token: str | None = None) -> str:
         token = token or f"rt-{account_id}-{secrets.token_hex(4)}"
@@ -177,6 +201,7 @@ class TokenStore:
             return 401, {"error": "refresh_token_reused"}
         account_id = self.live.pop(token, None) or "acct-unknown"
         self.used.add(token)
+        self.refreshes += 1
         return 200, self._mint(account_id)
 
     def exchange(self, form: JSON) -> tuple[int, JSON]:
@@ -240,8 +265,13 @@ class TokenStore:
     def _mint(self, account_id: str) -> JSON:
         account = self.accounts.get(account_id) or Account(account_id, f"{account_id}@example.com")
         jwt = make_jwt(
-            account.email, account_id, account.plan, exp=int(time.time()) + self.access_ttl
+            account.email,
+            account_id,
+            account.plan,
+            exp=int(time.time()) + self.access_ttl,
+            jti=secrets.token_hex(4),
         )
+        self.minted.add(jwt)
         return {
             "id_token": jwt,
             "access_token": jwt,

@@ -55,13 +55,16 @@ def call_item(part: CallPart, body: JSON, call_id: str) -> JSON:
     if part.kind == "tool":
         name, args = part.payload
         arguments = args if isinstance(args, str) else json.dumps(args)
-        return {
+        item = {
             "type": "function_call",
             "id": f"fc_{call_id}",
             "call_id": call_id,
             "name": name,
             "arguments": arguments,
         }
+        if part.namespace:
+            item["namespace"] = part.namespace
+        return item
     cmd = part.payload
     if part.kind == "patch":
         cmd = f"apply_patch <<'EOF'\n{part.payload.strip()}\nEOF\n"
@@ -238,14 +241,31 @@ def sse_frame(event: JSON) -> bytes:
 
 
 def user_texts(body: JSON) -> list[str]:
-    """Texts of the user messages in ``input``, oldest first (what rules match against)."""
+    """Texts of the user messages in ``input``, oldest first (what rules match against).
+
+    A subagent's task arrives as an ``agent_message`` from its parent (``author`` "/root",
+    ``recipient`` "/root/helper"): for the subagent that is the user's message, so it
+    counts too; messages the other way (a child's answer to its parent) do not."""
     texts: list[str] = []
     for item in body.get("input") or []:
-        if not isinstance(item, dict) or item.get("role") != "user":
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") == "agent_message":
+            author, recipient = str(item.get("author") or ""), str(item.get("recipient") or "")
+            if not recipient.startswith(author.rstrip("/") + "/"):
+                continue
+        elif item.get("role") != "user":
             continue
         content = item.get("content")
         if isinstance(content, str):
             texts.append(content)
         elif isinstance(content, list):
-            texts.append("".join(str(c.get("text", "")) for c in content if isinstance(c, dict)))
+            # The task's payload is an ``encrypted_content`` part: the fake's own plaintext.
+            texts.append(
+                "".join(
+                    str(c.get("text") or c.get("encrypted_content") or "")
+                    for c in content
+                    if isinstance(c, dict)
+                )
+            )
     return texts

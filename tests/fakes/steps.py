@@ -38,6 +38,8 @@ class CallPart:
     justification: str = "The test asks for it."
     yield_time_ms: int = 10_000
     call_id: str | None = None
+    #: The tool's namespace (code-mode models nest e.g. ``spawn_agent`` in ``collaboration``).
+    namespace: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,9 +122,12 @@ def apply_patch(patch_text: str, call_id: str | None = None) -> Reply:
     return Reply((CallPart("patch", patch_text, call_id=call_id),))
 
 
-def tool_call(name: str, arguments: JSON | str, call_id: str | None = None) -> Reply:
-    """A generic ``function_call`` (dynamic tools, ``update_plan``, ``request_user_input``…)."""
-    return Reply((CallPart("tool", (name, arguments), call_id=call_id),))
+def tool_call(
+    name: str, arguments: JSON | str, call_id: str | None = None, namespace: str | None = None
+) -> Reply:
+    """A generic ``function_call`` (dynamic tools, ``update_plan``, ``request_user_input``…);
+    ``namespace`` for a namespaced tool (``tool_call("spawn_agent", …, namespace="collaboration")``)."""
+    return Reply((CallPart("tool", (name, arguments), call_id=call_id, namespace=namespace),))
 
 
 def hang() -> Reply:

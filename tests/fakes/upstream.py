@@ -9,6 +9,7 @@ loop; every public method is safe to call from the test thread.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import json
 import shutil
@@ -29,7 +30,7 @@ from tornado.web import Application
 from .handler import FakeHandler
 from .records import Account, RecordedRequest, TokenStore, Usage
 from .sse import user_texts
-from .steps import JSON, Step, text
+from .steps import JSON, HttpError, Step, text
 
 MODELS = ["gpt-5.4", "gpt-5.4-mini"]
 
@@ -49,6 +50,9 @@ class FakeUpstream:
         self.models = list(MODELS)  # ids listed under "data" of /models
         self.websocket_status = 426  # answer to Codex's WebSocket upgrade attempts
         self.requests: list[RecordedRequest] = []
+        self._refresh_errors: list[str] = []
+        #: seconds ``/wham/usage`` waits before answering (0: at once)
+        self.usage_delay = 0.0
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._rules: list[_Rule] = []
@@ -203,6 +207,38 @@ class FakeUpstream:
         with self._lock:
             self._tokens.revoked.add(token)
 
+    def enforce_token_expiry(self, access_ttl: int | None = 20) -> None:
+        """Issue access tokens valid ``access_ttl`` s and answer 401 ``token_expired`` to a
+        model or usage request whose bearer JWT is past its ``exp`` (None: stop)."""
+        with self._lock:
+            self._tokens.enforce_exp = access_ttl is not None
+            if access_ttl is not None:
+                self._tokens.access_ttl = int(access_ttl)
+
+    def revoke_access_tokens(self) -> int:
+        """Revoke every access token issued or seen so far (401 ``token_revoked``), as a
+        sign-out elsewhere does; refresh tokens stay valid. Returns how many."""
+        with self._lock:
+            seen = {r.bearer for r in self.requests if r.bearer}
+            fresh = (self._tokens.minted | seen) - self._tokens.revoked_access
+            self._tokens.revoked_access |= fresh
+            return len(fresh)
+
+    @property
+    def refreshes(self) -> int:
+        """Successful refresh-token grants so far."""
+        with self._lock:
+            return self._tokens.refreshes
+
+    def refresh_errors(self) -> list[str]:
+        """The ``error`` of every refused refresh (e.g. ``refresh_token_reused``)."""
+        with self._lock:
+            return list(self._refresh_errors)
+
+    def _check_access(self, token: str | None) -> tuple[int, JSON] | None:
+        with self._lock:
+            return self._tokens.check_access(token)
+
     def live_refresh_token(self, account_id: str) -> str | None:
         """The account's current (latest issued, unused) refresh token."""
         with self._lock:
@@ -330,6 +366,26 @@ class FakeUpstream:
             headers.update(self._extra_headers.get(account_id, {}))
             return headers
 
+    def _after_http_error(self, account_id: str | None, error: HttpError) -> None:
+        """A 429 ``usage_limit_reached`` means the account *is* exhausted: ``/wham/usage``
+        says so from then on (limit reached, 5-hour window at 100 %, its reset), as the
+        real backend's does, until the test calls :meth:`set_usage` again."""
+        body = error.body.get("error") if isinstance(error.body, dict) else None
+        if error.status != 429 or not isinstance(body, dict) or not account_id:
+            return
+        if body.get("type") != "usage_limit_reached":
+            return
+        with self._lock:
+            usage = self._usage.get(account_id, Usage())
+            self._usage[account_id] = dataclasses.replace(
+                usage,
+                primary_used=100,
+                allowed=False,
+                limit_reached=True,
+                plan_type=str(body.get("plan_type") or usage.plan_type),
+                primary_reset_after=int(body.get("resets_in_seconds") or usage.primary_reset_after),
+            )
+
     def _usage_answer(self, account_id: str | None) -> tuple[int, JSON]:
         with self._lock:
             status = self._usage_fail.get(account_id or "")
@@ -370,7 +426,10 @@ class FakeUpstream:
     def _refresh(self, body: Any) -> tuple[int, JSON]:
         with self._cond:
             try:
-                return self._tokens.token(body)
+                status, answer = self._tokens.token(body)
+                if status != 200 and isinstance(answer.get("error"), str):
+                    self._refresh_errors.append(answer["error"])
+                return status, answer
             finally:
                 self._cond.notify_all()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fakes import exec_command, hang, text, usage_limit_error
+from fakes import exec_command, hang, text, tool_call, usage_limit_error
 from kernel_driver import KernelDriver, assert_readable, final_plain
 from kernel_live import Live
 
@@ -272,3 +272,60 @@ def test_format_code_renders_the_answer_as_code(live: Live, nb: KernelDriver) ->
     run = nb.ok("%codex --format code CODE-FENCED")
     final = run.of_type("update_display_data")[-1]["content"]["data"]
     assert final["text/markdown"] == f"Here:\n\n{fenced}", final
+
+
+def test_codex_image_sends_a_file_and_a_displayed_picture(live: Live, nb: KernelDriver) -> None:
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+    live.fake.script("MAGIC-IMG", text("Two pictures."))
+    nb.ok(
+        "import base64\nfrom IPython.display import Image\n"
+        f"raw = base64.b64decode({png!r})\nopen('pixel.png', 'wb').write(raw)\n"
+        "shown = Image(data=raw)\nshown"
+    )
+    run = nb.ok("%codex --image pixel.png --image shown MAGIC-IMG describe them")
+    assert "Two pictures." in final_plain(run)
+    body = live.fake.responses_requests("MAGIC-IMG")[-1].body
+    parts = [
+        part
+        for item in body["input"]
+        if item.get("role") == "user"
+        for part in item.get("content") or []
+        if part.get("type") == "input_image"
+    ]
+    assert len(parts) == 2 and all(png[:40] in json.dumps(p) for p in parts)
+    bad = nb.run("%codex --image nowhere.png MAGIC-IMG")
+    assert_readable(bad, "no such file")
+
+
+def test_codex_without_buttons_prints_the_question_and_how_to_answer(
+    live: Live, nb: KernelDriver
+) -> None:
+    questions = {
+        "questions": [
+            {
+                "id": "unit",
+                "header": "Unit",
+                "question": "Which unit?",
+                "options": [
+                    {"label": "meters", "description": "SI"},
+                    {"label": "feet", "description": ""},
+                ],
+            }
+        ]
+    }
+    live.fake.script("LOOP-ASK", tool_call("request_user_input", questions), text("Using feet."))
+    run = nb.start("for attempt in range(1):\n    %codex LOOP-ASK")
+    nb.wait_for(lambda: "Which unit?" in run.stdout, timeout=60, what="the question")
+    assert "meters — SI" in run.stdout and "answers={'unit': ['meters']}" in run.stdout
+    with live.server.client() as http:
+        (pending,) = http.get("/codex/api/approvals").json()["approvals"]
+        assert pending["id"] in run.stdout
+        http.post(
+            f"/codex/api/approvals/{pending['id']}",
+            json={"decision": "accept", "answers": {"unit": ["feet"]}},
+        )
+    nb.wait(run, timeout=60)
+    assert run.status == "ok", run.describe()
+    assert "Using feet." in final_plain(run)
+    outputs = live.fake.responses_requests("LOOP-ASK")[-1].function_call_outputs
+    assert json.loads(outputs[-1]) == {"answers": {"unit": {"answers": ["feet"]}}}

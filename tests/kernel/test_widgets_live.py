@@ -3,7 +3,9 @@ following a real server's event stream."""
 
 from __future__ import annotations
 
-from fakes import exec_command, text
+import json
+
+from fakes import exec_command, text, tool_call
 from kernel_driver import KernelDriver, final_plain
 from kernel_live import Live, import_account
 
@@ -141,3 +143,40 @@ def test_usage_chart_draws_the_history(live: Live, nb: KernelDriver) -> None:
     assert account == live.account_id and int(count) >= 1
     assert svg.startswith("<svg") and ("<polyline" in svg or "<circle" in svg)
     assert "5-hour window" in svg and "weekly window" in svg
+
+
+def test_chat_widget_answers_a_question(live: Live, nb: KernelDriver) -> None:
+    nb.ok(WAIT_UNTIL)
+    questions = {
+        "questions": [
+            {
+                "id": "size",
+                "header": "Size",
+                "question": "How big?",
+                "options": [
+                    {"label": "Small", "description": ""},
+                    {"label": "Large", "description": ""},
+                ],
+            }
+        ]
+    }
+    live.fake.script("WIDGET-ASK", tool_call("request_user_input", questions), text("Noted."))
+    areas = set(nb.widget_ids("TextareaModel"))
+    sends = set(nb.widget_ids("ButtonModel", description="Send"))
+    radios = set(nb.widget_ids("RadioButtonsModel"))
+    submits = set(nb.widget_ids("ButtonModel", description="Submit"))
+    nb.ok(
+        "from jupyter_codex.kernel.widgets import ChatWidget\nasking = ChatWidget(session='ask-demo')\nasking"
+    )
+    area = new_widget(nb, "TextareaModel", areas)
+    send = new_widget(nb, "ButtonModel", sends, description="Send")
+    nb.ok("await wait_until(lambda: asking.session_id is not None)")
+    nb.send_comm(area, {"method": "update", "state": {"value": "WIDGET-ASK"}, "buffer_paths": []})
+    nb.click(send)
+    radio = new_widget(nb, "RadioButtonsModel", radios)
+    submit = new_widget(nb, "ButtonModel", submits, description="Submit")
+    nb.send_comm(radio, {"method": "update", "state": {"index": 1}, "buffer_paths": []})
+    nb.click(submit)
+    nb.ok("await asyncio.wait_for(asking.turn_done.wait(), 60)")
+    outputs = live.fake.responses_requests("WIDGET-ASK")[-1].function_call_outputs
+    assert json.loads(outputs[-1]) == {"answers": {"size": {"answers": ["Large"]}}}

@@ -130,8 +130,19 @@ async def test_failover_on_a_connection_failure(
     # Alone, the unreachable account is an error in the client's dialect.
     with pytest.raises(openai.APIStatusError) as info:
         await client.chat.completions.create(model=MODEL, messages=ask("unreachable"))
-    assert info.value.status_code == 502
+    assert info.value.status_code == 503  # an outage: 503 with Retry-After, in each dialect
     assert info.value.body["code"] == "upstream_unreachable"  # type: ignore[index]
+    assert int(info.value.response.headers["retry-after"]) >= 1
+    with pytest.raises(openai.APIStatusError) as info:
+        await client.responses.create(model=MODEL, input="unreachable")
+    assert info.value.status_code == 503 and "retry-after" in info.value.response.headers
+    assert info.value.body["code"] == "upstream_unreachable"  # type: ignore[index]
+    claude = anthropic_client(*server)
+    with pytest.raises(anthropic.APIStatusError) as refused:
+        await claude.messages.create(model=MODEL, max_tokens=50, messages=ask("unreachable"))
+    assert refused.value.status_code == 503
+    assert int(refused.value.response.headers["retry-after"]) >= 1
+    assert refused.value.body["error"]["type"] == "overloaded_error"  # type: ignore[index]
 
     await add_account(api, fake_upstream, 1)
     fake_upstream.script("reach me", text("served by the second account", chunks=2))
@@ -145,8 +156,9 @@ async def test_failover_on_a_connection_failure(
     # (a connection failure says nothing about the account, so it does not cool down).
     first_choice = await codex_app(jp_serverapp).core.router.pick_for_request()
     assert first_choice.id == dead["id"]
-    log = await wait_log(api, 2)
-    assert [r["status"] for r in log] == [200, 502] and log[0]["account_id"] != dead["id"]
+    log = await wait_log(api, 4)
+    assert [r["status"] for r in log] == [200, 503, 503, 503]
+    assert log[0]["account_id"] != dead["id"]
 
 
 # -- live usage from response headers --------------------------------------------------------

@@ -256,14 +256,16 @@ async def test_all_accounts_limited_answers_429_with_retry_after(
         )
     assert 1 <= int(info.value.response.headers["retry-after"]) <= 300
     assert responses_accounts(fake_upstream)[2:] == ["acct-1", "acct-2"]
-    # Now nobody is left: 503 with Retry-After, without asking upstream.
-    with pytest.raises(openai.APIStatusError) as unavailable:
+    assert info.value.body["type"] == "usage_limit_reached"  # type: ignore[index]
+    # Now nobody is left: still the usage limit (429, not an outage's 503), with
+    # Retry-After, without asking upstream.
+    with pytest.raises(openai.RateLimitError) as unavailable:
         await client.chat.completions.create(
             model=MODEL, messages=[{"role": "user", "content": "anything"}]
         )
-    assert unavailable.value.status_code == 503
+    assert unavailable.value.status_code == 429
     assert int(unavailable.value.response.headers["retry-after"]) >= 1
-    assert unavailable.value.body["type"] == "server_error"  # type: ignore[index]
+    assert unavailable.value.body["type"] == "usage_limit_reached"  # type: ignore[index]
     assert len(responses_accounts(fake_upstream)) == 4
 
 

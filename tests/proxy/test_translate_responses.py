@@ -181,3 +181,41 @@ def test_usage_of_tolerates_nulls_and_fills_total() -> None:
     )
     assert usage is not None and usage.total_tokens == 7 and usage.cached_tokens == 0
     assert usage_of({"id": "r"}) is None
+
+
+# -- Responses fields the backend cannot take: each stripped, translated or refused -------
+
+
+def _normalized(**fields: Any) -> dict[str, Any]:
+    body = {"model": "gpt-5.2-codex", "input": "hi", **fields}
+    return normalize_responses_request(body, model="gpt-5.2-codex", session_key="k")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "fragment"),
+    [
+        ("conversation", "conv_123", "send the whole conversation"),
+        ("conversation", {"id": "conv_123"}, "previous_response_id"),
+        ("prompt", {"id": "pmpt_1", "version": "2"}, "stored prompt templates"),
+    ],
+)
+def test_server_side_state_fields_are_refused(field: str, value: Any, fragment: str) -> None:
+    with pytest.raises(InvalidRequestError, match=fragment) as info:
+        _normalized(**{field: value})
+    assert f"'{field}' is not supported" in info.value.message
+
+
+def test_item_reference_inputs_are_refused_with_what_to_send() -> None:
+    with pytest.raises(InvalidRequestError, match="Send the referenced item itself"):
+        _normalized(input=[{"type": "item_reference", "id": "msg_1"}])
+
+
+def test_logprobs_and_tool_call_budget_are_stripped() -> None:
+    out = _normalized(top_logprobs=5, max_tool_calls=3)
+    assert "top_logprobs" not in out and "max_tool_calls" not in out
+
+
+def test_stream_options_keep_only_what_the_backend_takes() -> None:
+    out = _normalized(stream_options={"include_usage": True, "include_obfuscation": False})
+    assert out["stream_options"] == {"include_obfuscation": False}
+    assert "stream_options" not in _normalized(stream_options={"include_usage": True})

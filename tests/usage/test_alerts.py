@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -28,8 +29,12 @@ def _events(path: Path) -> list[dict[str, str]]:
 
 
 async def test_notify_command_receives_switches_and_alerts(
-    tmp_path: Path, fake_upstream: FakeUpstream
+    tmp_path: Path, fake_upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A server started earlier in this process exported its own JUPYTER_CODEX_* variables
+    # (server URL, CODEX_HOME bookkeeping): the command must see only the event's.
+    for key in [k for k in os.environ if k.startswith("JUPYTER_CODEX_")]:
+        monkeypatch.delenv(key)
     out = tmp_path / "events.jsonl"
     script = tmp_path / "notify.py"
     script.write_text(SCRIPT)

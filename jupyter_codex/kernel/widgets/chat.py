@@ -19,7 +19,8 @@ from typing import Any
 import ipywidgets as widgets
 
 from ...errors import CodexError
-from .._client import AsyncCodexClient
+from .._client import AsyncCodexClient, approval_reply
+from .._events import ApprovalData
 from ..connection import get_connection
 from ..render import Timeline, event_data, event_field
 from ..sessions import SessionBook, SessionRequest, shared_book
@@ -161,8 +162,9 @@ class ChatWidget(widgets.VBox):  # type: ignore[misc]
         if not approval_id or approval_id in self.approvals:
             return
 
-        def decide(decision: str) -> None:
-            self._spawn(self.client.decide(approval_id, decision))
+        def decide(value: Any) -> None:
+            decision, answer = approval_reply(ApprovalData.model_validate(approval), value)
+            self._spawn(self.client.decide(approval_id, decision, **answer))
 
         self.approvals[approval_id] = ApprovalPrompt(approval, on_decide=decide)
         self.approval_box.children = tuple(self.approvals.values())

@@ -34,16 +34,23 @@ import {
 import { Codex } from '../tokens';
 import { classes, PanelEnvironment } from './context';
 import { Markdown } from './Markdown';
+import { isQuestion, QuestionCard } from './Questions';
 
 /** Lines shown of a long output or diff before "Show all". */
 const COLLAPSED_LINES = 14;
 
 export interface IBubbleActions {
-  decide: (approvalId: string, decision: Codex.Decision) => void;
+  decide: (
+    approvalId: string,
+    decision: Codex.Decision,
+    answer?: Codex.IAnswer
+  ) => void;
   openSession: (id: string) => void;
   /** Root folders that map codex's absolute paths to Jupyter paths. */
   roots: readonly string[];
   cwd: string;
+  /** Thumbnail URL of an image a user message carried (null: none). */
+  imageUrl?: (path: string) => string | null;
 }
 
 export const BubbleView = React.memo(function BubbleView(props: {
@@ -58,6 +65,27 @@ export const BubbleView = React.memo(function BubbleView(props: {
       body = (
         <div className="jp-codex-UserText">
           <UserText text={bubble.text} />
+          {bubble.images.length > 0 && (
+            <div className="jp-codex-Thumbnails">
+              {bubble.images.map((image, i) => {
+                const url =
+                  actions.imageUrl?.(String(image.path ?? '')) ??
+                  (typeof image.url === 'string' ? image.url : null);
+                return url ? (
+                  <img
+                    key={i}
+                    className="jp-codex-Thumbnail"
+                    src={url}
+                    alt="image sent to Codex"
+                  />
+                ) : (
+                  <span className="jp-codex-Chip" key={i}>
+                    image
+                  </span>
+                );
+              })}
+            </div>
+          )}
           {bubble.inputs.length > 0 && (
             <div className="jp-codex-Chips">
               {bubble.inputs.map((input, i) => (
@@ -109,12 +137,33 @@ export const BubbleView = React.memo(function BubbleView(props: {
       );
       break;
     case 'approval':
-      body = (
+      body = isQuestion(bubble.approval) ? (
+        <QuestionCard bubble={bubble} actions={actions} />
+      ) : (
         <ApprovalCard
           bubble={bubble}
           related={props.related}
           actions={actions}
         />
+      );
+      break;
+    case 'subagent':
+      body = (
+        <details className="jp-codex-Subagent" data-thread-id={bubble.threadId}>
+          <summary>
+            <span className="jp-codex-BubbleTitle">
+              Subagent {bubble.path ?? bubble.threadId}
+            </span>{' '}
+            <span className="jp-codex-Dim">
+              {bubble.done ? 'done' : 'working…'} · {bubble.lines.length} steps
+            </span>
+          </summary>
+          <ul className="jp-codex-SubagentSteps">
+            {bubble.lines.map((line, i) => (
+              <li key={i}>{line}</li>
+            ))}
+          </ul>
+        </details>
       );
       break;
     case 'error':

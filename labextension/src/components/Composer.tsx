@@ -16,6 +16,7 @@ import { ComposerDraft } from '../model/draft';
 import { withAttachments } from '../model/format';
 import { Codex } from '../tokens';
 import { classes, PanelEnvironment, useSignal } from './context';
+import { SessionMenu } from './SessionSettings';
 
 export function Composer(props: {
   chat: ChatModel;
@@ -35,6 +36,31 @@ export function Composer(props: {
   const [models, setModels] = React.useState<Codex.IModelInfo[]>([]);
   const [sending, setSending] = React.useState(false);
   const [menuOpen, setMenuOpen] = React.useState(false);
+  /** Images pasted, dropped or attached for the next message (stored on the server). */
+  const [images, setImages] = React.useState<{ id: string; url: string }[]>(
+    []
+  );
+  const addImage = async (
+    source: { dataUrl: string } | { path: string }
+  ) => {
+    const image = await chat.uploadImage(source);
+    if (image) {
+      setImages(list => [...list, image]);
+    }
+  };
+  const addFiles = (files: Iterable<File>) => {
+    let added = false;
+    for (const file of files) {
+      if (!file.type.startsWith('image/')) {
+        continue;
+      }
+      added = true;
+      const reader = new FileReader();
+      reader.onload = () => void addImage({ dataUrl: String(reader.result) });
+      reader.readAsDataURL(file);
+    }
+    return added;
+  };
 
   React.useEffect(() => {
     const focus = () => input.current?.focus();
@@ -91,10 +117,19 @@ export function Composer(props: {
     }
     setSending(true);
     try {
+      if (chat.running) {
+        // A turn runs: the message steers it (turn/steer) instead of a 409.
+        await chat.steer(withAttachments(text, draft.attachments, env.serverRoot));
+        draft.clear();
+        setCompletion(null);
+        return;
+      }
       const answer = await chat.send(
-        withAttachments(text, draft.attachments, env.serverRoot)
+        withAttachments(text, draft.attachments, env.serverRoot),
+        images.map(i => i.id)
       );
       draft.clear();
+      setImages([]);
       setCompletion(null);
       if (answer && answer.command) {
         props.onCommandResult(answer);
@@ -162,9 +197,18 @@ export function Composer(props: {
   const currentModel = models.find(m => m.id === session.model);
   const efforts = currentModel?.efforts.length ? currentModel.efforts : EFFORTS;
 
+  const isImage = (path: string) => /\.(png|jpe?g|gif|webp)$/i.test(path);
   const attachActive = () => {
+    // Images selected in the file browser go as pictures; otherwise the active file.
+    const selected = (env.selectedFiles?.() ?? []).filter(isImage);
+    if (selected.length) {
+      selected.forEach(path => void addImage({ path }));
+      return;
+    }
     const path = env.activeFile();
-    if (path) {
+    if (path && isImage(path)) {
+      void addImage({ path });
+    } else if (path) {
       draft.attach(path);
     }
   };
@@ -192,6 +236,24 @@ export function Composer(props: {
           ))}
         </ul>
       )}
+      {images.length > 0 && (
+        <div className="jp-codex-Chips jp-codex-ImageChips">
+          {images.map(image => (
+            <span className="jp-codex-Chip jp-codex-ImageChip" key={image.id}>
+              <img src={image.url} alt="attached image" />
+              <button
+                className="jp-codex-ChipRemove"
+                aria-label="Remove image"
+                onClick={() =>
+                  setImages(list => list.filter(i => i.id !== image.id))
+                }
+              >
+                ×
+              </button>
+            </span>
+          ))}
+        </div>
+      )}
       {draft.attachments.length > 0 && (
         <div className="jp-codex-Chips">
           {draft.attachments.map(path => (
@@ -214,10 +276,15 @@ export function Composer(props: {
         aria-label="Message to Codex"
         rows={2}
         placeholder={
-          env.settings.enterToSend
-            ? 'Message Codex (Enter to send, Shift+Enter for a new line, / for commands, $ for skills)'
-            : 'Message Codex (Ctrl+Enter to send, / for commands, $ for skills)'
+          running
+            ? env.settings.enterToSend
+              ? 'Codex is working: Enter steers the running turn with your message'
+              : 'Codex is working: Ctrl+Enter steers the running turn with your message'
+            : env.settings.enterToSend
+              ? 'Message Codex (Enter to send, Shift+Enter for a new line, / for commands, $ for skills)'
+              : 'Message Codex (Ctrl+Enter to send, / for commands, $ for skills)'
         }
+        data-steers={running ? 'true' : 'false'}
         value={draft.text}
         onChange={event => {
           draft.text = event.target.value;
@@ -228,6 +295,25 @@ export function Composer(props: {
         }}
         onKeyDown={onKeyDown}
         onBlur={() => setCompletion(null)}
+        onPaste={event => {
+          const files = Array.from(event.clipboardData.items)
+            .filter(item => item.kind === 'file')
+            .map(item => item.getAsFile())
+            .filter((f): f is File => f !== null);
+          if (addFiles(files)) {
+            event.preventDefault();
+          }
+        }}
+        onDragOver={event => {
+          if (Array.from(event.dataTransfer.types).includes('Files')) {
+            event.preventDefault();
+          }
+        }}
+        onDrop={event => {
+          if (addFiles(Array.from(event.dataTransfer.files))) {
+            event.preventDefault();
+          }
+        }}
       />
       <div className="jp-codex-ComposerBar">
         <ModelMenu
@@ -276,6 +362,19 @@ export function Composer(props: {
             </select>
           </label>
         </ModelMenu>
+        <SessionMenu
+          session={session}
+          running={running}
+          loadLimits={() => chat.limits()}
+          update={change => void chat.update(change)}
+          act={action =>
+            void chat.act(action).then(forked => {
+              if (forked) {
+                props.onCommandResult({ command: 'new', session: forked });
+              }
+            })
+          }
+        />
         <button
           className="jp-Button jp-mod-minimal jp-codex-Attach"
           title="Attach the active notebook or file as context"
@@ -284,6 +383,16 @@ export function Composer(props: {
           + Attach
         </button>
         <span className="jp-codex-Spacer" />
+        {running && draft.text.trim() && (
+          <button
+            className="jp-Button jp-mod-styled jp-codex-Steer"
+            disabled={sending}
+            title="Add this message to the running turn"
+            onClick={() => void send()}
+          >
+            Steer
+          </button>
+        )}
         {running ? (
           <button
             className={classes(

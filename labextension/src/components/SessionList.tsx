@@ -10,6 +10,7 @@ import { relativeTime } from '../model/format';
 import { SessionsModel } from '../model/sessions';
 import { Codex } from '../tokens';
 import { classes, PanelEnvironment, useSignal } from './context';
+import { SettingsFields, useLimits } from './SessionSettings';
 
 /** Lists the sub-folders of a folder (through the model layer's API). */
 export type FolderLister = (
@@ -184,6 +185,8 @@ function NewSessionForm(props: {
   const env = React.useContext(PanelEnvironment);
   const [folder, setFolder] = React.useState(() => env.currentFolder());
   const [title, setTitle] = React.useState('');
+  const [settings, setSettings] = React.useState<Codex.ISessionSettings>({});
+  const limits = useLimits(() => props.model.limits());
   const [suggestions, setSuggestions] = React.useState<string[]>([]);
   const [open, setOpen] = React.useState(false);
   const [busy, setBusy] = React.useState(false);
@@ -237,7 +240,8 @@ function NewSessionForm(props: {
       await props.model.create({
         cwd: folder.replace(/^\/+|\/+$/g, ''),
         title: title.trim(),
-        model: env.settings.defaultModel
+        model: env.settings.defaultModel,
+        ...settings
       });
       setTitle('');
       // The next session starts from the file browser's folder again.
@@ -306,6 +310,14 @@ function NewSessionForm(props: {
           }
         }}
       />
+      <details className="jp-codex-NewSessionSettings">
+        <summary>Settings</summary>
+        <SettingsFields
+          value={settings}
+          limits={limits}
+          onChange={change => setSettings(s => ({ ...s, ...change }))}
+        />
+      </details>
       <button
         className="jp-Button jp-mod-styled jp-mod-accept jp-codex-Create"
         disabled={busy}

@@ -45,11 +45,15 @@ export function Timeline(props: {
 
   const actions: IBubbleActions = React.useMemo(
     () => ({
-      decide: (id: string, decision: Codex.Decision) =>
-        void chat.decide(id, decision),
+      decide: (
+        id: string,
+        decision: Codex.Decision,
+        answer?: Codex.IAnswer
+      ) => void chat.decide(id, decision, answer),
       openSession: props.onOpenSession,
       roots,
-      cwd: chat.session.cwd
+      cwd: chat.session.cwd,
+      imageUrl: (path: string) => chat.imageUrl(path)
     }),
     [chat, props.onOpenSession, roots]
   );

@@ -20,6 +20,8 @@ export interface IPanelEnvironment {
   currentFolder: () => string;
   /** The path of the active notebook or file, for "attach". */
   activeFile: () => string | null;
+  /** Files selected in the file browser (images among them can be attached). */
+  selectedFiles?: () => string[];
   /** Open the accounts view. */
   openAccounts: () => void;
   /** The panel's icon, reused in the header. */

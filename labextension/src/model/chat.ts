@@ -113,17 +113,81 @@ export class ChatModel implements IDisposable, IEventSubscriber {
   // -- actions ----------------------------------------------------------------
 
   /** Send a message (or a slash command). Answers the server's reply. */
-  async send(text: string): Promise<{ [key: string]: any } | null> {
+  async send(
+    text: string,
+    images?: string[]
+  ): Promise<{ [key: string]: any } | null> {
     const trimmed = text.trim();
     if (!trimmed) {
       return null;
     }
     try {
-      return await this._api.sendMessage(this.id, trimmed);
+      return await this._api.sendMessage(this.id, trimmed, images);
     } catch (error) {
       this._notice.emit((error as Error).message);
       throw error;
     }
+  }
+
+  /** Store an image (a data: URL, or a file under the root) for the next message. */
+  async uploadImage(
+    source: { dataUrl: string } | { path: string }
+  ): Promise<{ id: string; url: string } | null> {
+    try {
+      const data =
+        'dataUrl' in source
+          ? source.dataUrl
+          : await this._api.readBase64(source.path);
+      const image = await this._api.uploadImage(this.id, data);
+      return { id: image.id, url: this._api.imageUrl(this.id, image.id) };
+    } catch (error) {
+      this._notice.emit((error as Error).message);
+      return null;
+    }
+  }
+
+  /** The thumbnail URL of an image a user message carried (null: not one of ours). */
+  imageUrl(path: string): string | null {
+    const match = new RegExp(`/images/${this.id}/([0-9a-f]{32})\\.\\w+$`).exec(path);
+    return match ? this._api.imageUrl(this.id, match[1]) : null;
+  }
+
+  /** Add text to the running turn instead of waiting for it to end. */
+  async steer(text: string): Promise<void> {
+    try {
+      await this._api.steer(this.id, text.trim());
+    } catch (error) {
+      this._notice.emit((error as Error).message);
+      throw error;
+    }
+  }
+
+  /** Compact, fork or undo; failures become a notice. Fork answers the new session. */
+  async act(
+    action: 'compact' | 'fork' | 'undo'
+  ): Promise<Codex.ISession | null> {
+    try {
+      if (action === 'fork') {
+        return await this._api.fork(this.id);
+      }
+      if (action === 'undo') {
+        const answer = await this._api.undo(this.id);
+        this._notice.emit(
+          answer.files.length
+            ? `Undid the last turn and restored ${answer.files.join(', ')}.`
+            : 'Undid the last turn (it changed no files).'
+        );
+      } else {
+        await this._api.compact(this.id);
+      }
+    } catch (error) {
+      this._notice.emit((error as Error).message);
+    }
+    return null;
+  }
+
+  limits(): Promise<Codex.ILimits> {
+    return this._api.limits();
   }
 
   /** First call: Stop (interrupt). While the same turn still runs: Force Stop. */
@@ -138,16 +202,21 @@ export class ChatModel implements IDisposable, IEventSubscriber {
     }
   }
 
-  async decide(approvalId: string, decision: Codex.Decision): Promise<void> {
+  async decide(
+    approvalId: string,
+    decision: Codex.Decision,
+    answer?: Codex.IAnswer
+  ): Promise<void> {
     try {
-      await this._api.decide(approvalId, decision);
+      await this._api.decide(approvalId, decision, answer);
     } catch (error) {
       this._notice.emit((error as Error).message);
     }
   }
 
   async update(
-    changes: Partial<Pick<Codex.ISession, 'title' | 'model' | 'effort'>>
+    changes: Partial<Pick<Codex.ISession, 'title' | 'model' | 'effort'>> &
+      Codex.ISessionSettings
   ): Promise<void> {
     try {
       this._session = await this._api.updateSession(this.id, changes);

@@ -129,18 +129,27 @@ export class SessionsModel implements IDisposable {
     return this.open(id);
   }
 
-  async create(options: {
-    cwd: string;
-    title?: string;
-    model?: string;
-  }): Promise<ChatModel | null> {
+  async create(
+    options: {
+      cwd: string;
+      title?: string;
+      model?: string;
+    } & Codex.ISessionSettings
+  ): Promise<ChatModel | null> {
     const session = await this._api.createSession({
       cwd: options.cwd,
       title: options.title || undefined,
-      model: options.model || undefined
+      model: options.model || undefined,
+      sandbox: options.sandbox,
+      approval_policy: options.approval_policy,
+      network_access: options.network_access
     });
     this._upsert(session);
     return this.open(session.id);
+  }
+
+  limits(): Promise<Codex.ILimits> {
+    return this._api.limits();
   }
 
   async rename(id: string, title: string): Promise<void> {

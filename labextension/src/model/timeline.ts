@@ -152,7 +152,19 @@ export interface INoticeBubble extends IBubbleBase {
   readonly sessionId?: string;
 }
 
+/** What a subagent (a thread the agent spawned) did, nested under the spawning call. */
+export interface ISubagentBubble extends IBubbleBase {
+  readonly kind: 'subagent';
+  readonly threadId: string;
+  readonly path: string | null;
+  readonly parentItemId: string | null;
+  /** One line per finished step: commands, file changes, messages. */
+  readonly lines: readonly string[];
+  readonly done: boolean;
+}
+
 export type Bubble =
+  | ISubagentBubble
   | IUserBubble
   | IAssistantBubble
   | IReasoningBubble
@@ -403,8 +415,63 @@ export function applyEvents(
   return changed ? draft.freeze() : state;
 }
 
+/** A subagent's event: one line in its nested bubble, never a bubble of the session's turn. */
+function onSubagent(d: Draft, e: Codex.IEvent): void {
+  const sub = e.data.subagent ?? {};
+  const threadId = String(sub.thread_id ?? '');
+  const key = `subagent:${threadId}`;
+  if (!d.get(key)) {
+    d.add({
+      ...base(e, key),
+      kind: 'subagent',
+      threadId,
+      path: str(sub.path),
+      parentItemId: str(sub.parent_item_id),
+      lines: [],
+      done: false
+    });
+  }
+  const data = e.data;
+  let line: string | null = null;
+  switch (e.type) {
+    case 'command.completed':
+      line = `$ ${str(data.command) ?? ''} → ${
+        data.status === 'declined' ? 'declined' : `exit ${data.exit_code ?? '?'}`
+      }`;
+      break;
+    case 'file_change.completed':
+      line = `${str(data.status) ?? 'changed'}: ${((data.changes ?? []) as any[])
+        .map(c => c.path)
+        .join(', ')}`;
+      break;
+    case 'assistant.message':
+      line = str(data.text);
+      break;
+    case 'tool_call.completed':
+      line = `tool ${str(data.tool) ?? ''}`;
+      break;
+    case 'error':
+      line = `error: ${str(data.message) ?? ''}`;
+      break;
+  }
+  d.update<ISubagentBubble>(key, e.seq, b => {
+    if (line) {
+      b.lines = [...b.lines, line];
+    }
+    if (e.type === 'subagent.completed') {
+      b.done = true;
+    } else if (e.type === 'subagent.started') {
+      b.done = false;
+    }
+  });
+}
+
 function applyOne(d: Draft, e: Codex.IEvent): void {
   const data = e.data ?? {};
+  if (data.subagent) {
+    onSubagent(d, e);
+    return;
+  }
   switch (e.type) {
     case 'session.created':
     case 'session.updated':

@@ -1,0 +1,123 @@
+"""Writing a Server-Sent Events answer: keep-alives, prompt flushes, back-pressure.
+
+Framework-free (the proxy handler gives it a :class:`Sink` over Tornado), so it can
+be tested without a server:
+
+* :meth:`SSEWriter.wait` awaits a task and sends the dialect's keep-alive frame
+  whenever nothing was written for ``keepalive_seconds`` (stream requests only), and
+  gives up with :class:`ClientGone` when the client closed the connection;
+* :meth:`SSEWriter.send` writes (headers first) and flushes at once;
+* :meth:`SSEWriter.write_frames` writes and schedules one flush for everything written
+  in the same loop iteration; a client that lags a whole flush behind slows the relay
+  down (back-pressure) instead of growing the buffer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable
+from typing import Any, Protocol
+
+
+class ClientGone(Exception):
+    """The client closed the connection."""
+
+
+class Sink(Protocol):
+    """Where the bytes go (the proxy handler, over Tornado)."""
+
+    #: exceptions a flush raises once the client has gone
+    closed_errors: tuple[type[BaseException], ...]
+
+    def start(self) -> None:
+        """Send the SSE status and headers (called once, before the first write)."""
+
+    def write(self, data: bytes) -> None: ...
+
+    def flush(self) -> asyncio.Future[None] | Awaitable[None]: ...
+
+    @property
+    def finished(self) -> bool: ...
+
+
+def _retrieved(future: asyncio.Future[None]) -> None:
+    """Mark a background flush's failure as seen (the close is handled elsewhere)."""
+    if not future.cancelled():
+        future.exception()
+
+
+class SSEWriter:
+    """One SSE answer's writing side (see the module docstring)."""
+
+    def __init__(self, sink: Sink, keepalive_seconds: float) -> None:
+        self.sink = sink
+        self.keepalive_seconds = keepalive_seconds
+        self.stream_mode = False  # keep-alives only for stream requests
+        self.started = False  # SSE headers are out: errors go in-stream from now on
+        self.last_write = time.monotonic()
+        self._flush_handle: asyncio.Handle | None = None
+        self._flush_future: asyncio.Future[None] | None = None
+
+    async def wait(self, fut: asyncio.Future[Any], keepalive: bytes, closer: Any) -> Any:
+        """Await ``fut``; ``keepalive`` whenever nothing was written for a while."""
+        while True:
+            timeout = None
+            if self.stream_mode:
+                timeout = max(self.last_write + self.keepalive_seconds - time.monotonic(), 0.0)
+            done, _ = await asyncio.wait(
+                {fut, closer}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            if fut in done:
+                return fut.result()
+            if closer in done:
+                fut.cancel()
+                raise ClientGone
+            if time.monotonic() - self.last_write >= self.keepalive_seconds:
+                await self.send(keepalive)
+
+    def start(self) -> None:
+        if not self.started:
+            self.started = True
+            self.sink.start()
+
+    async def send(self, data: bytes) -> None:
+        """Write ``data`` (SSE headers first) and flush it now."""
+        self.start()
+        if data:
+            self.sink.write(data)
+        self.last_write = time.monotonic()
+        try:
+            await self.sink.flush()
+        except self.sink.closed_errors:
+            raise ClientGone from None
+
+    async def write_frames(self, frames: bytes) -> None:
+        """Write ``frames`` and flush them soon (one socket write per loop iteration)."""
+        pending = self._flush_future
+        if pending is not None and not pending.done():
+            try:
+                await pending
+            except self.sink.closed_errors:
+                raise ClientGone from None
+        self.sink.write(frames)
+        self.last_write = time.monotonic()
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush_now)
+
+    def _flush_now(self) -> None:
+        self._flush_handle = None
+        if self.sink.finished:
+            return
+        future = asyncio.ensure_future(self.sink.flush())
+        future.add_done_callback(_retrieved)  # a closed client shows up as ClientGone
+        self._flush_future = future
+
+    def cancel_flush(self) -> None:
+        """Drop a scheduled flush (the answer's end flushes everything anyway)."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+
+
+__all__ = ["ClientGone", "SSEWriter", "Sink"]
