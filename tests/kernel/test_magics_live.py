@@ -315,11 +315,13 @@ def test_codex_without_buttons_prints_the_question_and_how_to_answer(
     }
     live.fake.script("LOOP-ASK", tool_call("request_user_input", questions), text("Using feet."))
     run = nb.start("for attempt in range(1):\n    %codex LOOP-ASK")
-    nb.wait_for(lambda: "Which unit?" in run.stdout, timeout=60, what="the question")
-    assert "meters — SI" in run.stdout and "answers={'unit': ['meters']}" in run.stdout
+    # The text is one display (cleared once answered), not stdout.
+    shown = lambda: "".join(run.plain_outputs())
+    nb.wait_for(lambda: "Which unit?" in shown(), timeout=60, what="the question")
+    assert "meters — SI" in shown() and "answers={'unit': ['meters']}" in shown()
     with live.server.client() as http:
         (pending,) = http.get("/codex/api/approvals").json()["approvals"]
-        assert pending["id"] in run.stdout
+        assert pending["id"] in shown()
         http.post(
             f"/codex/api/approvals/{pending['id']}",
             json={"decision": "accept", "answers": {"unit": ["feet"]}},
