@@ -24,6 +24,7 @@ def _classes() -> list[type]:
     from jupyter_codex.accounts import AccountManager
     from jupyter_codex.accounts.router import AccountRouter
     from jupyter_codex.app import CodexExtensionApp
+    from jupyter_codex.extensions import ExtensionHost
     from jupyter_codex.proxy.agent import AgentRunner
     from jupyter_codex.proxy.service import ProxyService
     from jupyter_codex.supervisor import AppServerManager, AppServerRestarter, IdleShutdown
@@ -31,6 +32,7 @@ def _classes() -> list[type]:
     from jupyter_codex.workspace import WorkspaceManager
     from jupyter_codex.workspace.images import ImageStore
     from jupyter_codex.workspace.settings import SessionLimits
+    from jupyter_codex.workspace.jobs import JobQueue
     from jupyter_codex.workspace.tools import ToolRouter
 
     return [
@@ -38,6 +40,8 @@ def _classes() -> list[type]:
         WorkspaceManager,
         SessionLimits,
         ImageStore,
+        JobQueue,
+        ExtensionHost,
         ToolRouter,
         AppServerManager,
         AppServerRestarter,

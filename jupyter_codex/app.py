@@ -16,12 +16,15 @@ from .accounts.signin import SignInFlows
 from .activity import ActivityReporter
 from .core import CodexCore
 from .errors import CodexError
+from .extensions import ExtensionHost
 from .handlers import (
     account_handlers,
     fallback_handlers,
     websocket_handlers,
     workspace_handlers,
 )
+from .handlers.extensions import extension_handlers
+from .handlers.jobs import job_handlers
 from .handlers.keys import key_handlers
 from .handlers.proxy import proxy_handlers
 from .handlers.review import review_handlers
@@ -36,6 +39,7 @@ from .store.proxy import AgentSessionRepository, ProxyKeyRepository, RequestLogR
 from .supervisor import AppServerManager, IdleShutdown
 from .targets import TargetRuntime, TerminalHome
 from .workspace import WorkspaceManager
+from .workspace.jobs import JobQueue
 
 
 class CodexExtensionApp(ExtensionApp):
@@ -187,6 +191,12 @@ class CodexExtensionApp(ExtensionApp):
             root_dir=str(self.serverapp.root_dir) if self.serverapp else ".",
             data_dir=self.data_dir,
         )
+        self.jobs = JobQueue(
+            parent=self, log=self.log, workspace=self.workspace, database=self.database
+        )
+        self.extensions = ExtensionHost(
+            parent=self, log=self.log, workspace=self.workspace, jobs=self.jobs
+        )
         terminal_dir = (
             Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
             if self.manage_user_codex_home
@@ -251,6 +261,8 @@ class CodexExtensionApp(ExtensionApp):
                 "codex_core": self.core,
                 "codex_signins": self.signins,
                 "codex_workspace": self.workspace,
+                "codex_jobs": self.jobs,
+                "codex_extensions": self.extensions,
                 "codex_proxy": self.proxy,
                 "codex_max_body_bytes": self.max_body_bytes,
                 "codex_browser_login_port": self.browser_login_port,
@@ -269,6 +281,8 @@ class CodexExtensionApp(ExtensionApp):
         self.handlers.extend(websocket_handlers())
         self.handlers.extend(proxy_handlers())
         self.handlers.extend(key_handlers())
+        self.handlers.extend(job_handlers())
+        self.handlers.extend(extension_handlers())
         self.handlers.extend(fallback_handlers())
 
     def _make_app_server(self, target: str) -> AppServerManager:
@@ -331,6 +345,8 @@ class CodexExtensionApp(ExtensionApp):
     async def _start(self) -> None:
         await self.core.open()
         await self.workspace.start()
+        await self.jobs.start()
+        self.extensions.start()
         for runtime in self.runtimes.values():
             runtime.attach()
         self.terminal_home.export(self.app_servers["cli"].env)
@@ -434,6 +450,10 @@ class CodexExtensionApp(ExtensionApp):
 
     async def stop_extension(self) -> None:
         """Stop every app-server (TERM, then KILL), background work, and persist events."""
+        # First the queue: a job whose turn dies with the app-server is "interrupted"
+        # (found at the next start), not a failed attempt.
+        await self.extensions.stop()
+        await self.jobs.stop()
         await asyncio.gather(*(i.stop() for i in self.idle.values()))
         await asyncio.gather(*(s.stop() for s in self.app_servers.values()))
         if self.external_accounts is not None:
@@ -478,6 +498,7 @@ class CodexExtensionApp(ExtensionApp):
                 "running": sum(1 for s in sessions if s.state != "idle"),
             },
             "pending_approvals": len(self.workspace.approvals.pending()),
+            "store": self.workspace.events.health(),
             **self._deployment_status(),
         }
 

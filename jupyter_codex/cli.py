@@ -19,6 +19,7 @@ from typing import Any
 from . import (
     __version__,
     cli_chat,
+    cli_jobs,
     cli_keys,
     cli_remote,
     cli_review,
@@ -252,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_sessions.register(sub)
     cli_chat.register(sub)
     cli_review.register(sub)
+    cli_jobs.register(sub)
 
     p = sub.add_parser("logs", help="the system log (switches, alerts, errors)")
     p.add_argument("--limit", type=int, default=50)

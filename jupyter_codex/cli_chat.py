@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import sys
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
@@ -34,15 +35,21 @@ class Terminal:
         #: A streamed reply is being printed (its line is still open).
         self.streaming = False
 
-    async def ask(self, prompt: str) -> str | None:
-        """One line of input (``None`` at end of input)."""
+    async def ask(self, prompt: str, secret: bool = False) -> str | None:
+        """One line of input (``None`` at end of input); a ``secret`` is never echoed
+        (typed without echo on a terminal, shown as ``***`` in a scripted transcript)."""
+        if secret and self.stdin.isatty():
+            try:
+                return await asyncio.to_thread(getpass.getpass, prompt)
+            except EOFError:
+                return None
         self.write(prompt, end="")
         line = str(await asyncio.to_thread(self.stdin.readline))
         if not line:
             self.write("")
             return None
         if not self.stdin.isatty():  # echo scripted input, so a transcript reads well
-            self.write(line.rstrip("\n"))
+            self.write("***" if secret else line.rstrip("\n"))
         return line.rstrip("\n")
 
     def write(self, text: str, end: str = "\n") -> None:
@@ -76,18 +83,17 @@ async def choose_approval(term: Terminal, approval: ApprovalData) -> dict[str, A
     """Ask the human; the body of ``POST approvals/{id}`` (decision, maybe answers)."""
     if approval.kind == "user_input":
         answers: dict[str, list[str]] = {}
-        for question in approval.params.get("questions") or []:
-            qid = str(question.get("id") or "")
-            term.write(f"? {question.get('question') or question.get('header') or qid}")
-            options = [o.get("label", "") for o in question.get("options") or []]
+        for question in approval.questions or []:
+            term.write(f"? {question.question or question.header or question.id}")
+            options = [o.label for o in question.options or []]
             for i, label in enumerate(options, 1):
                 term.write(f"  {i}. {label}")
-            reply = await term.ask("answer> ")
+            reply = await term.ask("answer> ", secret=question.is_secret)
             if reply is None:
                 return {"decision": "cancel"}
             if reply.strip().isdigit() and 0 < int(reply) <= len(options):
                 reply = options[int(reply) - 1]
-            answers[qid] = [reply]
+            answers[question.id] = [reply]
         return {"decision": "accept", "answers": answers}
     if approval.kind == "command":
         what = f"run `{approval.command}`" + (f" in {approval.cwd}" if approval.cwd else "")

@@ -12,7 +12,9 @@ went wrong and what to do, and never contains a secret.
     │   ├── PayloadTooLargeError     413  body over the configured limit
     │   └── PathOutsideRootError     403  a client path escapes root_dir
     ├── NotFoundError                404  unknown session, approval, account …
+    ├── CapabilityError              403  an extension used an undeclared capability
     ├── ConflictError                409  e.g. a turn is already running
+    ├── ApprovalExpiredError         410  the approval's turn ended with a server restart
     ├── TooManyTurnsError            429  more concurrent turns than allowed
     ├── AccountError                 400  account problems
     │   ├── AuthFileError            400  a Codex auth.json we cannot use
@@ -25,7 +27,8 @@ went wrong and what to do, and never contains a secret.
     │   └── TransportError                no HTTP answer (proxy/transport.py)
     ├── ProxyRequestError            4xx/5xx  ProxyError: a proxied request fails before
     │                                     its first byte (status per instance, per dialect)
-    ├── StoreError                   500  SQLite failed (disk full, corrupt db)
+    ├── StoreError                   500  SQLite failed (corrupt db, a bug)
+    │   └── StoreUnavailableError    503  the data dir is full or read-only (for now)
     └── AppServerError               502  the codex app-server misbehaved
         ├── AppServerStartError      503  could not launch or handshake
         ├── AppServerDiedError       503  the process exited under a request
@@ -97,11 +100,26 @@ class NotFoundError(CodexError):
     code = "not_found"
 
 
+class CapabilityError(CodexError):
+    """An extension used a capability it did not declare."""
+
+    status_code = 403
+    code = "capability_denied"
+
+
 class ConflictError(CodexError):
     """The request conflicts with the current state (e.g. a running turn)."""
 
     status_code = 409
     code = "conflict"
+
+
+class ApprovalExpiredError(CodexError):
+    """The approval can no longer be decided: the server or the app-server that asked
+    stopped before anyone answered (the message says which, and what to do)."""
+
+    status_code = 410
+    code = "approval_expired"
 
 
 class TooManyTurnsError(CodexError):
@@ -185,6 +203,14 @@ class StoreError(CodexError):
     code = "store_error"
 
 
+class StoreUnavailableError(StoreError):
+    """The database cannot be written now: the disk is full or the data dir read-only.
+    Reads keep working; writes work again once space (or write access) is back."""
+
+    status_code = 503
+    code = "store_unavailable"
+
+
 class AppServerError(CodexError):
     """The supervised ``codex app-server`` failed."""
 
@@ -262,6 +288,7 @@ __all__ = [
     "AppServerDiedError",
     "AppServerError",
     "AppServerStartError",
+    "ApprovalExpiredError",
     "AuthFileError",
     "ClientError",
     "CodexError",
@@ -278,6 +305,7 @@ __all__ = [
     "ServerNotFoundError",
     "ServerUnreachableError",
     "StoreError",
+    "StoreUnavailableError",
     "TooManyTurnsError",
     "TurnTimeoutError",
     "UpstreamAuthError",

@@ -73,6 +73,10 @@ class MessageCreate(_Body):
     """``POST codex/api/sessions/{id}/messages``."""
 
     text: str = Field(min_length=1, max_length=1_000_000)
+    #: ``"queue"``: while a turn runs, queue the message as a job (202 ``{"job_id"}``)
+    #: instead of the 409.
+    when_busy: Literal["reject", "queue"] = "reject"
+
     #: Ids of images uploaded with ``POST …/images``, sent with the text.
     images: list[str] | None = Field(default=None, max_length=16)
 
@@ -82,6 +86,53 @@ class MessageCreate(_Body):
         if not value.strip():
             raise ValueError("text must not be blank")
         return value
+
+
+class JobCreate(_Body):
+    """``POST codex/api/jobs``: run ``text`` as a turn, later or again (docs/automation.md)."""
+
+    text: str = Field(min_length=1, max_length=1_000_000)
+    session_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    #: Folder of a new session when no ``session_id`` is given.
+    cwd: str | None = None
+    dedupe_key: str | None = Field(default=None, min_length=1, max_length=200)
+    max_attempts: int = 1
+    #: Unix time before which the job does not start (past: now).
+    not_before: float | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text must not be blank")
+        return value
+
+
+JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+class Job(_Model):
+    """A queued turn (``codex/api/jobs``), stored in SQLite."""
+
+    id: str
+    session_id: str
+    text: str
+    state: JobState
+    attempts: int = 0
+    max_attempts: int = 1
+    dedupe_key: str | None = None
+    not_before: float | None = None
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    #: ``{"turn_id", "text", "usage"}`` of the successful turn.
+    result: dict[str, Any] | None = None
+    #: ``{"reason", "message", ...}`` of the last failure.
+    error: dict[str, Any] | None = None
+    #: Who submitted it: ``None`` (a person) or ``"extension:<name>"``.
+    submitted_by: str | None = None
+    #: When a queued job may start next (``not_before`` or a retry's backoff).
+    next_attempt_at: float | None = None
 
 
 class ForkRequest(_Body):
@@ -170,6 +221,8 @@ class Session(_Model):
     last_seq: int = 0
     #: Client-side tools its thread was declared with (``dynamicTools``); None: none.
     tools: list[ToolSpec] | None = None
+    #: ``"extension:<name>"`` for a system-owned session (hidden from the default list).
+    owner: str | None = None
     #: Live state, not stored: ``idle``, ``running`` or ``waiting_approval``.
     state: str = "idle"
     active_turn_id: str | None = None

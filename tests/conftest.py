@@ -10,12 +10,39 @@ from pathlib import Path
 import pytest
 from fakes import FakeUpstream, fake_upstream
 from helpers import Api, Fetch, extension_config, sign_in_cli_target
+from process_leaks import leaked_processes, mark_run, stop_leaked
 from server_process import free_port
 from traitlets.config import Config
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 __all__ = ["fake_upstream"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Everything the run starts inherits this marker, also once orphaned (a server's
+    # app-server after its parent died, a lab started twice): the end-of-run check
+    # finds them by it.
+    mark_run()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any process it started is still alive once every fixture is torn
+    down (then stop them, so one leaky run does not burden the next)."""
+    leaked = leaked_processes()
+    if not leaked:
+        return
+    stop_leaked(leaked)
+    lines = "\n".join(f"  pid {pid}: {cmd}" for pid, cmd in leaked)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    message = f"{len(leaked)} process(es) started by the tests outlived them:\n{lines}"
+    if reporter is not None:
+        reporter.write_sep("=", "leaked processes", red=True)
+        reporter.write_line(message)
+    else:
+        print(message)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -33,6 +34,34 @@ def lab_settings(folder: Path, **extra: Any) -> dict[str, Any]:
         "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
         **extra,
     }
+
+
+def kill_group(pgid: int, grace: float = 5.0) -> None:
+    """TERM, then KILL, every process left in group ``pgid`` (a no-op once it is empty)."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 2.0)):
+        try:
+            os.killpg(pgid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            _reap(pgid)
+            try:
+                os.killpg(pgid, 0)
+            except (ProcessLookupError, PermissionError):
+                return
+            time.sleep(0.05)
+
+
+def _reap(pgid: int) -> None:
+    """Collect the group's exited members that are our children (the server itself)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-pgid, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
 
 
 class JupyterServerProcess:
@@ -66,6 +95,9 @@ class JupyterServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> Self:
+        """Start the server (once: ``with server.start():`` enters a running server)."""
+        if self.process is not None and self.process.poll() is None:
+            return self
         env = {**os.environ, "JUPYTER_CONFIG_DIR": str(self.config_dir)}
         argv = [
             sys.executable,
@@ -80,7 +112,10 @@ class JupyterServerProcess:
             f"--ServerApp.root_dir={self.root_dir}",
         ]
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+        # Its own process group, so stop() reaps the app-servers and kernels it started too.
+        self.process = subprocess.Popen(
+            argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -105,15 +140,26 @@ class JupyterServerProcess:
         return httpx.Client(base_url=self.url, headers=self.headers, timeout=30)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop like Ctrl-C does (SIGINT twice is Jupyter's confirm-less shutdown: use TERM)."""
-        if self.process is None or self.process.poll() is not None:
+        """Stop like Ctrl-C does (SIGINT twice is Jupyter's confirm-less shutdown: use TERM),
+        then kill whatever is left of its process group (app-servers, kernels, terminals)."""
+        if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        kill_group(self.process.pid)
+
+    def crash(self) -> None:
+        """SIGKILL the server process alone, as a crash would (no shutdown hooks run),
+        then reap the children it orphaned so the next server starts on a quiet data dir."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+        kill_group(self.process.pid)
 
     def __enter__(self) -> Self:
         return self.start()

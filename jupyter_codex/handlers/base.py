@@ -14,8 +14,10 @@ from jupyter_server.base.handlers import APIHandler
 from pydantic import BaseModel, ValidationError
 from tornado import web
 
-from ..errors import CodexError, InvalidRequestError, PayloadTooLargeError
+from ..errors import CodexError, InvalidRequestError
 from ..workspace import WorkspaceManager
+from .bodies import BoundedBodyMixin, loads_json
+from .redaction import RedactedLogMixin
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -23,16 +25,22 @@ M = TypeVar("M", bound=BaseModel)
 AUTH_RESOURCE = "codex"
 
 
-class CodexAPIHandler(APIHandler):
-    """Base of the ``codex/api/*`` REST handlers."""
+class CodexAPIHandler(RedactedLogMixin, BoundedBodyMixin, APIHandler):
+    """Base of the ``codex/api/*`` REST handlers (bodies streamed in, bounded)."""
 
     auth_resource = AUTH_RESOURCE
 
     async def prepare(self) -> None:  # type: ignore[override]
+        await self.prepare_bounded(self._prepare)
+
+    async def _prepare(self) -> None:
         await super().prepare()
         if self.current_user is not None:
             # The extension finishes starting on the loop; never serve before that.
             await self.codex_app.started()
+
+    def body_limit(self) -> int:
+        return int(self.settings.get("codex_max_body_bytes", 4 * 1024 * 1024))
 
     # -- services ------------------------------------------------------------
 
@@ -49,19 +57,8 @@ class CodexAPIHandler(APIHandler):
 
     def parse_body(self, model: type[M]) -> M:
         """Validate the JSON body against ``model`` (400/413 with a readable message)."""
-        limit = int(self.settings.get("codex_max_body_bytes", 4 * 1024 * 1024))
-        body = self.request.body or b""
-        if len(body) > limit:
-            raise PayloadTooLargeError(
-                f"The request body is {len(body)} bytes; the limit is {limit} bytes."
-            )
-        if not body.strip():
-            data: Any = {}
-        else:
-            try:
-                data = json.loads(body)
-            except (ValueError, UnicodeDecodeError) as e:
-                raise InvalidRequestError(f"The request body is not valid JSON: {e}") from e
+        body = self.body_bytes()
+        data: Any = loads_json(body) if body.strip() else {}
         if not isinstance(data, dict):
             raise InvalidRequestError("The request body must be a JSON object.")
         try:

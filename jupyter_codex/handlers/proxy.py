@@ -22,7 +22,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 from tornado.iostream import StreamClosedError
 
-from ..errors import CodexError, InvalidRequestError, PayloadTooLargeError
+from ..errors import CodexError, InvalidRequestError
 from ..proxy.anthropic import count_tokens_estimate
 from ..proxy.dialects import Adapter, AnthropicAdapter, adapter_for
 from ..proxy.keys import RateLimitedError
@@ -31,6 +31,8 @@ from ..proxy.service import AnyExchange, Dialect, Prepared, ProxyError, ProxySer
 from ..proxy.sse_writer import ClientGone, SSEWriter
 from ..proxy.upstream import UpstreamHTTPError
 from .base import AUTH_RESOURCE
+from .bodies import BoundedBodyMixin, loads_json
+from .redaction import RedactedLogMixin
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -78,7 +80,7 @@ class _HandlerSink:
         return self._finished()
 
 
-class ProxyHandler(APIHandler):
+class ProxyHandler(RedactedLogMixin, BoundedBodyMixin, APIHandler):
     """Base of the proxy endpoints: key-or-Jupyter auth, dialect errors, SSE."""
 
     auth_resource = AUTH_RESOURCE
@@ -107,6 +109,9 @@ class ProxyHandler(APIHandler):
         return api_key if self.service.keys.looks_like_key(api_key) else None
 
     async def prepare(self) -> None:  # type: ignore[override]
+        await self.prepare_bounded(self._authenticate)
+
+    async def _authenticate(self) -> None:
         if self.request.method == "OPTIONS":  # CORS pre-flight: Jupyter's rules
             await super().prepare()
             return
@@ -156,17 +161,12 @@ class ProxyHandler(APIHandler):
 
     # -- bodies and errors -----------------------------------------------------------
 
+    def body_limit(self) -> int:
+        return int(self.service.max_body_bytes)
+
     def json_body(self) -> dict[str, Any]:
-        limit = self.service.max_body_bytes
-        body = self.request.body or b""
-        if len(body) > limit:
-            raise PayloadTooLargeError(
-                f"The request body is {len(body)} bytes; the limit is {limit} bytes."
-            )
-        try:
-            data = json.loads(body) if body.strip() else None
-        except (ValueError, UnicodeDecodeError) as e:
-            raise InvalidRequestError(f"The request body is not valid JSON: {e}") from e
+        body = self.body_bytes()
+        data = loads_json(body) if body.strip() else None
         if not isinstance(data, dict):
             raise InvalidRequestError("The request body must be a JSON object.")
         return data

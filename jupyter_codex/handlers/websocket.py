@@ -1,9 +1,9 @@
 """The live event WebSocket (``codex/api/events``); protocol in ``docs/websocket.md``.
 
-One socket carries any number of session subscriptions. Subscribing with
-``after`` replays the persisted events first and then switches to live
-delivery without a gap or a duplicate: live events that arrive during the
-replay are held back and released after it, minus those the replay covered.
+One socket carries any number of session subscriptions. The replay-then-follow
+protocol and once-per-socket delivery live in :mod:`jupyter_codex.workspace.feed`;
+this handler keeps the HTTP/WebSocket concerns: authentication, frame parsing and
+limits, ping, client-side tools, and error frames.
 """
 
 from __future__ import annotations
@@ -20,23 +20,14 @@ from tornado import web, websocket
 
 from .. import __version__
 from ..errors import CodexError, InvalidRequestError
-from ..workspace import ALL_SESSIONS, WorkspaceManager
+from ..workspace import WorkspaceManager
+from ..workspace.feed import EventFeed
 from .base import AUTH_RESOURCE
-
-#: Most events in one replay frame.
-REPLAY_BATCH = 1000
-
-
-class _Subscription:
-    """One session's subscription on one socket."""
-
-    def __init__(self) -> None:
-        self.replaying = True
-        self.held: list[str] = []
-        self.unsubscribe: Any = None
+from .bodies import loads_json
+from .redaction import RedactedLogMixin
 
 
-class EventsWebSocketHandler(JupyterHandler, websocket.WebSocketHandler):
+class EventsWebSocketHandler(RedactedLogMixin, JupyterHandler, websocket.WebSocketHandler):
     """Live workspace events with per-session subscribe/unsubscribe and replay."""
 
     auth_resource = AUTH_RESOURCE
@@ -68,26 +59,29 @@ class EventsWebSocketHandler(JupyterHandler, websocket.WebSocketHandler):
     # -- socket lifecycle ----------------------------------------------------
 
     def open(self, *args: Any, **kwargs: Any) -> None:
-        self._subs: dict[str, _Subscription] = {}
+        self._feed = EventFeed(self.workspace, self._write)
         self._tasks: set[asyncio.Task[None]] = set()
         self._send({"type": "hello", "version": __version__, "server_time": time.time()})
 
     def on_close(self) -> None:
         self.workspace.tools.drop(self)
-        for sub in self._subs.values():
-            if sub.unsubscribe:
-                sub.unsubscribe()
-        self._subs.clear()
+        self._feed.close()
         for task in self._tasks:
             task.cancel()
 
+    @property
+    def max_message_size(self) -> int:
+        """Largest accepted client frame (subscriptions, tool results); larger ones close
+        the socket with 1009 before they are buffered."""
+        return int(self.settings.get("codex_max_body_bytes", 4 * 1024 * 1024))
+
     def on_message(self, message: str | bytes) -> None:
         try:
-            request = json.loads(message)
+            request = loads_json(message, what="The message")
             if not isinstance(request, dict):
-                raise TypeError("a message must be a JSON object")
-        except (ValueError, TypeError) as e:
-            self._error("invalid_message", f"Cannot parse message: {e}", None)
+                raise InvalidRequestError("A message must be a JSON object.")
+        except InvalidRequestError as e:
+            self._error("invalid_message", e.message, None)
             return
         kind = request.get("type")
         if kind == "ping":
@@ -110,61 +104,24 @@ class EventsWebSocketHandler(JupyterHandler, websocket.WebSocketHandler):
     async def _subscribe(self, request: dict[str, Any]) -> None:
         session_id = request.get("session_id")
         after = request.get("after", 0)
-        if not isinstance(session_id, str) or not isinstance(after, int) or after < 0:
+        if (
+            not isinstance(session_id, str)
+            or isinstance(after, bool)
+            or not isinstance(after, int)
+            or after < 0
+        ):
             self._error(
                 "invalid_message",
                 "subscribe needs 'session_id' and an integer 'after' >= 0.",
                 request,
             )
             return
-        self._unsubscribe(session_id, quiet=True)
-        sub = _Subscription()
-        self._subs[session_id] = sub
-
-        def deliver(_sid: str, body: str) -> None:
-            if sub.replaying:
-                sub.held.append(body)
-            else:
-                self._send_event(body)
-
-        sub.unsubscribe = self.workspace.events.broker.subscribe(session_id, deliver)
-        last = after
         try:
-            if session_id != ALL_SESSIONS:
-                last = await self._replay(session_id, after)
+            last = await self._feed.subscribe(session_id, after)
         except CodexError as e:
-            self._unsubscribe(session_id, quiet=True)
             self._error(e.code, e.message, request)
             return
-        for body in sub.held:
-            if session_id == ALL_SESSIONS or json.loads(body)["seq"] > last:
-                self._send_event(body)
-                last = max(last, json.loads(body)["seq"])
-        sub.held.clear()
-        sub.replaying = False
         self._send({"type": "subscribed", "session_id": session_id, "last_seq": last})
-
-    async def _replay(self, session_id: str, after: int) -> int:
-        """Send the log after ``after`` in ``events`` frames of up to ``REPLAY_BATCH``
-        events (one frame each instead of one per event: ~30x less CPU), paging
-        through logs of any length. Returns the last sequence number sent."""
-        page = self.workspace.max_events_per_page
-        last = after
-        while True:
-            bodies = await self.workspace.replay(session_id, last, page)
-            for start in range(0, len(bodies), REPLAY_BATCH):
-                chunk = bodies[start : start + REPLAY_BATCH]
-                self._write(
-                    '{"type":"events","session_id":'
-                    + json.dumps(session_id)
-                    + ',"events":['
-                    + ",".join(chunk)
-                    + "]}"
-                )
-            if bodies:
-                last = int(json.loads(bodies[-1])["seq"])
-            if len(bodies) < page:
-                return last
 
     # -- client-side tools (workspace/tools.py) -----------------------------
 
@@ -206,17 +163,11 @@ class EventsWebSocketHandler(JupyterHandler, websocket.WebSocketHandler):
         """Send a tool message to this client (the router's ``ToolClient``)."""
         self._send(message)
 
-    def _unsubscribe(self, session_id: str, quiet: bool = False) -> None:
-        sub = self._subs.pop(session_id, None)
-        if sub is not None and sub.unsubscribe:
-            sub.unsubscribe()
-        if not quiet:
-            self._send({"type": "unsubscribed", "session_id": session_id})
+    def _unsubscribe(self, session_id: str) -> None:
+        self._feed.unsubscribe(session_id)
+        self._send({"type": "unsubscribed", "session_id": session_id})
 
     # -- writing -------------------------------------------------------------
-
-    def _send_event(self, body: str) -> None:
-        self._write('{"type":"event","event":' + body + "}")
 
     def _send(self, message: dict[str, Any]) -> None:
         self._write(json.dumps(message))

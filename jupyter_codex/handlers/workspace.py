@@ -37,7 +37,10 @@ class SessionsHandler(CodexAPIHandler):
     @authorized
     async def get(self) -> None:
         archived = self.get_argument("archived", "false").lower() in ("1", "true", "yes")
-        sessions = await self.workspace.list_sessions(include_archived=archived)
+        system = self.get_argument("system", "false").lower() in ("1", "true", "yes")
+        sessions = await self.workspace.list_sessions(
+            include_archived=archived, include_system=system
+        )
         self.write_json({"sessions": [s.model_dump() for s in sessions]})
 
     @web.authenticated
@@ -77,6 +80,11 @@ class MessagesHandler(CodexAPIHandler):
     @authorized
     async def post(self, session_id: str) -> None:
         body = self.parse_body(MessageCreate)
+        if body.when_busy == "queue":
+            jobs = self.settings["codex_jobs"]
+            answer = await jobs.send_or_queue(session_id, body.text, body.images)
+            self.write_json(answer, status=202)
+            return
         answer = await self.workspace.send_message(session_id, body.text, body.images)
         self.write_json(answer, status=202)
 
@@ -203,7 +211,12 @@ class ApprovalsHandler(CodexAPIHandler):
 
 
 class ApprovalHandler(CodexAPIHandler):
-    """Decide one approval."""
+    """Read (pending or expired) and decide one approval."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, approval_id: str) -> None:
+        self.write_json(self.workspace.approvals.state(approval_id))
 
     @web.authenticated
     @authorized

@@ -24,6 +24,7 @@ from ..models import Account, Approval, Decision, Session, TargetState
 from ._discovery import ServerInfo, discover_server
 from ._events import ApprovalData, ApprovalRequested, Event, TurnCompleted, TurnStarted
 from ._http import HttpTransport
+from ._jobs import AsyncJobs
 from ._login import CodeCallback, add_api_key, cancel_login, device_code_login, import_auth_json
 from ._polling import PollingToolHost
 from ._results import AccountUsage, ServerStatus, TurnResult
@@ -98,6 +99,8 @@ class AsyncCodexClient:
         self.timeout = timeout
         self.reconnect_timeout = reconnect_timeout
         self._http = HttpTransport(self.server, timeout=timeout, verify=verify)
+        #: The job queue: ``await client.jobs.submit(...)`` (see docs/automation.md).
+        self.jobs = AsyncJobs(self._http)
         self._tools: ToolHost | None = None
         self._polling: PollingToolHost | None = None
 

@@ -18,6 +18,7 @@ from ..models import Account, Approval, Session, TargetState
 from ._client import ApprovalCallback, AsyncCodexClient, EventCallback, ToolLike
 from ._discovery import ServerInfo, discover_server
 from ._events import Event
+from ._jobs import Jobs
 from ._login import CodeCallback
 from ._portal import get_portal
 from ._results import AccountUsage, ServerStatus, TurnResult
@@ -44,6 +45,8 @@ class CodexClient:
             )
 
         self._async = self._portal.call(make())
+        #: The job queue: ``client.jobs.submit(...)`` (see docs/automation.md).
+        self.jobs = Jobs(self._portal, self._async.jobs)
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> Self:

@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import NotFoundError
 from ..models import Account
 from .crypto import SecretBox
-from .database import Database
+from .database import Database, rollback
 
 _COLUMNS = (
     "id",
@@ -172,11 +172,11 @@ class AccountRepository:
                     "SELECT secrets FROM accounts WHERE id = ?", (account_id,)
                 ).fetchone()
                 if row is None:
-                    conn.execute("ROLLBACK")
+                    rollback(conn)
                     return None
                 current = AccountSecrets.from_dict(self._box.decrypt(row[0]))
                 if current.refresh_token != expect_refresh_token:
-                    conn.execute("ROLLBACK")
+                    rollback(conn)
                     return False
                 values = dict(fields)
                 if new_secrets is not None:
@@ -190,7 +190,7 @@ class AccountRepository:
                 return True
             except BaseException:
                 if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                    rollback(conn)
                 raise
 
         done = await self._db.run(swap)

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from ..errors import StoreError
+from ..errors import StoreError, StoreUnavailableError
 from .migrations import MIGRATIONS
 
 T = TypeVar("T")
@@ -112,7 +112,31 @@ class Database:
         try:
             return fn(self._conn)
         except sqlite3.Error as e:
-            raise StoreError(f"Database error: {e}") from e
+            raise store_error(e, self.path) from e
+
+
+#: SQLite messages that mean "cannot write here now", not "something is broken".
+_UNAVAILABLE = ("database or disk is full", "readonly database", "disk i/o error")
+
+
+def store_error(error: sqlite3.Error, path: str) -> StoreError:
+    """The error tree's reading of a SQLite error: a full or read-only data dir is a
+    503 that says what to do; anything else is a 500."""
+    message = str(error)
+    if any(m in message.lower() for m in _UNAVAILABLE):
+        return StoreUnavailableError(
+            f"The jupyter-codex database cannot be written ({message}) at {path}: free "
+            "disk space or make the data dir writable. Reads keep working meanwhile."
+        )
+    return StoreError(f"Database error: {message}")
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    """Roll back the open transaction, if SQLite has not already done so itself (it does
+    on a full disk, and a second ROLLBACK would hide the real error behind 'cannot
+    rollback - no transaction is active')."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
@@ -131,6 +155,6 @@ def _migrate(conn: sqlite3.Connection) -> None:
             conn.execute(f"PRAGMA user_version={number}")
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            rollback(conn)
             raise
         log.info("jupyter-codex database migrated to schema version %d", number)

@@ -149,4 +149,43 @@ MIGRATIONS: list[list[str]] = [
     ["ALTER TABLE sessions ADD COLUMN tools TEXT"],
     # n: whether a session's sandboxed commands may use the network (issue 17).
     ["ALTER TABLE sessions ADD COLUMN network_access INTEGER NOT NULL DEFAULT 0"],
+    # n: the lifecycle events crash recovery looks for (turns and approvals that a
+    # crash left open), in a partial index so start-up never scans the whole log and
+    # the streamed deltas cost the index nothing.
+    [
+        (
+            "CREATE INDEX IF NOT EXISTS events_lifecycle ON events(session_id, seq) "
+            "WHERE type IN ('turn.started', 'turn.completed', "
+            "'approval.requested', 'approval.resolved')"
+        )
+    ],
+    # n: the durable job queue (issue 19) and who owns a session (an extension's
+    # system-owned sessions are hidden from the default list).
+    [
+        """
+        CREATE TABLE jobs (
+            id TEXT PRIMARY KEY,
+            session_id TEXT NOT NULL,
+            text TEXT NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            max_attempts INTEGER NOT NULL DEFAULT 1,
+            dedupe_key TEXT,
+            not_before REAL,
+            next_attempt_at REAL,
+            created_at REAL NOT NULL,
+            started_at REAL,
+            finished_at REAL,
+            result TEXT,
+            error TEXT,
+            submitted_by TEXT,
+            body TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX jobs_created ON jobs(created_at)",
+        "CREATE INDEX jobs_state ON jobs(state, created_at)",
+        "CREATE INDEX jobs_session ON jobs(session_id, created_at)",
+        "CREATE INDEX jobs_dedupe ON jobs(dedupe_key) WHERE dedupe_key IS NOT NULL",
+        "ALTER TABLE sessions ADD COLUMN owner TEXT",
+    ],
 ]

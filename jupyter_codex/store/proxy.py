@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..errors import NotFoundError
-from .database import Database
+from .database import Database, rollback
 
 _KEY_COLUMNS = (
     "id",
@@ -212,7 +212,7 @@ class RequestLogRepository:
                 )
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                rollback(conn)
                 raise
 
         await self._db.run(write)

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import NotFoundError
 from ..models import Session
-from .database import Database
+from .database import Database, rollback
 
 _SESSION_COLUMNS = (
     "id",
@@ -31,9 +31,10 @@ _SESSION_COLUMNS = (
     "last_seq",
     "tools",
     "network_access",
+    "owner",
 )
 #: A thread's tools are fixed when it starts: never updated.
-_UPDATABLE = frozenset(_SESSION_COLUMNS) - {"id", "created_at", "tools"}
+_UPDATABLE = frozenset(_SESSION_COLUMNS) - {"id", "created_at", "tools", "owner"}
 
 
 def _session_from_row(row: Sequence[Any]) -> Session:
@@ -164,7 +165,7 @@ class EventRepository:
                 )
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                rollback(conn)
                 raise
 
         await self._db.run(append)
@@ -193,6 +194,19 @@ class EventRepository:
             return int(cur.rowcount)
 
         return await self._db.run(delete)
+
+    async def lifecycle(self) -> list[tuple[str, int, str, str]]:
+        """``(session_id, seq, type, body)`` of every turn and approval start and end,
+        in log order (what crash recovery needs; read through a partial index)."""
+
+        def select(conn: sqlite3.Connection) -> list[tuple[str, int, str, str]]:
+            return conn.execute(
+                "SELECT session_id, seq, type, body FROM events "
+                "WHERE type IN ('turn.started', 'turn.completed', "
+                "'approval.requested', 'approval.resolved') ORDER BY session_id, seq"
+            ).fetchall()
+
+        return await self._db.run(select)
 
     async def count(self, session_id: str) -> int:
         """How many events one session has."""

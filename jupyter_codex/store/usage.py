@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import InvalidRequestError, NotFoundError
 from ..models import SystemLogEntry, TargetState, UsageSnapshot
-from .database import Database
+from .database import Database, rollback
 
 #: Fields that describe the usage itself (as opposed to poll bookkeeping).
 USAGE_FIELDS = (
@@ -90,7 +90,7 @@ def _transaction(conn: sqlite3.Connection, fn: Any) -> Any:
         result = fn()
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        rollback(conn)
         raise
     return result
 

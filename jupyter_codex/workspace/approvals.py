@@ -12,10 +12,12 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ConflictError, InvalidRequestError, NotFoundError
+from ..errors import ApprovalExpiredError, ConflictError, InvalidRequestError, NotFoundError
 from ..models import Approval
 from .eventlog import EventLog
 
@@ -27,6 +29,20 @@ APPROVAL_METHODS: dict[str, str] = {
     "item/tool/requestUserInput": "user_input",
     "mcpServer/elicitation/request": "elicitation",
 }
+
+#: Why a request the app-server stopped waiting for can no longer be decided.
+WITHDRAWN_MESSAGE = (
+    "This approval can no longer be decided: the Codex app-server stopped waiting for it "
+    "before anyone answered (the app-server or the Jupyter server stopped or restarted, or "
+    "the turn ended). Send your message again to continue."
+)
+
+
+#: A rule consulted before a human is asked (an extension's): ``(decision, by, reason)``
+#: to decide, ``None`` to pass.
+Decider = Callable[[Approval], Awaitable[tuple[str, str, str] | None]]
+#: Seconds one decider may think before it is skipped.
+DECIDER_TIMEOUT = 5.0
 
 
 @dataclass
@@ -132,12 +148,20 @@ def check_answer(approval: Approval, decision: str, extra: dict[str, Any] | None
 
 
 class ApprovalBook:
-    """Holds the pending approvals of every session of one workspace."""
+    """Holds the pending approvals of every session of one workspace, and remembers
+    the ones that expired (their asker went away) so a late decision gets a 410
+    that says why instead of a bare 404."""
+
+    #: How many expired approvals are remembered (oldest forgotten first).
+    EXPIRED_KEPT = 1000
 
     def __init__(self, events: EventLog, log: logging.Logger) -> None:
         self._events = events
         self._log = log
         self._pending: dict[str, _Pending] = {}
+        self._expired: OrderedDict[str, str] = OrderedDict()
+        #: Automatic deciders, consulted in order before a human is asked.
+        self.deciders: list[Decider] = []
 
     def pending(self, session_id: str | None = None) -> list[Approval]:
         """Pending approvals, oldest first, optionally of one session."""
@@ -183,9 +207,12 @@ class ApprovalBook:
             thread_id=params.get("threadId"),
             params=params,
         )
+        verdict = await self._auto_decide(approval)
         future: asyncio.Future[tuple[str, dict[str, Any] | None]] = (
             asyncio.get_running_loop().create_future()
         )
+        if verdict is not None:  # still requested + resolved in the log: the audit trail
+            future.set_result((verdict[0], {"_by": verdict[1], "_reason": verdict[2]}))
         self._pending[approval.id] = _Pending(approval, future)
         self._events.append(
             session_id,
@@ -196,7 +223,7 @@ class ApprovalBook:
         )
         try:
             decision, extra = await asyncio.wait_for(asyncio.shield(future), timeout)
-            by = "server" if (extra or {}).get("_by") == "server" else "user"
+            by = str((extra or {}).get("_by") or "user")
         except asyncio.TimeoutError:
             decision, extra, by = "decline", None, "timeout"
             self._log.warning(
@@ -207,27 +234,80 @@ class ApprovalBook:
                 timeout,
             )
         except asyncio.CancelledError:
-            self._resolved_event(approval, "cancel", "server")
+            # The app-server withdrew the request or its connection closed (it died or
+            # was restarted): nobody is left to take an answer.
+            self.mark_expired(approval.id, WITHDRAWN_MESSAGE)
+            self._resolved_event(approval, "cancel", "expired", WITHDRAWN_MESSAGE)
             raise
         finally:
             self._pending.pop(approval.id, None)
-        self._resolved_event(approval, decision, by)
+        if by == "server" and (extra or {}).get("_reason"):
+            by = "expired"
+        self._resolved_event(approval, decision, by, (extra or {}).get("_reason"))
         return reply_for(kind, decision, params, extra)
 
-    def _resolved_event(self, approval: Approval, decision: str, by: str) -> None:
+    async def _auto_decide(self, approval: Approval) -> tuple[str, str, str] | None:
+        for decider in list(self.deciders):
+            try:
+                verdict = await asyncio.wait_for(decider(approval), DECIDER_TIMEOUT)
+            except Exception:  # noqa: BLE001 - an extension's bug must not block the turn
+                self._log.exception("An approval rule failed on %s; skipping it", approval.id)
+                continue
+            if verdict is not None:
+                return verdict
+        return None
+
+    def _resolved_event(
+        self, approval: Approval, decision: str, by: str, reason: str | None = None
+    ) -> None:
+        data = {"id": approval.id, "decision": decision, "by": by}
+        if reason:
+            data["reason"] = reason
         self._events.append(
             approval.session_id,
             "approval.resolved",
-            {"id": approval.id, "decision": decision, "by": by},
+            data,
             turn_id=approval.turn_id,
             item_id=approval.item_id,
         )
+
+    # -- expiry ----------------------------------------------------------------
+
+    def mark_expired(self, approval_id: str, reason: str) -> None:
+        """Remember that ``approval_id`` can no longer be decided, and why."""
+        self._expired[approval_id] = reason
+        self._expired.move_to_end(approval_id)
+        while len(self._expired) > self.EXPIRED_KEPT:
+            self._expired.popitem(last=False)
+
+    def state(self, approval_id: str) -> dict[str, Any]:
+        """``GET codex/api/approvals/{id}``: a pending approval, or an expired one's reason."""
+        pending = self._pending.get(approval_id)
+        if pending is not None:
+            return {"state": "pending", **pending.approval.model_dump(exclude={"params"})}
+        reason = self._expired.get(approval_id)
+        if reason is not None:
+            return {"id": approval_id, "state": "expired", "reason": reason}
+        raise NotFoundError(
+            f"No pending approval with id {approval_id!r}; it may have been answered, "
+            "timed out, or its turn ended."
+        )
+
+    def expire_session(self, session_id: str, reason: str) -> None:
+        """The asker of a session's pending approvals is gone (the app-server died):
+        answer them ``cancel`` and remember them as expired with ``reason``."""
+        for pending in list(self._pending.values()):
+            if pending.approval.session_id == session_id and not pending.future.done():
+                self.mark_expired(pending.approval.id, reason)
+                pending.future.set_result(("cancel", {"_by": "server", "_reason": reason}))
 
     def resolve(
         self, approval_id: str, decision: str, extra: dict[str, Any] | None = None
     ) -> Approval:
         """Record a human decision; the waiting request replies right away."""
         pending = self._pending.get(approval_id)
+        if pending is None and approval_id in self._expired:
+            raise ApprovalExpiredError(self._expired[approval_id], approval_id=approval_id)
         if pending is None:
             raise NotFoundError(
                 f"No pending approval with id {approval_id!r}; it may have been answered, "

@@ -4,6 +4,12 @@ Live delivery must not wait for the disk (the latency budget from an app-server
 line to a WebSocket is a few milliseconds), so an event is numbered, published
 and *then* queued for a writer task that commits whatever has accumulated in
 one transaction. Replay flushes that queue first, so a client never sees a gap.
+
+When the disk is full or the data dir read-only, nothing is lost and nothing
+blocks: the events stay queued in memory and the writer retries every second;
+the log is *degraded* (:meth:`EventLog.health`, shown by ``GET codex/api/status``),
+replay answers at once from what is on disk plus the in-memory tail, and the log
+gets one warning with the real cause per episode and one line when it recovers.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import StoreError, StoreUnavailableError
 from ..store import EventRepository
 
 #: ``(session_id, body_json)``; called synchronously on the event loop.
@@ -70,6 +77,10 @@ class EventLog:
     """
 
     COALESCE_SECONDS = 0.02
+    #: Pause between write attempts while the store cannot be written.
+    RETRY_SECONDS = 1.0
+    #: How long a replay waits for the writer before it reads disk + memory instead.
+    REPLAY_FLUSH_SECONDS = 0.5
 
     def __init__(self, repository: EventRepository, broker: EventBroker, log: logging.Logger):
         self._repo = repository
@@ -86,6 +97,8 @@ class EventLog:
         #: Most events kept per session (0: all); older ones are pruned by the writer.
         self.max_events = 0
         self._pruned_to: dict[str, int] = {}
+        self._inflight: list[tuple[str, int, str, float, str]] = []
+        self._degraded: tuple[str, float] | None = None  # (cause, since)
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -94,11 +107,19 @@ class EventLog:
         if self._writer is None:
             self._writer = asyncio.create_task(self._write_forever(), name="codex-event-writer")
 
-    async def stop(self) -> None:
-        """Write what is queued, then stop the writer."""
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Write what is queued (waiting at most ``timeout`` s), then stop the writer."""
         if self._writer is None:
             return
-        await self.flush()
+        try:
+            await asyncio.wait_for(self._flush_or_recover(), timeout)
+        except asyncio.TimeoutError:
+            cause = self._degraded[0] if self._degraded else "the writer did not finish"
+            self._log.error(
+                "Stopping with %d workspace events not saved (%s)",
+                len(self._pending) + len(self._inflight),
+                cause,
+            )
         self._writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._writer
@@ -151,20 +172,70 @@ class EventLog:
         return envelope
 
     async def flush(self) -> None:
-        """Wait until every event appended so far is committed."""
+        """Wait until every event appended so far is committed; raise
+        :class:`StoreUnavailableError` instead of waiting while the store cannot be
+        written (the events stay queued and are saved once it can)."""
         target = self._queued
         self._urgent.set()
         self._wakeup.set()
         if self._writer is None:
             await self._write_pending()
-            return
-        async with self._progress:
-            await self._progress.wait_for(lambda: self._written >= target)
+        else:
+            async with self._progress:
+                await self._progress.wait_for(
+                    lambda: self._written >= target or self._degraded is not None
+                )
+        if self._written < target and self._degraded is not None:
+            raise StoreUnavailableError(
+                f"Workspace events cannot be saved right now ({self._degraded[0]}); they are "
+                "kept in memory and saved once the data dir can be written again."
+            )
+
+    async def _flush_or_recover(self) -> None:
+        """Flush, waiting through a degraded episode (for a last chance at shutdown)."""
+        while True:
+            try:
+                await self.flush()
+                return
+            except StoreUnavailableError:
+                await asyncio.sleep(self.RETRY_SECONDS)
 
     async def replay(self, session_id: str, after: int, limit: int) -> list[str]:
-        """Event bodies with ``seq > after``, oldest first, at most ``limit``."""
-        await self.flush()
-        return await self._repo.bodies_after(session_id, after, limit)
+        """Event bodies with ``seq > after``, oldest first, at most ``limit``.
+
+        Normally the queue is flushed first and the store answers. While the store
+        cannot be written (or the writer is slow), the answer is what is on disk plus
+        the events still in memory, so a replay never waits on the disk."""
+        if self._degraded is None:
+            try:
+                await asyncio.wait_for(self.flush(), self.REPLAY_FLUSH_SECONDS)
+            except (asyncio.TimeoutError, StoreUnavailableError):
+                pass
+            else:
+                return await self._repo.bodies_after(session_id, after, limit)
+        return await self._replay_from_memory(session_id, after, limit)
+
+    async def _replay_from_memory(self, session_id: str, after: int, limit: int) -> list[str]:
+        try:
+            stored = await self._repo.bodies_after(session_id, after, limit)
+        except Exception as e:  # noqa: BLE001 - memory still has the tail
+            self._log.debug("Replay of session %s read nothing from disk: %s", session_id, e)
+            stored = []
+        last = int(json.loads(stored[-1])["seq"]) if stored else after
+        tail = [
+            body
+            for sid, seq, _type, _time, body in (*self._inflight, *self._pending)
+            if sid == session_id and seq > last
+        ]
+        return (stored + tail)[:limit]
+
+    def health(self) -> dict[str, Any]:
+        """``ok``, or ``degraded`` with the cause, since when, and the unsaved count."""
+        unsaved = len(self._pending) + len(self._inflight)
+        if self._degraded is None:
+            return {"state": "ok", "reason": None, "since": None, "unsaved_events": unsaved}
+        cause, since = self._degraded
+        return {"state": "degraded", "reason": cause, "since": since, "unsaved_events": unsaved}
 
     # -- writer --------------------------------------------------------------
 
@@ -184,19 +255,50 @@ class EventLog:
         rows, self._pending = self._pending, []
         if not rows:
             return
+        self._inflight = rows
         try:
             await self._repo.append(rows)
-        except Exception:  # noqa: BLE001 - whatever failed, the rows must not be lost
-            # Keep the rows: the next wake-up retries them (disk full, locked db).
-            self._log.exception("Could not persist %d workspace events; will retry", len(rows))
+        except Exception as e:  # noqa: BLE001 - whatever failed, the rows must not be lost
+            # Keep the rows: the next wake-up retries them (disk full, read-only, locked).
             self._pending[:0] = rows
-            await asyncio.sleep(1)
+            self._inflight = []
+            self._failed(e)
+            async with self._progress:
+                self._progress.notify_all()  # flush() waiters answer instead of waiting
+            await asyncio.sleep(self.RETRY_SECONDS)
             self._wakeup.set()
             return
+        self._inflight = []
+        if self._degraded is not None:
+            cause, since = self._degraded
+            self._degraded = None
+            self._log.warning(
+                "Workspace events are saved again after %.0f s (%s); %d were kept in memory",
+                time.time() - since,
+                cause,
+                len(rows),
+            )
         self._written += len(rows)
         await self._prune({row[0]: row[1] for row in rows})
         async with self._progress:
             self._progress.notify_all()
+
+    def _failed(self, error: Exception) -> None:
+        """One warning per episode, with the real cause; quiet retries after it."""
+        if self._degraded is not None:
+            self._log.debug("Workspace events still not saved: %s", error)
+            return
+        self._degraded = (str(error), time.time())
+        if isinstance(error, StoreError):
+            self._log.warning(
+                "Cannot save workspace events: %s. Keeping %d in memory and retrying every "
+                "%.0f s; replays answer from disk plus memory meanwhile",
+                error,
+                len(self._pending),
+                self.RETRY_SECONDS,
+            )
+        else:  # not a storage condition: a bug, worth its traceback (once)
+            self._log.error("Cannot save workspace events", exc_info=error)
 
     async def _prune(self, last: dict[str, int]) -> None:
         """Delete the oldest events of sessions over :attr:`max_events`, in slices of a

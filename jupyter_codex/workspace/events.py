@@ -15,6 +15,7 @@ app-server objects unchanged so nothing is lost.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -342,7 +343,34 @@ def _error(params: dict[str, Any]) -> list[Payload]:
     }
     will_retry = params.get("willRetry")
     data["will_retry"] = will_retry if isinstance(will_retry, bool) else False
+    data["retry"] = retry_plan(data["message"]) if data["will_retry"] else None
     return [("error", data)]
+
+
+_ATTEMPT = re.compile(r"(\d+)\s*/\s*(\d+)")
+
+
+def retry_plan(message: str) -> str:
+    """What codex does next after a retryable error, in words a person can act on.
+
+    Codex says ``Reconnecting... 2/5`` while it spends a bounded number of retries,
+    and ``Reconnecting... waiting for network`` once it waits for the connection to
+    come back, with a growing pause and no limit.
+    """
+    attempt = _ATTEMPT.search(message)
+    if attempt:
+        n, total = attempt.groups()
+        return (
+            f"Codex is retrying by itself (attempt {n} of {total}); if every attempt "
+            "fails, the turn ends with an error. Stop ends it now."
+        )
+    if "waiting for network" in message.lower():
+        return (
+            "The model service cannot be reached. Codex keeps retrying, with a longer "
+            "pause each time, until the connection comes back; the turn stays open "
+            "meanwhile. Stop ends it now."
+        )
+    return "Codex is retrying by itself. Stop ends the turn now."
 
 
 def _warning(source: str) -> Callable[[dict[str, Any]], list[Payload]]:

@@ -16,6 +16,8 @@ from ..models import Session
 from .approvals import ApprovalBook
 from .eventlog import EventLog
 from .events import normalize, thread_id_of
+from .recovery import APP_SERVER_APPROVAL_MESSAGE
+from .stall import StallWatch
 
 
 @dataclass
@@ -72,6 +74,8 @@ class LiveTurns:
         self.rate_limits: dict[str, Any] | None = None
         self._by_thread: dict[str, str] = {}
         self._subagents: dict[str, SubAgent] = {}
+        #: Warns when a running turn goes silent (seconds set by the workspace).
+        self.stall = StallWatch(events, approvals.has_pending)
 
     # -- lookups ---------------------------------------------------------------
 
@@ -169,6 +173,9 @@ class LiveTurns:
                 runtime.active_turn = None
                 runtime.last_completed_turn = event.turn_id
                 self.approvals.cancel_session(session_id)
+                self.stall.ended(session_id)
+            if event.type != "turn.completed":
+                self.stall.seen(session_id, event.type, event.turn_id, event.item_id)
             self.events.append(
                 session_id, event.type, event.data, turn_id=event.turn_id, item_id=event.item_id
             )
@@ -242,7 +249,10 @@ class LiveTurns:
             if runtime.active_turn is None or runtime.target != target:
                 continue
             turn_id = None if runtime.active_turn == "pending" else runtime.active_turn
-            self.approvals.cancel_session(session_id)
+            if runtime.force_stopping:
+                self.approvals.cancel_session(session_id)
+            else:
+                self.approvals.expire_session(session_id, APP_SERVER_APPROVAL_MESSAGE)
             if runtime.force_stopping:
                 status, error = "interrupted", None
             else:
@@ -261,6 +271,7 @@ class LiveTurns:
             self.events.append(
                 session_id, "turn.completed", {"status": status, "error": error}, turn_id=turn_id
             )
+            self.stall.ended(session_id)
             runtime.active_turn = None
 
 

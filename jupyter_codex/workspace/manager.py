@@ -30,6 +30,7 @@ from .eventlog import EventBroker, EventLog
 from .history import ThreadActions
 from .images import ImageStore
 from .live import LiveTurns
+from .recovery import SHUTDOWN_APPROVAL_MESSAGE, close_interrupted
 from .settings import SessionLimits, turn_overrides
 from .tools import TOOL_CALL_METHOD, ToolRouter
 
@@ -93,6 +94,13 @@ class WorkspaceManager(LoggingConfigurable):
         "deleted (sequence numbers never change; replay starts at the oldest kept one), so a "
         "long session keeps working instead of being refused.",
     )
+    turn_silence_warning = Float(
+        60.0,
+        config=True,
+        help="Seconds a running turn may go without any event (and without waiting for an "
+        "approval, a command or a tool) before its session gets a 'warning' that the model "
+        "service may have stalled. 0: never.",
+    )
     allowed_folders = List(
         Unicode(),
         config=True,
@@ -115,7 +123,8 @@ class WorkspaceManager(LoggingConfigurable):
         #: Per-target approval timeouts overriding :attr:`approval_timeout`.
         self.approval_timeouts: dict[str, float] = {}
         self.sessions = SessionRepository(database)
-        self.events = EventLog(EventRepository(database), EventBroker(self.log), self.log)
+        self._event_repository = EventRepository(database)
+        self.events = EventLog(self._event_repository, EventBroker(self.log), self.log)
         self.approvals = ApprovalBook(self.events, self.log)
         self.commands = SlashCommands(self)
         self.limits = SessionLimits(parent=self, log=self.log)
@@ -128,6 +137,12 @@ class WorkspaceManager(LoggingConfigurable):
         self.tools = ToolRouter(parent=self, log=self.log, session_of=self.live.session_of)
         self._locks: dict[str, asyncio.Lock] = {}
         self.events.max_events = self.max_events_per_session
+        self.live.stall.seconds = self.turn_silence_warning
+
+    @observe("turn_silence_warning")
+    def _silence_changed(self, change: dict[str, Any]) -> None:
+        if hasattr(self, "live"):
+            self.live.stall.seconds = change["new"]
 
     @observe("max_events_per_session")
     def _max_events_changed(self, change: dict[str, Any]) -> None:
@@ -141,6 +156,7 @@ class WorkspaceManager(LoggingConfigurable):
         for session in await self.sessions.list(include_archived=True):
             self.events.set_last_seq(session.id, session.last_seq)
             self.live.register(session)
+        await close_interrupted(self._event_repository, self.events, self.approvals, self.log)
         self.events.start()
         for target, server in self.app_servers.items():
             server.add_notification_listener(self.live.on_notification)
@@ -150,9 +166,11 @@ class WorkspaceManager(LoggingConfigurable):
             server.set_server_request_handler(TOOL_CALL_METHOD, self.tools.call)
 
     async def stop(self) -> None:
-        """Cancel pending approvals and persist every event."""
+        """Expire pending approvals (nobody will be left to take the answer) and persist
+        every event; the next start closes the turns this stop cut short."""
         for session_id in list(self.live.runtimes):
-            self.approvals.cancel_session(session_id)
+            self.approvals.expire_session(session_id, SHUTDOWN_APPROVAL_MESSAGE)
+        await asyncio.sleep(0)  # let the waiting requests record their resolution
         await self.events.stop()
 
     # -- sessions ------------------------------------------------------------
@@ -161,8 +179,11 @@ class WorkspaceManager(LoggingConfigurable):
         """The app-server of ``target``."""
         return self.app_servers[target]
 
-    async def create_session(self, body: SessionCreate, *, target: Target = "cli") -> Session:
-        """Start a Codex thread in a folder under the root and store the session."""
+    async def create_session(
+        self, body: SessionCreate, *, target: Target = "cli", owner: str | None = None
+    ) -> Session:
+        """Start a Codex thread in a folder under the root and store the session
+        (``owner``: the extension a system-owned session belongs to)."""
         folder, relative = resolve_folder(self.root_dir, body.cwd)
         check_allowed_folder(relative, self.allowed_folders)
         if await self.sessions.count() >= self.max_sessions:
@@ -183,6 +204,7 @@ class WorkspaceManager(LoggingConfigurable):
             created_at=now,
             updated_at=now,
             tools=body.tools or None,
+            owner=owner,
         )
         self.limits.check(
             sandbox=session.sandbox,
@@ -199,11 +221,15 @@ class WorkspaceManager(LoggingConfigurable):
         self.events.append(session.id, "session.created", self._public(session))
         return self.live.with_state(session)
 
-    async def list_sessions(self, *, include_archived: bool = False) -> list[Session]:
-        """Every session with its live state, most recently active first."""
+    async def list_sessions(
+        self, *, include_archived: bool = False, include_system: bool = False
+    ) -> list[Session]:
+        """Every session with its live state, most recently active first; system-owned
+        ones (an extension's) only with ``include_system``."""
         return [
             self.live.with_state(s)
             for s in await self.sessions.list(include_archived=include_archived)
+            if include_system or s.owner is None
         ]
 
     async def get_session(self, session_id: str) -> Session:

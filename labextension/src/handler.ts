@@ -166,13 +166,34 @@ export class CodexAPI {
     return answer.events;
   }
 
+  /** With `queue`, a message sent while a turn runs becomes a job (`{job_id}`). */
   sendMessage(
     id: string,
     text: string,
-    images?: string[]
+    images?: string[],
+    queue = false
   ): Promise<{ [key: string]: any }> {
-    const body = images && images.length ? { text, images } : { text };
+    const body: { [key: string]: any } =
+      images && images.length ? { text, images } : { text };
+    if (queue) {
+      body.when_busy = 'queue';
+    }
     return this.call(`sessions/${id}/messages`, json('POST', body));
+  }
+
+  // -- jobs -------------------------------------------------------------------
+
+  async listJobs(
+    filters: { state?: string; session_id?: string; limit?: number } = {}
+  ): Promise<Codex.IJob[]> {
+    const answer = await this.call<{ jobs: Codex.IJob[] }>(
+      `jobs${query(filters)}`
+    );
+    return answer.jobs;
+  }
+
+  cancelJob(id: string): Promise<Codex.IJob> {
+    return this.call(`jobs/${id}/cancel`, json('POST', {}));
   }
 
   /** Store an image (base64 or a data: URL) for a later message of the session. */

@@ -32,7 +32,8 @@ export namespace Codex {
     updated_at: number;
     last_seq: number;
     /** Client-side tools its thread was declared with (null: none). */
-    tools?: { name: string; description: string; input_schema: object }[] | null;
+    tools?:
+      { name: string; description: string; input_schema: object }[] | null;
     state: SessionState | string;
     active_turn_id: string | null;
   }
@@ -196,6 +197,29 @@ export namespace Codex {
     expires_at?: number;
     account?: IAccount;
     error?: string;
+  }
+
+  /** A queued turn (`codex/api/jobs`, docs/automation.md). */
+  export interface IJob {
+    id: string;
+    session_id: string;
+    text: string;
+    state: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+    attempts: number;
+    max_attempts: number;
+    dedupe_key: string | null;
+    not_before: number | null;
+    created_at: number;
+    started_at: number | null;
+    finished_at: number | null;
+    result: {
+      turn_id?: string | null;
+      text?: string | null;
+      usage?: any;
+    } | null;
+    error: { reason?: string; message?: string } | null;
+    submitted_by: string | null;
+    next_attempt_at?: number | null;
   }
 
   /** Visible state of the event WebSocket. */

@@ -9,10 +9,12 @@ a signed-in cli target, an api-target account, and a small session limit.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -347,6 +349,169 @@ def test_oversized_bodies_get_413_in_each_dialect(api_target: Server) -> None:
     assert r.status_code == 413 and r.json()["type"] == "error", r.text
     r = client.post("codex/api/sessions", content=big)
     assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large", r.text
+
+
+# -- hostile bodies on every documented route -----------------------------------------
+
+DOCS = [Path(__file__).resolve().parents[2] / "docs" / name for name in ("rest-api.md", "proxy.md")]
+#: The proxy's routes (the public contract in the README).
+PROXY_ROUTES = [
+    ("GET", "codex/v1/models"),
+    ("POST", "codex/v1/chat/completions"),
+    ("POST", "codex/v1/responses"),
+    ("POST", "codex/claude/v1/messages"),
+    ("POST", "codex/claude/v1/messages/count_tokens"),
+]
+
+
+def documented_routes() -> list[tuple[str, str]]:
+    """Every ``METHOD codex/...`` route docs/rest-api.md and docs/proxy.md document, plus
+    the proxy's own."""
+    text = "\n".join(doc.read_text() for doc in DOCS)
+    found = re.findall(r"`(GET|POST|PATCH|PUT|DELETE) (codex/[^`\[?\s]+)", text)
+    return sorted(set(found)) + PROXY_ROUTES
+
+
+def concrete(method: str, path: str, session_id: str) -> str:
+    """A documented path with its parameters filled in. Only harmless calls get the real
+    session; deletes and other ids get one that does not exist."""
+    path = path.replace("{api\\|cli}", "cli").replace("{name}", "cli")
+    if method != "DELETE":
+        path = re.sub(r"(sessions/)\{id\}", rf"\g<1>{session_id}", path)
+    return re.sub(r"\{[^}]+\}", MISSING, path)
+
+
+def _nested(depth: int, shape: str) -> str:
+    if shape == "array":
+        return "[" * depth + "]" * depth
+    if shape == "object":
+        return '{"a":' * depth + "1" + "}" * depth
+    return '{"a":[' * (depth // 2) + "0" + "]}" * (depth // 2)
+
+
+ODD_TEXT = st.sampled_from(
+    [
+        "\ud800",  # a lone surrogate
+        "\udfff\ud800",
+        "\u0000",
+        "\u202e\u2066evil\u2069",  # bidi overrides
+        "\ufeff\u200b\u200d",  # BOM, zero-width
+        "e\u0301\u0301\u0301",  # combining marks
+        "\U0001f9ea" * 300,
+        "../" * 2000,
+        "a" * 5000,  # the 5,000-character cwd
+        "/" + "b" * 255 + "/" + "c" * 300,
+        "\\\\?\\C:\\",
+        "%2e%2e%2f",
+    ]
+)
+FIELDS = [
+    "cwd",
+    "text",
+    "title",
+    "model",
+    "decision",
+    "label",
+    "path",
+    "api_key",
+    "name",
+    "messages",
+    "input",
+    "system",
+    "tools",
+    "account_id",
+    "strategy",
+    "auth_json",
+]
+
+
+def _with_every_field(value: Any) -> bytes:
+    return json.dumps({field: value for field in FIELDS}).encode()
+
+
+HOSTILE = st.one_of(
+    # deep nesting, from just over the limit to far beyond any parser's recursion
+    st.builds(
+        lambda depth, shape, wrap: (
+            f'{{"text": {_nested(depth, shape)}}}' if wrap else _nested(depth, shape)
+        ).encode(),
+        st.integers(129, 200_000),
+        st.sampled_from(["array", "object", "mixed"]),
+        st.booleans(),
+    ),
+    # huge strings in every field a route may read
+    st.builds(
+        lambda n, c: _with_every_field(c * n),
+        st.integers(10_000, 1_500_000),
+        st.sampled_from(["x", "\u00e9", "\U0001f600", "\x00", "/"]),
+    ),
+    # odd unicode (json.dumps writes lone surrogates as escapes, as any client could)
+    ODD_TEXT.map(lambda t: json.dumps({"cwd": t, "text": t, "title": t, "path": t}).encode()),
+    # wrong types everywhere
+    ANY_JSON.map(_with_every_field),
+    ANY_JSON.map(lambda v: json.dumps(v).encode()),
+    st.binary(max_size=256),
+)
+
+
+def checker(path: str) -> Any:
+    if path.startswith("codex/claude/"):
+        return check_anthropic
+    return check_openai if path.startswith("codex/v1/") else check_rest
+
+
+def test_every_documented_route_is_listed() -> None:
+    routes = documented_routes()
+    assert len(routes) >= 30, routes
+    assert ("POST", "codex/api/sessions") in routes and ("POST", "codex/v1/responses") in routes
+
+
+@pytest.mark.parametrize(("method", "path"), documented_routes(), ids=" ".join)
+def test_hostile_bodies_on_every_documented_route(
+    api_target: Server, method: str, path: str
+) -> None:
+    """Deep nesting, huge strings, odd unicode, wrong types: never a 5xx, always the
+    route's error dialect, and each answered promptly."""
+    url = concrete(method, path, api_target.session_id)
+    check = checker(path)
+
+    @settings(FUZZ, max_examples=8)
+    @given(body=HOSTILE)
+    def run(body: bytes) -> None:
+        started = time.monotonic()
+        response = api_target.client.request(
+            method, url, content=body, headers={"anthropic-version": "2023-06-01"}
+        )
+        check(response, f"{method} {url} {body[:200]!r}… ({len(body)} bytes)")
+        assert time.monotonic() - started < 15, (method, url, len(body))
+
+    run()
+
+
+@given(
+    segment=st.text(min_size=1, max_size=40) | ODD_TEXT | st.just("x" * 5000),
+    method=st.sampled_from(["GET", "POST", "PATCH", "DELETE"]),
+    prefix=st.sampled_from(["codex/api/sessions/", "codex/api/", "codex/api/approvals/"]),
+)
+@settings(FUZZ, max_examples=40)
+def test_odd_url_paths_never_give_a_5xx(
+    server: Server, segment: str, method: str, prefix: str
+) -> None:
+    url = prefix + quote(segment.encode("utf-8", "surrogatepass"), safe="")
+    response = server.client.request(method, url, content=b"{}")
+    assert response.status_code < 500, (method, url[:200], response.status_code)
+    if response.status_code >= 400 and response.status_code != 414:
+        assert response.json()["error"]["message"], response.text
+
+
+def test_deep_body_and_long_cwd_are_400_not_500(server: Server) -> None:
+    for body in (b"[" * 100_000 + b"]" * 100_000, ('{"cwd": [' * 5000 + "]}" * 5000).encode()):
+        r = server.client.post("codex/api/sessions", content=body)
+        assert r.status_code == 400 and "levels deep" in r.json()["error"]["message"], r.text
+    r = server.client.post("codex/api/sessions", json={"cwd": "a" * 5000})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request", r.text
+    r = server.client.post("codex/api/sessions", json={"cwd": "d/" * 100 + "e" * 300})
+    assert r.status_code == 400, r.text
 
 
 def test_the_server_survived(server: Server, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import secrets
 import time
 from pathlib import Path
 
+import httpx
 import openai
 import pytest
 from fakes import FakeUpstream, chatgpt_auth_json, codex_test_config, text, write_chatgpt_auth_json
@@ -90,6 +91,36 @@ def test_a_full_flow_logs_no_secret(tmp_path: Path) -> None:
                 openai.OpenAI(
                     base_url=server.url + "/codex/v1", api_key=client_key + "x", max_retries=0
                 ).models.list()
+
+            # The same key in every place a client might put it: the query string
+            # (as ?token=, as Jupyter accepts its own), x-api-key, a bad variant of each.
+            headers_only = {"Authorization": "", "x-api-key": ""}
+            with httpx.Client(base_url=server.url, timeout=30) as anonymous:
+                for key in (client_key, client_key + "x"):
+                    for query in ("token", "api_key", "key", "access_token"):
+                        anonymous.get(f"codex/v1/models?{query}={key}")
+                        anonymous.post(
+                            f"codex/v1/chat/completions?{query}={key}",
+                            json={"model": "gpt-5.2-codex", "messages": "bad"},
+                        )
+                        anonymous.get(f"codex/api/status?{query}={key}")
+                        anonymous.get(f"codex/api/nowhere?{query}={key}")
+                        anonymous.get(f"codex/api/sessions/{'x' * 65}?{query}={key}")
+                    # Signed in (the Jupyter token in the header) with the key in the
+                    # query too: errors that Tornado logs with the request line.
+                    client.get(f"codex/api/nowhere?token={key}")
+                    client.post(f"codex/api/sessions?token={key}", content=b"[" * 300)
+                    client.get(f"codex/api/sessions/{'0' * 32}?token={key}")
+                    client.get(f"codex/api/approvals/{'0' * 32}?token={key}")
+                    client.get(f"codex/api/sessions/{'0' * 32}/events?after=x&token={key}")
+                    client.get(f"codex/v1/nowhere?token={key}")
+                    client.get(f"codex/api/events?token={key}")
+                    anonymous.get("codex/v1/models", headers={"x-api-key": key})
+                    anonymous.post(
+                        "codex/claude/v1/messages",
+                        headers={"x-api-key": key, **{k: v for k, v in headers_only.items() if v}},
+                        content=b"{" * 10,
+                    )
 
             # A workspace turn on the cli target.
             r = client.post("codex/api/sessions", json={"cwd": "proj"})

@@ -314,7 +314,14 @@ def test_odd_values_do_not_leak_wrong_types() -> None:
     assert normalize("error", {"error": "plain"})[0].data["message"] == "plain"
     assert normalize("error", {})[0].data == {
         "message": "", "code": None, "http_status": None, "details": None, "will_retry": False,
+        "retry": None,
     }  # fmt: skip
+    waiting = normalize(
+        "error", {"willRetry": True, "error": {"message": "Reconnecting... waiting for network"}}
+    )
+    assert "until the connection comes back" in waiting[0].data["retry"]
+    counted = normalize("error", {"willRetry": True, "error": {"message": "Reconnecting... 2/5"}})
+    assert "attempt 2 of 5" in counted[0].data["retry"]
     assert normalize("turn/completed", {"turn": {"error": {}}})[0].data["error"] is None
 
 

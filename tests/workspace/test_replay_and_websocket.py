@@ -128,3 +128,42 @@ async def test_websocket_replays_then_streams_live_without_gaps(
     error = await _recv(ws2, lambda m: m["type"] == "error")
     assert error["error"]["code"] == "invalid_message"
     ws2.close()
+
+
+async def test_one_socket_on_star_and_a_session_gets_each_event_once(
+    api: Api, jp_ws_fetch: Any, jp_root_dir: Path, fake_upstream: FakeUpstream
+) -> None:
+    (jp_root_dir / "proj").mkdir()
+    fake_upstream.script("twice?", text("Once only, please.", chunks=3))
+    sid = (await api.call("POST", "sessions", body={"cwd": "proj"}))["id"]
+    ws = await jp_ws_fetch("codex", "api", "events")
+    await ws.read_message()  # hello
+    ws.write_message(json.dumps({"type": "subscribe", "session_id": "*"}))
+    await _recv(ws, lambda m: m["type"] == "subscribed")
+    ws.write_message(json.dumps({"type": "subscribe", "session_id": sid, "after": 0}))
+    replayed: list[int] = []
+    while True:
+        message = await _recv(ws, lambda m: m["type"] in ("events", "event", "subscribed"))
+        if message["type"] == "subscribed":
+            break
+        events = message["events"] if message["type"] == "events" else [message["event"]]
+        replayed += [e["seq"] for e in events if e["session_id"] == sid]
+
+    await api.call("POST", "sessions", sid, "messages", body={"text": "twice?"})
+    live: list[int] = []
+    while True:
+        message = await _recv(ws, lambda m: m["type"] == "event")
+        if message["event"]["session_id"] == sid:
+            live.append(message["event"]["seq"])
+            if message["event"]["type"] == "turn.completed":
+                break
+    # A frame nested past the limit is refused in words, and the socket stays usable.
+    ws.write_message('{"type": "ping", "x": ' + "[" * 50_000 + "]" * 50_000 + "}")
+    error = await _recv(ws, lambda m: m["type"] == "error")
+    assert error["error"]["code"] == "invalid_message" and "deep" in error["error"]["message"]
+    ws.write_message(json.dumps({"type": "ping", "id": 1}))
+    await _recv(ws, lambda m: m["type"] == "pong")
+    ws.close()
+    log = [e["seq"] for e in await api.events(sid)]
+    assert len(live) == len(set(live)), live  # once each
+    assert replayed + live == log[: len(replayed) + len(live)]  # and none missing

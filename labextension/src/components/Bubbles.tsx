@@ -576,7 +576,9 @@ function ApprovalControls(props: {
         ? ' (timed out)'
         : bubble.by === 'server'
           ? ' (turn ended)'
-          : '';
+          : bubble.by?.startsWith('extension:')
+            ? ` (by ${bubble.by.slice('extension:'.length)})`
+            : '';
     return (
       <div className="jp-codex-Dim jp-codex-Decision">
         {DECISION_LABELS[bubble.decision] ?? bubble.decision}

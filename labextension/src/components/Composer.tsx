@@ -37,12 +37,8 @@ export function Composer(props: {
   const [sending, setSending] = React.useState(false);
   const [menuOpen, setMenuOpen] = React.useState(false);
   /** Images pasted, dropped or attached for the next message (stored on the server). */
-  const [images, setImages] = React.useState<{ id: string; url: string }[]>(
-    []
-  );
-  const addImage = async (
-    source: { dataUrl: string } | { path: string }
-  ) => {
+  const [images, setImages] = React.useState<{ id: string; url: string }[]>([]);
+  const addImage = async (source: { dataUrl: string } | { path: string }) => {
     const image = await chat.uploadImage(source);
     if (image) {
       setImages(list => [...list, image]);
@@ -119,7 +115,9 @@ export function Composer(props: {
     try {
       if (chat.running) {
         // A turn runs: the message steers it (turn/steer) instead of a 409.
-        await chat.steer(withAttachments(text, draft.attachments, env.serverRoot));
+        await chat.steer(
+          withAttachments(text, draft.attachments, env.serverRoot)
+        );
         draft.clear();
         setCompletion(null);
         return;
@@ -134,6 +132,28 @@ export function Composer(props: {
       if (answer && answer.command) {
         props.onCommandResult(answer);
       }
+    } catch {
+      // The chat model reported it (notice); keep the text for another try.
+    } finally {
+      setSending(false);
+    }
+  };
+
+  /** While a turn runs: run the message after it, as a queued follow-up (a job). */
+  const queue = async () => {
+    const text = draft.text.trim();
+    if (!text || sending) {
+      return;
+    }
+    setSending(true);
+    try {
+      await chat.send(
+        withAttachments(text, draft.attachments, env.serverRoot),
+        undefined,
+        true
+      );
+      draft.clear();
+      setCompletion(null);
     } catch {
       // The chat model reported it (notice); keep the text for another try.
     } finally {
@@ -391,6 +411,16 @@ export function Composer(props: {
             onClick={() => void send()}
           >
             Steer
+          </button>
+        )}
+        {running && draft.text.trim() && (
+          <button
+            className="jp-Button jp-mod-styled jp-codex-Queue"
+            disabled={sending}
+            title="Run this message after the current turn (a queued follow-up)"
+            onClick={() => void queue()}
+          >
+            Queue
           </button>
         )}
         {running ? (

@@ -19,6 +19,8 @@ import { Codex } from '../tokens';
 import { Composer } from './Composer';
 import { classes, PanelEnvironment, useSignal } from './context';
 import { FirstRun, NoticeStrip, sendBlockedReason } from './FirstRun';
+import { FollowUps } from './FollowUps';
+import { JobsView } from './JobsView';
 import { FolderLister, SessionList } from './SessionList';
 import { Timeline } from './Timeline';
 
@@ -64,6 +66,7 @@ export function CodexPanelView(props: {
   useSignal(model.changed);
   const env = React.useContext(PanelEnvironment);
   const chat = model.current;
+  const [showJobs, setShowJobs] = React.useState(false);
   return (
     <div className="jp-codex-PanelBody">
       <div className="jp-codex-PanelHeader">
@@ -100,6 +103,19 @@ export function CodexPanelView(props: {
         </button>
         {!chat && (
           <button
+            className={classes(
+              'jp-Button jp-mod-minimal jp-codex-JobsButton',
+              showJobs && 'jp-mod-active'
+            )}
+            title={showJobs ? 'Back to the sessions' : 'Jobs'}
+            aria-pressed={showJobs}
+            onClick={() => setShowJobs(!showJobs)}
+          >
+            Jobs
+          </button>
+        )}
+        {!chat && (
+          <button
             className="jp-Button jp-mod-minimal"
             title="Refresh"
             aria-label="Refresh"
@@ -118,6 +134,14 @@ export function CodexPanelView(props: {
           model={model}
           draft={props.draft}
           accounts={accounts}
+        />
+      ) : showJobs ? (
+        <JobsView
+          api={model.api}
+          onOpenSession={id => {
+            setShowJobs(false);
+            void model.openById(id);
+          }}
         />
       ) : (
         <SessionList model={model} listFolders={props.listFolders} />
@@ -199,6 +223,7 @@ function ChatView(props: {
           </button>
         </div>
       )}
+      <FollowUps chat={chat} />
       <Composer
         chat={chat}
         draft={props.draft}

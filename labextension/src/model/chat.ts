@@ -8,6 +8,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { EventStream, IEventSubscriber } from '../events';
 import { CodexAPI } from '../handler';
 import { Codex } from '../tokens';
+import { applyJobEvents, liveJobs } from './jobs';
 import { EventSequencer } from './sequencer';
 import { applyEvents, EMPTY_TIMELINE, ITimelineState } from './timeline';
 
@@ -72,6 +73,11 @@ export class ChatModel implements IDisposable, IEventSubscriber {
     return this._timeline.running;
   }
 
+  /** Follow-ups queued (or running as jobs) in this session, oldest first. */
+  get followUps(): Codex.IJob[] {
+    return liveJobs(this._jobs);
+  }
+
   /** Stop was sent for the running turn: the next click is a Force Stop. */
   get stopRequested(): boolean {
     return this._stopRequested;
@@ -112,17 +118,19 @@ export class ChatModel implements IDisposable, IEventSubscriber {
 
   // -- actions ----------------------------------------------------------------
 
-  /** Send a message (or a slash command). Answers the server's reply. */
+  /** Send a message (or a slash command). Answers the server's reply. With
+   * `queue`, a message sent while a turn runs is queued as a follow-up job. */
   async send(
     text: string,
-    images?: string[]
+    images?: string[],
+    queue = false
   ): Promise<{ [key: string]: any } | null> {
     const trimmed = text.trim();
     if (!trimmed) {
       return null;
     }
     try {
-      return await this._api.sendMessage(this.id, trimmed, images);
+      return await this._api.sendMessage(this.id, trimmed, images, queue);
     } catch (error) {
       this._notice.emit((error as Error).message);
       throw error;
@@ -148,7 +156,9 @@ export class ChatModel implements IDisposable, IEventSubscriber {
 
   /** The thumbnail URL of an image a user message carried (null: not one of ours). */
   imageUrl(path: string): string | null {
-    const match = new RegExp(`/images/${this.id}/([0-9a-f]{32})\\.\\w+$`).exec(path);
+    const match = new RegExp(`/images/${this.id}/([0-9a-f]{32})\\.\\w+$`).exec(
+      path
+    );
     return match ? this._api.imageUrl(this.id, match[1]) : null;
   }
 
@@ -197,6 +207,15 @@ export class ChatModel implements IDisposable, IEventSubscriber {
     this._changed.emit();
     try {
       await this._api.stop(this.id, force);
+    } catch (error) {
+      this._notice.emit((error as Error).message);
+    }
+  }
+
+  /** Cancel a queued follow-up (or stop it if it already runs). */
+  async cancelJob(jobId: string): Promise<void> {
+    try {
+      await this._api.cancelJob(jobId);
     } catch (error) {
       this._notice.emit((error as Error).message);
     }
@@ -287,6 +306,11 @@ export class ChatModel implements IDisposable, IEventSubscriber {
     const next = applyEvents(this._timeline, ready);
     let changed = next !== this._timeline;
     this._timeline = next;
+    const jobs = applyJobEvents(this._jobs, ready);
+    if (jobs !== this._jobs) {
+      this._jobs = jobs;
+      changed = true;
+    }
     if (next.session && next.session !== this._session) {
       this._session = { ...this._session, ...next.session };
     }
@@ -325,6 +349,7 @@ export class ChatModel implements IDisposable, IEventSubscriber {
   private _subscription: IDisposable;
   private _sequencer = new EventSequencer();
   private _timeline: ITimelineState = EMPTY_TIMELINE;
+  private _jobs: ReadonlyMap<string, Codex.IJob> = new Map();
   private _queue: Codex.IEvent[] = [];
   private _flushScheduled = false;
   private _subscribed = false;

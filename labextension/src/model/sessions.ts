@@ -17,6 +17,11 @@ export interface ISessionsModelOptions {
 }
 
 export class SessionsModel implements IDisposable {
+  /** The REST client (for views beside the session list, e.g. Jobs). */
+  get api(): CodexAPI {
+    return this._api;
+  }
+
   constructor(options: ISessionsModelOptions) {
     this._api = options.api;
     this._stream = options.stream;
