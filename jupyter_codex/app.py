@@ -11,6 +11,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, Enum, Float, Int, Unicode, default
 
 from . import __version__, config, deployment
+from .accounts.external import ExternalAccountChanges
 from .accounts.signin import SignInFlows
 from .activity import ActivityReporter
 from .core import CodexCore
@@ -226,6 +227,7 @@ class CodexExtensionApp(ExtensionApp):
             ),
         }
         self.signins = SignInFlows(self.core.accounts)
+        self.external_accounts: ExternalAccountChanges | None = None
         self.proxy = ProxyService(
             parent=self,
             log=self.log,
@@ -360,6 +362,10 @@ class CodexExtensionApp(ExtensionApp):
         self.terminal_home.export(self.app_servers["cli"].env)
         self._route_terminal_codex()
         self.core.accounts.add_listener(self._on_account_event)
+        self.external_accounts = ExternalAccountChanges(
+            self.core.database, self.core.accounts.list_accounts, self._on_external_account_change
+        )
+        await self.external_accounts.start()
         self.core.router.add_switch_listener(self._announce_switch)
         self.core.router.add_alert_listener(self._announce_alert)
         for target, server in self.app_servers.items():
@@ -420,6 +426,16 @@ class CodexExtensionApp(ExtensionApp):
             self.workspace.publish_system(
                 "account.changed", {"kind": kind, "account_id": account_id}
             )
+        if kind == "added":
+            # A device-code sign-in ends here: the first account becomes active now,
+            # not at the next usage poll.
+            self._spawn(self.core.router.on_usage("account added"))
+
+    async def _on_external_account_change(self, kind: str, account_id: str) -> None:
+        """An account changed from another process (``jupyter codex accounts …``): tell
+        clients as for our own changes, and let the targets pick it up now."""
+        self._on_account_event(kind, account_id)
+        await self.core.router.on_usage(f"account {kind} elsewhere")
 
     def _announce_switch(
         self, target: str, from_id: str | None, to_id: str | None, reason: str
@@ -450,6 +466,8 @@ class CodexExtensionApp(ExtensionApp):
         await self.jobs.stop()
         await asyncio.gather(*(i.stop() for i in self.idle.values()))
         await asyncio.gather(*(s.stop() for s in self.app_servers.values()))
+        if self.external_accounts is not None:
+            await self.external_accounts.stop()
         await self.activity.stop()
         for task in list(self._tasks):
             task.cancel()

@@ -175,6 +175,10 @@ export class CodexAPI {
     return this.call(`sessions/${id}`);
   }
 
+  deleteSession(id: string): Promise<unknown> {
+    return this.call(`sessions/${id}`, { method: 'DELETE' });
+  }
+
   updateSession(
     id: string,
     changes: Partial<
@@ -351,6 +355,17 @@ export class CodexAPI {
 
   removeAccount(id: string): Promise<unknown> {
     return this.call(`accounts/${id}`, { method: 'DELETE' });
+  }
+
+  /**
+   * Whether the cli target's codex is signed in on its own (a login in its
+   * CODEX_HOME) although no managed account is active.
+   */
+  async cliSignedIn(): Promise<boolean> {
+    const status = await this.call<{ targets?: { [name: string]: any } }>(
+      'status'
+    );
+    return status.targets?.cli?.auth?.ready === true;
   }
 
   async targets(): Promise<Codex.ITarget[]> {
