@@ -30,6 +30,7 @@ def _classes() -> list[type]:
     from jupyter_codex.supervisor import AppServerManager, AppServerRestarter, IdleShutdown
     from jupyter_codex.usage import AlertNotifier, UsageScheduler
     from jupyter_codex.workspace import WorkspaceManager
+    from jupyter_codex.workspace.notebooks import NotebookTools
     from jupyter_codex.workspace.images import ImageStore
     from jupyter_codex.workspace.settings import SessionLimits
     from jupyter_codex.workspace.jobs import JobQueue
@@ -43,6 +44,7 @@ def _classes() -> list[type]:
         JobQueue,
         ExtensionHost,
         ToolRouter,
+        NotebookTools,
         AppServerManager,
         AppServerRestarter,
         IdleShutdown,

@@ -20,6 +20,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, Enum, Float, Int, Unicode, default
 
 from . import __version__, config, deployment
+from .accounts.external import ExternalAccountChanges
 from .accounts.signin import SignInFlows
 from .activity import ActivityReporter
 from .core import CodexCore
@@ -31,6 +32,7 @@ from .handlers import (
     workspace_handlers,
 )
 from .handlers.extensions import extension_handlers
+from .handlers.inline import inline_handlers
 from .handlers.jobs import job_handlers
 from .handlers.keys import key_handlers
 from .handlers.proxy import proxy_handlers
@@ -49,7 +51,9 @@ from .targets import TargetRuntime, TerminalHome
 from .tasks import TaskOwner, single_flight
 from .wiring import ServerEvents, wire_core, wire_server
 from .workspace import WorkspaceManager
+from .workspace.inline import InlineEdits
 from .workspace.jobs import JobQueue
+from .workspace.notebook_kernel import NotebookKernels
 
 
 class CodexExtensionApp(ExtensionApp):
@@ -204,6 +208,11 @@ class CodexExtensionApp(ExtensionApp):
             root_dir=str(self.serverapp.root_dir) if self.serverapp else ".",
             data_dir=self.data_dir,
         )
+        self.workspace.notebooks.image_dir = str(Path(self.data_dir) / "notebook_images")
+        if self.serverapp is not None:
+            self.workspace.notebooks.kernels = NotebookKernels(
+                self.serverapp.session_manager, self.serverapp.kernel_manager, self.log
+            )
         self.jobs = JobQueue(
             parent=self, log=self.log, workspace=self.workspace, database=self.database
         )
@@ -232,6 +241,7 @@ class CodexExtensionApp(ExtensionApp):
             ),
         }
         self.signins = SignInFlows(self.core.accounts)
+        self.external_accounts: ExternalAccountChanges | None = None
         self.proxy = ProxyService(
             parent=self,
             log=self.log,
@@ -301,6 +311,7 @@ class CodexExtensionApp(ExtensionApp):
                 "codex_core": self.core,
                 "codex_signins": self.signins,
                 "codex_workspace": self.workspace,
+                "codex_inline_edits": InlineEdits(self.workspace),
                 "codex_jobs": self.jobs,
                 "codex_extensions": self.extensions,
                 "codex_proxy": self.proxy,
@@ -317,6 +328,7 @@ class CodexExtensionApp(ExtensionApp):
         self.handlers.extend(tool_call_handlers())
         self.handlers.extend(review_handlers())
         self.handlers.extend(workspace_handlers())
+        self.handlers.extend(inline_handlers())
         self.handlers.extend(account_handlers())
         self.handlers.extend(websocket_handlers())
         self.handlers.extend(proxy_handlers())
@@ -390,6 +402,12 @@ class CodexExtensionApp(ExtensionApp):
         wire_server(self.events, runtimes=self.runtimes, app_servers=self.app_servers)
         self.terminal_home.export(self.app_servers["cli"].env)
         self._route_terminal_codex()
+        self.external_accounts = ExternalAccountChanges(
+            self.core.database,
+            self.core.accounts.list_accounts,
+            self.events.on_external_account_change,
+        )
+        await self.external_accounts.start()
         await self.core.router.start()
         self._tasks.start_soon(self._warm_up_then_poll, name="warm-up")
         await self.runtimes["cli"].sync_terminal()
@@ -432,6 +450,8 @@ class CodexExtensionApp(ExtensionApp):
         await self.jobs.stop()
         await asyncio.gather(*(i.stop() for i in self.idle.values()))
         await asyncio.gather(*(s.stop() for s in self.app_servers.values()))
+        if self.external_accounts is not None:
+            await self.external_accounts.stop()
         await self._tasks.aclose()  # cancelled *and* awaited
         for runtime in self.runtimes.values():
             await runtime.aclose()

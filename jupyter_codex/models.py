@@ -3,6 +3,9 @@
 Request bodies ignore unknown fields (clients evolve faster than servers) but
 validate every field they know. Response models are plain data: ``model_dump``
 of one is what the REST API returns.
+
+Length: the pydantic models of every edge (REST bodies, sessions, events,
+approvals, accounts, jobs) in one module that every layer may import.
 """
 
 from __future__ import annotations
@@ -57,6 +60,40 @@ class SessionCreate(_Body):
     title: str | None = Field(default=None, max_length=200)
     #: Tools a client serves over the events WebSocket (``register_tools``).
     tools: list[ToolSpec] | None = Field(default=None, max_length=128)
+    #: A notebook (path under the root) the session works on with ``notebook_*`` tools.
+    notebook: str | None = Field(default=None, min_length=1, max_length=4096)
+
+
+class InlineEditRequest(_Body):
+    """``POST codex/api/inline/edit``: Codex rewrites a cell or a selection."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False, defer_build=True)
+
+    #: The notebook or file (path under the root) the code is in.
+    path: str = Field(min_length=1, max_length=4096)
+    #: The cell's (or file's) whole text.
+    source: str = Field(max_length=200_000)
+    #: The selected range of ``source`` to rewrite (character offsets); none: all of it.
+    selection_start: int | None = Field(default=None, ge=0)
+    selection_end: int | None = Field(default=None, ge=0)
+    instruction: str = Field(min_length=1, max_length=10_000)
+    language: str = Field(default="", max_length=64)
+    #: Refine: continue the session of an earlier proposal.
+    session_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class InlineCompletionRequest(_Body):
+    """``POST codex/api/inline/complete``: the text at the cursor (ghost text)."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False, defer_build=True)
+
+    prefix: str = Field(max_length=100_000)
+    suffix: str = Field(default="", max_length=100_000)
+    language: str = Field(default="", max_length=64)
+    path: str = Field(default="", max_length=4096)
+    #: The fast model and effort of the settings; empty: the catalog's first model.
+    model: str = Field(default="", max_length=200)
+    effort: ReasoningEffort | None = None
 
 
 class SessionUpdate(_Body):
@@ -223,6 +260,8 @@ class Session(_Model):
     last_seq: int = 0
     #: Client-side tools its thread was declared with (``dynamicTools``); None: none.
     tools: list[ToolSpec] | None = None
+    #: The notebook a notebook session works on (relative to the root), or None.
+    notebook: str | None = None
     #: ``"extension:<name>"`` for a system-owned session (hidden from the default list).
     owner: str | None = None
     #: Live state, not stored: ``idle``, ``running`` or ``waiting_approval``.
@@ -252,7 +291,9 @@ class Approval(_Model):
 
     id: str
     session_id: str
-    kind: Literal["command", "file_change", "permissions", "user_input", "elicitation"]
+    kind: Literal[
+        "command", "file_change", "permissions", "user_input", "elicitation", "notebook_run"
+    ]
     method: str
     turn_id: str | None = None
     item_id: str | None = None

@@ -80,6 +80,16 @@ class ServerEvents:
             self.workspace.publish_system(
                 "account.changed", {"kind": kind, "account_id": account_id}
             )
+        if kind == "added":
+            # A device-code sign-in ends here: the first account becomes active now,
+            # not at the next usage poll.
+            self.tasks.start_soon(self.core.router.on_usage, "account added", name="account-added")
+
+    async def on_external_account_change(self, kind: str, account_id: str) -> None:
+        """An account changed from another process (``jupyter codex accounts …``): tell
+        clients as for our own changes, and let the targets pick it up now."""
+        self.on_account_event(kind, account_id)
+        await self.core.router.on_usage(f"account {kind} elsewhere")
 
     def announce_switch(
         self, target: str, from_id: str | None, to_id: str | None, reason: str

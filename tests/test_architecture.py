@@ -250,6 +250,9 @@ TASK_OWNER_PENDING = {
     # extension supervisors go onto TaskOwner next.
     "workspace/jobs.py": "the dispatcher and one task per running job",
     "extensions/host.py": "one supervisor task per extension",
+    # Landed with issue 18 after the conversion.
+    "accounts/external.py": "the watcher of account changes made by other processes",
+    "handlers/inline.py": "the inline-completion request race (issue 21)",
     # Owned by the WebSocket replay-then-follow extraction (issue 15).
     "handlers/websocket.py": "per-socket subscription tasks, moving with replay-then-follow",
 }
@@ -313,6 +316,9 @@ ERROR_TREE_PENDING = {
     # The SSE writer's "the client went away" signal (issue 14's module): it never
     # reaches a person, but it is public; it joins the tree or becomes private there.
     "proxy/sse_writer.py:ClientGone",
+    # Landed with issue 21 after the tree rule: notebook tool errors, to join the tree.
+    "workspace/notebook_cells.py:NotebookToolError",
+    "workspace/notebook_kernel.py:KernelRunError",
 }
 
 

@@ -164,6 +164,7 @@ class AsyncCodexClient:
         sandbox: str | None = None,
         title: str | None = None,
         tools: Sequence[ToolLike] | None = None,
+        notebook: str | None = None,
         network_access: bool | None = None,
         polling: bool = False,
     ) -> Session:
@@ -172,7 +173,9 @@ class AsyncCodexClient:
         ``tools`` (functions or :func:`tool` objects) are declared on the thread and
         served by this client: the model may call them during any turn of the session
         while this client is open. ``polling=True`` serves them by polling instead of
-        over the WebSocket (see :meth:`serve_tools`).
+        over the WebSocket (see :meth:`serve_tools`). ``notebook`` (a path under the
+        root) makes it a notebook session: Codex reads, edits and runs that notebook's
+        cells.
         """
         body: dict[str, Any] = {"cwd": cwd}
         for key, value in (
@@ -181,6 +184,7 @@ class AsyncCodexClient:
             ("approval_policy", approval_policy),
             ("sandbox", sandbox),
             ("title", title),
+            ("notebook", notebook),
             ("network_access", network_access),
         ):
             if value is not None:

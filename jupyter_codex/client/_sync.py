@@ -99,6 +99,7 @@ class CodexClient:
         sandbox: str | None = None,
         title: str | None = None,
         tools: Sequence[ToolLike] | None = None,
+        notebook: str | None = None,
         network_access: bool | None = None,
         polling: bool = False,
     ) -> Session:
@@ -111,6 +112,7 @@ class CodexClient:
                 sandbox=sandbox,
                 title=title,
                 tools=tools,
+                notebook=notebook,
                 network_access=network_access,
                 polling=polling,
             )

@@ -64,6 +64,8 @@ class AccountImportHandler(AccountsBase):
             )
             source = str(path)
             account = await self.core.accounts.import_auth_json(source, body.label)
+        # The first account becomes active before the answer (no "Active: none" moment).
+        await self.core.router.on_usage("account added")
         view = await self.account_view(account.id)
         self.write_json({**view, "imported_from": source}, status=201)
 
@@ -76,6 +78,7 @@ class ApiKeyHandler(AccountsBase):
     async def post(self) -> None:
         body = self.parse_body(ApiKeyCreate)
         account = await self.core.accounts.add_api_key(body.api_key, body.label)
+        await self.core.router.on_usage("account added")
         self.write_json(await self.account_view(account.id), status=201)
 
 

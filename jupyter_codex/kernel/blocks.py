@@ -247,7 +247,7 @@ def markdown_block(block: Block, code: bool = False) -> str:
         what = data.get("command") or data.get("reason") or data.get("kind") or "an action"
         if block.done:
             return f"⏵ approval for {code_span(str(what))}: **{data.get('decision')}**"
-        return f"⏸ **waiting for approval:** {code_span(str(what))}"
+        return f"**Waiting for approval:** {code_span(str(what))}"
     if block.kind == "error":
         return f"⚠ {block.text}"
     return ""

@@ -83,7 +83,7 @@ def _kernel_delivers_clicks() -> tuple[bool, str]:
     try:
         import ipywidgets  # noqa: F401
     except ImportError:
-        return False, "ipywidgets is not installed (pip install 'jupyter-codex[widgets]')."
+        return False, "ipywidgets is not installed in this kernel (pip install ipywidgets)."
     kernel = sys.modules.get("ipykernel")
     version = getattr(kernel, "version_info", None)
     if kernel is None or not isinstance(version, tuple) or version < (7, 4):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import functools
 import inspect
 import queue
 import time
@@ -225,8 +226,7 @@ class TurnRunner:
     def _approver(self, client: AsyncCodexClient, session_id: str) -> Callable[..., Any]:
         async def on_approval(approval: ApprovalData) -> Any:
             if not self.buttons:
-                self.ui(print, approval_line(approval, self.no_buttons_why))
-                await _gone(client, approval.id, session_id)
+                await self._fallback_text(client, approval, session_id)
                 return "decline"  # already decided elsewhere: the client ignores the 404
             from IPython.display import display
 
@@ -249,6 +249,21 @@ class TurnRunner:
             return "decline"
 
         return on_approval
+
+    async def _fallback_text(
+        self, client: AsyncCodexClient, approval: ApprovalData, session_id: str
+    ) -> None:
+        """No buttons possible: say where to decide, until it is decided (then the
+        paragraph goes; the timeline shows the decision)."""
+        from IPython.display import DisplayHandle
+
+        line = approval_line(approval, self.no_buttons_why)
+        handle = DisplayHandle()
+        self.ui(functools.partial(handle.display, {"text/plain": line}, raw=True))
+        try:
+            await _gone(client, approval.id, session_id)
+        finally:
+            self.ui(functools.partial(handle.update, {"text/plain": ""}, raw=True))
 
 
 async def stop_turn(client: AsyncCodexClient, session_id: str | None) -> bool:

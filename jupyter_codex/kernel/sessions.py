@@ -20,9 +20,10 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
+from typing import Any
 
 from ..client import AsyncCodexClient, Tool
-from ..errors import NotFoundError, PathOutsideRootError
+from ..errors import InvalidRequestError, NotFoundError, PathOutsideRootError
 from ..models import Session
 from .notebook_tools import describe, fingerprint, spec_fingerprint
 
@@ -101,6 +102,7 @@ class SessionBook:
             sandbox=old.sandbox,
             title=old.title,
             tools=tools,
+            notebook=old.notebook,
         )
         if self.default_id == old.id:
             self.default_id = session.id
@@ -191,8 +193,13 @@ class SessionBook:
             candidates = [str(PurePath(kernel_dir) / request.cwd), request.cwd]
         for index, cwd in enumerate(candidates):
             try:
-                session = await client.create_session(
-                    cwd, model=request.model, effort=request.effort, title=title, tools=tools
+                session = await self._create_bound(
+                    client,
+                    cwd,
+                    model=request.model,
+                    effort=request.effort,
+                    title=title,
+                    tools=tools,
                 )
             except (PathOutsideRootError, NotFoundError):
                 if index == len(candidates) - 1:
@@ -205,6 +212,17 @@ class SessionBook:
                 )
             return session
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _create_bound(self, client: AsyncCodexClient, cwd: str, **options: Any) -> Session:
+        """A session bound to this notebook (its thread gets the ``notebook_*`` tools),
+        or an unbound one when the server cannot bind it (an unsaved or moved notebook,
+        one outside the root)."""
+        if self.notebook:
+            try:
+                return await client.create_session(cwd, notebook=self.notebook, **options)
+            except (InvalidRequestError, NotFoundError):
+                pass
+        return await client.create_session(cwd, **options)
 
 
 _shared: SessionBook | None = None

@@ -89,19 +89,24 @@ def accounts_bundle(accounts: Sequence[Account]) -> dict[str, str]:
     rows = []
     for a in accounts:
         usage = a.usage
+        name = a.label or a.email or ""
+        if a.email and a.email != name:
+            name += f" ({a.email})"
+        state = a.status + (" (limit reached)" if usage and usage.limit_reached else "")
+        if a.kind == "api_key":
+            state = f"API key, {state}"
         rows.append(
             [
+                name,
                 a.id,
-                a.label or "",
-                a.email or "",
-                a.kind,
-                a.status + (" (limit reached)" if usage and usage.limit_reached else ""),
                 ",".join(a.active_targets) or "-",
                 _left(usage.primary_used_percent if usage else None),
                 _left(usage.secondary_used_percent if usage else None),
+                state,
             ]
         )
-    headers = ["id", "label", "email", "kind", "status", "targets", "5h left", "week left"]
+    # Six narrow columns: the table fits a notebook cell (the id is for `use ID`).
+    headers = ["account", "id", "targets", "5h left", "week left", "status"]
     markdown, plain = _table(headers, rows)
     hint = "Switch with: %codex_accounts use ID [--target cli|api]"
     return {"text/plain": f"{plain}\n\n{hint}", "text/markdown": f"{markdown}\n\n{hint}"}

@@ -188,4 +188,6 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX jobs_dedupe ON jobs(dedupe_key) WHERE dedupe_key IS NOT NULL",
         "ALTER TABLE sessions ADD COLUMN owner TEXT",
     ],
+    # n: the notebook a notebook session is bound to (path under the root; NULL: none).
+    ["ALTER TABLE sessions ADD COLUMN notebook TEXT"],
 ]

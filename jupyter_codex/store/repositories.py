@@ -30,11 +30,12 @@ _SESSION_COLUMNS = (
     "updated_at",
     "last_seq",
     "tools",
+    "notebook",
     "network_access",
     "owner",
 )
-#: A thread's tools are fixed when it starts: never updated.
-_UPDATABLE = frozenset(_SESSION_COLUMNS) - {"id", "created_at", "tools", "owner"}
+#: A thread's tools (and its notebook) are fixed when it starts: never updated.
+_UPDATABLE = frozenset(_SESSION_COLUMNS) - {"id", "created_at", "tools", "owner", "notebook"}
 
 
 def _session_from_row(row: Sequence[Any]) -> Session:

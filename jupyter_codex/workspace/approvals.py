@@ -29,6 +29,8 @@ APPROVAL_METHODS: dict[str, str] = {
     "item/tool/requestUserInput": "user_input",
     "mcpServer/elicitation/request": "elicitation",
 }
+#: Approvals the workspace asks for itself (not app-server requests) → our kind.
+LOCAL_APPROVAL_METHODS: dict[str, str] = {"notebook/runCell": "notebook_run"}
 
 #: Why a request the app-server stopped waiting for can no longer be decided.
 WITHDRAWN_MESSAGE = (
@@ -56,7 +58,7 @@ def reply_for(
 ) -> dict[str, Any]:
     """The JSON-RPC result the app-server expects for a decision on ``kind``."""
     accepted = decision in ("accept", "acceptForSession")
-    if kind in ("command", "file_change"):
+    if kind in ("command", "file_change", "notebook_run"):
         return {"decision": decision}
     if kind == "permissions":
         return {
@@ -187,7 +189,7 @@ class ApprovalBook:
         """Publish an approval request and wait for a decision (or the timeout).
         ``turn_id``: the session's turn it belongs to, when not the request's own (a
         subagent's request belongs to the turn that spawned the subagent)."""
-        kind = APPROVAL_METHODS[method]
+        kind = APPROVAL_METHODS.get(method) or LOCAL_APPROVAL_METHODS[method]
         now = time.time()
         approval = Approval(
             id=uuid.uuid4().hex,

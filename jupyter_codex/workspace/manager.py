@@ -33,6 +33,8 @@ from .eventlog import EventBroker, EventLog
 from .history import ThreadActions
 from .images import ImageStore
 from .live import LiveTurns
+from .notebook_cells import TOOL_SPECS as NOTEBOOK_TOOLS
+from .notebooks import NotebookTools
 from .recovery import SHUTDOWN_APPROVAL_MESSAGE, close_interrupted
 from .settings import SessionLimits, turn_overrides
 from .tools import TOOL_CALL_METHOD, ToolRouter
@@ -138,6 +140,15 @@ class WorkspaceManager(LoggingConfigurable):
         )
         self.live = LiveTurns(list(self.app_servers), self.events, self.approvals, self.log)
         self.tools = ToolRouter(parent=self, log=self.log, session_of=self.live.session_of)
+        self.notebooks = NotebookTools(
+            parent=self,
+            log=self.log,
+            root_dir=self.root_dir,
+            sessions=self.sessions,
+            events=self.events,
+            approvals=self.approvals,
+        )
+        self.tools.local = self.notebooks
         self._locks: dict[str, asyncio.Lock] = {}
         self.events.max_events = self.max_events_per_session
         self.live.stall.seconds = self.turn_silence_warning
@@ -187,7 +198,9 @@ class WorkspaceManager(LoggingConfigurable):
     ) -> Session:
         """Start a Codex thread in a folder under the root and store the session
         (``owner``: the extension a system-owned session belongs to)."""
-        folder, relative = resolve_folder(self.root_dir, body.cwd)
+        notebook = self.notebooks.check(body.notebook) if body.notebook else None
+        cwd = body.cwd or (self.notebooks.folder_of(notebook) if notebook else "")
+        folder, relative = resolve_folder(self.root_dir, cwd)
         check_allowed_folder(relative, self.allowed_folders)
         if await self.sessions.count() >= self.max_sessions:
             raise ConflictError(
@@ -198,7 +211,9 @@ class WorkspaceManager(LoggingConfigurable):
             id=uuid.uuid4().hex,
             target=target,
             cwd=relative,
-            title=body.title or f"Session in {relative or Path(self.root_dir).name or '/'}",
+            title=body.title
+            or (f"Notebook {notebook}" if notebook else None)
+            or f"Session in {relative or Path(self.root_dir).name or '/'}",
             model=body.model or self.default_model or None,
             effort=body.effort or self.default_effort or None,
             approval_policy=body.approval_policy or self.default_approval_policy,
@@ -207,6 +222,7 @@ class WorkspaceManager(LoggingConfigurable):
             created_at=now,
             updated_at=now,
             tools=body.tools or None,
+            notebook=notebook,
             owner=owner,
         )
         self.limits.check(
@@ -271,6 +287,7 @@ class WorkspaceManager(LoggingConfigurable):
         await self.events.flush()
         await self.sessions.delete(session_id)
         self.live.forget(session_id, session.thread_id)
+        self.notebooks.forget(session_id)
         self.images.forget(session_id)
         if session.thread_id:
             await self._try("thread/archive", {"threadId": session.thread_id}, session.target)
@@ -435,8 +452,9 @@ class WorkspaceManager(LoggingConfigurable):
     def _start_params(self, session: Session, folder: Path) -> dict[str, Any]:
         """``thread/start`` for the session: its settings and its declared tools."""
         params = self._thread_params(session, folder)
-        if session.tools:
-            params["dynamicTools"] = self.tools.dynamic_tools(session.id, session.tools)
+        tools = [*(session.tools or []), *(NOTEBOOK_TOOLS if session.notebook else [])]
+        if tools:
+            params["dynamicTools"] = self.tools.dynamic_tools(session.id, tools)
         return params
 
     async def _ensure_thread(self, session: Session) -> str:

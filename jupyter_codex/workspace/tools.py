@@ -34,6 +34,21 @@ TOOL_CALL_METHOD = "item/tool/call"
 CONTENT_TYPES = frozenset({"inputText", "inputImage"})
 
 
+class LocalTools(Protocol):
+    """Tools the server can run itself when no client serves them (``notebooks.py``)."""
+
+    async def call(
+        self, session_id: str, tool: str, params: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The result of the call, or None when this does not serve it."""
+
+    async def gate(
+        self, session_id: str, tool: str, params: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Before a client runs the call: None to go ahead, else the refusal to answer
+        (a run that a human did not approve)."""
+
+
 class ToolClient(Protocol):
     """A connection that serves tools (the events WebSocket handler)."""
 
@@ -101,6 +116,8 @@ class ToolRouter(LoggingConfigurable):
         self._serving: dict[str, dict[str, ToolClient]] = {}
         self._calls: dict[str, _Call] = {}
         self._changed = asyncio.Event()
+        #: Served by the server itself while no client serves the tool.
+        self.local: LocalTools | None = None
 
     # -- declaration and registration -------------------------------------------
 
@@ -243,6 +260,14 @@ class ToolRouter(LoggingConfigurable):
                 call.client.deliver({"type": "tool_call_cancelled", "call_id": call_id})
 
     async def _run(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
+        if self.local is not None and call.tool not in self._serving.get(call.session_id, {}):
+            answer = await self.local.call(call.session_id, call.tool, params)
+            if answer is not None:
+                return answer
+        if self.local is not None:  # before any client (WebSocket or polling) sees it
+            refused = await self.local.gate(call.session_id, call.tool, params)
+            if refused is not None:
+                return refused
         client = await self._client_for(call)
         if call.result.done():  # a polling client answered it
             return call.result.result()
@@ -289,4 +314,4 @@ class ToolRouter(LoggingConfigurable):
                 await asyncio.wait_for(self._changed.wait(), remaining)
 
 
-__all__ = ["TOOL_CALL_METHOD", "ToolClient", "ToolRouter", "content_items", "failure"]
+__all__ = ["TOOL_CALL_METHOD", "LocalTools", "ToolClient", "ToolRouter", "content_items", "failure"]

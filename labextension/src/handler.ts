@@ -123,6 +123,34 @@ export class CodexAPI {
 
   // -- sessions -------------------------------------------------------------
 
+  /** Inline edit: Codex's rewrite of a cell or a selection (`POST inline/edit`). */
+  inlineEdit(body: {
+    path: string;
+    source: string;
+    instruction: string;
+    selection_start?: number;
+    selection_end?: number;
+    language?: string;
+    session_id?: string;
+  }): Promise<{ session_id: string; proposal: string; text: string }> {
+    return this.call('inline/edit', json('POST', body));
+  }
+
+  /** Ghost text at the cursor (`POST inline/complete`); `signal` cancels it. */
+  inlineComplete(
+    body: {
+      prefix: string;
+      suffix: string;
+      language: string;
+      path?: string;
+      model?: string;
+      effort?: string;
+    },
+    signal?: AbortSignal
+  ): Promise<{ completion: string; model: string; error: string | null }> {
+    return this.call('inline/complete', { ...json('POST', body), signal });
+  }
+
   async listSessions(archived = false): Promise<Codex.ISession[]> {
     const answer = await this.call<{ sessions: Codex.ISession[] }>(
       `sessions${query({ archived: archived ? 'true' : undefined })}`
@@ -136,6 +164,8 @@ export class CodexAPI {
       title?: string;
       model?: string;
       effort?: string;
+      /** A notebook session: the notebook (path under the root) it works on. */
+      notebook?: string;
     } & Codex.ISessionSettings
   ): Promise<Codex.ISession> {
     return this.call('sessions', json('POST', body));
@@ -143,6 +173,10 @@ export class CodexAPI {
 
   getSession(id: string): Promise<Codex.ISession> {
     return this.call(`sessions/${id}`);
+  }
+
+  deleteSession(id: string): Promise<unknown> {
+    return this.call(`sessions/${id}`, { method: 'DELETE' });
   }
 
   updateSession(
@@ -321,6 +355,17 @@ export class CodexAPI {
 
   removeAccount(id: string): Promise<unknown> {
     return this.call(`accounts/${id}`, { method: 'DELETE' });
+  }
+
+  /**
+   * Whether the cli target's codex is signed in on its own (a login in its
+   * CODEX_HOME) although no managed account is active.
+   */
+  async cliSignedIn(): Promise<boolean> {
+    const status = await this.call<{ targets?: { [name: string]: any } }>(
+      'status'
+    );
+    return status.targets?.cli?.auth?.ready === true;
   }
 
   async targets(): Promise<Codex.ITarget[]> {

@@ -4,6 +4,7 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import {
+  Clipboard,
   ICommandPalette,
   MainAreaWidget,
   Notification
@@ -12,14 +13,19 @@ import { PageConfig } from '@jupyterlab/coreutils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStateDB } from '@jupyterlab/statedb';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
-import { IPanelEnvironment } from './components/context';
+import { ICodeActions, IPanelEnvironment } from './components/context';
 import { EventStream } from './events';
 import { CodexAPI } from './handler';
-import { AccountsModel } from './model/accounts';
+import { AccountsModel, IAlert, notifyAlert } from './model/accounts';
+import { NoticeBoard } from './model/notices';
 import { ComposerDraft, fence } from './model/draft';
 import { SessionsModel } from './model/sessions';
+import { NotebookToolHost } from './notebook/host';
+import { inlineCompletionPlugin } from './notebook/completionPlugin';
+import { activeCell, inlineEdit } from './notebook/inline';
 import { DEFAULT_SETTINGS, ICodexSettings, parseSettings } from './settings';
 import { CommandIDs } from './tokens';
 import {
@@ -51,7 +57,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ILayoutRestorer,
     ICommandPalette,
     IStatusBar,
-    IDefaultFileBrowser
+    IDefaultFileBrowser,
+    IStateDB
   ],
   activate: async (
     app: JupyterFrontEnd,
@@ -60,7 +67,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
     statusBar: IStatusBar | null,
-    fileBrowser: IDefaultFileBrowser | null
+    fileBrowser: IDefaultFileBrowser | null,
+    state: IStateDB | null
   ): Promise<void> => {
     const api = new CodexAPI(app.serviceManager.serverSettings);
     const stream = new EventStream({
@@ -68,8 +76,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       WebSocket: app.serviceManager.serverSettings.WebSocket
     });
     const sessions = new SessionsModel({ api, stream });
-    // Account switches, usage alerts and failures show as notifications.
-    const accounts = new AccountsModel({ api, notifications: Notification });
+    const accounts = new AccountsModel({ api });
+    const notices = new NoticeBoard();
     const draft = new ComposerDraft();
 
     let settings: ICodexSettings = DEFAULT_SETTINGS;
@@ -111,7 +119,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         fileBrowser ? Array.from(fileBrowser.selectedItems(), i => i.path) : [],
       activeFile: () => activeDocument(app)?.path ?? null,
       openAccounts,
-      icon: codexIcon
+      icon: codexIcon,
+      codeActions: codeActions(app)
     });
 
     const panel = new CodexPanel({
@@ -119,7 +128,26 @@ const plugin: JupyterFrontEndPlugin<void> = {
       stream,
       draft,
       listFolders: path => api.listFolders(path),
+      accounts,
+      notices,
       environment: environment()
+    });
+
+    // Account switches, usage alerts and outcomes of account actions: one
+    // self-closing notice each. With the panel shown it goes to the panel's
+    // notice strip (a toast would sit on the composer) and, silently, to
+    // JupyterLab's notification centre; otherwise it is a self-closing toast.
+    accounts.alert.connect((_, alert: IAlert) => {
+      if (panel.isVisible) {
+        notices.show({
+          level: alert.level,
+          message: alert.message,
+          autoClose: alert.autoClose ?? 6000
+        });
+        Notification.emit(alert.message, alert.level, { autoClose: 0 });
+      } else {
+        notifyAlert(Notification, alert);
+      }
     });
     app.shell.add(panel, settings.panelArea, { rank: 600 });
     restorer?.add(panel, 'jupyter-codex-panel');
@@ -155,12 +183,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
       });
     }
 
+    // Codex edits and runs the notebooks open here live (notebook sessions).
+    const notebookHost = new NotebookToolHost({
+      app,
+      api,
+      WebSocket: app.serviceManager.serverSettings.WebSocket
+    });
+    notebookHost.start();
+
     addCommands(app, { panel, sessions, accounts, draft, openAccounts });
+    addNotebookCommand(app, { api, sessions, host: notebookHost, panel });
     if (palette) {
       for (const command of [
         CommandIDs.open,
         CommandIDs.newSession,
         CommandIDs.sendSelection,
+        CommandIDs.workOnNotebook,
+        CommandIDs.inlineEdit,
         CommandIDs.openAccounts,
         CommandIDs.refreshUsage
       ]) {
@@ -170,8 +209,40 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     stream.connect();
     void sessions.refresh();
+    if (state) {
+      void reopenLastSession(app, state, sessions);
+    }
+    void accounts.refresh().catch(() => undefined);
   }
 };
+
+/** Key of the panel's state in the workspace's state DB. */
+const STATE_KEY = 'jupyter-codex:panel';
+
+/**
+ * A reload reopens the session that was open, per Lab workspace (the state DB
+ * is saved with the workspace); from then on every change is remembered.
+ */
+async function reopenLastSession(
+  app: JupyterFrontEnd,
+  state: IStateDB,
+  sessions: SessionsModel
+): Promise<void> {
+  await app.restored;
+  let saved: string | null = null;
+  try {
+    const value = (await state.fetch(STATE_KEY)) as { session?: string } | null;
+    saved = typeof value?.session === 'string' ? value.session : null;
+  } catch {
+    saved = null;
+  }
+  if (saved && !sessions.current) {
+    await sessions.openById(saved).catch(() => null); // deleted meanwhile: the list
+  }
+  sessions.currentChanged.connect((_, chat) => {
+    void state.save(STATE_KEY, { session: chat?.id ?? null });
+  });
+}
 
 function addCommands(
   app: JupyterFrontEnd,
@@ -231,6 +302,86 @@ function addCommands(
   });
 }
 
+/** "Work on this notebook": a notebook session for the active notebook. */
+function addNotebookCommand(
+  app: JupyterFrontEnd,
+  deps: {
+    api: CodexAPI;
+    sessions: SessionsModel;
+    host: NotebookToolHost;
+    panel: CodexPanel;
+  }
+): void {
+  const notebook = () => {
+    const path = activeDocument(app)?.path ?? '';
+    return path.endsWith('.ipynb') ? path : null;
+  };
+  app.commands.addCommand(CommandIDs.inlineEdit, {
+    label: 'Edit Cell with Codex',
+    caption: 'Ask Codex to rewrite this cell (or the selection), then accept or reject',
+    isEnabled: () => activeCell(app.shell.currentWidget) !== null,
+    execute: () => inlineEdit(deps.api, app.shell.currentWidget)
+  });
+  app.commands.addCommand(CommandIDs.workOnNotebook, {
+    label: 'Work on This Notebook with Codex',
+    caption: 'Start a Codex session that reads, edits and runs this notebook live',
+    isEnabled: () => notebook() !== null,
+    execute: async () => {
+      const path = notebook();
+      if (!path) {
+        return;
+      }
+      const session = await deps.api.createSession({ cwd: '', notebook: path });
+      await deps.host.refresh();
+      if (!deps.panel.isAttached) {
+        app.shell.add(deps.panel, deps.panel.environment.settings.panelArea);
+      }
+      app.shell.activateById(deps.panel.id);
+      await deps.sessions.openById(session.id);
+      return session.id;
+    }
+  });
+}
+
+/**
+ * What a reply's code block can do in the main area: copy, a new cell below the
+ * active notebook cell, or replace the selection of the active cell / editor.
+ * Duck-typed, like `currentCode`.
+ */
+function codeActions(app: JupyterFrontEnd): ICodeActions {
+  return {
+    copy: async code => {
+      try {
+        await navigator.clipboard.writeText(code);
+      } catch {
+        Clipboard.copyToSystem(code); // no async clipboard (http, no permission)
+      }
+      return null;
+    },
+    insertBelow: code => {
+      const notebook: any = (app.shell.currentWidget as any)?.content;
+      const shared = notebook?.model?.sharedModel;
+      if (!shared || typeof notebook.activeCellIndex !== 'number') {
+        return 'Open a notebook first';
+      }
+      const at = notebook.activeCellIndex + 1;
+      shared.insertCell(at, { cell_type: 'code', source: code });
+      notebook.activeCellIndex = at;
+      notebook.activeCell?.node?.scrollIntoView?.({ block: 'nearest' });
+      return null;
+    },
+    replaceSelection: code => {
+      const content: any = (app.shell.currentWidget as any)?.content;
+      const editor = content?.activeCell?.editor ?? content?.editor;
+      if (!editor || typeof editor.replaceSelection !== 'function') {
+        return 'Open a notebook or file first';
+      }
+      editor.replaceSelection(code);
+      return null;
+    }
+  };
+}
+
 /** The active document (notebook or file) in the main area, duck-typed. */
 function activeDocument(app: JupyterFrontEnd): { path: string } | null {
   const widget: any = app.shell.currentWidget;
@@ -278,4 +429,4 @@ function currentCode(
   return { code, language, source: path };
 }
 
-export default plugin;
+export default [plugin, inlineCompletionPlugin];

@@ -8,6 +8,8 @@ export namespace CommandIDs {
   export const open = 'jupyter-codex:open';
   export const newSession = 'jupyter-codex:new-session';
   export const sendSelection = 'jupyter-codex:send-selection';
+  export const workOnNotebook = 'jupyter-codex:work-on-notebook';
+  export const inlineEdit = 'jupyter-codex:inline-edit';
   export const openAccounts = 'jupyter-codex:open-accounts';
   export const refreshUsage = 'jupyter-codex:refresh-usage';
 }
@@ -34,6 +36,8 @@ export namespace Codex {
     /** Client-side tools its thread was declared with (null: none). */
     tools?:
       { name: string; description: string; input_schema: object }[] | null;
+    /** The notebook a notebook session works on (null: none). */
+    notebook?: string | null;
     state: SessionState | string;
     active_turn_id: string | null;
   }
@@ -50,7 +54,12 @@ export namespace Codex {
   }
 
   export type ApprovalKind =
-    'command' | 'file_change' | 'permissions' | 'user_input' | 'elicitation';
+    | 'command'
+    | 'file_change'
+    | 'permissions'
+    | 'user_input'
+    | 'elicitation'
+    | 'notebook_run';
 
   export type Decision = 'accept' | 'acceptForSession' | 'decline' | 'cancel';
 

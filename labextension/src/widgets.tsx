@@ -13,6 +13,7 @@ import { FolderLister } from './components/SessionList';
 import { EventStream } from './events';
 import { AccountsModel } from './model/accounts';
 import { ComposerDraft } from './model/draft';
+import { NoticeBoard } from './model/notices';
 import { SessionsModel } from './model/sessions';
 
 /** The panel icon: a terminal prompt in a speech bubble. */
@@ -38,6 +39,8 @@ export class CodexPanel extends ReactWidget implements IEnvOwner {
       stream: EventStream;
       draft: ComposerDraft;
       listFolders: FolderLister;
+      accounts: AccountsModel;
+      notices: NoticeBoard;
       environment: IPanelEnvironment;
     }
   ) {
@@ -65,6 +68,8 @@ export class CodexPanel extends ReactWidget implements IEnvOwner {
           stream={this.options.stream}
           draft={this.options.draft}
           listFolders={this.options.listFolders}
+          accounts={this.options.accounts}
+          notices={this.options.notices}
         />
       </PanelEnvironment.Provider>
     );

@@ -198,7 +198,8 @@ async def test_app_server_token_refresh_is_answered_by_the_router(
 async def test_switch_is_pushed_to_websocket_subscribers(
     api: Api, jp_ws_fetch: Any, fake_upstream: FakeUpstream
 ) -> None:
-    a = await add_chatgpt(api, fake_upstream, 1)
+    await add_chatgpt(api, fake_upstream, 1)  # the first account is active at once
+    a = await add_chatgpt(api, fake_upstream, 2)  # the switch goes to the second
     ws = await jp_ws_fetch("codex", "api", "events")
     await ws.read_message()
     ws.write_message(json.dumps({"type": "subscribe", "session_id": "*"}))

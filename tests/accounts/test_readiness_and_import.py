@@ -53,18 +53,21 @@ async def test_status_is_ready_before_codex_starts_for_router_accounts_and_api_k
     status = await api.call("GET", "status")
     assert status["targets"]["cli"]["state"] == "stopped"
     assert status["targets"]["cli"]["auth"]["ready"] is False
+    # The api target has no account; OPENAI_API_KEY in the environment signs codex in.
+    # (Checked before the import: a first account becomes active for both targets in
+    # the import's own request.)
+    assert status["targets"]["api"]["auth"]["ready"] is False
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-" + "k" * 40)
+    status = await api.call("GET", "status")
+    assert status["targets"]["api"]["auth"]["ready"] is True
+    assert status["targets"]["api"]["auth"]["source"] == "OPENAI_API_KEY"
+    monkeypatch.delenv("OPENAI_API_KEY")
     account = await api.call("POST", "accounts", "import", body={})
     await api.call("PATCH", "targets", "cli", body={"account_id": account["id"]})
     status = await api.call("GET", "status")
     cli = status["targets"]["cli"]
     assert cli["state"] == "stopped"  # still not started just to ask
     assert cli["auth"] == {"ready": True, "source": "router", "type": "chatgpt"}
-    # The api target has no account; OPENAI_API_KEY in the environment signs codex in.
-    assert status["targets"]["api"]["auth"]["ready"] is False
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-" + "k" * 40)
-    status = await api.call("GET", "status")
-    assert status["targets"]["api"]["auth"]["ready"] is True
-    assert status["targets"]["api"]["auth"]["source"] == "OPENAI_API_KEY"
 
 
 async def test_import_reads_the_users_own_codex_home_with_the_server_running(

@@ -116,10 +116,11 @@ def test_codex_in_a_loop_blocks_and_leaves_approvals_to_the_panel(
         "LOOP-ME", exec_command("touch from-loop.txt", escalated=True), text("Looped.")
     )
     run = nb.start("for attempt in range(1):\n    %codex LOOP-ME")
-    nb.wait_for(lambda: "asks for approval" in run.stdout, timeout=60, what="the approval line")
+    shown = lambda: "".join(run.plain_outputs())
+    nb.wait_for(lambda: "asks for approval" in shown(), timeout=60, what="the approval line")
     with live.server.client() as http:
         pending = http.get("/codex/api/approvals").json()["approvals"]
-        assert len(pending) == 1 and pending[0]["id"] in run.stdout
+        assert len(pending) == 1 and pending[0]["id"] in shown()
         assert not made.exists() and run.reply is None
         http.post(f"/codex/api/approvals/{pending[0]['id']}", json={"decision": "accept"})
     nb.wait(run, timeout=60)
@@ -314,11 +315,13 @@ def test_codex_without_buttons_prints_the_question_and_how_to_answer(
     }
     live.fake.script("LOOP-ASK", tool_call("request_user_input", questions), text("Using feet."))
     run = nb.start("for attempt in range(1):\n    %codex LOOP-ASK")
-    nb.wait_for(lambda: "Which unit?" in run.stdout, timeout=60, what="the question")
-    assert "meters — SI" in run.stdout and "answers={'unit': ['meters']}" in run.stdout
+    # The text is one display (cleared once answered), not stdout.
+    shown = lambda: "".join(run.plain_outputs())
+    nb.wait_for(lambda: "Which unit?" in shown(), timeout=60, what="the question")
+    assert "meters — SI" in shown() and "answers={'unit': ['meters']}" in shown()
     with live.server.client() as http:
         (pending,) = http.get("/codex/api/approvals").json()["approvals"]
-        assert pending["id"] in run.stdout
+        assert pending["id"] in shown()
         http.post(
             f"/codex/api/approvals/{pending['id']}",
             json={"decision": "accept", "answers": {"unit": ["feet"]}},

@@ -62,22 +62,22 @@ def lab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
-def lab(
-    ui_fake: FakeUpstream, lab_root: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[JupyterServerProcess]:
-    """One ``jupyter lab`` for the module, with isolated settings and workspaces."""
-    home = tmp_path_factory.mktemp("lab-home")
+def start_lab(
+    fake: FakeUpstream, root: Path, home: Path, *, signed_in: bool = True
+) -> JupyterServerProcess:
+    """A started ``jupyter lab`` with isolated settings and workspaces; ``signed_in``:
+    the cli target's codex has a ChatGPT login of its own (no managed account)."""
     data_dir = home / "codex-data"
     # No "get notified about Jupyter news?" toast over the panel.
     news = home / "user-settings" / "@jupyterlab" / "apputils-extension"
     news.mkdir(parents=True)
     (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    sign_in_cli_target(ui_fake, data_dir)
+    if signed_in:
+        sign_in_cli_target(fake, data_dir)
     server = JupyterServerProcess(
-        lab_root,
+        root,
         home / "config",
-        extension_config(ui_fake, data_dir),
+        extension_config(fake, data_dir),
         app="jupyterlab",
         extra_config={
             "LabApp": lab_settings(home, expose_app_in_browser=True),
@@ -87,6 +87,15 @@ def lab(
         log_path=home / "lab.log",
     )
     server.start(timeout=120)
+    return server
+
+
+@pytest.fixture(scope="module")
+def lab(
+    ui_fake: FakeUpstream, lab_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[JupyterServerProcess]:
+    """One ``jupyter lab`` for the module, with isolated settings and workspaces."""
+    server = start_lab(ui_fake, lab_root, tmp_path_factory.mktemp("lab-home"))
     yield server
     server.stop()
 

@@ -213,6 +213,7 @@ def test_slash_completion_status_and_effort(page: Any, rest: httpx.Client) -> No
     page.wait_for_selector(f"{PANEL} .jp-codex-Bubble-status:has-text('Model')")
     assert box.input_value() == ""
 
+    page.locator(f"{PANEL} .jp-codex-ModelMenuButton").click()  # the compact pickers menu
     page.locator(f"{PANEL} select[aria-label='Reasoning effort']").select_option("high")
     wait_until(
         lambda: rest.get(f"/codex/api/sessions/{sid}").json()["effort"] == "high",
@@ -226,8 +227,10 @@ def test_attach_send_selection_and_open_a_changed_file(
     (lab_root / "proj" / "notes.py").write_text("print('hi from notes')\n")
     patch = "*** Begin Patch\n*** Add File: created.txt\n+made by codex\n*** End Patch\n"
     ui_fake.script("explain notes", apply_patch(patch), text("Created it."))
+    # (awaited, not returned: the widget is too deep an object graph to serialize)
     page.evaluate(
-        "() => window.jupyterapp.commands.execute('docmanager:open', {path: 'proj/notes.py'})"
+        "async () => { await window.jupyterapp.commands.execute('docmanager:open', "
+        "{path: 'proj/notes.py'}); }"
     )
     editor = page.locator(".jp-FileEditor .cm-content")
     editor.wait_for()
@@ -431,12 +434,23 @@ def test_reload_mid_turn_replays_the_timeline_once(
     send(page, "long story")
     page.wait_for_selector(f"{PANEL} .jp-codex-Bubble-assistant:has-text('Once upon')")
     wait_until(lambda: ui_fake.hanging == 1, what="the stream to park")
+    # JupyterLab saves the state DB into the workspace shortly after each change.
+    wait_until(
+        lambda: (
+            rest.get("/lab/api/workspaces/default").json()["data"].get("jupyter-codex:panel")
+            == {"session": sid}
+        ),
+        30,
+        "the open session in the workspace",
+    )
 
     page.reload()
     page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=120_000)
     open_panel(page)
-    page.click(f"{PANEL} .jp-codex-SessionItem[data-session-id='{sid}'] .jp-codex-SessionOpen")
+    # The panel reopens the session it showed (the workspace's state DB): no click.
+    page.wait_for_selector(f"{PANEL} .jp-codex-SessionHeading:has-text('Reload')")
     page.wait_for_selector(f"{TIMELINE}[data-ready=true]")
+    screenshot(page, "reload-reopened", PANEL)
     assert page.locator(TIMELINE).get_attribute("data-running") == "true"
     ui_fake.release()
     page.wait_for_selector(f"{PANEL} .jp-codex-Bubble-turn:has-text('Turn completed')")
@@ -528,7 +542,8 @@ def test_screenshot_in_high_contrast_theme(page: Any) -> None:
     for theme in ("JupyterLab Dark", "JupyterLab Dark High Contrast"):
         change_theme(page, theme)
         styles[theme] = page.evaluate(
-            """(sel) => { const el = document.querySelector(sel + ' .jp-codex-Bubble-approval');
+            """(sel) => { const el = document.querySelector(sel + ' .jp-codex-ApprovalCard')
+                       .closest('.jp-codex-Bubble');
                    const css = getComputedStyle(el);
                    return [css.color, css.backgroundColor, css.borderTopColor]; }""",
             PANEL,
@@ -541,3 +556,168 @@ def test_screenshot_in_high_contrast_theme(page: Any) -> None:
         "() => window.jupyterapp.commands.execute('apputils:change-theme', "
         "{theme: 'JupyterLab Light'})"
     )
+
+
+AMBER = """(el) => {
+  const probe = document.createElement('span');
+  probe.style.color = 'var(--jp-warn-color1)';
+  document.body.appendChild(probe);
+  const amber = getComputedStyle(probe).color;
+  probe.remove();
+  return getComputedStyle(el).borderTopColor === amber;
+}"""
+
+
+def command_bubble(page: Any, command: str) -> Any:
+    """The one bubble that shows ``command`` (asserting there is exactly one)."""
+    bubbles = page.locator(f"{PANEL} .jp-codex-Bubble", has_text=command)
+    wait_until(lambda: bubbles.count() >= 1, 30, f"a bubble for {command}")
+    assert bubbles.count() == 1, bubbles.all_text_contents()
+    return bubbles.first
+
+
+def test_one_command_bubble_carries_its_approval_state(
+    page: Any, rest: httpx.Client, ui_fake: FakeUpstream
+) -> None:
+    """Waiting, approved, declined and cancelled by Stop: one bubble per command,
+    whose state line agrees with the decision; amber only while waiting."""
+    ui_fake.script("state one", exec_command("touch state-ok.txt", escalated=True), text("Ok."))
+    ui_fake.script("state two", exec_command("touch state-no.txt", escalated=True), text("No."))
+    ui_fake.script("state three", exec_command("touch state-stop.txt", escalated=True), text("."))
+    sid = new_session(page, rest, "proj", "Approval states")
+
+    send(page, "state one")
+    waiting = page.locator(f"{PANEL} .jp-codex-ApprovalCard.jp-mod-waiting")
+    waiting.wait_for()
+    page.wait_for_selector(f"{PANEL} [data-state=waiting]")
+    bubble = command_bubble(page, "touch state-ok.txt")
+    assert "waiting for approval" in bubble.text_content()
+    assert "running…" not in bubble.text_content()
+    assert bubble.evaluate(AMBER)
+    screenshot(page, "command-waiting", PANEL)
+    waiting.get_by_role("button", name="Approve", exact=True).click()
+    page.wait_for_selector(f"{PANEL} .jp-codex-ApprovalCard[data-decision=accept][data-state=ok]")
+    bubble = command_bubble(page, "touch state-ok.txt")
+    assert "exit 0" in bubble.text_content() and "Approved" in bubble.text_content()
+    assert not bubble.evaluate(AMBER)
+    wait_until(lambda: turns_done(rest, sid) == 1, what="the first turn")
+    screenshot(page, "command-approved", PANEL)
+
+    send(page, "state two")
+    waiting.wait_for()
+    waiting.get_by_role("button", name="Decline").click()
+    page.wait_for_selector(
+        f"{PANEL} .jp-codex-ApprovalCard[data-decision=decline][data-state=declined]"
+    )
+    bubble = command_bubble(page, "touch state-no.txt")
+    assert "declined" in bubble.text_content()
+    assert not bubble.evaluate(AMBER)
+    wait_until(lambda: turns_done(rest, sid) == 2, what="the second turn")
+    screenshot(page, "command-declined", PANEL)
+
+    send(page, "state three")
+    waiting.wait_for()
+    page.locator(f"{PANEL} .jp-codex-Stop").click()
+    page.wait_for_selector(
+        f"{PANEL} .jp-codex-ApprovalCard[data-decision=cancel][data-state=cancelled]"
+    )
+    bubble = command_bubble(page, "touch state-stop.txt")
+    text_now = bubble.text_content()
+    assert "cancelled (turn ended)" in text_now and "declined" not in text_now.lower()
+    assert not bubble.evaluate(AMBER)
+    wait_until(lambda: turns_done(rest, sid) == 3, what="the stopped turn")
+    screenshot(page, "command-cancelled", PANEL)
+
+
+def test_code_block_actions_copy_insert_below_and_replace_selection(
+    page: Any, rest: httpx.Client, ui_fake: FakeUpstream, lab_root: Path
+) -> None:
+    import json
+
+    code = "total = sum(range(10))\nprint(total)"
+    (lab_root / "proj" / "blocks.ipynb").write_text(
+        json.dumps(
+            {
+                "cells": [
+                    {
+                        "cell_type": "code",
+                        "metadata": {},
+                        "source": "x = 1",
+                        "outputs": [],
+                        "execution_count": None,
+                    },
+                    {"cell_type": "markdown", "metadata": {}, "source": "# End"},
+                ],
+                "metadata": {
+                    "kernelspec": {
+                        "name": "python3",
+                        "display_name": "Python 3",
+                        "language": "python",
+                    }
+                },
+                "nbformat": 4,
+                "nbformat_minor": 5,
+            }
+        )
+    )
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    ui_fake.script("code please", text(f"Try this:\n\n```python\n{code}\n```\n"))
+    page.evaluate(
+        "async () => { await window.jupyterapp.commands.execute('docmanager:open', "
+        "{path: 'proj/blocks.ipynb', factory: 'Notebook'}); }"
+    )
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for()
+    cells = "() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells.map(c => c.getSource())"
+    wait_until(lambda: page.evaluate(cells) == ["x = 1", "# End"], 30, "the notebook")
+    page.locator(".jp-Notebook .jp-Cell").first.click()  # the active cell: the first
+
+    sid = new_session(page, rest, "proj", "Code blocks")
+    send(page, "code please")
+    bar = page.locator(f"{PANEL} .jp-codex-Bubble-assistant .jp-codex-CodeActions")
+    bar.wait_for()
+    wait_until(lambda: turns_done(rest, sid) == 1, what="the turn")
+    assert bar.get_by_role("button").all_inner_texts() == [
+        "Copy",
+        "Insert below",
+        "Replace selection",
+    ]
+    screenshot(page, "code-block-actions", PANEL)
+
+    bar.get_by_role("button", name="Insert below").click()
+    wait_until(lambda: len(page.evaluate(cells)) == 3, what="the inserted cell")
+    assert page.evaluate(cells) == ["x = 1", code, "# End"]
+    page.wait_for_selector(f"{PANEL} .jp-codex-CodeAction:has-text('Inserted')")
+
+    bar.get_by_role("button", name="Copy").click()
+    wait_until(lambda: page.evaluate("() => navigator.clipboard.readText()") == code, 10, "copy")
+
+    # Select the first cell's text, then replace it with the block.
+    page.locator(".jp-Notebook .jp-Cell").first.locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    bar.get_by_role("button", name="Replace selection").click()
+    wait_until(lambda: page.evaluate(cells)[0] == code, 10, "the replaced selection")
+    screenshot(page, "code-block-inserted")
+
+
+def test_same_titles_are_told_apart_and_delete_removes_a_session(
+    page: Any, rest: httpx.Client
+) -> None:
+    first = new_session(page, rest, "proj", "hello")
+    time.sleep(1.1)  # a second apart: their start times differ
+    new_session(page, rest, "other", "hello")
+    back_to_list(page)
+    twins = page.locator(f"{PANEL} .jp-codex-SessionItem:has-text('hello')")
+    assert twins.count() == 2
+    metas = twins.locator(".jp-codex-SessionMeta").all_inner_texts()
+    assert all("started" in m for m in metas) and metas[0] != metas[1], metas
+    # The folder field follows the file browser again, not the last folder typed.
+    assert page.locator(f"{PANEL} input[aria-label=Folder]").input_value() != "other"
+
+    row = page.locator(f"{PANEL} .jp-codex-SessionItem[data-session-id='{first}']")
+    row.get_by_role("button", name="Delete").click()
+    page.locator(".jp-Dialog").get_by_role("button", name="Delete").click()
+    row.wait_for(state="detached")
+    ids = [s["id"] for s in rest.get("/codex/api/sessions?archived=true").json()["sessions"]]
+    ids += [s["id"] for s in rest.get("/codex/api/sessions").json()["sessions"]]
+    assert first not in ids
+    assert rest.get(f"/codex/api/sessions/{first}").status_code == 404

@@ -1,7 +1,7 @@
 """ipywidgets for Codex: a chat, approval prompts, an account switcher, a usage chart.
 
-Install with ``pip install "jupyter-codex[widgets]"``. The magics work without
-ipywidgets; they then leave approvals to the session's policy and the panel.
+ipywidgets is a dependency of the package; a kernel whose environment lacks it still
+runs the magics, which then leave approvals to the panel (a text says where).
 """
 
 from __future__ import annotations

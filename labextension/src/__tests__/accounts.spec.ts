@@ -76,13 +76,21 @@ afterEach(() => {
 async function setUp() {
   const sink = new RecordingSink();
   const { api, calls } = makeApi();
-  model = new AccountsModel({ api, notifications: sink, interval: 3_600_000 });
+  model = new AccountsModel({
+    api,
+    notifications: sink,
+    interval: 3_600_000,
+    burst: 20
+  });
   await model.refresh();
   return { sink, model, calls };
 }
 
-describe('AccountsModel alerts as notifications', () => {
-  it('shows a usage alert as a warning that stays open', async () => {
+/** Past the burst window and the refresh it triggers. */
+const settle = () => new Promise(resolve => setTimeout(resolve, 100));
+
+describe('AccountsModel: one self-closing notice per burst of events', () => {
+  it('shows a usage alert as a warning that closes itself, naming the label', async () => {
     const { sink, model } = await setUp();
     const make = eventFactory('*');
     model.onSystemEvent(
@@ -92,16 +100,17 @@ describe('AccountsModel alerts as notifications', () => {
           target: 'cli',
           account_id: 'a1',
           kind: 'threshold',
-          message: 'Work has 8% of its 5-hour quota left.'
+          message: 'cli: account Work (a1) has 8% left (threshold 15%)'
         },
         { session_id: null as any, turn_id: null }
       )
     );
+    await settle();
     expect(sink.shown).toEqual([
       [
         'warning',
-        'Work has 8% of its 5-hour quota left.',
-        { autoClose: false }
+        'Work is low on quota for cli; no switch needed yet.',
+        { autoClose: 10000 }
       ]
     ]);
   });
@@ -112,31 +121,49 @@ describe('AccountsModel alerts as notifications', () => {
     model.onSystemEvent(
       make('account.changed', { kind: 'quarantined', account_id: 'a2' })
     );
+    await settle();
     expect(sink.shown).toHaveLength(1);
     const [level, message, options] = sink.shown[0];
     expect(level).toBe('error');
-    expect(message).toMatch(/signed out.*sign in again in the Accounts view/);
-    expect(options).toEqual({ autoClose: false });
+    expect(message).toMatch(
+      /Personal was signed out.*sign in again in the Accounts view/
+    );
+    expect(options).toEqual({ autoClose: 15000 });
   });
 
-  it('shows a switch as a short info naming the new account', async () => {
-    const { sink, model } = await setUp();
+  it('merges a switch of both targets and its alerts into one notice with labels', async () => {
+    const { sink, model, calls } = await setUp();
+    await settle(); // the poll's first tick
+    const before = calls.length;
     const make = eventFactory('*');
+    const system = { session_id: null as any, turn_id: null };
     model.onSystemEvent(
-      make('account.switched', {
-        target: 'cli',
-        from: 'a1',
-        to: 'a2',
-        reason: 'threshold'
-      })
+      make(
+        'usage.alert',
+        { target: 'cli', account_id: 'a1', kind: 'threshold', message: 'x' },
+        system
+      )
     );
+    for (const target of ['cli', 'api']) {
+      model.onSystemEvent(
+        make(
+          'account.switched',
+          { target, from: 'a1', to: 'a2', reason: 'threshold' },
+          system
+        )
+      );
+    }
+    await settle();
     expect(sink.shown).toEqual([
       [
         'info',
-        'Codex cli account: now Personal (threshold).',
-        { autoClose: 5000 }
+        'Codex api and cli: now Personal (Work is below the switch threshold).',
+        { autoClose: 6000 }
       ]
     ]);
+    // One reload for the whole burst (accounts + targets), not one per event.
+    expect(calls.length - before).toBe(2);
+    expect(JSON.stringify(sink.shown)).not.toMatch(/\ba[12]\b|\(threshold\)/);
   });
 
   it('stays quiet for other account changes and unrelated events', async () => {
@@ -147,6 +174,7 @@ describe('AccountsModel alerts as notifications', () => {
     );
     model.onSystemEvent(make('session.created', { id: 's9' }));
     model.onSystemEvent(make('rate_limits', { primary: {} }));
+    await settle();
     expect(sink.shown).toEqual([]);
   });
 
@@ -157,7 +185,7 @@ describe('AccountsModel alerts as notifications', () => {
     expect(sink.shown[0][0]).toBe('error');
   });
 
-  it('maps each alert level to the sink method of that level', () => {
+  it('maps each alert level to the sink method of that level, all self-closing', () => {
     const sink = new RecordingSink();
     notifyAlert(sink, { level: 'info', message: 'i' });
     notifyAlert(sink, { level: 'warning', message: 'w' });
@@ -165,5 +193,13 @@ describe('AccountsModel alerts as notifications', () => {
     expect(sink.shown.map(([level, message]) => `${level}:${message}`)).toEqual(
       ['info:i', 'warning:w', 'error:e']
     );
+    expect(sink.shown.every(([, , o]) => (o as any).autoClose > 0)).toBe(true);
+  });
+
+  it('knows when no account is active yet', async () => {
+    const { model } = await setUp();
+    expect(model.loaded).toBe(true);
+    expect(model.hasActive('cli')).toBe(true);
+    expect(model.hasActive('api')).toBe(false);
   });
 });

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 import {
   changeVerb,
+  commandState,
   commandSummary,
   toolResultText,
   toolTitle
@@ -14,6 +15,7 @@ import {
 import {
   applyEvents,
   EMPTY_TIMELINE,
+  IApprovalBubble,
   ICommandBubble,
   IFileChangeBubble,
   IToolBubble
@@ -207,5 +209,82 @@ describe('tool bubbles', () => {
     expect(toolResultText(null)).toBe('');
     expect(toolResultText([1, 2])).toBe('[\n  1,\n  2\n]');
     expect(toolResultText({ answer: 42 })).toBe('{\n  "answer": 42\n}');
+  });
+});
+
+describe('a command carries its approval state', () => {
+  const make = eventFactory();
+  const approval = {
+    id: 'ap1',
+    kind: 'command',
+    item_id: 'c1',
+    turn_id: 't1',
+    command: 'rm -rf build'
+  };
+  const states = (...types: Array<[string, { [key: string]: any }]>) => {
+    const state = applyEvents(
+      EMPTY_TIMELINE,
+      types.map(([type, data]) =>
+        make(type, data, { item_id: 'c1', turn_id: 't1' })
+      )
+    );
+    const command = state.bubbles.find(b => b.kind === 'command') as
+      | ICommandBubble
+      | undefined;
+    const card = state.bubbles.find(b => b.kind === 'approval') as
+      | IApprovalBubble
+      | undefined;
+    return commandState(command ?? null, card ?? null);
+  };
+  const started: [string, { [key: string]: any }] = [
+    'command.started',
+    { command: 'rm -rf build' }
+  ];
+  const asked: [string, { [key: string]: any }] = [
+    'approval.requested',
+    approval
+  ];
+
+  it('waits for the user instead of "running…"', () => {
+    expect(states(started, asked)).toEqual({
+      state: 'waiting',
+      label: 'waiting for approval'
+    });
+  });
+
+  it('runs after an approval and ends with its exit code', () => {
+    expect(
+      states(started, asked, [
+        'approval.resolved',
+        { id: 'ap1', decision: 'accept', by: 'user' }
+      ]).state
+    ).toBe('running');
+    expect(
+      states(
+        started,
+        asked,
+        ['approval.resolved', { id: 'ap1', decision: 'accept', by: 'user' }],
+        ['command.completed', { status: 'completed', exit_code: 0 }]
+      )
+    ).toEqual({ state: 'ok', label: 'exit 0' });
+  });
+
+  it('says declined, or cancelled when the turn ended (not "declined")', () => {
+    expect(
+      states(
+        started,
+        asked,
+        ['approval.resolved', { id: 'ap1', decision: 'decline', by: 'user' }],
+        ['command.completed', { status: 'declined' }]
+      ).label
+    ).toBe('declined');
+    expect(
+      states(
+        started,
+        asked,
+        ['approval.resolved', { id: 'ap1', decision: 'cancel', by: 'server' }],
+        ['command.completed', { status: 'declined' }]
+      )
+    ).toEqual({ state: 'cancelled', label: 'cancelled (turn ended)' });
   });
 });

@@ -15,12 +15,26 @@ import {
   windowLabel
 } from '../model/format';
 import { Codex } from '../tokens';
+import { AddAccount } from './AddAccount';
 import { classes, useSignal } from './context';
 
 const TARGETS: Codex.TargetName[] = ['cli', 'api'];
 const TARGET_HELP: { [name: string]: string } = {
   cli: 'workspace sessions, magics and codex in terminals',
   api: 'the OpenAI/Claude-compatible endpoints'
+};
+/** Log reasons in words (the codes stay in the REST log). */
+const REASONS: { [code: string]: string } = {
+  manual: 'by hand',
+  threshold: 'below threshold',
+  limit_reached: 'limit reached',
+  weekly_exhausted: 'weekly limit used up',
+  cooldown: 'rate-limited',
+  quarantined: 'signed out',
+  disabled: 'disabled',
+  account_removed: 'account removed',
+  no_active_account: 'first account',
+  rotation: 'rotation'
 };
 const STRATEGIES: { [name: string]: string[] } = {
   cli: ['manual', 'round_robin'],
@@ -72,9 +86,14 @@ export function UsageBar(props: {
   );
 }
 
-/** Remaining quota over time, both windows, as a small SVG chart. */
+/**
+ * Remaining quota over time, both windows, as an SVG chart with a 0–100 %
+ * axis, the first and last times, the latest values, and the switch
+ * threshold as a labelled dashed line.
+ */
 export function UsageChart(props: {
   points: readonly Codex.IUsagePoint[];
+  threshold?: number;
 }): JSX.Element | null {
   const points = props.points;
   if (points.length < 2) {
@@ -84,48 +103,158 @@ export function UsageChart(props: {
       </div>
     );
   }
-  const w = 260;
-  const h = 56;
+  const left = 34;
+  const right = 40;
+  const top = 8;
+  const bottom = 18;
+  const w = 320;
+  const h = 120;
+  const plotW = w - left - right;
+  const plotH = h - top - bottom;
   const t0 = points[0].time;
   const t1 = points[points.length - 1].time;
   const span = Math.max(1, t1 - t0);
-  const line = (key: 'primary' | 'secondary') =>
+  const x = (t: number) => left + ((t - t0) / span) * plotW;
+  const y = (leftPercent: number) => top + plotH - (leftPercent / 100) * plotH;
+  const series = (key: 'primary' | 'secondary') =>
     points
       .filter(p => typeof p[key] === 'number')
-      .map(p => {
-        const x = ((p.time - t0) / span) * w;
-        const y = h - ((100 - (p[key] as number)) / 100) * h;
-        return `${x.toFixed(1)},${y.toFixed(1)}`;
-      })
+      .map(p => ({ t: p.time, left: 100 - (p[key] as number) }));
+  const line = (key: 'primary' | 'secondary') =>
+    series(key)
+      .map(p => `${x(p.t).toFixed(1)},${y(p.left).toFixed(1)}`)
       .join(' ');
+  const last = (key: 'primary' | 'secondary') => {
+    const s = series(key);
+    return s.length ? s[s.length - 1].left : null;
+  };
+  const lastPrimary = last('primary');
+  const lastSecondary = last('secondary');
+  const threshold = props.threshold;
+  const time = (t: number) =>
+    new Date(t * 1000).toLocaleString(undefined, {
+      month: 'short',
+      day: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit'
+    });
+  const summary =
+    `Remaining quota from ${time(t0)} to ${time(t1)}: 5-hour window now ${lastPrimary ?? '?'}% left, ` +
+    `weekly now ${lastSecondary ?? '?'}% left` +
+    (threshold !== undefined ? `; switch threshold ${threshold}%.` : '.');
+  // Keep the two end labels apart when the values are close.
+  const labelY = (value: number | null, other: number | null, below: boolean) =>
+    value === null
+      ? 0
+      : y(value) +
+        (other !== null && Math.abs(y(value) - y(other)) < 10
+          ? below
+            ? 6
+            : -4
+          : 3);
   return (
-    <div className="jp-codex-Chart">
-      <div className="jp-codex-ChartLegend">
-        <span>5-hour left</span>
+    <figure className="jp-codex-Chart">
+      <figcaption className="jp-codex-ChartLegend">
+        <span className="jp-mod-primary">5-hour left</span>
         <span className="jp-mod-secondary">weekly left</span>
-        <span className="jp-codex-Dim">since {relativeTime(t0)}</span>
-      </div>
+        {threshold !== undefined && (
+          <span className="jp-mod-threshold">switch at {threshold}%</span>
+        )}
+      </figcaption>
       <svg
         className="jp-codex-UsageChart"
         viewBox={`0 0 ${w} ${h}`}
-        preserveAspectRatio="none"
         role="img"
-        aria-label="Remaining quota over time"
+        aria-label={summary}
       >
+        <title>{summary}</title>
+        {[0, 50, 100].map(v => (
+          <g key={v}>
+            <line
+              className="jp-codex-ChartGrid"
+              x1={left}
+              x2={left + plotW}
+              y1={y(v)}
+              y2={y(v)}
+            />
+            <text
+              className="jp-codex-ChartAxis"
+              x={left - 4}
+              y={y(v) + 3}
+              textAnchor="end"
+            >
+              {v}%
+            </text>
+          </g>
+        ))}
         <line
-          className="jp-codex-ChartGrid"
-          x1={0}
-          x2={w}
-          y1={h / 2}
-          y2={h / 2}
+          className="jp-codex-ChartAxisLine"
+          x1={left}
+          x2={left}
+          y1={top}
+          y2={top + plotH}
         />
+        <line
+          className="jp-codex-ChartAxisLine"
+          x1={left}
+          x2={left + plotW}
+          y1={top + plotH}
+          y2={top + plotH}
+        />
+        <text
+          className="jp-codex-ChartAxis"
+          x={left}
+          y={h - 4}
+          textAnchor="start"
+        >
+          {time(t0)}
+        </text>
+        <text
+          className="jp-codex-ChartAxis"
+          x={left + plotW}
+          y={h - 4}
+          textAnchor="end"
+        >
+          {time(t1)}
+        </text>
+        {threshold !== undefined && (
+          <g className="jp-codex-ChartThreshold">
+            <line
+              x1={left}
+              x2={left + plotW}
+              y1={y(threshold)}
+              y2={y(threshold)}
+            />
+            <text x={left + 2} y={y(threshold) - 2}>
+              switch at {threshold}%
+            </text>
+          </g>
+        )}
         <polyline className="jp-codex-ChartPrimary" points={line('primary')} />
         <polyline
           className="jp-codex-ChartSecondary"
           points={line('secondary')}
         />
+        {lastPrimary !== null && (
+          <text
+            className="jp-codex-ChartValue jp-mod-primary"
+            x={left + plotW + 4}
+            y={labelY(lastPrimary, lastSecondary, lastPrimary < (lastSecondary ?? 0))}
+          >
+            {lastPrimary}%
+          </text>
+        )}
+        {lastSecondary !== null && (
+          <text
+            className="jp-codex-ChartValue jp-mod-secondary"
+            x={left + plotW + 4}
+            y={labelY(lastSecondary, lastPrimary, lastSecondary <= (lastPrimary ?? 0))}
+          >
+            {lastSecondary}%
+          </text>
+        )}
       </svg>
-    </div>
+    </figure>
   );
 }
 
@@ -133,10 +262,13 @@ export function AccountsView(props: { model: AccountsModel }): JSX.Element {
   const { model } = props;
   useSignal(model.changed);
   React.useEffect(() => {
+    // While shown, the log and charts follow the event stream too.
+    const watch = model.watchDetails();
     void model
       .refresh()
       .then(() => model.loadDetails())
       .catch(() => undefined);
+    return () => watch.dispose();
   }, [model]);
   const threshold = model.target('cli')?.threshold_percent ?? 15;
   return (
@@ -331,7 +463,10 @@ function AccountCard(props: {
             resetsAt={usage?.secondary_resets_at}
             threshold={props.threshold}
           />
-          <UsageChart points={model.history(account.id)} />
+          <UsageChart
+            points={model.history(account.id)}
+            threshold={props.threshold}
+          />
           {usage?.fetched_at && (
             <div className="jp-codex-Dim">
               Updated {relativeTime(usage.fetched_at)}
@@ -383,162 +518,11 @@ function AccountCard(props: {
   );
 }
 
-function AddAccount(props: { model: AccountsModel }): JSX.Element {
-  const { model } = props;
-  const [mode, setMode] = React.useState<'file' | 'key' | 'device'>('file');
-  const [label, setLabel] = React.useState('');
-  const [key, setKey] = React.useState('');
-  const [status, setStatus] = React.useState<string | null>(null);
-  const signIn = model.signIn;
-  const run = async (action: () => Promise<void>, done: string) => {
-    setStatus(null);
-    try {
-      await action();
-      setStatus(done);
-      setLabel('');
-      setKey('');
-    } catch (e) {
-      setStatus((e as Error).message);
-    }
-  };
-  const onFile = async (event: React.ChangeEvent<HTMLInputElement>) => {
-    const file = event.target.files?.[0];
-    event.target.value = '';
-    if (!file) {
-      return;
-    }
-    let content: unknown;
-    try {
-      content = JSON.parse(await file.text());
-    } catch {
-      setStatus(`${file.name} is not JSON.`);
-      return;
-    }
-    await run(() => model.importAuthJson(content, label), 'Account imported.');
-  };
-  return (
-    <section className="jp-codex-AddAccount">
-      <h3>Add an account</h3>
-      <div className="jp-codex-Tabs" role="tablist">
-        {(
-          [
-            ['file', 'Import auth.json'],
-            ['key', 'API key'],
-            ['device', 'Sign in with a code']
-          ] as const
-        ).map(([m, text]) => (
-          <button
-            key={m}
-            role="tab"
-            aria-selected={mode === m}
-            className={classes('jp-codex-Tab', mode === m && 'jp-mod-active')}
-            onClick={() => setMode(m)}
-          >
-            {text}
-          </button>
-        ))}
-      </div>
-      <input
-        className="jp-codex-TextInput"
-        placeholder="label (optional)"
-        aria-label="Account label"
-        value={label}
-        onChange={event => setLabel(event.target.value)}
-      />
-      {mode === 'file' && (
-        <div className="jp-codex-AddRow">
-          <label className="jp-Button jp-mod-styled jp-codex-FileButton">
-            Choose auth.json…
-            <input
-              type="file"
-              accept=".json,application/json"
-              onChange={event => void onFile(event)}
-            />
-          </label>
-          <button
-            className="jp-Button jp-mod-styled"
-            title="The server user's $CODEX_HOME/auth.json (after `codex login` on the server)"
-            onClick={() =>
-              void run(
-                () => model.importAuthJson(undefined, label),
-                'Account imported.'
-              )
-            }
-          >
-            Import the server's ~/.codex/auth.json
-          </button>
-        </div>
-      )}
-      {mode === 'key' && (
-        <div className="jp-codex-AddRow">
-          <input
-            className="jp-codex-TextInput"
-            type="password"
-            autoComplete="off"
-            placeholder="sk-…"
-            aria-label="API key"
-            value={key}
-            onChange={event => setKey(event.target.value)}
-          />
-          <button
-            className="jp-Button jp-mod-styled jp-mod-accept"
-            disabled={!key.trim()}
-            onClick={() =>
-              void run(() => model.addApiKey(key.trim(), label), 'Key added.')
-            }
-          >
-            Add key
-          </button>
-        </div>
-      )}
-      {mode === 'device' && (
-        <div className="jp-codex-AddRow">
-          {signIn && signIn.status === 'pending' ? (
-            <div className="jp-codex-DeviceCode">
-              <div>
-                Open{' '}
-                <a
-                  href={signIn.verification_url}
-                  target="_blank"
-                  rel="noreferrer"
-                >
-                  {signIn.verification_url}
-                </a>{' '}
-                and enter the code
-              </div>
-              <code className="jp-codex-UserCode">{signIn.user_code}</code>
-              <button
-                className="jp-Button jp-mod-minimal"
-                onClick={() => void model.cancelSignIn()}
-              >
-                Cancel
-              </button>
-            </div>
-          ) : (
-            <button
-              className="jp-Button jp-mod-styled jp-mod-accept"
-              onClick={() => void run(() => model.startSignIn(label), '')}
-            >
-              Start sign-in
-            </button>
-          )}
-          {signIn && signIn.status !== 'pending' && (
-            <div className="jp-codex-Dim">
-              Sign-in {signIn.status}
-              {signIn.error ? `: ${signIn.error}` : ''}
-            </div>
-          )}
-        </div>
-      )}
-      {status && <div className="jp-codex-Dim">{status}</div>}
-    </section>
-  );
-}
-
 function SystemLog(props: { model: AccountsModel }): JSX.Element {
   const { model } = props;
   const names = new Map(model.accounts.map(a => [a.id, a.label]));
-  const name = (id: string | null) => (id ? (names.get(id) ?? id) : '—');
+  const name = (id: string | null) =>
+    id ? (names.get(id) ?? model.labelOf(id) ?? 'a removed account') : '—';
   return (
     <section className="jp-codex-SystemLog">
       <h3>
@@ -565,7 +549,7 @@ function SystemLog(props: { model: AccountsModel }): JSX.Element {
                 <td>{entry.target ?? ''}</td>
                 <td>
                   {entry.kind === 'switch'
-                    ? `${name(entry.from_account)} → ${name(entry.to_account)}${entry.reason ? ` (${entry.reason})` : ''}`
+                    ? `${name(entry.from_account)} → ${name(entry.to_account)}${entry.reason && REASONS[entry.reason] ? ` (${REASONS[entry.reason]})` : ''}`
                     : entry.message}
                 </td>
               </tr>

@@ -6,6 +6,7 @@ import * as React from 'react';
 
 import {
   changeVerb,
+  commandState,
   commandSummary,
   toolResultText,
   toolTitle
@@ -63,7 +64,7 @@ export const BubbleView = React.memo(function BubbleView(props: {
     case 'user':
       body = (
         <div className="jp-codex-UserText">
-          {bubble.text}
+          <UserText text={bubble.text} />
           {bubble.images.length > 0 && (
             <div className="jp-codex-Thumbnails">
               {bubble.images.map((image, i) => {
@@ -105,7 +106,15 @@ export const BubbleView = React.memo(function BubbleView(props: {
       body = <ReasoningView bubble={bubble} />;
       break;
     case 'command':
-      body = <CommandView bubble={bubble} />;
+      body = (
+        <CommandView
+          bubble={bubble}
+          approval={
+            props.related?.kind === 'approval' ? props.related : null
+          }
+          actions={actions}
+        />
+      );
       break;
     case 'file_change':
       body = <FileChangeView bubble={bubble} actions={actions} />;
@@ -214,11 +223,31 @@ export const BubbleView = React.memo(function BubbleView(props: {
   );
 });
 
+/** Marks the context block `%codex` appends to the user's words. */
+const NOTEBOOK_CONTEXT = '\n\n[Context from the Jupyter notebook]\n';
+
+/** The user's words; an appended notebook context block stays collapsed. */
+function UserText(props: { text: string }): JSX.Element {
+  const at = props.text.indexOf(NOTEBOOK_CONTEXT);
+  if (at === -1) {
+    return <>{props.text}</>;
+  }
+  return (
+    <>
+      {props.text.slice(0, at)}
+      <details className="jp-codex-UserContext">
+        <summary>Notebook context</summary>
+        <pre>{props.text.slice(at + NOTEBOOK_CONTEXT.length)}</pre>
+      </details>
+    </>
+  );
+}
+
 function AssistantView(props: { bubble: IAssistantBubble }): JSX.Element {
   const { bubble } = props;
   return (
     <div data-final={bubble.final ? 'true' : 'false'}>
-      <Markdown text={bubble.text} streaming={!bubble.final} />
+      <Markdown text={bubble.text} streaming={!bubble.final} codeActions />
     </div>
   );
 }
@@ -278,24 +307,24 @@ function Collapsible(props: {
   );
 }
 
-function CommandView(props: { bubble: ICommandBubble }): JSX.Element {
-  const { bubble } = props;
-  const running = bubble.status === 'in_progress';
-  let state: string;
-  if (running) {
-    state = 'running…';
-  } else if (bubble.status === 'declined') {
-    state = 'declined';
-  } else if (bubble.exitCode !== null) {
-    state = `exit ${bubble.exitCode}`;
-  } else {
-    state = bubble.status;
-  }
-  const ok = bubble.status === 'completed' && bubble.exitCode === 0;
+function CommandView(props: {
+  bubble: ICommandBubble;
+  /** The approval asked for this command, if any: its state is the bubble's. */
+  approval: IApprovalBubble | null;
+  actions: IBubbleActions;
+}): JSX.Element {
+  const { bubble, approval } = props;
+  const { state, label } = commandState(bubble, approval);
   const summary = commandSummary(bubble);
   return (
     <div
+      className={classes(
+        approval && 'jp-codex-ApprovalCard',
+        state === 'waiting' && 'jp-mod-waiting'
+      )}
+      {...(approval ? approvalAttributes(approval) : {})}
       data-status={bubble.status}
+      data-state={state}
       data-exit-code={bubble.exitCode === null ? '' : String(bubble.exitCode)}
     >
       <div className="jp-codex-CommandHeader">
@@ -305,14 +334,26 @@ function CommandView(props: { bubble: ICommandBubble }): JSX.Element {
         <span
           className={classes(
             'jp-codex-CommandState',
-            ok && 'jp-mod-ok',
-            !ok && !running && 'jp-mod-failed'
+            `jp-mod-${state}`,
+            state === 'ok' && 'jp-mod-ok',
+            (state === 'failed' || state === 'declined') && 'jp-mod-failed'
           )}
         >
-          {state}
+          {label}
           {bubble.durationMs !== null && ` · ${duration(bubble.durationMs)}`}
         </span>
       </div>
+      {approval && state === 'waiting' && (
+        <>
+          {bubble.cwd && <div className="jp-codex-Dim">in {bubble.cwd}</div>}
+          {approval.approval.reason && (
+            <div className="jp-codex-Reason">{approval.approval.reason}</div>
+          )}
+        </>
+      )}
+      {approval && (
+        <ApprovalControls bubble={approval} actions={props.actions} />
+      )}
       {summary && <div className="jp-codex-Dim">{summary}</div>}
       {bubble.output && (
         <Collapsible
@@ -518,6 +559,68 @@ const DECISION_LABELS: { [decision: string]: string } = {
   cancel: 'Cancelled'
 };
 
+/** Approve / Approve for session / Decline, or the decision once made. */
+function ApprovalControls(props: {
+  bubble: IApprovalBubble;
+  actions: IBubbleActions;
+}): JSX.Element {
+  const { bubble, actions } = props;
+  const [sent, setSent] = React.useState<string | null>(null);
+  const decide = (decision: Codex.Decision) => {
+    setSent(decision);
+    actions.decide(bubble.approval.id, decision);
+  };
+  if (bubble.decision !== null) {
+    const resolvedBy =
+      bubble.by === 'timeout'
+        ? ' (timed out)'
+        : bubble.by === 'server'
+          ? ' (turn ended)'
+          : bubble.by?.startsWith('extension:')
+            ? ` (by ${bubble.by.slice('extension:'.length)})`
+            : '';
+    return (
+      <div className="jp-codex-Dim jp-codex-Decision">
+        {DECISION_LABELS[bubble.decision] ?? bubble.decision}
+        {resolvedBy}
+      </div>
+    );
+  }
+  return (
+    <div className="jp-codex-ApprovalButtons">
+      <button
+        className="jp-Button jp-mod-styled jp-mod-accept"
+        disabled={sent !== null}
+        onClick={() => decide('accept')}
+      >
+        Approve
+      </button>
+      <button
+        className="jp-Button jp-mod-styled"
+        disabled={sent !== null}
+        onClick={() => decide('acceptForSession')}
+      >
+        Approve for session
+      </button>
+      <button
+        className="jp-Button jp-mod-styled jp-mod-warn"
+        disabled={sent !== null}
+        onClick={() => decide('decline')}
+      >
+        Decline
+      </button>
+    </div>
+  );
+}
+
+/** The attributes that mark an element as (the card of) an approval. */
+function approvalAttributes(bubble: IApprovalBubble) {
+  return {
+    'data-approval-id': bubble.approval.id,
+    'data-decision': bubble.decision ?? ''
+  };
+}
+
 function ApprovalCard(props: {
   bubble: IApprovalBubble;
   related?: Bubble;
@@ -525,17 +628,12 @@ function ApprovalCard(props: {
 }): JSX.Element {
   const { bubble, actions } = props;
   const a = bubble.approval;
-  const [sent, setSent] = React.useState<string | null>(null);
   const changes =
     a.changes && a.changes.length
       ? a.changes
       : props.related?.kind === 'file_change'
         ? props.related.changes
         : [];
-  const decide = (decision: Codex.Decision) => {
-    setSent(decision);
-    actions.decide(a.id, decision);
-  };
   const waiting = bubble.decision === null;
   const title =
     a.kind === 'command'
@@ -544,20 +642,13 @@ function ApprovalCard(props: {
         ? 'Apply these changes?'
         : a.kind === 'permissions'
           ? 'Grant these permissions?'
-          : 'Codex asks for input';
-  const resolvedBy =
-    bubble.by === 'timeout'
-      ? ' (timed out)'
-      : bubble.by === 'server'
-        ? ' (turn ended)'
-        : bubble.by?.startsWith('extension:')
-          ? ` (by ${bubble.by.slice('extension:'.length)})`
-          : '';
+          : a.kind === 'notebook_run'
+            ? 'Run this notebook cell?'
+            : 'Codex asks for input';
   return (
     <div
       className={classes('jp-codex-ApprovalCard', waiting && 'jp-mod-waiting')}
-      data-approval-id={a.id}
-      data-decision={bubble.decision ?? ''}
+      {...approvalAttributes(bubble)}
     >
       <div className="jp-codex-BubbleTitle">{title}</div>
       {a.command && (
@@ -573,36 +664,7 @@ function ApprovalCard(props: {
       {!a.command && !changes.length && a.params && (
         <Collapsible text={JSON.stringify(a.params, null, 2)} />
       )}
-      {waiting ? (
-        <div className="jp-codex-ApprovalButtons">
-          <button
-            className="jp-Button jp-mod-styled jp-mod-accept"
-            disabled={sent !== null}
-            onClick={() => decide('accept')}
-          >
-            Approve
-          </button>
-          <button
-            className="jp-Button jp-mod-styled"
-            disabled={sent !== null}
-            onClick={() => decide('acceptForSession')}
-          >
-            Approve for session
-          </button>
-          <button
-            className="jp-Button jp-mod-styled jp-mod-warn"
-            disabled={sent !== null}
-            onClick={() => decide('decline')}
-          >
-            Decline
-          </button>
-        </div>
-      ) : (
-        <div className="jp-codex-Dim">
-          {DECISION_LABELS[bubble.decision!] ?? bubble.decision}
-          {resolvedBy}
-        </div>
-      )}
+      <ApprovalControls bubble={bubble} actions={actions} />
     </div>
   );
 }

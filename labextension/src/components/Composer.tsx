@@ -22,6 +22,8 @@ export function Composer(props: {
   chat: ChatModel;
   draft: ComposerDraft;
   onCommandResult: (answer: { [key: string]: any }) => void;
+  /** Why sending is off (no account yet), or null. */
+  blocked?: string | null;
 }): JSX.Element {
   const { chat, draft } = props;
   useSignal(chat.changed);
@@ -33,6 +35,7 @@ export function Composer(props: {
   const [skills, setSkills] = React.useState<Codex.ISkill[]>([]);
   const [models, setModels] = React.useState<Codex.IModelInfo[]>([]);
   const [sending, setSending] = React.useState(false);
+  const [menuOpen, setMenuOpen] = React.useState(false);
   /** Images pasted, dropped or attached for the next message (stored on the server). */
   const [images, setImages] = React.useState<{ id: string; url: string }[]>([]);
   const addImage = async (source: { dataUrl: string } | { path: string }) => {
@@ -105,7 +108,7 @@ export function Composer(props: {
 
   const send = async () => {
     const text = draft.text.trim();
-    if (!text || sending) {
+    if (!text || sending || props.blocked) {
       return;
     }
     setSending(true);
@@ -246,7 +249,9 @@ export function Composer(props: {
               }}
             >
               <span className="jp-codex-CompletionLabel">{item.label}</span>
-              <span className="jp-codex-Dim">{item.description}</span>
+              <span className="jp-codex-Dim" title={item.description}>
+                {firstLine(item.description)}
+              </span>
             </li>
           ))}
         </ul>
@@ -288,6 +293,7 @@ export function Composer(props: {
       <textarea
         ref={input}
         className="jp-codex-Input"
+        aria-label="Message to Codex"
         rows={2}
         placeholder={
           running
@@ -330,40 +336,52 @@ export function Composer(props: {
         }}
       />
       <div className="jp-codex-ComposerBar">
-        <select
-          className="jp-codex-Select"
-          aria-label="Model"
-          title="Model for the next turns"
-          value={session.model ?? ''}
-          onFocus={loadModels}
-          onMouseDown={loadModels}
-          onChange={event =>
-            void chat.update({ model: event.target.value || null })
-          }
+        <ModelMenu
+          open={menuOpen}
+          setOpen={setMenuOpen}
+          summary={`${session.model ? (models.find(m => m.id === session.model)?.label ?? session.model) : 'default model'} · ${session.effort ?? 'default effort'}`}
         >
-          <option value="">default model</option>
-          {modelOptions.map(id => (
-            <option key={id} value={id}>
-              {models.find(m => m.id === id)?.label ?? id}
-            </option>
-          ))}
-        </select>
-        <select
-          className="jp-codex-Select"
-          aria-label="Reasoning effort"
-          title="Reasoning effort"
-          value={session.effort ?? ''}
-          onChange={event =>
-            void chat.update({ effort: event.target.value || null })
-          }
-        >
-          <option value="">default effort</option>
-          {efforts.map(e => (
-            <option key={e} value={e}>
-              {e}
-            </option>
-          ))}
-        </select>
+          <label>
+            Model
+            <select
+              className="jp-codex-Select"
+              aria-label="Model"
+              title="Model for the next turns"
+              value={session.model ?? ''}
+              onFocus={loadModels}
+              onMouseDown={loadModels}
+              onChange={event =>
+                void chat.update({ model: event.target.value || null })
+              }
+            >
+              <option value="">default model</option>
+              {modelOptions.map(id => (
+                <option key={id} value={id}>
+                  {models.find(m => m.id === id)?.label ?? id}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Reasoning effort
+            <select
+              className="jp-codex-Select"
+              aria-label="Reasoning effort"
+              title="Reasoning effort"
+              value={session.effort ?? ''}
+              onChange={event =>
+                void chat.update({ effort: event.target.value || null })
+              }
+            >
+              <option value="">default effort</option>
+              {efforts.map(e => (
+                <option key={e} value={e}>
+                  {e}
+                </option>
+              ))}
+            </select>
+          </label>
+        </ModelMenu>
         <SessionMenu
           session={session}
           running={running}
@@ -409,7 +427,8 @@ export function Composer(props: {
           <button
             className={classes(
               'jp-Button jp-mod-styled jp-codex-Stop',
-              chat.stopRequested ? 'jp-mod-warn' : 'jp-mod-reject'
+              'jp-mod-warn',
+              chat.stopRequested && 'jp-mod-force'
             )}
             title={
               chat.stopRequested
@@ -423,13 +442,82 @@ export function Composer(props: {
         ) : (
           <button
             className="jp-Button jp-mod-styled jp-mod-accept jp-codex-Send"
-            disabled={!draft.text.trim() || sending}
+            disabled={!draft.text.trim() || sending || !!props.blocked}
+            aria-describedby={props.blocked ? 'jp-codex-send-blocked' : undefined}
             onClick={() => void send()}
           >
             Send
           </button>
         )}
       </div>
+      {props.blocked && (
+        <div className="jp-codex-Hint" id="jp-codex-send-blocked">
+          {props.blocked}
+        </div>
+      )}
     </div>
   );
+}
+
+/**
+ * The session's pickers (model, effort) behind one compact button, so the
+ * composer bar fits a 240 px panel. Escape or a click outside closes it.
+ */
+function ModelMenu(props: {
+  open: boolean;
+  setOpen: (open: boolean) => void;
+  summary: string;
+  children: React.ReactNode;
+}): JSX.Element {
+  const { open, setOpen } = props;
+  const root = React.useRef<HTMLDivElement>(null);
+  React.useEffect(() => {
+    if (!open) {
+      return;
+    }
+    const onDown = (event: MouseEvent) => {
+      if (!root.current?.contains(event.target as Node)) {
+        setOpen(false);
+      }
+    };
+    document.addEventListener('mousedown', onDown);
+    return () => document.removeEventListener('mousedown', onDown);
+  }, [open]);
+  return (
+    <div
+      className="jp-codex-ModelMenu"
+      ref={root}
+      onKeyDown={event => {
+        if (event.key === 'Escape' && open) {
+          event.stopPropagation();
+          setOpen(false);
+        }
+      }}
+    >
+      <button
+        className="jp-Button jp-mod-minimal jp-codex-ModelMenuButton"
+        aria-haspopup="dialog"
+        aria-expanded={open}
+        aria-label={`Model and effort: ${props.summary}`}
+        title={`Model and reasoning effort for the next turns (${props.summary})`}
+        onClick={() => setOpen(!open)}
+      >
+        <span className="jp-codex-ModelMenuText">{props.summary}</span> ▾
+      </button>
+      {open && (
+        <div
+          className="jp-codex-ModelMenuPopup"
+          role="dialog"
+          aria-label="Model and effort"
+        >
+          {props.children}
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** The first line of a (skill) description, for a one-line completion. */
+function firstLine(text: string | undefined): string {
+  return (text ?? '').trim().split(/\n/)[0] ?? '';
 }

@@ -7,15 +7,21 @@ import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
-import { PanelEnvironment } from './context';
+import { ICodeActions, PanelEnvironment } from './context';
 
 const STREAM_THROTTLE_MS = 120;
 
 export function Markdown(props: {
   text: string;
   streaming?: boolean;
+  /** Copy / Insert below / Replace selection on each code block (replies). */
+  codeActions?: boolean;
 }): JSX.Element {
   const env = React.useContext(PanelEnvironment);
+  const actions = React.useRef<ICodeActions>(env.codeActions);
+  actions.current = env.codeActions;
+  const withActions = React.useRef(false);
+  withActions.current = !!props.codeActions && !props.streaming;
   const host = React.useRef<HTMLDivElement>(null);
   const renderer = React.useRef<IRenderMime.IRenderer | null>(null);
   const latest = React.useRef(props.text);
@@ -62,6 +68,11 @@ export function Markdown(props: {
       });
       chain.current = chain.current
         .then(() => (r.isDisposed ? undefined : r.renderModel(model)))
+        .then(() => {
+          if (withActions.current && !r.isDisposed) {
+            addCodeToolbars(r.node, () => actions.current);
+          }
+        })
         .catch(error =>
           console.warn('Codex: markdown rendering failed', error)
         );
@@ -80,4 +91,59 @@ export function Markdown(props: {
     return <div className="jp-codex-Markdown jp-codex-pre">{props.text}</div>;
   }
   return <div className="jp-codex-Markdown" ref={host} />;
+}
+
+const CODE_BUTTONS: ReadonlyArray<
+  readonly [string, string, string, (a: ICodeActions, code: string) => Promise<string | null> | string | null]
+> = [
+  ['Copy', 'Copy the code', 'Copied', (a, code) => a.copy(code)],
+  [
+    'Insert below',
+    'Insert the code as a new cell below the active notebook cell',
+    'Inserted',
+    (a, code) => a.insertBelow(code)
+  ],
+  [
+    'Replace selection',
+    'Replace the selection in the active cell or editor with the code',
+    'Replaced',
+    (a, code) => a.replaceSelection(code)
+  ]
+];
+
+/** A toolbar above each fenced code block of a rendered reply (once per block). */
+export function addCodeToolbars(
+  root: HTMLElement,
+  actions: () => ICodeActions
+): void {
+  for (const pre of Array.from(root.querySelectorAll('pre'))) {
+    const previous = pre.previousElementSibling;
+    if (previous?.classList.contains('jp-codex-CodeActions')) {
+      continue;
+    }
+    const bar = document.createElement('div');
+    bar.className = 'jp-codex-CodeActions';
+    bar.setAttribute('role', 'toolbar');
+    bar.setAttribute('aria-label', 'Code block actions');
+    for (const [label, title, done, run] of CODE_BUTTONS) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'jp-Button jp-mod-minimal jp-codex-CodeAction';
+      button.textContent = label;
+      button.title = title;
+      button.dataset.action = label;
+      button.onclick = async () => {
+        const code = (pre.textContent ?? '').replace(/\n$/, '');
+        const error = await run(actions(), code);
+        button.textContent = error ? error : `${done} ✓`;
+        button.classList.toggle('jp-mod-error', !!error);
+        setTimeout(() => {
+          button.textContent = label;
+          button.classList.remove('jp-mod-error');
+        }, 2000);
+      };
+      bar.appendChild(button);
+    }
+    pre.parentElement?.insertBefore(bar, pre);
+  }
 }

@@ -10,12 +10,15 @@ import {
 import * as React from 'react';
 
 import { EventStream } from '../events';
+import { AccountsModel } from '../model/accounts';
 import { ChatModel } from '../model/chat';
+import { NoticeBoard } from '../model/notices';
 import { ComposerDraft } from '../model/draft';
 import { SessionsModel } from '../model/sessions';
 import { Codex } from '../tokens';
 import { Composer } from './Composer';
 import { classes, PanelEnvironment, useSignal } from './context';
+import { FirstRun, NoticeStrip, sendBlockedReason } from './FirstRun';
 import { FollowUps } from './FollowUps';
 import { JobsView } from './JobsView';
 import { FolderLister, SessionList } from './SessionList';
@@ -41,10 +44,11 @@ export function ConnectionIndicator(props: {
           ? 'Live events are connected'
           : 'Click to reconnect now'
       }
+      aria-label={`Events: ${CONNECTION_LABELS[state]}`}
       onClick={() => state !== 'connected' && props.stream.reconnect()}
     >
-      <span className="jp-codex-ConnectionDot" />
-      {CONNECTION_LABELS[state]}
+      <span className="jp-codex-ConnectionDot" aria-hidden="true" />
+      <span className="jp-codex-ConnectionLabel">{CONNECTION_LABELS[state]}</span>
     </button>
   );
 }
@@ -54,8 +58,10 @@ export function CodexPanelView(props: {
   stream: EventStream;
   draft: ComposerDraft;
   listFolders: FolderLister;
+  accounts: AccountsModel;
+  notices: NoticeBoard;
 }): JSX.Element {
-  const { model, stream } = props;
+  const { model, stream, accounts } = props;
   useSignal(model.currentChanged);
   useSignal(model.changed);
   const env = React.useContext(PanelEnvironment);
@@ -119,8 +125,16 @@ export function CodexPanelView(props: {
           </button>
         )}
       </div>
+      <NoticeStrip notices={props.notices} />
+      <FirstRun accounts={accounts} />
       {chat ? (
-        <ChatView key={chat.id} chat={chat} model={model} draft={props.draft} />
+        <ChatView
+          key={chat.id}
+          chat={chat}
+          model={model}
+          draft={props.draft}
+          accounts={accounts}
+        />
       ) : showJobs ? (
         <JobsView
           api={model.api}
@@ -154,8 +168,10 @@ function ChatView(props: {
   chat: ChatModel;
   model: SessionsModel;
   draft: ComposerDraft;
+  accounts: AccountsModel;
 }): JSX.Element {
   const { chat, model } = props;
+  useSignal(props.accounts.changed);
   const env = React.useContext(PanelEnvironment);
   const [notice, setNotice] = React.useState<string | null>(null);
 
@@ -212,6 +228,7 @@ function ChatView(props: {
         chat={chat}
         draft={props.draft}
         onCommandResult={onCommandResult}
+        blocked={sendBlockedReason(props.accounts)}
       />
     </div>
   );

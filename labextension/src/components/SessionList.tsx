@@ -2,6 +2,7 @@
  * The session list (resume, rename, archive) and the new-session form with a
  * folder picker that suggests folders from the server's contents API.
  */
+import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { editIcon, folderIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
@@ -50,7 +51,14 @@ export function SessionList(props: {
       )}
       <ul className="jp-codex-Sessions">
         {model.sessions.map(session => (
-          <SessionItem key={session.id} session={session} model={model} />
+          <SessionItem
+            key={session.id}
+            session={session}
+            model={model}
+            duplicate={
+              model.sessions.filter(s => s.title === session.title).length > 1
+            }
+          />
         ))}
       </ul>
     </div>
@@ -65,11 +73,23 @@ const STATE_LABELS: { [state: string]: string } = {
 function SessionItem(props: {
   session: Codex.ISession;
   model: SessionsModel;
+  /** Another listed session has the same title: show when this one started. */
+  duplicate?: boolean;
 }): JSX.Element {
   const { session, model } = props;
   const [editing, setEditing] = React.useState(false);
   const [title, setTitle] = React.useState(session.title);
   const state = STATE_LABELS[session.state];
+  const remove = async () => {
+    const answer = await showDialog({
+      title: 'Delete session',
+      body: `Delete "${session.title || 'Untitled session'}" and its history? This cannot be undone (Archive only hides it).`,
+      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
+    });
+    if (answer.button.accept) {
+      await model.remove(session.id).catch(() => undefined);
+    }
+  };
   const save = () => {
     setEditing(false);
     const next = title.trim();
@@ -112,6 +132,17 @@ function SessionItem(props: {
           <span className="jp-codex-SessionMeta">
             <folderIcon.react tag="span" className="jp-codex-InlineIcon" />
             {session.cwd || '/'} · {relativeTime(session.updated_at)}
+            {props.duplicate &&
+              ` · started ${new Date(session.created_at * 1000).toLocaleString(
+                undefined,
+                {
+                  month: 'short',
+                  day: 'numeric',
+                  hour: '2-digit',
+                  minute: '2-digit',
+                  second: '2-digit'
+                }
+              )}`}
             {state ? ` · ${state}` : ''}
           </span>
         </button>
@@ -134,6 +165,13 @@ function SessionItem(props: {
           onClick={() => void model.archive(session.id, !session.archived)}
         >
           {session.archived ? 'Unarchive' : 'Archive'}
+        </button>
+        <button
+          className="jp-Button jp-mod-minimal jp-codex-Delete"
+          title="Delete this session and its history"
+          onClick={() => void remove()}
+        >
+          Delete
         </button>
       </div>
     </li>
@@ -206,7 +244,9 @@ function NewSessionForm(props: {
         ...settings
       });
       setTitle('');
+      // The next session starts from the file browser's folder again.
       touched.current = false;
+      setFolder(env.currentFolder());
     } catch (e) {
       setError((e as Error).message);
     } finally {

@@ -8,7 +8,7 @@ import * as React from 'react';
 
 import { ChatModel } from '../model/chat';
 import { rootFromCwd } from '../model/format';
-import { Bubble } from '../model/timeline';
+import { Bubble, IApprovalBubble } from '../model/timeline';
 import { Codex } from '../tokens';
 import { BubbleView, IBubbleActions } from './Bubbles';
 import { PanelEnvironment, useSignal } from './context';
@@ -58,8 +58,16 @@ export function Timeline(props: {
     [chat, props.onOpenSession, roots]
   );
 
+  // A command's approval is shown by the command's own bubble (one bubble,
+  // one state); the approval bubble only stands alone until the command starts.
+  const approvals = React.useMemo(
+    () => commandApprovals(state.bubbles, state.index),
+    [state.bubbles, state.index]
+  );
   const start = Math.max(0, state.bubbles.length - shown);
-  const visible = state.bubbles.slice(start);
+  const visible = state.bubbles
+    .slice(start)
+    .filter(b => !(b.kind === 'approval' && approvals.merged.has(b.key)));
 
   const toBottom = React.useCallback(() => {
     const el = scroller.current;
@@ -145,6 +153,8 @@ export function Timeline(props: {
         data-duplicates={chat.duplicates}
         data-ready={chat.ready ? 'true' : 'false'}
         data-running={state.running ? 'true' : 'false'}
+        role="log"
+        aria-label="Conversation with Codex"
         aria-live="polite"
       >
         <div ref={content} className="jp-codex-TimelineContent">
@@ -167,7 +177,11 @@ export function Timeline(props: {
             <BubbleView
               key={bubble.key}
               bubble={bubble}
-              related={relatedOf(bubble, state.index, state.bubbles)}
+              related={
+                bubble.kind === 'command'
+                  ? approvals.byItem.get(bubble.itemId ?? '')
+                  : relatedOf(bubble, state.index, state.bubbles)
+              }
               actions={actions}
             />
           ))}
@@ -205,6 +219,27 @@ function relatedOf(
   }
   const at = index.get(`file_change:${bubble.itemId}`);
   return at === undefined ? undefined : bubbles[at];
+}
+
+/**
+ * Approvals of commands by the command's item id, and the keys of those whose
+ * command bubble exists (they render inside it).
+ */
+export function commandApprovals(
+  bubbles: readonly Bubble[],
+  index: ReadonlyMap<string, number>
+): { byItem: Map<string, IApprovalBubble>; merged: Set<string> } {
+  const byItem = new Map<string, IApprovalBubble>();
+  const merged = new Set<string>();
+  for (const b of bubbles) {
+    if (b.kind === 'approval' && b.approval.kind === 'command' && b.itemId) {
+      byItem.set(b.itemId, b);
+      if (index.has(`command:${b.itemId}`)) {
+        merged.add(b.key);
+      }
+    }
+  }
+  return { byItem, merged };
 }
 
 function firstAbsoluteCwd(bubbles: readonly Bubble[]): string | null {

@@ -26,7 +26,27 @@ export interface IPanelEnvironment {
   openAccounts: () => void;
   /** The panel's icon, reused in the header. */
   icon?: LabIcon;
+  /** What a reply's code block can do with its code (see `ICodeActions`). */
+  codeActions: ICodeActions;
 }
+
+/**
+ * Actions of a code block in a reply. Each returns `null` when done, or why
+ * it could not (e.g. no notebook is active).
+ */
+export interface ICodeActions {
+  copy(code: string): Promise<string | null>;
+  /** A new code cell below the active cell of the active notebook. */
+  insertBelow(code: string): string | null;
+  /** Replace the selection of the active cell or editor. */
+  replaceSelection(code: string): string | null;
+}
+
+const NO_CODE_ACTIONS: ICodeActions = {
+  copy: async () => 'Copying is not available here.',
+  insertBelow: () => 'No notebook is open.',
+  replaceSelection: () => 'No editor is open.'
+};
 
 export const PanelEnvironment = React.createContext<IPanelEnvironment>({
   rendermime: null,
@@ -35,7 +55,8 @@ export const PanelEnvironment = React.createContext<IPanelEnvironment>({
   settings: DEFAULT_SETTINGS,
   currentFolder: () => '',
   activeFile: () => null,
-  openAccounts: () => undefined
+  openAccounts: () => undefined,
+  codeActions: NO_CODE_ACTIONS
 });
 
 /** Re-render the calling component whenever `signal` emits. */

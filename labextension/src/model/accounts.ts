@@ -1,7 +1,9 @@
 /**
  * Accounts, the two targets, usage history and the system log. Polled with
- * backoff (`@lumino/polling`) and refreshed at once on `account.*` and
- * `usage.alert` events.
+ * backoff (`@lumino/polling`) and, above all, following the event stream:
+ * `account.*` and `usage.alert` events (from the server, the CLI or another
+ * browser) refresh everything shown within a moment, and each burst of them
+ * becomes one self-closing notice that names accounts by label.
  */
 import { IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
@@ -9,16 +11,19 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { CodexAPI } from '../handler';
 import { Codex } from '../tokens';
+import { describeAccountEvents, NOTICE_MS } from './notices';
 
 export interface IAccountsModelOptions {
   api: CodexAPI;
   /** Milliseconds between background refreshes (60 s). */
   interval?: number;
   /**
-   * Where alerts show (JupyterLab's `Notification` in the app); without one
-   * they are only emitted on `alert`.
+   * Where alerts and notices show (JupyterLab's `Notification` in the app);
+   * without one they are only emitted on `alert`.
    */
   notifications?: INotificationSink;
+  /** Milliseconds a burst of system events is gathered into one notice (300). */
+  burst?: number;
 }
 
 /** The part of JupyterLab's `Notification` namespace the alerts use. */
@@ -28,9 +33,9 @@ export interface INotificationSink {
   error(message: string, options?: { autoClose?: number | false }): unknown;
 }
 
-/** Show an alert: info closes itself after 5 s, warnings and errors stay. */
+/** Show an alert; every one closes itself (after `autoClose`, by level by default). */
 export function notifyAlert(sink: INotificationSink, alert: IAlert): void {
-  const options = { autoClose: alert.level === 'info' ? 5000 : false } as const;
+  const options = { autoClose: alert.autoClose ?? NOTICE_MS[alert.level] };
   if (alert.level === 'error') {
     sink.error(alert.message, options);
   } else if (alert.level === 'warning') {
@@ -40,10 +45,11 @@ export function notifyAlert(sink: INotificationSink, alert: IAlert): void {
   }
 }
 
-/** A user-facing alert derived from a system event. */
+/** A user-facing alert: a notice from system events, or an action's outcome. */
 export interface IAlert {
   level: 'info' | 'warning' | 'error';
   message: string;
+  autoClose?: number;
 }
 
 export class AccountsModel implements IDisposable {
@@ -59,6 +65,7 @@ export class AccountsModel implements IDisposable {
       standby: 'when-hidden',
       name: 'jupyter-codex:accounts'
     });
+    this._burstMs = options.burst ?? 300;
     const sink = options.notifications;
     if (sink) {
       this._alert.connect((_, alert) => notifyAlert(sink, alert));
@@ -75,6 +82,49 @@ export class AccountsModel implements IDisposable {
 
   get logs(): readonly Codex.ILogEntry[] {
     return this._logs;
+  }
+
+  /** The first load is done (until then "no account" is not known yet). */
+  get loaded(): boolean {
+    return this._loaded;
+  }
+
+  /** Some account is active for `target`. */
+  hasActive(target: Codex.TargetName = 'cli'): boolean {
+    return this.activeAccount(target) !== undefined;
+  }
+
+  /**
+   * Sessions can run: an account is active for the cli target, or its codex
+   * is signed in on its own (a `codex login` in its CODEX_HOME).
+   */
+  get canRun(): boolean {
+    return this.hasActive('cli') || this._cliSignedIn;
+  }
+
+  /** The label of an account, also of one removed since (never the id). */
+  labelOf(id: string | null | undefined): string | null {
+    return id ? (this._labels.get(id) ?? null) : null;
+  }
+
+  /**
+   * Keep the system log and usage histories live while a view shows them
+   * (the accounts view holds one of these while mounted).
+   */
+  watchDetails(): IDisposable {
+    this._detailViews++;
+    let disposed = false;
+    return {
+      get isDisposed() {
+        return disposed;
+      },
+      dispose: () => {
+        if (!disposed) {
+          disposed = true;
+          this._detailViews--;
+        }
+      }
+    };
   }
 
   get error(): string | null {
@@ -124,6 +174,13 @@ export class AccountsModel implements IDisposable {
       ]);
       this._accounts = accounts;
       this._targets = targets;
+      for (const a of accounts) {
+        this._labels.set(a.id, a.label);
+      }
+      this._cliSignedIn =
+        !this.hasActive('cli') &&
+        (await this._api.cliSignedIn().catch(() => false));
+      this._loaded = true;
       this._error = null;
     } catch (error) {
       this._error = (error as Error).message;
@@ -238,33 +295,41 @@ export class AccountsModel implements IDisposable {
     await this._api.cancelSignIn(current.id).catch(() => undefined);
   }
 
-  /** React to a system event from the `"*"` subscription. */
+  /**
+   * A system event from the `"*"` subscription. Account and usage-alert events
+   * of one burst (a switch of both targets and its alerts) are gathered for
+   * `burst` ms, then everything shown is reloaded once and one notice says
+   * what happened.
+   */
   onSystemEvent(event: Codex.IEvent): void {
-    const data = event.data ?? {};
-    if (event.type === 'usage.alert') {
-      this._alert.emit({
-        level: 'warning',
-        message: String(data.message ?? 'Usage alert')
-      });
-    } else if (event.type === 'account.switched') {
-      const to = this._accounts.find(a => a.id === data.to);
-      this._alert.emit({
-        level: 'info',
-        message: `Codex ${data.target} account: now ${to?.label ?? data.to ?? 'none'}${data.reason && data.reason !== 'manual' ? ` (${data.reason})` : ''}.`
-      });
-    } else if (
-      event.type === 'account.changed' &&
-      data.kind === 'quarantined'
+    if (
+      !event.type.startsWith('account.') &&
+      event.type !== 'usage.alert'
     ) {
-      this._alert.emit({
-        level: 'error',
-        message:
-          'A Codex account was signed out (its refresh token is no longer valid): sign in again in the Accounts view.'
-      });
-    } else if (!event.type.startsWith('account.')) {
       return;
     }
-    void this._poll.refresh();
+    this._burst.push(event);
+    if (this._burstTimer === null) {
+      this._burstTimer = setTimeout(() => void this._flush(), this._burstMs);
+    }
+  }
+
+  private async _flush(): Promise<void> {
+    this._burstTimer = null;
+    const events = this._burst;
+    this._burst = [];
+    await this._acting;
+    if (this._disposed) {
+      return;
+    }
+    await this.refresh().catch(() => undefined);
+    if (this._detailViews > 0) {
+      await this.loadDetails();
+    }
+    const notice = describeAccountEvents(events, id => this.labelOf(id));
+    if (notice) {
+      this._alert.emit(notice);
+    }
   }
 
   dispose(): void {
@@ -276,21 +341,30 @@ export class AccountsModel implements IDisposable {
     if (this._signInTimer !== null) {
       clearTimeout(this._signInTimer);
     }
+    if (this._burstTimer !== null) {
+      clearTimeout(this._burstTimer);
+    }
     Signal.clearData(this);
   }
 
   // -- internals --------------------------------------------------------------
 
   private async _run(action: () => Promise<void>): Promise<void> {
-    try {
-      await action();
-      this._error = null;
-    } catch (error) {
-      this._error = (error as Error).message;
-      this._alert.emit({ level: 'error', message: this._error });
-      this._changed.emit();
-      throw error;
-    }
+    const run = (async () => {
+      try {
+        await action();
+        this._error = null;
+      } catch (error) {
+        this._error = (error as Error).message;
+        this._alert.emit({ level: 'error', message: this._error });
+        this._changed.emit();
+        throw error;
+      }
+    })();
+    // Event-driven reloads wait for the action (e.g. an import whose first
+    // account is activated within the request): no half-done state shows.
+    this._acting = Promise.all([this._acting, run.catch(() => undefined)]);
+    await run;
   }
 
   private _followSignIn(id: string): void {
@@ -330,6 +404,14 @@ export class AccountsModel implements IDisposable {
   private _signIn: Codex.ISignIn | null = null;
   private _signInTimer: ReturnType<typeof setTimeout> | null = null;
   private _error: string | null = null;
+  private _loaded = false;
+  private _acting: Promise<unknown> = Promise.resolve();
+  private _cliSignedIn = false;
+  private _labels = new Map<string, string>();
+  private _detailViews = 0;
+  private _burst: Codex.IEvent[] = [];
+  private _burstMs: number;
+  private _burstTimer: ReturnType<typeof setTimeout> | null = null;
   private _changed = new Signal<this, void>(this);
   private _alert = new Signal<this, IAlert>(this);
   private _disposed = false;

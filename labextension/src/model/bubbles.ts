@@ -2,7 +2,7 @@
  * Titles and texts the timeline's bubbles show (pure, no React).
  */
 import { Codex } from '../tokens';
-import { ICommandBubble, IToolBubble } from './timeline';
+import { IApprovalBubble, ICommandBubble, IToolBubble } from './timeline';
 
 /** The verb of one file change: Created, Deleted, Moved, Renamed or Edited. */
 export function changeVerb(change: Codex.IFileChange): string {
@@ -96,4 +96,51 @@ export function toolResultText(result: unknown): string {
     return items.map(contentItemText).join('\n');
   }
   return JSON.stringify(result, null, 2);
+}
+
+/** Where a command stands, its approval included (one state, one label). */
+export interface ICommandState {
+  /** `waiting` (for the user), `running`, `ok`, `failed`, `declined`, `cancelled`. */
+  state: 'waiting' | 'running' | 'ok' | 'failed' | 'declined' | 'cancelled';
+  label: string;
+}
+
+/**
+ * The state a command bubble shows, from its events and from the approval
+ * asked for it: "waiting for approval" rather than "running…" while the user
+ * decides; a command the turn's end cancelled says so rather than "declined".
+ */
+export function commandState(
+  bubble: ICommandBubble | null,
+  approval: IApprovalBubble | null
+): ICommandState {
+  const decision = approval?.decision ?? null;
+  if (approval && decision === null) {
+    return { state: 'waiting', label: 'waiting for approval' };
+  }
+  if (decision === 'cancel') {
+    return { state: 'cancelled', label: 'cancelled (turn ended)' };
+  }
+  if (decision === 'decline') {
+    return {
+      state: 'declined',
+      label: approval?.by === 'timeout' ? 'declined (timed out)' : 'declined'
+    };
+  }
+  if (!bubble || bubble.status === 'in_progress') {
+    return { state: 'running', label: 'running…' };
+  }
+  if (bubble.status === 'declined') {
+    return { state: 'declined', label: 'declined' };
+  }
+  if (bubble.exitCode !== null) {
+    return {
+      state: bubble.exitCode === 0 ? 'ok' : 'failed',
+      label: `exit ${bubble.exitCode}`
+    };
+  }
+  return {
+    state: bubble.status === 'completed' ? 'ok' : 'failed',
+    label: bubble.status
+  };
 }

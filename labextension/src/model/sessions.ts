@@ -161,6 +161,16 @@ export class SessionsModel implements IDisposable {
     this._upsert(await this._api.updateSession(id, { title }));
   }
 
+  /** Delete a session and its history for good. */
+  async remove(id: string): Promise<void> {
+    await this._api.deleteSession(id);
+    if (this._current?.id === id) {
+      this.open(null);
+    }
+    this._sessions = this._sessions.filter(s => s.id !== id);
+    this._changed.emit();
+  }
+
   async archive(id: string, archived = true): Promise<void> {
     const session = await this._api.updateSession(id, { archived });
     if (this._current?.id === id && archived) {
