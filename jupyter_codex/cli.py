@@ -149,10 +149,7 @@ async def accounts_use(core: Any, args: argparse.Namespace) -> None:
 async def accounts_logout(core: Any, args: argparse.Namespace) -> None:
     """Stop using an account for a target, keeping it stored (``use`` brings it back)."""
     account = await core.accounts.get(args.id)
-    state = await core.router.state(args.target)
-    was_active = state.account_id == account.id
-    if was_active:
-        await core.router.set_active(args.target, None, reason="logout (cli)", actor="cli")
+    was_active = await core.router.sign_out(args.target, account.id, "logout (cli)", actor="cli")
     if args.json:
         data = {"account_id": account.id, "target": args.target, "logged_out": was_active}
         print(json.dumps(data, indent=2))

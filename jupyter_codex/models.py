@@ -372,6 +372,9 @@ class TargetState(_Model):
     threshold_percent: float = 15.0
     rotation_seconds: float = 300.0
     switched_at: float | None = None
+    #: Accounts signed out of this target (``accounts logout``): never picked for it
+    #: until chosen again by hand.
+    signed_out: list[str] = Field(default_factory=list)
 
 
 class SystemLogEntry(_Model):

@@ -225,10 +225,36 @@ class AccountRouter(LoggingConfigurable):
                     raise NotFoundError(f"No account with id {account_id!r}.")
                 check_activatable(account, self._usage.get(account_id))
             events = []
+            signed_out = self._states[target].signed_out
+            if account_id is not None and account_id in signed_out:
+                # Chosen by hand again: the target may pick it from now on.
+                self._states[target] = await self._target_repo.update(
+                    target, signed_out=[i for i in signed_out if i != account_id]
+                )
             if self._states[target].account_id != account_id:
                 events.append(await self._switch(target, account_id, reason, actor=actor))
         await self._emit(events)
         return self._states[target]
+
+    async def sign_out(
+        self, target: Target, account_id: str, reason: str = "logout", actor: str = "user"
+    ) -> bool:
+        """Stop using ``account_id`` for ``target`` and keep it stored: the target's
+        strategy never picks it again (no re-activation at the next usage poll) until
+        :meth:`set_active` chooses it by hand. True when it was the active account."""
+        _check_target(target)
+        async with self._locks[target]:
+            await self._reload()
+            if self.account_cached(account_id) is None:
+                raise NotFoundError(f"No account with id {account_id!r}.")
+            state = self._states[target]
+            was_active = state.account_id == account_id
+            self._states[target] = await self._target_repo.update(
+                target, signed_out=[*state.signed_out, account_id]
+            )
+            events = [await self._switch(target, None, reason, actor=actor)] if was_active else []
+        await self._emit(events)
+        return was_active
 
     async def set_strategy(
         self,
@@ -409,10 +435,13 @@ class AccountRouter(LoggingConfigurable):
     def _context(self, target: Target) -> StrategyContext:
         state = self._states[target]
         last_used = self._picked if state.strategy == "per_request" else self._last_used[target]
+        accounts = self._accounts
+        if state.signed_out:
+            accounts = [a for a in accounts if a.id not in state.signed_out]
         return StrategyContext(
             target=target,
             current=state.account_id,
-            accounts=self._accounts,
+            accounts=accounts,
             usage=self._usage,
             threshold=state.threshold_percent,
             rotation_seconds=state.rotation_seconds,

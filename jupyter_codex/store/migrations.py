@@ -188,6 +188,9 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX jobs_dedupe ON jobs(dedupe_key) WHERE dedupe_key IS NOT NULL",
         "ALTER TABLE sessions ADD COLUMN owner TEXT",
     ],
+    # n: accounts signed out of a target (``accounts logout ID --target T``): a JSON list
+    # of ids the target's strategy never picks until ``accounts use`` brings one back.
+    ["ALTER TABLE targets ADD COLUMN signed_out TEXT NOT NULL DEFAULT '[]'"],
     # n: the notebook a notebook session is bound to (path under the root; NULL: none).
     ["ALTER TABLE sessions ADD COLUMN notebook TEXT"],
 ]

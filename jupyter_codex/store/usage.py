@@ -8,6 +8,7 @@ thread, so concurrent updates of one account never lose each other's fields.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time as _time
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ _TARGET_COLUMNS = (
     "threshold_percent",
     "rotation_seconds",
     "switched_at",
+    "signed_out",
 )
 _TARGET_UPDATABLE = frozenset(_TARGET_COLUMNS) - {"name"}
 _LOG_COLUMNS = (
@@ -195,7 +197,9 @@ class UsageRepository:
 
 
 def _target_from_row(row: Sequence[Any]) -> TargetState:
-    return TargetState(**dict(zip(_TARGET_COLUMNS, row, strict=True)))
+    values = dict(zip(_TARGET_COLUMNS, row, strict=True))
+    values["signed_out"] = json.loads(values["signed_out"] or "[]")
+    return TargetState(**values)
 
 
 class TargetRepository:
@@ -232,6 +236,8 @@ class TargetRepository:
         unknown = set(fields) - _TARGET_UPDATABLE
         if unknown:
             raise InvalidRequestError(f"Target fields not updatable: {sorted(unknown)}")
+        if "signed_out" in fields:
+            fields["signed_out"] = json.dumps(sorted(set(fields["signed_out"])))
         if fields:
             assignments = ", ".join(f"{k} = :{k}" for k in fields)
 

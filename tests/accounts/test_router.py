@@ -223,3 +223,33 @@ async def test_outside_change_is_announced(tmp_path: Path, fake_upstream: FakeUp
         assert s.switches[-1] == ("cli", "a", "b", "external")
     finally:
         await s.close()
+
+
+async def test_a_signed_out_account_stays_out_of_its_target_until_chosen_again(
+    tmp_path: Path, fake_upstream: FakeUpstream
+) -> None:
+    s = await open_stack(tmp_path, fake_upstream)
+    try:
+        await s.accounts.add_many(["a", "b"])
+        await s.set_usage(fake_upstream, "a", primary_used=10)
+        await s.set_usage(fake_upstream, "b", primary_used=20)
+        await s.router.set_active("cli", "a")
+        assert await s.router.sign_out("cli", "a") is True
+        # Polls and evaluations pick another account, never the signed-out one ...
+        for _ in range(2):
+            await s.scheduler.poll_all()
+            await s.router.evaluate("cli")
+        assert (await s.router.active("cli")).id == "b"  # type: ignore[union-attr]
+        assert await s.router.sign_out("cli", "b") is True
+        await s.scheduler.poll_all()
+        assert await s.router.active("cli") is None
+        # ... the other target is untouched, and the sign-out is stored with the target.
+        assert (await s.router.active("api")).id == "a"  # type: ignore[union-attr]
+        assert sorted((await s.router.state("cli")).signed_out) == ["a", "b"]
+        # Chosen by hand, an account is the target's again and may be picked later.
+        await s.router.set_active("cli", "a")
+        assert (await s.router.state("cli")).signed_out == ["b"]
+        with pytest.raises(NotFoundError):
+            await s.router.sign_out("cli", "nope")
+    finally:
+        await s.close()
