@@ -297,6 +297,26 @@ def test_codex_image_sends_a_file_and_a_displayed_picture(live: Live, nb: Kernel
     assert_readable(bad, "no such file")
 
 
+def test_codex_image_plot_sends_the_figure_the_cell_drew(live: Live, nb: KernelDriver) -> None:
+    live.fake.script("MAGIC-PLOT", text("A rising line."))
+    nb.ok(
+        "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+        "fig = plt.figure()\n_ = plt.plot([1, 2, 3])"
+    )
+    run = nb.ok("%codex --image plot MAGIC-PLOT what does it show?")
+    assert "A rising line." in final_plain(run)
+    body = live.fake.responses_requests("MAGIC-PLOT")[-1].body
+    # The session goes on across this module's tests: read this turn's message only.
+    last_user = [item for item in body["input"] if item.get("role") == "user"][-1]
+    parts = [p for p in last_user.get("content") or [] if p.get("type") == "input_image"]
+    assert len(parts) == 1
+    # The PNG signature, base64-encoded, at the start of the data URL's payload.
+    assert "iVBORw0KGgo" in json.dumps(parts[0])
+    nb.ok("plt.close('all')")
+    empty = nb.run("%codex --image plot MAGIC-PLOT again")
+    assert_readable(empty, "no matplotlib figure")
+
+
 def test_codex_without_buttons_prints_the_question_and_how_to_answer(
     live: Live, nb: KernelDriver
 ) -> None:
