@@ -199,26 +199,6 @@ class CodexExtensionApp(ExtensionApp):
         self.app_servers: dict[str, AppServerManager] = {
             t: self._make_app_server(t) for t in TARGETS
         }
-        self.workspace = WorkspaceManager(
-            parent=self,
-            log=self.log,
-            database=self.database,
-            app_server=self.app_servers["cli"],
-            app_servers=self.app_servers,
-            root_dir=str(self.serverapp.root_dir) if self.serverapp else ".",
-            data_dir=self.data_dir,
-        )
-        self.workspace.notebooks.image_dir = str(Path(self.data_dir) / "notebook_images")
-        if self.serverapp is not None:
-            self.workspace.notebooks.kernels = NotebookKernels(
-                self.serverapp.session_manager, self.serverapp.kernel_manager, self.log
-            )
-        self.jobs = JobQueue(
-            parent=self, log=self.log, workspace=self.workspace, database=self.database
-        )
-        self.extensions = ExtensionHost(
-            parent=self, log=self.log, workspace=self.workspace, jobs=self.jobs
-        )
         terminal_dir = (
             Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
             if self.manage_user_codex_home
@@ -240,6 +220,27 @@ class CodexExtensionApp(ExtensionApp):
                 "api", self.app_servers["api"], self.core.accounts, self.core.router, self.log
             ),
         }
+        self.workspace = WorkspaceManager(
+            parent=self,
+            log=self.log,
+            database=self.database,
+            app_server=self.app_servers["cli"],
+            app_servers=self.app_servers,
+            account_gates=self.runtimes,
+            root_dir=str(self.serverapp.root_dir) if self.serverapp else ".",
+            data_dir=self.data_dir,
+        )
+        self.workspace.notebooks.image_dir = str(Path(self.data_dir) / "notebook_images")
+        if self.serverapp is not None:
+            self.workspace.notebooks.kernels = NotebookKernels(
+                self.serverapp.session_manager, self.serverapp.kernel_manager, self.log
+            )
+        self.jobs = JobQueue(
+            parent=self, log=self.log, workspace=self.workspace, database=self.database
+        )
+        self.extensions = ExtensionHost(
+            parent=self, log=self.log, workspace=self.workspace, jobs=self.jobs
+        )
         self.signins = SignInFlows(self.core.accounts)
         self.external_accounts: ExternalAccountChanges | None = None
         self.proxy = ProxyService(

@@ -166,6 +166,13 @@ class TargetRuntime:
         self._relogin = None
         await self._tasks.aclose()
 
+    async def settled(self) -> None:
+        """Return once a re-login after an account switch has finished (at once when
+        none runs), so a turn never starts on a codex that is between accounts."""
+        relogin = self._relogin
+        if relogin is not None and not relogin.done():
+            await relogin.wait()
+
     async def sync_terminal(self) -> None:
         """Point the terminal home at the target's account (see :class:`TerminalHome`)."""
         home = self.terminal_home

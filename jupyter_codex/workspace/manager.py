@@ -15,8 +15,9 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from traitlets import Enum, Float, Instance, Int, List, Unicode, observe
 from traitlets.config import LoggingConfigurable
@@ -41,6 +42,13 @@ from .tools import TOOL_CALL_METHOD, ToolRouter
 
 #: Broker channel of events that belong to no session.
 SYSTEM_CHANNEL = "_system"
+
+
+class AccountGate(Protocol):
+    """A target's account sign-in as the workspace sees it: a turn waits for a re-login
+    in progress (an account switch) so it never starts on a logged-out codex."""
+
+    async def settled(self) -> None: ...
 
 
 class WorkspaceManager(LoggingConfigurable):
@@ -121,10 +129,12 @@ class WorkspaceManager(LoggingConfigurable):
         database: Database,
         app_server: AppServerManager,
         app_servers: dict[str, AppServerManager] | None = None,
+        account_gates: Mapping[str, AccountGate] | None = None,
         **kwargs: Any,
     ):
         super().__init__(app_server=app_server, **kwargs)
         self.app_servers: dict[str, AppServerManager] = dict(app_servers or {"cli": app_server})
+        self._account_gates: dict[str, AccountGate] = dict(account_gates or {})
         #: Per-target approval timeouts overriding :attr:`approval_timeout`.
         self.approval_timeouts: dict[str, float] = {}
         self.sessions = SessionRepository(database)
@@ -367,6 +377,9 @@ class WorkspaceManager(LoggingConfigurable):
         if method == "turn/start":
             # The session's current settings, every turn: a PATCH applies to the next turn.
             params = {**turn_overrides(session), **params}
+        gate = self._account_gates.get(session.target)
+        if gate is not None:
+            await gate.settled()
         result = await self.server(session.target).request(method, params)
         turn_id = (result.get("turn") or {}).get("id")
         runtime = self.live.runtime_of(session.id, session.target)

@@ -135,6 +135,31 @@ async def test_live_session_switches_account_mid_session(
     assert any(e["kind"] == "switch" and e["to_account"] == b["id"] for e in logs)
 
 
+async def test_a_message_right_after_a_switch_waits_for_the_new_sign_in(
+    api: Api, fake_upstream: FakeUpstream, jp_root_dir: Path
+) -> None:
+    a = await add_chatgpt(api, fake_upstream, 1)
+    b = await add_chatgpt(api, fake_upstream, 2)
+    await api.call("PATCH", "targets", "cli", body={"account_id": a["id"]})
+    (jp_root_dir / "proj").mkdir()
+    sid = (await api.call("POST", "sessions", body={"cwd": "proj"}))["id"]
+    fake_upstream.script("warm up", text("one"))
+    await api.call("POST", "sessions", sid, "messages", body={"text": "warm up"})
+    first = await api.wait_event(sid, turn_completed)
+    for round_ in range(3):
+        # No wait between the switch and the message: the turn must not start while
+        # codex is between logout and the new login.
+        account, acct = (b, "acct-2") if round_ % 2 == 0 else (a, "acct-1")
+        await api.call("PATCH", "targets", "cli", body={"account_id": account["id"]})
+        fake_upstream.script(f"right after {round_}", text("ok"))
+        await api.call("POST", "sessions", sid, "messages", body={"text": f"right after {round_}"})
+        after = first["seq"]
+        done = await api.wait_event(sid, lambda e, n=after: turn_completed(e) and e["seq"] > n)
+        assert done["data"]["status"] == "completed", done
+        assert fake_upstream.responses_requests()[-1].account_id == acct
+        first = done
+
+
 async def test_threshold_switch_on_usage_refresh(api: Api, fake_upstream: FakeUpstream) -> None:
     a = await add_chatgpt(api, fake_upstream, 1)
     b = await add_chatgpt(api, fake_upstream, 2)
