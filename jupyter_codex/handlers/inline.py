@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, cast
+from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..models import InlineCompletionRequest, InlineEditRequest
 from ..proxy.inline_completion import InlineCompleter
-from ..workspace.inline import InlineEdits
 from .base import CodexAPIHandler
 
 
@@ -21,8 +20,7 @@ class InlineEditHandler(CodexAPIHandler):
     @authorized
     async def post(self) -> None:
         body = self.parse_body(InlineEditRequest)
-        inline = cast(InlineEdits, self.settings["codex_inline_edits"])
-        self.write_json(await inline.propose(body))
+        self.write_json(await self.inline_edits.propose(body))
 
 
 class InlineCompletionHandler(CodexAPIHandler):
@@ -34,7 +32,7 @@ class InlineCompletionHandler(CodexAPIHandler):
     @authorized
     async def post(self) -> None:
         body = self.parse_body(InlineCompletionRequest)
-        completer = InlineCompleter(self.settings["codex_proxy"])
+        completer = InlineCompleter(self.proxy)
         self._task = asyncio.ensure_future(completer.complete(body))
         try:
             answer = await self._task

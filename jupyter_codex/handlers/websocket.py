@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any, cast
+from typing import Any
 
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import ws_authenticated
@@ -20,21 +20,18 @@ from tornado import web, websocket
 
 from .. import __version__
 from ..errors import CodexError, InvalidRequestError
-from ..workspace import WorkspaceManager
 from ..workspace.feed import EventFeed
-from .base import AUTH_RESOURCE
+from .base import AUTH_RESOURCE, CodexServices
 from .bodies import loads_json
 from .redaction import RedactedLogMixin
 
 
-class EventsWebSocketHandler(RedactedLogMixin, JupyterHandler, websocket.WebSocketHandler):
+class EventsWebSocketHandler(
+    CodexServices, RedactedLogMixin, JupyterHandler, websocket.WebSocketHandler
+):
     """Live workspace events with per-session subscribe/unsubscribe and replay."""
 
     auth_resource = AUTH_RESOURCE
-
-    @property
-    def workspace(self) -> WorkspaceManager:
-        return cast(WorkspaceManager, self.settings["codex_workspace"])
 
     async def pre_get(self) -> None:
         authorized = await ensure_async(
@@ -46,7 +43,7 @@ class EventsWebSocketHandler(RedactedLogMixin, JupyterHandler, websocket.WebSock
     @ws_authenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:
         await self.pre_get()
-        await self.settings["codex_app"].started()
+        await self.started()
         res = super().get(*args, **kwargs)
         if res is not None:
             await res
