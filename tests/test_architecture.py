@@ -249,9 +249,7 @@ TASK_OWNER_PENDING = {
     # Issue 19's modules landed after the conversion; their dispatcher, job runs and
     # extension supervisors go onto TaskOwner next.
     "workspace/jobs.py": "the dispatcher and one task per running job",
-    "extensions/host.py": "one supervisor task per extension",
     # Landed with issue 18 after the conversion.
-    "accounts/external.py": "the watcher of account changes made by other processes",
     "handlers/inline.py": "the inline-completion request race (issue 21)",
     # Owned by the WebSocket replay-then-follow extraction (issue 15).
     "handlers/websocket.py": "per-socket subscription tasks, moving with replay-then-follow",
