@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -10,6 +9,7 @@ from tornado import web
 
 from ..models import InlineCompletionRequest, InlineEditRequest
 from ..proxy.inline_completion import InlineCompleter
+from ..tasks import OwnedTask, TaskOwner
 from .base import CodexAPIHandler
 
 
@@ -26,19 +26,29 @@ class InlineEditHandler(CodexAPIHandler):
 class InlineCompletionHandler(CodexAPIHandler):
     """Ghost text at the cursor; cancelled (upstream closed) when the client goes away."""
 
-    _task: asyncio.Future[Any] | None = None
+    _task: OwnedTask | None = None
 
     @web.authenticated
     @authorized
     async def post(self) -> None:
         body = self.parse_body(InlineCompletionRequest)
         completer = InlineCompleter(self.proxy)
-        self._task = asyncio.ensure_future(completer.complete(body))
-        try:
-            answer = await self._task
-        except asyncio.CancelledError:
-            return  # the user typed on: nobody waits for this answer
-        self.write_json(answer)
+        outcome: list[Any] = []  # the answer, or the error it raised
+
+        async def complete() -> None:
+            try:
+                outcome.append(await completer.complete(body))
+            except Exception as e:  # noqa: BLE001 - re-raised in the request below
+                outcome.append(e)
+
+        # An owner scoped to this request: the completion is its only task.
+        self._task = TaskOwner("codex-inline-completion", self.log).start_soon(complete)
+        await self._task.wait()
+        if not outcome:
+            return  # the user typed on (the connection closed): nobody waits for this answer
+        if isinstance(outcome[0], Exception):
+            raise outcome[0]
+        self.write_json(outcome[0])
 
     def on_connection_close(self) -> None:
         if self._task is not None:
