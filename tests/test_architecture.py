@@ -248,8 +248,6 @@ TASK_OWNER_PENDING = {
     "proxy/sse_writer.py": "the SSE writer's flush future (issue 14's new module)",
     # Issue 19's modules landed after the conversion; their dispatcher, job runs and
     # extension supervisors go onto TaskOwner next.
-    # Owned by the WebSocket replay-then-follow extraction (issue 15).
-    "handlers/websocket.py": "per-socket subscription tasks, moving with replay-then-follow",
 }
 
 

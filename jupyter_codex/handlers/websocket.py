@@ -8,7 +8,6 @@ limits, ping, client-side tools, and error frames.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Any
@@ -20,6 +19,7 @@ from tornado import web, websocket
 
 from .. import __version__
 from ..errors import CodexError, InvalidRequestError
+from ..tasks import TaskOwner
 from ..workspace.feed import EventFeed
 from .base import AUTH_RESOURCE, CodexServices
 from .bodies import loads_json
@@ -57,14 +57,14 @@ class EventsWebSocketHandler(
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         self._feed = EventFeed(self.workspace, self._write)
-        self._tasks: set[asyncio.Task[None]] = set()
+        # One owner per socket: subscriptions and tool messages; on_close cancels them.
+        self._tasks = TaskOwner("codex-events-socket", self.log)
         self._send({"type": "hello", "version": __version__, "server_time": time.time()})
 
     def on_close(self) -> None:
         self.workspace.tools.drop(self)
         self._feed.close()
-        for task in self._tasks:
-            task.cancel()
+        self._tasks.cancel()
 
     @property
     def max_message_size(self) -> int:
@@ -84,15 +84,11 @@ class EventsWebSocketHandler(
         if kind == "ping":
             self._send({"type": "pong", "id": request.get("id"), "server_time": time.time()})
         elif kind == "subscribe":
-            task = asyncio.ensure_future(self._subscribe(request))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks.start_soon(self._subscribe, request)
         elif kind == "unsubscribe":
             self._unsubscribe(str(request.get("session_id")))
         elif kind in ("register_tools", "unregister_tools", "tool_result"):
-            task = asyncio.ensure_future(self._tools(kind, request))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks.start_soon(self._tools, kind, request)
         else:
             self._error("invalid_message", f"Unknown message type {kind!r}.", request)
 
