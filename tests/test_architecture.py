@@ -243,11 +243,8 @@ def test_only_the_factory_builds_http_clients() -> None:
 #: Files that still start tasks themselves, each with why. Shrink it, never grow it.
 TASK_OWNER_PENDING = {
     # Owned by the proxy restructuring (issue 14 carries issue 16's proxy item).
-    "proxy/service.py": "spawn()/catalog task, moved with the Exchange Protocol split",
     "handlers/proxy.py": "exchange/closer races of the streaming handlers",
     "proxy/sse_writer.py": "the SSE writer's flush future (issue 14's new module)",
-    # Issue 19's modules landed after the conversion; their dispatcher, job runs and
-    # extension supervisors go onto TaskOwner next.
 }
 
 
