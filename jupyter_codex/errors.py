@@ -10,12 +10,16 @@ went wrong and what to do, and never contains a secret.
     CodexError
     ├── InvalidRequestError          400  bad body, bad field, bad value
     │   ├── PayloadTooLargeError     413  body over the configured limit
+    │   ├── NotebookToolError             a notebook tool's bad argument; text for the model
+    │   │                                 (workspace/notebook_cells.py)
     │   └── PathOutsideRootError     403  a client path escapes root_dir
     ├── NotFoundError                404  unknown session, approval, account …
     ├── CapabilityError              403  an extension used an undeclared capability
     ├── ConflictError                409  e.g. a turn is already running
     ├── ApprovalExpiredError         410  the approval's turn ended with a server restart
     ├── TooManyTurnsError            429  more concurrent turns than allowed
+    ├── KernelRunError               503  a notebook's kernel cannot run code; text for the
+    │                                     model (workspace/notebook_kernel.py)
     ├── AccountError                 400  account problems
     │   ├── AuthFileError            400  a Codex auth.json we cannot use
     │   │   └── JwtError             400  a token is not a JWT (accounts/authjson.py)
@@ -50,6 +54,19 @@ server's error answers, plus its own, which the server never raises::
         ├── ImageSpecError                a --image value that names no picture (kernel/images.py)
         ├── CodexMagicError               what %codex shows as one line (kernel/magics.py)
         └── ToolConflictError             two notebook tools share a name (kernel/notebook_tools.py)
+
+Besides the errors, one root for *signals*: exceptions that steer control flow
+inside the server and are not errors. :class:`Signal` is not a ``CodexError``
+on purpose: a signal reports nothing wrong, reaches no person and is never
+mapped to HTTP (there is nobody left to answer, or the caller handles it at
+once). ``tests/test_architecture.py`` checks that every exception class
+descends from either ``CodexError`` or ``Signal``, and that no handler maps a
+signal to a response::
+
+    Signal
+    └── ClientGone                        the proxy's client closed the connection while
+                                          an answer was being written (proxy/sse_writer.py);
+                                          the handler stops writing and ends quietly
 """
 
 from __future__ import annotations
@@ -202,6 +219,16 @@ class ProxyRequestError(CodexError):
     code = "proxy_error"
 
 
+class KernelRunError(CodexError, RuntimeError):
+    """A notebook's kernel could not start or went away while Codex ran a cell.
+
+    Raised inside notebook tools (``workspace/notebook_kernel.py``); its text is the
+    tool's answer to the model."""
+
+    status_code = 503
+    code = "kernel_unavailable"
+
+
 class StoreError(CodexError):
     """The SQLite store failed."""
 
@@ -288,6 +315,13 @@ class TurnTimeoutError(ClientError, TimeoutError):
     code = "turn_timeout"
 
 
+class Signal(Exception):
+    """Base of the exceptions that steer control flow and report nothing wrong.
+
+    Never a ``CodexError``: it is not mapped to HTTP and its text reaches no person.
+    """
+
+
 __all__ = [
     "AccountError",
     "AccountQuarantinedError",
@@ -300,6 +334,7 @@ __all__ = [
     "CodexError",
     "ConflictError",
     "InvalidRequestError",
+    "KernelRunError",
     "NoAccountAvailableError",
     "NotAuthorizedError",
     "NotFoundError",
@@ -310,6 +345,7 @@ __all__ = [
     "RpcTimeoutError",
     "ServerNotFoundError",
     "ServerUnreachableError",
+    "Signal",
     "StoreError",
     "StoreUnavailableError",
     "TooManyTurnsError",

@@ -134,6 +134,13 @@ class TaskOwner:
         while self._tasks:
             await next(iter(self._tasks)).wait()
 
+    def cancel(self) -> None:
+        """Cancel every task without waiting: for synchronous callers (a socket's
+        ``on_close``). Each task still ends under the owner's group, which awaits it."""
+        for task in list(self._tasks):
+            if not task.is_current():
+                task.cancel()
+
     async def aclose(self) -> None:
         """Cancel every task and wait for each to end. The owner may be used again.
 

@@ -243,18 +243,8 @@ def test_only_the_factory_builds_http_clients() -> None:
 #: Files that still start tasks themselves, each with why. Shrink it, never grow it.
 TASK_OWNER_PENDING = {
     # Owned by the proxy restructuring (issue 14 carries issue 16's proxy item).
-    "proxy/service.py": "spawn()/catalog task, moved with the Exchange Protocol split",
     "handlers/proxy.py": "exchange/closer races of the streaming handlers",
     "proxy/sse_writer.py": "the SSE writer's flush future (issue 14's new module)",
-    # Issue 19's modules landed after the conversion; their dispatcher, job runs and
-    # extension supervisors go onto TaskOwner next.
-    "workspace/jobs.py": "the dispatcher and one task per running job",
-    "extensions/host.py": "one supervisor task per extension",
-    # Landed with issue 18 after the conversion.
-    "accounts/external.py": "the watcher of account changes made by other processes",
-    "handlers/inline.py": "the inline-completion request race (issue 21)",
-    # Owned by the WebSocket replay-then-follow extraction (issue 15).
-    "handlers/websocket.py": "per-socket subscription tasks, moving with replay-then-follow",
 }
 
 
@@ -312,16 +302,6 @@ def test_supervisor_state_changes_go_through_the_transition_table() -> None:
 
 
 #: Exception classes outside the tree, with why. Shrink it, never grow it.
-ERROR_TREE_PENDING = {
-    # The SSE writer's "the client went away" signal (issue 14's module): it never
-    # reaches a person, but it is public; it joins the tree or becomes private there.
-    "proxy/sse_writer.py:ClientGone",
-    # Landed with issue 21 after the tree rule: notebook tool errors, to join the tree.
-    "workspace/notebook_cells.py:NotebookToolError",
-    "workspace/notebook_kernel.py:KernelRunError",
-}
-
-
 def _exception_classes() -> dict[str, tuple[str, list[str]]]:
     """``"file:Class" -> (file, base names)`` for every class in the package."""
     out: dict[str, tuple[str, list[str]]] = {}
@@ -335,8 +315,9 @@ def _exception_classes() -> dict[str, tuple[str, list[str]]]:
 
 
 def test_every_exception_is_in_the_one_error_tree() -> None:
-    """Every exception class the package defines descends from ``errors.CodexError``
-    (module-private ``_Signal`` classes that never leave their module excepted)."""
+    """Every exception class the package defines descends from ``errors.CodexError``,
+    or from ``errors.Signal`` (control flow, not an error: see errors.py); module-private
+    ``_Signal`` classes that never leave their module excepted."""
     classes = _exception_classes()
     by_name: dict[str, list[str]] = {}
     for key, (_, bases) in classes.items():
@@ -344,7 +325,7 @@ def test_every_exception_is_in_the_one_error_tree() -> None:
 
     def in_tree(name: str, seen: frozenset[str] = frozenset()) -> bool | None:
         """True: descends from CodexError; False: from a builtin exception; None: not one."""
-        if name == "CodexError":
+        if name in ("CodexError", "Signal"):
             return True
         if name in seen or name not in by_name:
             cls = getattr(builtins, name, None)
@@ -360,12 +341,22 @@ def test_every_exception_is_in_the_one_error_tree() -> None:
         for key, (_, bases) in classes.items()
         if in_tree(key.split(":")[1]) is False and not key.split(":")[1].startswith("_")
     }
-    assert outside <= ERROR_TREE_PENDING, (
-        f"outside the error tree: {sorted(outside - ERROR_TREE_PENDING)}"
-    )
-    assert outside == ERROR_TREE_PENDING, (
-        f"joined the tree, drop from ERROR_TREE_PENDING: {sorted(ERROR_TREE_PENDING - outside)}"
-    )
+    assert not outside, f"outside the error tree: {sorted(outside)}"
+
+
+def test_signals_are_never_mapped_to_http() -> None:
+    """A ``Signal`` is not an error: it is defined once in errors.py, never a
+    ``CodexError``, and no handler turns one into a response (it is caught where it
+    is raised and ends the request quietly)."""
+    from jupyter_codex import errors
+
+    assert not issubclass(errors.Signal, errors.CodexError)
+    signals = {
+        key.split(":")[1] for key, (_, bases) in _exception_classes().items() if "Signal" in bases
+    }
+    assert signals, "errors.Signal has no subclass: drop it or the rule"
+    mapping = (PACKAGE / "handlers" / "base.py").read_text()
+    assert not {name for name in signals if name in mapping}, "a signal is mapped to HTTP"
 
 
 #: Longest module without a stated reason (a docstring line starting with "Length:").

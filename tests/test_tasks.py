@@ -52,6 +52,29 @@ async def test_a_failing_task_is_logged_and_spares_its_siblings(
     await owner.aclose()
 
 
+async def test_cancel_from_synchronous_code_ends_every_task() -> None:
+    owner = TaskOwner("test")
+    ended: list[str] = []
+    started: list[str] = []
+    both = asyncio.Event()
+
+    async def forever(name: str) -> None:
+        started.append(name)
+        if len(started) == 2:
+            both.set()
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            ended.append(name)
+
+    handles = [owner.start_soon(forever, n) for n in ("a", "b")]
+    await asyncio.wait_for(both.wait(), 5)
+    owner.cancel()
+    for handle in handles:
+        await asyncio.wait_for(handle.wait(), 5)
+    assert sorted(ended) == ["a", "b"] and len(owner) == 0
+
+
 async def test_one_task_stops_alone_and_the_owner_is_reusable() -> None:
     owner = TaskOwner("test")
     other = owner.start_soon(asyncio.sleep, 3600, name="other")

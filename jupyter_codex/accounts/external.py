@@ -12,12 +12,12 @@ listeners get for changes made in this process.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..store.database import Database
+from ..tasks import OwnedTask, TaskOwner
 
 #: ``(kind, account_id)`` for each change found.
 ChangeListener = Callable[[str, str], Awaitable[None]]
@@ -45,21 +45,19 @@ class ExternalAccountChanges:
         self.interval = interval
         self._version: int | None = None
         self._seen: dict[str, tuple[Any, ...]] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskOwner("codex-external-accounts", log)
+        self._task: OwnedTask | None = None
 
     async def start(self) -> None:
         """Take the current state as the baseline and start watching."""
         self._version = await self._data_version()
         self._seen = await self._snapshot()
         if self._task is None:
-            self._task = asyncio.ensure_future(self._run())
+            self._task = self._tasks.start_soon(self._run, name="codex-external-accounts")
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self._task = None
+        await self._tasks.aclose()
 
     async def check(self) -> list[tuple[str, str]]:
         """Look once; returns (and reports) the changes found."""

@@ -11,7 +11,6 @@ backoff, and the server never notices more than the log line.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -20,6 +19,7 @@ from typing import Any
 from traitlets import Dict, Float, List, Unicode
 from traitlets.config import LoggingConfigurable
 
+from ..tasks import TaskOwner
 from .facade import CAPABILITIES, ExtensionFacade, Jobs, Workspace
 
 GROUP = "jupyter_codex.extensions"
@@ -69,7 +69,7 @@ class ExtensionHost(LoggingConfigurable):
         self.workspace = workspace
         self.jobs = jobs
         self.states: dict[str, ExtensionState] = {}
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._tasks = TaskOwner("codex-extensions", self.log)
 
     def start(self) -> None:
         """Load and start every enabled extension (failures are logged, never raised)."""
@@ -88,20 +88,14 @@ class ExtensionHost(LoggingConfigurable):
                 )
                 continue
             self.states[name] = ExtensionState(name, sorted(capabilities))
-            self._tasks[name] = asyncio.create_task(
-                self._supervise(name, factory, capabilities), name=f"codex-extension-{name}"
+            self._tasks.start_soon(
+                self._supervise, name, factory, capabilities, name=f"codex-extension-{name}"
             )
             self.log.info("Extension %s started (capabilities: %s)", name, sorted(capabilities))
 
     async def stop(self) -> None:
         """Cancel every extension task and wait for it."""
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
+        await self._tasks.aclose()
         for state in self.states.values():
             if state.state != "failed_to_load":
                 state.state = "stopped"

@@ -26,9 +26,12 @@ from .redaction import RedactedLogMixin
 if TYPE_CHECKING:
     from ..accounts.signin import SignInFlows
     from ..core import CodexCore
+    from ..extensions.host import ExtensionHost
     from ..proxy.service import ProxyService
     from ..status import StatusService
     from ..targets import TerminalHome
+    from ..workspace.inline import InlineEdits
+    from ..workspace.jobs import JobQueue
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -65,6 +68,20 @@ class CodexServices:
     @property
     def proxy(self) -> ProxyService:
         return cast("ProxyService", self.settings["codex_proxy"])
+
+    @property
+    def jobs(self) -> JobQueue:
+        """The durable job queue (``when_busy: queue`` and ``codex/api/jobs``)."""
+        return cast("JobQueue", self.settings["codex_jobs"])
+
+    @property
+    def extensions(self) -> ExtensionHost:
+        return cast("ExtensionHost", self.settings["codex_extensions"])
+
+    @property
+    def inline_edits(self) -> InlineEdits:
+        """Rewrites of a cell or selection (``%codex`` inline edit)."""
+        return cast("InlineEdits", self.settings["codex_inline_edits"])
 
     @property
     def status(self) -> StatusService:

@@ -14,8 +14,8 @@ class ExtensionsHandler(CodexAPIHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        host = self.settings["codex_extensions"]
-        self.write_json({"extensions": [s.public() for s in host.states.values()]})
+        states = self.extensions.states.values()
+        self.write_json({"extensions": [s.public() for s in states]})
 
 
 def extension_handlers() -> list[tuple[str, type]]:

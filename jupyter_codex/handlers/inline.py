@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any, cast
+from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..models import InlineCompletionRequest, InlineEditRequest
 from ..proxy.inline_completion import InlineCompleter
-from ..workspace.inline import InlineEdits
+from ..tasks import OwnedTask, TaskOwner
 from .base import CodexAPIHandler
 
 
@@ -21,26 +20,35 @@ class InlineEditHandler(CodexAPIHandler):
     @authorized
     async def post(self) -> None:
         body = self.parse_body(InlineEditRequest)
-        inline = cast(InlineEdits, self.settings["codex_inline_edits"])
-        self.write_json(await inline.propose(body))
+        self.write_json(await self.inline_edits.propose(body))
 
 
 class InlineCompletionHandler(CodexAPIHandler):
     """Ghost text at the cursor; cancelled (upstream closed) when the client goes away."""
 
-    _task: asyncio.Future[Any] | None = None
+    _task: OwnedTask | None = None
 
     @web.authenticated
     @authorized
     async def post(self) -> None:
         body = self.parse_body(InlineCompletionRequest)
-        completer = InlineCompleter(self.settings["codex_proxy"])
-        self._task = asyncio.ensure_future(completer.complete(body))
-        try:
-            answer = await self._task
-        except asyncio.CancelledError:
-            return  # the user typed on: nobody waits for this answer
-        self.write_json(answer)
+        completer = InlineCompleter(self.proxy)
+        outcome: list[Any] = []  # the answer, or the error it raised
+
+        async def complete() -> None:
+            try:
+                outcome.append(await completer.complete(body))
+            except Exception as e:  # noqa: BLE001 - re-raised in the request below
+                outcome.append(e)
+
+        # An owner scoped to this request: the completion is its only task.
+        self._task = TaskOwner("codex-inline-completion", self.log).start_soon(complete)
+        await self._task.wait()
+        if not outcome:
+            return  # the user typed on (the connection closed): nobody waits for this answer
+        if isinstance(outcome[0], Exception):
+            raise outcome[0]
+        self.write_json(outcome[0])
 
     def on_connection_close(self) -> None:
         if self._task is not None:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..models import JobCreate
-from ..workspace.jobs import JobQueue, public
+from ..workspace.jobs import public
 from .base import CodexAPIHandler
 
 _ID = r"(?P<job_id>[A-Za-z0-9_-]{1,64})"
@@ -17,9 +15,7 @@ MAX_LIST = 10_000
 
 
 class _JobsHandler(CodexAPIHandler):
-    @property
-    def jobs(self) -> JobQueue:
-        return cast(JobQueue, self.settings["codex_jobs"])
+    """Base of the job handlers (``self.jobs`` comes from ``CodexServices``)."""
 
 
 class JobsHandler(_JobsHandler):

@@ -18,7 +18,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from jupyter_core.utils import ensure_async
 from jupyter_server.base.handlers import APIHandler
@@ -30,10 +30,10 @@ from ..proxy.anthropic import count_tokens_estimate
 from ..proxy.dialects import Adapter, AnthropicAdapter, adapter_for
 from ..proxy.keys import RateLimitedError
 from ..proxy.models_catalog import openai_model_list
-from ..proxy.service import AnyExchange, Dialect, Prepared, ProxyError, ProxyService
+from ..proxy.service import AnyExchange, Dialect, Prepared, ProxyError
 from ..proxy.sse_writer import ClientGone, SSEWriter
 from ..proxy.upstream import UpstreamHTTPError
-from .base import AUTH_RESOURCE
+from .base import AUTH_RESOURCE, CodexServices
 from .bodies import BoundedBodyMixin, loads_json
 from .redaction import RedactedLogMixin
 
@@ -83,7 +83,7 @@ class _HandlerSink:
         return self._finished()
 
 
-class ProxyHandler(RedactedLogMixin, BoundedBodyMixin, APIHandler):
+class ProxyHandler(CodexServices, RedactedLogMixin, BoundedBodyMixin, APIHandler):
     """Base of the proxy endpoints: key-or-Jupyter auth, dialect errors, SSE."""
 
     auth_resource = AUTH_RESOURCE
@@ -97,19 +97,15 @@ class ProxyHandler(RedactedLogMixin, BoundedBodyMixin, APIHandler):
         self._gone = asyncio.Event()
         self.sse = SSEWriter(_HandlerSink(self, lambda: bool(self._finished)), 15.0)
 
-    @property
-    def service(self) -> ProxyService:
-        return cast(ProxyService, self.settings["codex_proxy"])
-
     # -- authentication ------------------------------------------------------------
 
     def _presented_key(self) -> str | None:
         auth = self.request.headers.get("Authorization", "")
         scheme, _, value = auth.partition(" ")
-        if scheme.lower() == "bearer" and self.service.keys.looks_like_key(value.strip()):
+        if scheme.lower() == "bearer" and self.proxy.keys.looks_like_key(value.strip()):
             return value.strip()
         api_key = self.request.headers.get("x-api-key", "").strip()
-        return api_key if self.service.keys.looks_like_key(api_key) else None
+        return api_key if self.proxy.keys.looks_like_key(api_key) else None
 
     async def prepare(self) -> None:  # type: ignore[override]
         await self.prepare_bounded(self._authenticate)
@@ -123,12 +119,12 @@ class ProxyHandler(RedactedLogMixin, BoundedBodyMixin, APIHandler):
             self.current_user = None  # a key is no Jupyter identity
             if not self.check_host():
                 raise web.HTTPError(403)
-            await self.settings["codex_app"].started()  # the key store must be open
-            key = await self.service.keys.verify(presented)
+            await self.started()  # the key store must be open
+            key = await self.proxy.keys.verify(presented)
             if key is None:
                 raise ProxyError(401, "Invalid or revoked API key.", code="invalid_api_key")
             self.client_id = key.id
-            self.service.keys.check_rate(key, self.service.rate_limit_per_minute)
+            self.proxy.keys.check_rate(key, self.proxy.rate_limit_per_minute)
         else:
             api_key = self.request.headers.get("x-api-key", "").strip()
             if api_key and "Authorization" not in self.request.headers:
@@ -160,12 +156,12 @@ class ProxyHandler(RedactedLogMixin, BoundedBodyMixin, APIHandler):
                 "(CodexExtensionApp.proxy_enabled = False); ask your administrator.",
                 code="proxy_disabled",
             )
-        await self.settings["codex_app"].started()
+        await self.started()
 
     # -- bodies and errors -----------------------------------------------------------
 
     def body_limit(self) -> int:
-        return int(self.service.max_body_bytes)
+        return int(self.proxy.max_body_bytes)
 
     def json_body(self) -> dict[str, Any]:
         body = self.body_bytes()
@@ -239,7 +235,7 @@ class ProxyHandler(RedactedLogMixin, BoundedBodyMixin, APIHandler):
         if self.client_id is None or self.request.method == "OPTIONS":
             return
         fields = self.log_fields
-        self.service.record(
+        self.proxy.record(
             key_id=self.client_id,
             method=self.request.method or "",
             path=self.request.path,
@@ -258,8 +254,8 @@ class ModelsHandler(ProxyHandler):
 
     @allow_unauthenticated
     async def get(self) -> None:
-        await self.service.refresh_catalog()
-        self.send_json(openai_model_list(self.service.model_ids(), created=int(time.time())))
+        await self.proxy.refresh_catalog()
+        self.send_json(openai_model_list(self.proxy.model_ids(), created=int(time.time())))
 
 
 class ModelHandler(ProxyHandler):
@@ -267,8 +263,8 @@ class ModelHandler(ProxyHandler):
 
     @allow_unauthenticated
     async def get(self, model_id: str) -> None:
-        await self.service.refresh_catalog()
-        listed = openai_model_list(self.service.model_ids(), created=int(time.time()))["data"]
+        await self.proxy.refresh_catalog()
+        listed = openai_model_list(self.proxy.model_ids(), created=int(time.time()))["data"]
         by_id = {m["id"].lower(): m for m in listed}
         found = by_id.get(model_id.lower()) or by_id.get(model_id.lower().removeprefix("openai/"))
         if found is None:
@@ -288,11 +284,11 @@ class AnthropicModelsHandler(ProxyHandler):
 
     @allow_unauthenticated
     async def get(self, model_id: str | None = None) -> None:
-        await self.service.refresh_catalog()
+        await self.proxy.refresh_catalog()
         created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         models = [
             {"type": "model", "id": m, "display_name": m, "created_at": created}
-            for m in self.service.model_ids()
+            for m in self.proxy.model_ids()
         ]
         if model_id is not None:
             found = next((m for m in models if m["id"].lower() == model_id.lower()), None)
@@ -348,19 +344,19 @@ class CompletionHandler(ProxyHandler):
 
     @allow_unauthenticated
     async def post(self) -> None:
-        await self.service.refresh_catalog()
-        prepared = self.service.prepare(
+        await self.proxy.refresh_catalog()
+        prepared = self.proxy.prepare(
             self.dialect, self.json_body(), self.request.headers, self.client_id or "jupyter"
         )
         self.log_fields["model"] = prepared.model
         self.sse.stream_mode = prepared.stream
-        self.sse.keepalive_seconds = self.service.keepalive_seconds
+        self.sse.keepalive_seconds = self.proxy.keepalive_seconds
         adapter = adapter_for(prepared)
         self._adapter = adapter
         if prepared.dialect == "chat" and prepared.info.n > 1:
             await self._choices(prepared, adapter)
             return
-        exchange = self.service.exchange(prepared)
+        exchange = self.proxy.exchange(prepared)
         closer = asyncio.ensure_future(self._gone.wait())
         try:
             await self._wait(asyncio.ensure_future(exchange.start()), adapter, closer)
@@ -371,7 +367,7 @@ class CompletionHandler(ProxyHandler):
                 await self._collect(exchange, adapter, closer, prepared)
             final = adapter.final_response()
             if final is not None:
-                self.service.remember_response(prepared, final)
+                self.proxy.remember_response(prepared, final)
         except ClientGone:
             self.error_code = "client_closed"
             self.log.info("Proxy client went away; upstream request cancelled")
@@ -385,7 +381,7 @@ class CompletionHandler(ProxyHandler):
         usage (each run is billed upstream)."""
 
         async def one() -> tuple[int, dict[str, Any], AnyExchange]:
-            exchange = self.service.exchange(prepared)
+            exchange = self.proxy.exchange(prepared)
             answer = adapter_for(prepared)
             try:
                 await exchange.start()

@@ -8,10 +8,9 @@ limits, ping, client-side tools, and error frames.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-from typing import Any, cast
+from typing import Any
 
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import ws_authenticated
@@ -20,21 +19,19 @@ from tornado import web, websocket
 
 from .. import __version__
 from ..errors import CodexError, InvalidRequestError
-from ..workspace import WorkspaceManager
+from ..tasks import TaskOwner
 from ..workspace.feed import EventFeed
-from .base import AUTH_RESOURCE
+from .base import AUTH_RESOURCE, CodexServices
 from .bodies import loads_json
 from .redaction import RedactedLogMixin
 
 
-class EventsWebSocketHandler(RedactedLogMixin, JupyterHandler, websocket.WebSocketHandler):
+class EventsWebSocketHandler(
+    CodexServices, RedactedLogMixin, JupyterHandler, websocket.WebSocketHandler
+):
     """Live workspace events with per-session subscribe/unsubscribe and replay."""
 
     auth_resource = AUTH_RESOURCE
-
-    @property
-    def workspace(self) -> WorkspaceManager:
-        return cast(WorkspaceManager, self.settings["codex_workspace"])
 
     async def pre_get(self) -> None:
         authorized = await ensure_async(
@@ -46,7 +43,7 @@ class EventsWebSocketHandler(RedactedLogMixin, JupyterHandler, websocket.WebSock
     @ws_authenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:
         await self.pre_get()
-        await self.settings["codex_app"].started()
+        await self.started()
         res = super().get(*args, **kwargs)
         if res is not None:
             await res
@@ -60,14 +57,14 @@ class EventsWebSocketHandler(RedactedLogMixin, JupyterHandler, websocket.WebSock
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         self._feed = EventFeed(self.workspace, self._write)
-        self._tasks: set[asyncio.Task[None]] = set()
+        # One owner per socket: subscriptions and tool messages; on_close cancels them.
+        self._tasks = TaskOwner("codex-events-socket", self.log)
         self._send({"type": "hello", "version": __version__, "server_time": time.time()})
 
     def on_close(self) -> None:
         self.workspace.tools.drop(self)
         self._feed.close()
-        for task in self._tasks:
-            task.cancel()
+        self._tasks.cancel()
 
     @property
     def max_message_size(self) -> int:
@@ -87,15 +84,11 @@ class EventsWebSocketHandler(RedactedLogMixin, JupyterHandler, websocket.WebSock
         if kind == "ping":
             self._send({"type": "pong", "id": request.get("id"), "server_time": time.time()})
         elif kind == "subscribe":
-            task = asyncio.ensure_future(self._subscribe(request))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks.start_soon(self._subscribe, request)
         elif kind == "unsubscribe":
             self._unsubscribe(str(request.get("session_id")))
         elif kind in ("register_tools", "unregister_tools", "tool_result"):
-            task = asyncio.ensure_future(self._tools(kind, request))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks.start_soon(self._tools, kind, request)
         else:
             self._error("invalid_message", f"Unknown message type {kind!r}.", request)
 

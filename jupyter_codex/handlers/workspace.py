@@ -81,8 +81,7 @@ class MessagesHandler(CodexAPIHandler):
     async def post(self, session_id: str) -> None:
         body = self.parse_body(MessageCreate)
         if body.when_busy == "queue":
-            jobs = self.settings["codex_jobs"]
-            answer = await jobs.send_or_queue(session_id, body.text, body.images)
+            answer = await self.jobs.send_or_queue(session_id, body.text, body.images)
             self.write_json(answer, status=202)
             return
         answer = await self.workspace.send_message(session_id, body.text, body.images)

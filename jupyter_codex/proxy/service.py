@@ -25,6 +25,7 @@ from traitlets import Bool, Dict, Float, Int, List, Unicode
 from traitlets.config import LoggingConfigurable
 
 from ..errors import CodexError, InvalidRequestError, NoAccountAvailableError
+from ..tasks import TaskOwner, single_flight
 from . import anthropic, openai_chat
 from .affinity import AffinityMap, session_key
 from .agent import AgentExchange, AgentRequest, AgentRunner, conversation_id, output_schema_of
@@ -170,9 +171,9 @@ class ProxyService(LoggingConfigurable):
         )
         self._catalog: list[str] = []
         self._catalog_at = float("-inf")
-        self._catalog_task: asyncio.Task[None] | None = None
+        self._catalog_task: asyncio.Future[None] | None = None
         self._ids: tuple[float, frozenset[str]] = (0.0, frozenset())
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskOwner("codex-proxy", self.log)
 
     # -- models ------------------------------------------------------------------------
 
@@ -193,7 +194,7 @@ class ProxyService(LoggingConfigurable):
             return
         task = self._catalog_task
         if task is None or task.done():
-            task = self._catalog_task = asyncio.ensure_future(self._fetch_catalog())
+            task = self._catalog_task = single_flight(self._fetch_catalog())
         if not self._catalog:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(task), 15.0)
@@ -409,17 +410,14 @@ class ProxyService(LoggingConfigurable):
             except Exception as e:  # noqa: BLE001 - bookkeeping must never fail a request
                 self.log.warning("Proxy background task failed: %s", e)
 
-        task = asyncio.ensure_future(guarded())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.start_soon(guarded, name="codex-proxy-record")
 
     async def aclose(self) -> None:
         if self._catalog_task is not None:
             self._catalog_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._catalog_task
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.drain()
         await self.upstream.aclose()
 
     # -- accounts ----------------------------------------------------------------------

@@ -19,9 +19,11 @@ import time
 from collections.abc import Awaitable
 from typing import Any, Protocol
 
+from ..errors import Signal
 
-class ClientGone(Exception):
-    """The client closed the connection."""
+
+class ClientGone(Signal):
+    """The client closed the connection (a signal, not an error: see ``errors.py``)."""
 
 
 class Sink(Protocol):

@@ -41,6 +41,7 @@ from ..errors import (
 from ..models import Job, JobCreate, Session, SessionCreate
 from ..store import Database
 from ..store.jobs import LIVE_STATES, JobRepository
+from ..tasks import TaskOwner
 from .eventlog import ALL_SESSIONS
 from .manager import SYSTEM_CHANNEL
 
@@ -121,8 +122,8 @@ class JobQueue(LoggingConfigurable):
         self._runs: dict[str, _Run] = {}  # session id -> its running job
         self._wake = asyncio.Event()
         self._submit_lock = asyncio.Lock()
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._dispatcher: asyncio.Task[None] | None = None
+        # The dispatcher and one task per running job; stop() cancels and awaits them.
+        self._tasks = TaskOwner("codex-jobs", self.log)
         self._unsubscribe: Any = None
 
     # -- lifecycle -----------------------------------------------------------
@@ -150,7 +151,7 @@ class JobQueue(LoggingConfigurable):
                     continue
             self._live[job.id] = job
         self._unsubscribe = self.workspace.subscribe(ALL_SESSIONS, self._on_event)
-        self._dispatcher = asyncio.create_task(self._dispatch_forever(), name="codex-jobs")
+        self._tasks.start_soon(self._dispatch_forever, name="codex-jobs")
 
     async def stop(self) -> None:
         """Stop dispatching. Running jobs stay ``running`` in the store: their turns die
@@ -158,13 +159,7 @@ class JobQueue(LoggingConfigurable):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        tasks = [t for t in (self._dispatcher, *self._tasks) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._dispatcher = None
+        await self._tasks.aclose()
 
     # -- public API ----------------------------------------------------------
 
@@ -297,9 +292,7 @@ class JobQueue(LoggingConfigurable):
                 break  # any turn.completed wakes us
             run = _Run(job=job, done=asyncio.get_running_loop().create_future())
             self._runs[session_id] = run
-            task = asyncio.create_task(self._run(run), name=f"codex-job-{job.id}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks.start_soon(self._run, run, name=f"codex-job-{job.id}")
         return due
 
     async def _run(self, run: _Run) -> None:

@@ -19,6 +19,7 @@ import nbformat
 from nbformat import NotebookNode
 from nbformat.v4.rwbase import rejoin_lines
 
+from ..errors import InvalidRequestError
 from ..models import ToolSpec
 
 #: Prefix of every notebook tool (the contract: ``notebook_*``).
@@ -31,7 +32,7 @@ IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
-class NotebookToolError(ValueError):
+class NotebookToolError(InvalidRequestError, ValueError):
     """A notebook tool cannot do what it was asked; the text is for the model."""
 
 

@@ -27,6 +27,8 @@ from typing import Any, Protocol
 import nbformat
 from jupyter_client.asynchronous.client import AsyncKernelClient
 
+from ..errors import KernelRunError
+
 #: Seconds between liveness checks of the kernel while a run waits for output.
 POLL_INTERVAL = 0.25
 
@@ -46,10 +48,6 @@ class SessionManagerLike(Protocol):
 
 class KernelManagersLike(Protocol):
     def get_kernel(self, kernel_id: str) -> Any: ...
-
-
-class KernelRunError(RuntimeError):
-    """The run could not start or the kernel went away; the text is for the model."""
 
 
 @dataclass
