@@ -18,7 +18,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConflictError, InvalidRequestError
+from ..errors import ConflictError, InvalidRequestError, RpcError
 from ..models import Session
 from ..paths import resolve_folder
 
@@ -42,10 +42,20 @@ class ThreadActions:
         turn_id = ws.live.runtime_of(session_id, session.target).active_turn
         if turn_id is None or turn_id == "pending" or not session.thread_id:
             raise ConflictError("No turn is running in this session: send a message instead.")
-        result = await ws.server(session.target).request(
-            "turn/steer",
-            {"threadId": session.thread_id, "expectedTurnId": turn_id, "input": input_items},
-        )
+        try:
+            result = await ws.server(session.target).request(
+                "turn/steer",
+                {"threadId": session.thread_id, "expectedTurnId": turn_id, "input": input_items},
+            )
+        except RpcError as e:
+            # codex refuses a steer whose turn is not its active one (it has just ended,
+            # or another began before our events caught up): a conflict, never a 5xx.
+            if e.rpc_code == -32600:
+                raise ConflictError(
+                    "The running turn changed while you steered (it ended or another began): "
+                    "send your text as a new message instead."
+                ) from e
+            raise
         return {"turn_id": result.get("turnId") or turn_id, "steered": True}
 
     async def compact(self, session_id: str) -> dict[str, Any]:
