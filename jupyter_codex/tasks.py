@@ -18,12 +18,14 @@ parent that outlives it:
 * an owner with nothing to run holds no task: the group's host task exits when
   the last task ends and comes back with the next one.
 
-Besides the owner, three helpers cover the other uses of ``asyncio`` tasks,
+Besides the owner, four helpers cover the other uses of ``asyncio`` tasks,
 so that ``asyncio.create_task``/``ensure_future`` appear nowhere else in the
-server (``tests/test_architecture.py`` checks it): :func:`single_flight` (one
-computation many callers await), :func:`run_to_completion` (finish a
-clean-up even if the caller is cancelled) and :func:`first_completed` (wait
-for whichever of several waits ends first).
+server (``tests/test_architecture.py`` checks it, with no exception):
+:func:`single_flight` (one computation many callers await),
+:func:`run_to_completion` (finish a clean-up even if the caller is cancelled),
+:func:`first_completed` (wait for whichever of several waits ends first) and
+:func:`scoped` (a task that lives for one ``async with`` block: a request
+racing its upstream exchange against the client's disconnect).
 
 Tasks run in the owner's context, not the spawner's: a ``ContextVar`` set by
 the caller of ``start_soon`` is not seen by the task.
@@ -34,7 +36,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import anyio
@@ -229,4 +232,34 @@ async def first_completed(*waits: Awaitable[Any]) -> None:
         await asyncio.gather(*own, return_exceptions=True)
 
 
-__all__ = ["OwnedTask", "TaskOwner", "first_completed", "run_to_completion", "single_flight"]
+@asynccontextmanager
+async def scoped(work: Awaitable[T]) -> AsyncIterator[asyncio.Future[T]]:
+    """Run ``work`` for the length of an ``async with`` block and yield its future.
+
+    The block may await the future however it likes (with timeouts, raced against
+    another with ``asyncio.wait``); leaving the block cancels the task if it is still
+    running *and waits for it to end*, so no task outlives the block that started it
+    (a request-scoped owner). A future passed in is the caller's: it is watched,
+    never cancelled here (others may await it too).
+    """
+    future = asyncio.ensure_future(work)
+    own = future is not work
+    try:
+        yield future
+    finally:
+        if own:
+            if not future.done():
+                future.cancel()
+                await asyncio.wait([future])
+            if not future.cancelled():
+                future.exception()  # seen: the block decided what the outcome means
+
+
+__all__ = [
+    "OwnedTask",
+    "TaskOwner",
+    "first_completed",
+    "run_to_completion",
+    "scoped",
+    "single_flight",
+]

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from jupyter_codex.tasks import TaskOwner, first_completed, run_to_completion
+from jupyter_codex.tasks import TaskOwner, first_completed, run_to_completion, scoped
 
 
 async def test_aclose_cancels_and_awaits_every_task() -> None:
@@ -127,3 +127,31 @@ async def test_first_completed_never_cancels_a_shared_future() -> None:
     assert not shared.done()
     shared.set_result(None)
     await first_completed(shared, asyncio.sleep(3600))
+
+
+async def test_a_scoped_task_is_cancelled_and_awaited_when_its_block_ends() -> None:
+    """The proxy's request-scoped work: leaving the block (here by an error, as a
+    client that went away does) ends the task before the block's exit returns."""
+    cleaned: list[str] = []
+
+    async def work() -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            await asyncio.sleep(0.01)  # a clean-up that itself awaits
+            cleaned.append("work")
+
+    before = set(asyncio.all_tasks())
+    with pytest.raises(LookupError):
+        async with scoped(work()) as fut:
+            await asyncio.wait([fut], timeout=0.01)
+            raise LookupError
+    assert fut.cancelled() and cleaned == ["work"]
+    assert {t for t in asyncio.all_tasks() - before if not t.done()} == set()
+    async with scoped(asyncio.sleep(0, "value")) as fut:
+        assert await fut == "value"
+    shared: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async with scoped(shared) as fut:
+        assert fut is shared
+    assert not shared.done()  # a caller's future is watched, never cancelled
+    shared.cancel()

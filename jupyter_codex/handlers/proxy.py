@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from jupyter_core.utils import ensure_async
@@ -38,6 +38,7 @@ from .bodies import BoundedBodyMixin, loads_json
 from .redaction import RedactedLogMixin
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 try:
     from jupyter_server.auth.decorator import allow_unauthenticated
@@ -357,14 +358,13 @@ class CompletionHandler(ProxyHandler):
             await self._choices(prepared, adapter)
             return
         exchange = self.proxy.exchange(prepared)
-        closer = asyncio.ensure_future(self._gone.wait())
         try:
-            await self._wait(asyncio.ensure_future(exchange.start()), adapter, closer)
+            await self._wait(exchange.start(), adapter)
             self.log_fields["account_id"] = exchange.account_id
             if prepared.stream:
-                await self._relay(exchange, adapter, closer)
+                await self._relay(exchange, adapter)
             else:
-                await self._collect(exchange, adapter, closer, prepared)
+                await self._collect(exchange, adapter)
             final = adapter.final_response()
             if final is not None:
                 self.proxy.remember_response(prepared, final)
@@ -372,7 +372,6 @@ class CompletionHandler(ProxyHandler):
             self.error_code = "client_closed"
             self.log.info("Proxy client went away; upstream request cancelled")
         finally:
-            closer.cancel()
             await exchange.aclose()
 
     async def _choices(self, prepared: Prepared, adapter: Adapter) -> None:
@@ -390,15 +389,14 @@ class CompletionHandler(ProxyHandler):
             finally:
                 await exchange.aclose()
 
-        closer = asyncio.ensure_future(self._gone.wait())
-        runs = asyncio.gather(*(one() for _ in range(prepared.info.n)))
+        async def runs() -> list[tuple[int, dict[str, Any], AnyExchange]]:
+            return await asyncio.gather(*(one() for _ in range(prepared.info.n)))
+
         try:
-            results = await self._wait(asyncio.ensure_future(runs), adapter, closer)
+            results = await self._wait(runs(), adapter)
         except ClientGone:
             self.error_code = "client_closed"
             return
-        finally:
-            closer.cancel()
         for status, body, _ in results:
             if status != 200:
                 self.error_code = str((body.get("error") or {}).get("code") or f"http_{status}")
@@ -428,13 +426,15 @@ class CompletionHandler(ProxyHandler):
     def adapter_error(self, status: int, message: str, code: str | None) -> bytes:
         return self._adapter.fail(status, message, code)
 
-    async def _wait(self, fut: asyncio.Future[Any], adapter: Adapter, closer: Any) -> Any:
-        """Await ``fut`` with the dialect's keep-alives (see ``SSEWriter.wait``)."""
-        return await self.sse.wait(fut, adapter.keepalive, closer)
+    async def _wait(self, work: Coroutine[Any, Any, T], adapter: Adapter) -> T:
+        """Run ``work`` for this request with the dialect's keep-alives; a client that
+        closes the connection cancels it (and raises ``ClientGone``): see ``SSEWriter.wait``.
+        """
+        return await self.sse.wait(work, adapter.keepalive, self._gone.wait())
 
-    async def _relay(self, exchange: AnyExchange, adapter: Adapter, closer: Any) -> None:
+    async def _relay(self, exchange: AnyExchange, adapter: Adapter) -> None:
         await self.sse.send(b"")
-        await self._wait(asyncio.ensure_future(self._pump(exchange, adapter)), adapter, closer)
+        await self._wait(self._pump(exchange, adapter), adapter)
         self._note_usage(exchange)
         self._finish_stream(adapter.finish())
 
@@ -449,10 +449,8 @@ class CompletionHandler(ProxyHandler):
             self.log.warning("Upstream stream of account %s broke: %s", exchange.account_id, e)
             self.error_code = "upstream_stream_truncated"
 
-    async def _collect(
-        self, exchange: AnyExchange, adapter: Adapter, closer: Any, prepared: Prepared
-    ) -> None:
-        await self._wait(asyncio.ensure_future(self._gather(exchange, adapter)), adapter, closer)
+    async def _collect(self, exchange: AnyExchange, adapter: Adapter) -> None:
+        await self._wait(self._gather(exchange, adapter), adapter)
         self._note_usage(exchange)
         status, body = adapter.result()
         if status != 200:

@@ -3,7 +3,7 @@
 Framework-free (the proxy handler gives it a :class:`Sink` over Tornado), so it can
 be tested without a server:
 
-* :meth:`SSEWriter.wait` awaits a task and sends the dialect's keep-alive frame
+* :meth:`SSEWriter.wait` awaits the work of a request (run for that call only) and sends the dialect's keep-alive frame
   whenever nothing was written for ``keepalive_seconds`` (stream requests only), and
   gives up with :class:`ClientGone` when the client closed the connection;
 * :meth:`SSEWriter.send` writes (headers first) and flushes at once;
@@ -17,9 +17,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ..errors import Signal
+from ..tasks import scoped
+
+T = TypeVar("T")
 
 
 class ClientGone(Signal):
@@ -37,7 +40,9 @@ class Sink(Protocol):
 
     def write(self, data: bytes) -> None: ...
 
-    def flush(self) -> asyncio.Future[None] | Awaitable[None]: ...
+    def flush(self) -> asyncio.Future[None]:
+        """Send what was written; the future (Tornado's flush) is done once the
+        socket took it, so the next write can wait for a lagging client."""
 
     @property
     def finished(self) -> bool: ...
@@ -61,22 +66,29 @@ class SSEWriter:
         self._flush_handle: asyncio.Handle | None = None
         self._flush_future: asyncio.Future[None] | None = None
 
-    async def wait(self, fut: asyncio.Future[Any], keepalive: bytes, closer: Any) -> Any:
-        """Await ``fut``; ``keepalive`` whenever nothing was written for a while."""
-        while True:
-            timeout = None
-            if self.stream_mode:
-                timeout = max(self.last_write + self.keepalive_seconds - time.monotonic(), 0.0)
-            done, _ = await asyncio.wait(
-                {fut, closer}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-            if fut in done:
-                return fut.result()
-            if closer in done:
-                fut.cancel()
-                raise ClientGone
-            if time.monotonic() - self.last_write >= self.keepalive_seconds:
-                await self.send(keepalive)
+    async def wait(self, work: Awaitable[T], keepalive: bytes, closer: Awaitable[Any]) -> T:
+        """Await ``work``; ``keepalive`` whenever nothing was written for a while.
+
+        ``work`` and ``closer`` (done when the client closed the connection) are
+        coroutines run for this call only (:func:`~jupyter_codex.tasks.scoped`: both
+        are cancelled and awaited before it returns) or futures owned by the caller.
+        A gone client cancels ``work`` and raises :class:`ClientGone`.
+        """
+        async with scoped(work) as fut, scoped(closer) as gone:
+            while True:
+                timeout = None
+                if self.stream_mode:
+                    timeout = max(self.last_write + self.keepalive_seconds - time.monotonic(), 0)
+                done, _ = await asyncio.wait(
+                    {fut, gone}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                if fut in done:
+                    return fut.result()
+                if gone in done:
+                    fut.cancel()
+                    raise ClientGone
+                if time.monotonic() - self.last_write >= self.keepalive_seconds:
+                    await self.send(keepalive)
 
     def start(self) -> None:
         if not self.started:
@@ -111,7 +123,7 @@ class SSEWriter:
         self._flush_handle = None
         if self.sink.finished:
             return
-        future = asyncio.ensure_future(self.sink.flush())
+        future = self.sink.flush()
         future.add_done_callback(_retrieved)  # a closed client shows up as ClientGone
         self._flush_future = future
 
