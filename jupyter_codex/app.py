@@ -49,7 +49,7 @@ from .store.proxy import AgentSessionRepository, ProxyKeyRepository, RequestLogR
 from .supervisor import AppServerManager, IdleShutdown
 from .targets import TargetRuntime, TerminalHome
 from .tasks import TaskOwner, single_flight
-from .wiring import ServerEvents, wire_core, wire_server
+from .wiring import ServerEvents, wire_core, wire_idle, wire_server, wire_workspace
 from .workspace import WorkspaceManager
 from .workspace.inline import InlineEdits
 from .workspace.jobs import JobQueue
@@ -276,6 +276,8 @@ class CodexExtensionApp(ExtensionApp):
             name: IdleShutdown(server, self._codex_busy, parent=self, log=self.log)
             for name, server in self.app_servers.items()
         }
+        for name, idle in self.idle.items():
+            wire_idle(idle, self.app_servers[name])
         self._started: asyncio.Future[None] | None = None
         self._tasks = TaskOwner("codex-app", self.log)
         self.events = ServerEvents(
@@ -398,6 +400,7 @@ class CodexExtensionApp(ExtensionApp):
     async def _start(self) -> None:
         await self.core.open()
         await self.workspace.start()
+        wire_workspace(self.workspace)
         await self.jobs.start()
         self.extensions.start()
         wire_server(self.events, runtimes=self.runtimes, app_servers=self.app_servers)

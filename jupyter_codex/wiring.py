@@ -8,11 +8,13 @@ then call these functions, so reading this file tells the whole event flow:
   router switches and alerts → the notify command;
 * :func:`wire_target`: each target's app-server → sign in on start, answer
   token refreshes; router switches → re-sign the running process;
+* :func:`wire_workspace`: each app-server's notifications and lifecycle → the
+  workspace's live turns (the session event log); its approval requests → the
+  approval book; its dynamic tool calls → the tool router;
+* :func:`wire_idle`: an app-server's notifications and (re)starts → its idle
+  shutdown watcher (activity);
 * :func:`wire_server`: account, switch and alert events → the browser's event
   stream; each app-server's live usage notifications → the usage store.
-
-The workspace registers its own parts on the app-servers it is given (its
-event normalizer, approvals and tool router) in ``WorkspaceManager.start``.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 from .targets import REFRESH_METHOD
 from .tasks import TaskOwner
+from .workspace.approvals import APPROVAL_METHODS
+from .workspace.tools import TOOL_CALL_METHOD
 
 if TYPE_CHECKING:
     import logging
 
     from .core import CodexCore
-    from .supervisor import AppServerManager
+    from .supervisor import AppServerManager, IdleShutdown
     from .targets import TargetRuntime, TerminalHome
     from .workspace import WorkspaceManager
 
@@ -45,6 +49,22 @@ def wire_target(runtime: TargetRuntime) -> None:
     runtime.app_server.add_start_hook(runtime.sign_in)
     runtime.app_server.set_server_request_handler(REFRESH_METHOD, runtime.refresh_tokens)
     runtime.router.add_switch_listener(runtime.on_switch)
+
+
+def wire_workspace(workspace: WorkspaceManager) -> None:
+    """The workspace hears its app-servers; call before any of them starts."""
+    for target, server in workspace.app_servers.items():
+        server.add_notification_listener(workspace.live.on_notification)
+        server.add_lifecycle_listener(workspace.live.lifecycle_listener(target))
+        for method in APPROVAL_METHODS:
+            server.set_server_request_handler(method, workspace.approval_handler(method))
+        server.set_server_request_handler(TOOL_CALL_METHOD, workspace.tools.call)
+
+
+def wire_idle(idle: IdleShutdown, server: AppServerManager) -> None:
+    """The idle watcher of ``server`` counts its notifications and starts as activity."""
+    server.add_notification_listener(idle.on_notification)
+    server.add_lifecycle_listener(idle.on_lifecycle)
 
 
 class ServerEvents:
@@ -140,4 +160,4 @@ def wire_server(
         server.add_notification_listener(events.live_usage(target))
 
 
-__all__ = ["ServerEvents", "wire_core", "wire_server", "wire_target"]
+__all__ = ["ServerEvents", "wire_core", "wire_idle", "wire_server", "wire_target", "wire_workspace"]

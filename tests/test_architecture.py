@@ -240,18 +240,9 @@ def test_only_the_factory_builds_http_clients() -> None:
             ), f"{path.relative_to(PACKAGE)}:{line} builds {name}; use jupyter_codex.http"
 
 
-#: Files that still start tasks themselves, each with why. Shrink it, never grow it.
-TASK_OWNER_PENDING = {
-    # Owned by the proxy restructuring (issue 14 carries issue 16's proxy item).
-    "handlers/proxy.py": "exchange/closer races of the streaming handlers",
-    "proxy/sse_writer.py": "the SSE writer's flush future (issue 14's new module)",
-}
-
-
 def test_no_bare_tasks_outside_the_task_owner() -> None:
     """Background work goes through ``tasks.py`` (TaskOwner and its helpers), so every
-    task has an owner that stops and awaits it."""
-    seen: set[str] = set()
+    task has an owner that stops and awaits it. No file is exempt."""
     for path in _server_files():
         rel = str(path.relative_to(PACKAGE))
         if rel == "tasks.py":
@@ -262,11 +253,7 @@ def test_no_bare_tasks_outside_the_task_owner() -> None:
             if name
             in ("asyncio.create_task", "asyncio.ensure_future", "loop.create_task", "create_task")
         ]
-        if rel in TASK_OWNER_PENDING:
-            seen.add(rel)
-            continue
         assert not bare, f"{rel} starts tasks itself at {bare}; use jupyter_codex.tasks"
-    assert seen == set(TASK_OWNER_PENDING), "a pending file moved or was fixed: update the list"
 
 
 def test_the_restarter_uses_only_the_managers_public_surface() -> None:
@@ -373,3 +360,127 @@ def test_long_modules_say_why() -> None:
             f"{path.relative_to(PACKAGE)} has {lines} lines and no 'Length:' reason in its "
             "docstring; split it by responsibility or say why it is one"
         )
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """``module -> modules of jupyter_codex it imports``: every import statement
+    (module level, inside functions, under ``TYPE_CHECKING``), each resolved to the
+    module it loads (``from . import x`` is the submodule ``x`` when there is one).
+
+    The package root (``jupyter_codex/__init__.py``) is left out: it is the entry
+    point that loads ``app`` and ``kernel`` lazily, and ``from . import __version__``
+    reads its attribute, not a layer."""
+    modules = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                candidates = [[alias.name] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base_parts = package.split(".")
+                    base_parts = base_parts[: len(base_parts) - (node.level - 1)]
+                    base = ".".join(base_parts + ([node.module] if node.module else []))
+                else:
+                    base = node.module or ""
+                candidates = [[f"{base}.{alias.name}", base] for alias in node.names]
+            else:
+                continue
+            for options in candidates:
+                for option in options:
+                    while option and option not in modules:
+                        option = option.rpartition(".")[0]
+                    if option:
+                        targets.add(option)
+                        break
+        graph[name] = {t for t in targets if t not in (name, "jupyter_codex")}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component: list[str] = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycles_between_modules() -> None:
+    """Two modules that import each other (even inside a function or only for type
+    checking) are one responsibility in two files: move the shared piece into a small
+    module of its own, or pass it through a Protocol."""
+    graph = _import_graph()
+    assert graph["jupyter_codex.proxy.service"] >= {"jupyter_codex.proxy.exchange"}
+    assert "jupyter_codex.workspace.notebook_cells" in graph["jupyter_codex.workspace.notebooks"]
+    cycles = _cycles(graph)
+    assert not cycles, "modules that import each other: " + "; ".join(
+        " <-> ".join(c) for c in cycles
+    )
+
+
+def test_the_cycle_check_sees_function_level_and_type_checking_imports() -> None:
+    """The checker itself: a cycle closed only by a function-local import is found."""
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c"]]
+    assert "jupyter_codex.proxy.prepared" in _import_graph()["jupyter_codex.proxy.exchange"]
+
+
+#: The registration calls of the server's listener registries, hooks and handlers.
+REGISTRATIONS = (
+    "add_listener",
+    "add_notification_listener",
+    "add_lifecycle_listener",
+    "add_switch_listener",
+    "add_alert_listener",
+    "add_start_hook",
+    "set_server_request_handler",
+)
+
+
+def test_one_place_lists_who_listens_to_what() -> None:
+    """Every listener, hook and server-request handler of the server is registered in
+    ``wiring.py``: no manager subscribes itself (or another) in its constructor or
+    ``start``. The kernel side and the client library are outside this rule."""
+    seen = set()
+    for path in _server_files():
+        rel = str(path.relative_to(PACKAGE))
+        for name, line in _calls(path):
+            method = name.rpartition(".")[2]
+            if method in REGISTRATIONS:
+                seen.add(method)
+                assert rel == "wiring.py", f"{rel}:{line} registers {method}; wire it in wiring.py"
+    assert seen == set(REGISTRATIONS), "a registration call was renamed: update REGISTRATIONS"

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidRequestError
 from .anthropic_stream import AnthropicStreamTranslator, anthropic_usage
+from .request_info import AnthropicRequestInfo
 from .responses import as_dict, as_list, message_item, tool_name_map
 
 #: Claude's thinking budget -> reasoning effort (CLIProxyAPI ``internal/thinking/convert.go``).
@@ -34,18 +34,6 @@ __all__ = [
     "count_tokens_estimate",
     "messages_to_responses",
 ]
-
-
-@dataclass
-class AnthropicRequestInfo:
-    """What the reply needs: echoed model, whether thinking blocks were asked for, names."""
-
-    model: str
-    effort: str | None = None
-    stream: bool = False
-    thinking: bool = False
-    tool_names: dict[str, str] = field(default_factory=dict)
-    user_id: str | None = None
 
 
 def _blocks(content: Any, where: str) -> list[Any]:

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import TRUNCATED, UpstreamFailure, failure_from_event, stream_error_event_anthropic
+from .request_info import AnthropicRequestInfo
 from .responses import Usage, as_dict, as_list, output_index, usage_of
-
-if TYPE_CHECKING:
-    from .anthropic import AnthropicRequestInfo
 
 Event = tuple[str, dict[str, Any]]
 

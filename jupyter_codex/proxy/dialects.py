@@ -20,8 +20,8 @@ from .errors import (
     stream_error_chunk_openai,
     stream_error_event_anthropic,
 )
+from .prepared import Prepared
 from .responses import ResponsesAggregator, ResponsesStreamRelay
-from .service import Prepared
 
 _DONE = b"data: [DONE]\n\n"
 

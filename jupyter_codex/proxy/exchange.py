@@ -23,7 +23,7 @@ from .upstream import UpstreamHTTPError, UpstreamStream
 
 if TYPE_CHECKING:
     from ..models import Account
-    from .service import Prepared
+    from .prepared import Prepared
 
 
 class AccountPicker(Protocol):

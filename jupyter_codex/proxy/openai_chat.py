@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidRequestError
 from .openai_chat_stream import ChatStreamTranslator, chat_usage
+from .request_info import RequestInfo
 from .responses import tool_name_map
 
 _SCHEMA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -26,21 +26,6 @@ _ROLES = "system, developer, user, assistant, tool or function"
 
 
 __all__ = ["ChatStreamTranslator", "RequestInfo", "chat_to_responses", "chat_usage"]
-
-
-@dataclass
-class RequestInfo:
-    """What the reply needs to know about the request (echoed model, stream options...)."""
-
-    model: str
-    effort: str | None = None
-    stream: bool = False
-    include_usage: bool = False
-    response_format: dict[str, Any] | None = None
-    n: int = 1
-    tool_names: dict[str, str] = field(default_factory=dict)
-    #: the request used the deprecated ``functions``/``function_call``: answer in kind
-    legacy_functions: bool = False
 
 
 def _text(content: Any, where: str) -> str:

@@ -11,13 +11,11 @@ arguments that came as deltas are not duplicated.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import TRUNCATED, UpstreamFailure, failure_from_event, stream_error_chunk_openai
+from .request_info import RequestInfo
 from .responses import Usage, as_dict, as_list, output_index, usage_of
-
-if TYPE_CHECKING:
-    from .openai_chat import RequestInfo
 
 
 def chat_usage(usage: Usage | None) -> dict[str, Any]:

@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from traitlets import Bool, Dict, Float, Int, List, Unicode
@@ -33,6 +32,7 @@ from .errors import ProxyError
 from .exchange import Exchange
 from .keys import ProxyKeys
 from .models_catalog import DEFAULT_MODELS, parse_model
+from .prepared import Dialect, Prepared
 from .response_memory import ResponseMemory
 from .responses import normalize_responses_request, tool_name_map
 from .upstream import UpstreamClient, UpstreamHTTPError, UpstreamStream
@@ -47,29 +47,8 @@ if TYPE_CHECKING:
     from ..store.proxy import RequestLogRepository
     from ..usage.scheduler import UsageScheduler
 
-Dialect = Literal["chat", "anthropic", "responses"]
 #: What :meth:`ProxyService.exchange` gives the handler: same surface, either mode.
 AnyExchange = Exchange | AgentExchange
-
-
-@dataclass
-class Prepared:
-    """A translated request: the upstream body and what the reply needs."""
-
-    dialect: Dialect
-    body: dict[str, Any]
-    session_key: str
-    model: str  # as the client named it (echoed back)
-    upstream_model: str
-    stream: bool
-    info: Any  # the translator's request info (chat / anthropic); None for responses
-    name_map: dict[str, str]
-    agent: AgentRequest | None = None  # set: run as a Codex agent turn (agent mode)
-    client_id: str = ""
-    #: the client's body in Responses shape (previous_response_id expanded)
-    client_body: dict[str, Any] = field(default_factory=dict)
-    #: whose account serves it: the api target's pool, or (terminal codex) the cli target's
-    target: Literal["api", "cli"] = "api"
 
 
 class ProxyService(LoggingConfigurable):

@@ -32,10 +32,6 @@ class IdleWatched(Protocol):
 
     async def stop(self) -> None: ...
 
-    def add_notification_listener(self, cb: Callable[[str, dict[str, Any]], None]) -> Any: ...
-
-    def add_lifecycle_listener(self, cb: Callable[[str, dict[str, Any]], None]) -> Any: ...
-
 
 class IdleShutdown(LoggingConfigurable):
     """Stops one app-server after ``timeout`` seconds without activity."""
@@ -61,16 +57,18 @@ class IdleShutdown(LoggingConfigurable):
         #: Wall-clock time of the last idle stop (``None``: never, or started since).
         self.stopped_at: float | None = None
         self._tasks = TaskOwner(f"codex-idle-{server.name}", self.log)
-        self._removers = [
-            server.add_notification_listener(lambda _m, _p: self.touch()),
-            server.add_lifecycle_listener(self._on_lifecycle),
-        ]
 
     def touch(self) -> None:
         """Record activity now."""
         self.last_activity = time.monotonic()
 
-    def _on_lifecycle(self, event: str, _data: dict[str, Any]) -> None:
+    def on_notification(self, _method: str, _params: dict[str, Any]) -> None:
+        """A notification of the watched app-server is activity
+        (``wiring.wire_idle`` registers it)."""
+        self.touch()
+
+    def on_lifecycle(self, event: str, _data: dict[str, Any]) -> None:
+        """A (re)start of the watched app-server is activity and ends an idle stop."""
         if event == "started":
             self.stopped_at = None
             self.touch()
@@ -83,9 +81,6 @@ class IdleShutdown(LoggingConfigurable):
     async def stop(self) -> None:
         """Stop watching (server shutdown)."""
         await self._tasks.aclose()
-        for remove in self._removers:
-            if callable(remove):
-                remove()
 
     def info(self) -> dict[str, Any]:
         """For ``status``: the timeout, idle seconds, and when it last stopped for idleness."""

@@ -16,23 +16,46 @@ import json
 import shutil
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..errors import ConflictError, InvalidRequestError, RpcError
 from ..models import Session
 from ..paths import resolve_folder
-
-if TYPE_CHECKING:
-    from .manager import WorkspaceManager
+from ..store import SessionRepository
+from ..supervisor import AppServerManager
+from .eventlog import EventLog
+from .live import LiveTurns
 
 #: Events read back to find the last turn (one page of the log).
 _LOOKBACK = 10_000
 
 
+class SessionHost(Protocol):
+    """What the thread actions need from their workspace (``WorkspaceManager`` is one):
+    its stores, its per-session lock and checks, and the session's app-server."""
+
+    sessions: SessionRepository
+    events: EventLog
+    live: LiveTurns
+
+    @property
+    def root_dir(self) -> str: ...
+
+    def server(self, target: str) -> AppServerManager: ...
+
+    def session_lock(self, session_id: str) -> asyncio.Lock: ...
+
+    def check_idle(self, session_id: str) -> None: ...
+
+    async def ensure_thread(self, session: Session) -> str: ...
+
+    def public(self, session: Session) -> dict[str, Any]: ...
+
+
 class ThreadActions:
     """Steer, compact, fork and undo on one workspace's sessions."""
 
-    def __init__(self, workspace: WorkspaceManager) -> None:
+    def __init__(self, workspace: SessionHost) -> None:
         self._ws = workspace
 
     async def steer(self, session_id: str, input_items: list[dict[str, Any]]) -> dict[str, Any]:

@@ -38,7 +38,7 @@ from .notebook_cells import TOOL_SPECS as NOTEBOOK_TOOLS
 from .notebooks import NotebookTools
 from .recovery import SHUTDOWN_APPROVAL_MESSAGE, close_interrupted
 from .settings import SessionLimits, turn_overrides
-from .tools import TOOL_CALL_METHOD, ToolRouter
+from .tools import ToolRouter
 
 #: Broker channel of events that belong to no session.
 SYSTEM_CHANNEL = "_system"
@@ -176,18 +176,15 @@ class WorkspaceManager(LoggingConfigurable):
     # -- lifecycle -----------------------------------------------------------
 
     async def start(self) -> None:
-        """Load session numbering and wire the app-server callbacks (no process yet)."""
+        """Load session numbering and close what the last stop cut short (no process yet).
+
+        Who hears the app-servers (the live-turn normalizer, the approval book, the
+        tool router) is registered by ``wiring.wire_workspace``."""
         for session in await self.sessions.list(include_archived=True):
             self.events.set_last_seq(session.id, session.last_seq)
             self.live.register(session)
         await close_interrupted(self._event_repository, self.events, self.approvals, self.log)
         self.events.start()
-        for target, server in self.app_servers.items():
-            server.add_notification_listener(self.live.on_notification)
-            server.add_lifecycle_listener(self.live.lifecycle_listener(target))
-            for method in APPROVAL_METHODS:
-                server.set_server_request_handler(method, self._approval_handler(method))
-            server.set_server_request_handler(TOOL_CALL_METHOD, self.tools.call)
 
     async def stop(self) -> None:
         """Expire pending approvals (nobody will be left to take the answer) and persist
@@ -556,7 +553,10 @@ class WorkspaceManager(LoggingConfigurable):
                 return sub.session_id
         return None
 
-    def _approval_handler(self, method: str) -> Any:
+    def approval_handler(self, method: str) -> Any:
+        """The handler of one approval request method (``APPROVAL_METHODS``) of codex:
+        it finds the request's session and asks the approval book."""
+
         async def handle(params: dict[str, Any]) -> dict[str, Any]:
             thread_id = params.get("threadId")
             thread_id = thread_id if isinstance(thread_id, str) else None

@@ -25,6 +25,7 @@ from jupyter_codex.models import Session
 from jupyter_codex.store import Database
 from jupyter_codex.store.database import store_error
 from jupyter_codex.supervisor import AppServerManager
+from jupyter_codex.wiring import wire_workspace
 from jupyter_codex.workspace import WorkspaceManager
 
 LOG = "jupyter_codex.test_disk_full"
@@ -61,6 +62,7 @@ async def workspace_on(folder: Path) -> AsyncIterator[WorkspaceManager]:
     )
     manager.events.RETRY_SECONDS = 0.2
     await manager.start()
+    wire_workspace(manager)
     try:
         yield manager
     finally:

@@ -9,6 +9,7 @@ import os
 from supervisor_helpers import ManagerPool
 
 from jupyter_codex.supervisor import IdleShutdown
+from jupyter_codex.wiring import wire_idle
 
 
 async def test_idle_stop_busy_and_lazy_restart(managers: ManagerPool) -> None:
@@ -16,6 +17,7 @@ async def test_idle_stop_busy_and_lazy_restart(managers: ManagerPool) -> None:
         manager = managers.make()
         busy = [True]
         idle = IdleShutdown(manager, lambda: busy[0], timeout=0.3, check_interval=0.05)
+        wire_idle(idle, manager)
         await manager.ensure_started()
         pid = manager.pid
         assert pid is not None
@@ -51,6 +53,7 @@ async def test_timeout_zero_never_stops(managers: ManagerPool) -> None:
     async with managers:
         manager = managers.make()
         idle = IdleShutdown(manager, lambda: False, timeout=0)
+        wire_idle(idle, manager)
         await manager.ensure_started()
         idle.last_activity -= 10_000
         assert not await idle.check() and manager.state == "running"

@@ -15,6 +15,7 @@ import pytest
 from jupyter_codex.extensions import ExtensionHost
 from jupyter_codex.store import Database
 from jupyter_codex.supervisor import AppServerManager
+from jupyter_codex.wiring import wire_workspace
 from jupyter_codex.workspace import WorkspaceManager
 from jupyter_codex.workspace.jobs import JobQueue
 
@@ -66,6 +67,7 @@ async def host_parts(tmp_path: Path) -> AsyncIterator[tuple[WorkspaceManager, Jo
     server = AppServerManager(name="cli", codex_home=str(tmp_path / "home"))
     workspace = WorkspaceManager(database=db, app_server=server, root_dir=str(tmp_path))
     await workspace.start()
+    wire_workspace(workspace)
     jobs = JobQueue(workspace=workspace, database=db)
     await jobs.start()
     yield workspace, jobs

@@ -16,6 +16,7 @@ import pytest
 from jupyter_codex.models import Session
 from jupyter_codex.store import Database
 from jupyter_codex.supervisor import AppServerManager
+from jupyter_codex.wiring import wire_workspace
 from jupyter_codex.workspace import WorkspaceManager
 from jupyter_codex.workspace.feed import EventFeed
 
@@ -27,6 +28,7 @@ async def running_workspace(tmp_path: Path) -> AsyncIterator[WorkspaceManager]:
     server = AppServerManager(name="cli", codex_home=str(tmp_path / "home"))
     manager = WorkspaceManager(database=db, app_server=server, root_dir=str(tmp_path))
     await manager.start()
+    wire_workspace(manager)
     try:
         yield manager
     finally:
