@@ -25,20 +25,7 @@ from .accounts.signin import SignInFlows
 from .activity import ActivityReporter
 from .core import CodexCore
 from .extensions import ExtensionHost
-from .handlers import (
-    account_handlers,
-    fallback_handlers,
-    websocket_handlers,
-    workspace_handlers,
-)
-from .handlers.extensions import extension_handlers
-from .handlers.inline import inline_handlers
-from .handlers.jobs import job_handlers
-from .handlers.keys import key_handlers
-from .handlers.proxy import proxy_handlers
-from .handlers.review import review_handlers
-from .handlers.system import system_handlers
-from .handlers.toolcalls import tool_call_handlers
+from .handlers import all_handlers
 from .models import TARGETS
 from .proxy.agent import AgentRunner
 from .proxy.keys import ProxyKeys
@@ -47,7 +34,7 @@ from .proxy.upstream import UpstreamClient
 from .status import StatusService
 from .store.proxy import AgentSessionRepository, ProxyKeyRepository, RequestLogRepository
 from .supervisor import AppServerManager, IdleShutdown
-from .targets import TargetRuntime, TerminalHome
+from .targets import TargetRuntime, TerminalHome, codex_settings
 from .tasks import TaskOwner, single_flight
 from .wiring import ServerEvents, wire_core, wire_idle, wire_server, wire_workspace
 from .workspace import WorkspaceManager
@@ -326,48 +313,23 @@ class CodexExtensionApp(ExtensionApp):
         )
 
     def initialize_handlers(self) -> None:
-        """Register every route under ``base_url``."""
-        self.handlers.extend(system_handlers())
-        self.handlers.extend(tool_call_handlers())
-        self.handlers.extend(review_handlers())
-        self.handlers.extend(workspace_handlers())
-        self.handlers.extend(inline_handlers())
-        self.handlers.extend(account_handlers())
-        self.handlers.extend(websocket_handlers())
-        self.handlers.extend(proxy_handlers())
-        self.handlers.extend(key_handlers())
-        self.handlers.extend(job_handlers())
-        self.handlers.extend(extension_handlers())
-        self.handlers.extend(fallback_handlers())
+        """Register every route under ``base_url`` (the table is ``handlers.all_handlers``)."""
+        self.handlers.extend(all_handlers())
 
     def _make_app_server(self, target: str) -> AppServerManager:
-        codex_home = Path(self.data_dir) / "targets" / target / "codex_home"
-        overrides: dict[str, Any] = {"chatgpt_base_url": self.chatgpt_base_url}
-        if target == "cli":
-            # Let the agent ask the user questions in every mode (not only Plan): every
-            # workspace client answers `item/tool/requestUserInput`. Not for the api
-            # target, whose callers are programs (codex_config_overrides may change it).
-            overrides["features.default_mode_request_user_input"] = True
-        # Codex's built-in provider sends model calls to `openai_base_url` whatever the
-        # auth mode, so a moved ChatGPT backend moves it too (ChatGPT accounts use
-        # <backend>/codex); otherwise codex picks the right default for the account.
-        if self.chatgpt_base_url.rstrip("/") != config.DEFAULT_CHATGPT_BASE_URL:
-            overrides["openai_base_url"] = self.chatgpt_base_url.rstrip("/") + "/codex"
-        elif self.openai_base_url.rstrip("/") != config.DEFAULT_OPENAI_BASE_URL:
-            overrides["openai_base_url"] = self.openai_base_url
-        overrides.update(self.codex_config_overrides)
-        auth = self.auth_base_url.rstrip("/")
-        env = {
-            "CODEX_REFRESH_TOKEN_URL_OVERRIDE": auth + "/oauth/token",
-            "CODEX_REVOKE_TOKEN_URL_OVERRIDE": auth + "/oauth/revoke",
-        }
-        if self.ca_certificate:
-            env["CODEX_CA_CERTIFICATE"] = self.ca_certificate
+        overrides, env = codex_settings(
+            target,
+            chatgpt_base_url=self.chatgpt_base_url,
+            openai_base_url=self.openai_base_url,
+            auth_base_url=self.auth_base_url,
+            ca_certificate=self.ca_certificate,
+            extra=self.codex_config_overrides,
+        )
         return AppServerManager(
             parent=self,
             log=self.log,
             name=target,
-            codex_home=str(codex_home),
+            codex_home=str(Path(self.data_dir) / "targets" / target / "codex_home"),
             config_overrides=overrides,
             env=env,
         )
@@ -375,21 +337,8 @@ class CodexExtensionApp(ExtensionApp):
     # -- lifecycle -----------------------------------------------------------
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
-        self._export_server_location(serverapp)
+        deployment.export_server_location(serverapp)
         await self.started()
-
-    def _export_server_location(self, serverapp: Any) -> None:
-        """Let kernels and terminals this server starts find it: ``CodexClient.from_env()``
-        reads ``JUPYTER_CODEX_SERVER_URL`` (with the base URL) and ``…_TOKEN``. Runs once
-        the port is bound. Without a token (JupyterHub), clients use ``JUPYTERHUB_API_TOKEN``."""
-        if getattr(serverapp, "sock", None):
-            return  # a Unix socket: the client speaks TCP only
-        os.environ["JUPYTER_CODEX_SERVER_URL"] = str(serverapp.connection_url)
-        token = getattr(serverapp.identity_provider, "token", None)
-        if token:
-            os.environ["JUPYTER_CODEX_SERVER_TOKEN"] = str(token)
-        else:
-            os.environ.pop("JUPYTER_CODEX_SERVER_TOKEN", None)
 
     async def started(self) -> None:
         """Finish start-up once (open the store, load sessions); safe to await often."""
@@ -405,7 +354,10 @@ class CodexExtensionApp(ExtensionApp):
         self.extensions.start()
         wire_server(self.events, runtimes=self.runtimes, app_servers=self.app_servers)
         self.terminal_home.export(self.app_servers["cli"].env)
-        self._route_terminal_codex()
+        # Terminal codex goes through this server's proxy (``targets.TerminalHome``).
+        route = deployment.client_route(self.serverapp)
+        if route is not None:
+            self.terminal_home.configure_proxy(*route)
         self.external_accounts = ExternalAccountChanges(
             self.core.database,
             self.core.accounts.list_accounts,
@@ -425,16 +377,6 @@ class CodexExtensionApp(ExtensionApp):
     async def _api_account_id(self) -> str | None:
         account = await self.core.router.active("api")
         return account.id if account else None
-
-    def _route_terminal_codex(self) -> None:
-        """Terminal codex goes through this server's proxy (``targets.TerminalHome``)."""
-        serverapp = self.serverapp
-        if serverapp is None or getattr(serverapp, "sock", None):
-            return  # no TCP URL: terminal codex keeps its own configuration
-        # The variable terminals get (``_export_server_location``; the hub's token otherwise).
-        token = getattr(serverapp.identity_provider, "token", None)
-        token_var = "JUPYTER_CODEX_SERVER_TOKEN" if token else "JUPYTERHUB_API_TOKEN"
-        self.terminal_home.configure_proxy(str(serverapp.connection_url), token_var)
 
     def _codex_busy(self) -> bool:
         """Work an app-server must stay up for: a turn, an approval or a tool call."""

@@ -66,11 +66,38 @@ def deployment_status(
     }
 
 
+def export_server_location(serverapp: Any) -> None:
+    """Let kernels and terminals this server starts find it: ``CodexClient.from_env()``
+    reads ``JUPYTER_CODEX_SERVER_URL`` (with the base URL) and ``…_TOKEN``. Runs once
+    the port is bound. Without a token (JupyterHub), clients use ``JUPYTERHUB_API_TOKEN``."""
+    if getattr(serverapp, "sock", None):
+        return  # a Unix socket: the client speaks TCP only
+    os.environ["JUPYTER_CODEX_SERVER_URL"] = str(serverapp.connection_url)
+    token = getattr(serverapp.identity_provider, "token", None)
+    if token:
+        os.environ["JUPYTER_CODEX_SERVER_TOKEN"] = str(token)
+    else:
+        os.environ.pop("JUPYTER_CODEX_SERVER_TOKEN", None)
+
+
+def client_route(serverapp: Any) -> tuple[str, str] | None:
+    """The server's URL and the variable holding the token a client in a terminal uses
+    (the one :func:`export_server_location` sets; the hub's otherwise); ``None`` without
+    a TCP URL (no server, or a Unix socket)."""
+    if serverapp is None or getattr(serverapp, "sock", None):
+        return None
+    token = getattr(serverapp.identity_provider, "token", None)
+    token_var = "JUPYTER_CODEX_SERVER_TOKEN" if token else "JUPYTERHUB_API_TOKEN"
+    return str(serverapp.connection_url), token_var
+
+
 __all__ = [
     "DEMO_BANNER",
     "SignInFlow",
+    "client_route",
     "default_demo_mode",
     "default_sign_in",
     "deployment_status",
+    "export_server_location",
     "under_jupyterhub",
 ]

@@ -22,6 +22,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from . import config
 from .accounts import AccountManager
 from .accounts.authjson import MANAGED_CODEX_HOME_ENV, USER_CODEX_HOME_ENV
 from .accounts.credentials import Credentials
@@ -39,6 +40,41 @@ CONFIG_MARKER = "# Written by jupyter-codex: codex in Jupyter terminals goes thr
 PROVIDER_ID = "jupyter_codex"
 #: Header by which the proxy serves a request with the cli target's account.
 TARGET_HEADER = "x-jupyter-codex-target"
+
+
+def codex_settings(
+    target: str,
+    *,
+    chatgpt_base_url: str,
+    openai_base_url: str,
+    auth_base_url: str,
+    ca_certificate: str = "",
+    extra: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """What a target's ``codex app-server`` is told: its ``-c`` overrides and the
+    environment it gets (token endpoints, CA), ``extra`` (the admin's) last."""
+    overrides: dict[str, Any] = {"chatgpt_base_url": chatgpt_base_url}
+    if target == "cli":
+        # Let the agent ask the user questions in every mode (not only Plan): every
+        # workspace client answers `item/tool/requestUserInput`. Not for the api
+        # target, whose callers are programs (codex_config_overrides may change it).
+        overrides["features.default_mode_request_user_input"] = True
+    # Codex's built-in provider sends model calls to `openai_base_url` whatever the
+    # auth mode, so a moved ChatGPT backend moves it too (ChatGPT accounts use
+    # <backend>/codex); otherwise codex picks the right default for the account.
+    if chatgpt_base_url.rstrip("/") != config.DEFAULT_CHATGPT_BASE_URL:
+        overrides["openai_base_url"] = chatgpt_base_url.rstrip("/") + "/codex"
+    elif openai_base_url.rstrip("/") != config.DEFAULT_OPENAI_BASE_URL:
+        overrides["openai_base_url"] = openai_base_url
+    overrides.update(extra or {})
+    auth = auth_base_url.rstrip("/")
+    env = {
+        "CODEX_REFRESH_TOKEN_URL_OVERRIDE": auth + "/oauth/token",
+        "CODEX_REVOKE_TOKEN_URL_OVERRIDE": auth + "/oauth/revoke",
+    }
+    if ca_certificate:
+        env["CODEX_CA_CERTIFICATE"] = ca_certificate
+    return overrides, env
 
 
 class TerminalHome:

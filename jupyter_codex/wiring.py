@@ -57,7 +57,7 @@ def wire_workspace(workspace: WorkspaceManager) -> None:
         server.add_notification_listener(workspace.live.on_notification)
         server.add_lifecycle_listener(workspace.live.lifecycle_listener(target))
         for method in APPROVAL_METHODS:
-            server.set_server_request_handler(method, workspace.approval_handler(method))
+            server.set_server_request_handler(method, workspace.approval_requests.handler(method))
         server.set_server_request_handler(TOOL_CALL_METHOD, workspace.tools.call)
 
 

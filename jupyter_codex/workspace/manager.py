@@ -28,7 +28,8 @@ from ..models import Session, SessionCreate, SessionUpdate, Target
 from ..paths import check_allowed_folder, resolve_folder
 from ..store import Database, EventRepository, SessionRepository
 from ..supervisor import AppServerManager
-from .approvals import APPROVAL_METHODS, ApprovalBook
+from .approval_requests import ApprovalRequests
+from .approvals import ApprovalBook
 from .commands import SlashCommands, parse_slash
 from .eventlog import EventBroker, EventLog
 from .history import ThreadActions
@@ -149,6 +150,13 @@ class WorkspaceManager(LoggingConfigurable):
             str(Path(self.data_dir or default_data_dir()) / "images"), parent=self, log=self.log
         )
         self.live = LiveTurns(list(self.app_servers), self.events, self.approvals, self.log)
+        #: The approval requests of codex, routed to their sessions.
+        self.approval_requests = ApprovalRequests(
+            live=self.live,
+            approvals=self.approvals,
+            app_servers=self.app_servers,
+            timeout_of=lambda target: self.approval_timeouts.get(target, self.approval_timeout),
+        )
         self.tools = ToolRouter(parent=self, log=self.log, session_of=self.live.session_of)
         self.notebooks = NotebookTools(
             parent=self,
@@ -244,7 +252,7 @@ class WorkspaceManager(LoggingConfigurable):
         session.model = session.model or result.get("model")
         await self.sessions.insert(session)
         self.live.mark_loaded(session)
-        self.events.append(session.id, "session.created", self._public(session))
+        self.events.append(session.id, "session.created", self.public(session))
         return self.live.with_state(session)
 
     async def list_sessions(
@@ -283,7 +291,7 @@ class WorkspaceManager(LoggingConfigurable):
                     session.target,
                 )
         session = await self.sessions.get(session_id)
-        self.events.append(session_id, "session.updated", self._public(session))
+        self.events.append(session_id, "session.updated", self.public(session))
         return self.live.with_state(session)
 
     async def delete_session(self, session_id: str) -> None:
@@ -311,9 +319,9 @@ class WorkspaceManager(LoggingConfigurable):
         slash = parse_slash(text) if not images else None
         if slash is not None:
             return await self.commands.run(session_id, *slash)
-        async with self._lock(session_id):
+        async with self.session_lock(session_id):
             session = await self.sessions.get(session_id)
-            self._check_idle(session_id)
+            self.check_idle(session_id)
             input_items = [{"type": "text", "text": text, "text_elements": []}]
             input_items += self.images.inputs(session_id, images or [])
             input_items += await self.commands.skill_inputs(session, text)
@@ -328,9 +336,9 @@ class WorkspaceManager(LoggingConfigurable):
         title_hint: str = "",
     ) -> dict[str, Any]:
         """Start a turn with ready-made codex input items (agent mode); 409 while one runs."""
-        async with self._lock(session_id):
+        async with self.session_lock(session_id):
             session = await self.sessions.get(session_id)
-            self._check_idle(session_id)
+            self.check_idle(session_id)
             return await self.start_turn(
                 session, "turn/start", {"input": input_items, **(params or {})}, title_hint
             )
@@ -369,7 +377,7 @@ class WorkspaceManager(LoggingConfigurable):
     async def _start_turn(
         self, session: Session, method: str, params: dict[str, Any], title_hint: str
     ) -> dict[str, Any]:
-        thread_id = await self._ensure_thread(session)
+        thread_id = await self.ensure_thread(session)
         params = {"threadId": thread_id, **params}
         if method == "turn/start":
             # The session's current settings, every turn: a PATCH applies to the next turn.
@@ -467,8 +475,8 @@ class WorkspaceManager(LoggingConfigurable):
             params["dynamicTools"] = self.tools.dynamic_tools(session.id, tools)
         return params
 
-    async def _ensure_thread(self, session: Session) -> str:
-        """The session's thread id, resumed into the current app-server if needed."""
+    async def ensure_thread(self, session: Session) -> str:
+        """The session's thread id, loaded (resumed) into its app-server's current process."""
         server = self.server(session.target)
         await server.ensure_started()
         if session.thread_id and self.live.is_loaded(session):
@@ -498,27 +506,13 @@ class WorkspaceManager(LoggingConfigurable):
         self.live.mark_loaded(session)
         return thread_id
 
-    def _lock(self, session_id: str) -> asyncio.Lock:
-        return self._locks.setdefault(session_id, asyncio.Lock())
-
-    # For the session's other actions (history.py): the same lock, checks and attach.
+    # Also the session's other actions' (history.py): the same lock, checks and attach.
     def session_lock(self, session_id: str) -> asyncio.Lock:
         """The lock that serializes turn starts in one session."""
-        return self._lock(session_id)
+        return self._locks.setdefault(session_id, asyncio.Lock())
 
     def check_idle(self, session_id: str) -> None:
         """409 while a turn runs in the session."""
-        self._check_idle(session_id)
-
-    async def ensure_thread(self, session: Session) -> str:
-        """The session's thread id, loaded into its app-server's current process."""
-        return await self._ensure_thread(session)
-
-    def public(self, session: Session) -> dict[str, Any]:
-        """The session as stored events show it."""
-        return self._public(session)
-
-    def _check_idle(self, session_id: str) -> None:
         if self.live.is_running(session_id):
             raise ConflictError(
                 "A turn is already running in this session. Wait for it to finish or stop it "
@@ -526,7 +520,8 @@ class WorkspaceManager(LoggingConfigurable):
             )
 
     @staticmethod
-    def _public(session: Session) -> dict[str, Any]:
+    def public(session: Session) -> dict[str, Any]:
+        """The session as stored events show it."""
         return session.model_dump(exclude={"state", "active_turn_id", "last_seq"})
 
     async def _try(self, method: str, params: dict[str, Any], target: str = "cli") -> None:
@@ -535,43 +530,3 @@ class WorkspaceManager(LoggingConfigurable):
             await self.server(target).request(method, params, timeout=10)
         except AppServerError as e:
             self.log.warning("codex %s failed: %s", method, e)
-
-    # -- app-server callbacks ------------------------------------------------
-
-    async def _parent_session(self, thread_id: str | None) -> str | None:
-        """The session of a subagent thread we were not told about: its ``source`` says
-        which thread spawned it (asked once per thread, on each target)."""
-        if not thread_id:
-            return None
-        for server in self.app_servers.values():
-            try:
-                answer = await server.request("thread/read", {"threadId": thread_id}, timeout=10)
-            except AppServerError:
-                continue
-            sub = self.live.adopt(answer.get("thread") or {})
-            if sub is not None:
-                return sub.session_id
-        return None
-
-    def approval_handler(self, method: str) -> Any:
-        """The handler of one approval request method (``APPROVAL_METHODS``) of codex:
-        it finds the request's session and asks the approval book."""
-
-        async def handle(params: dict[str, Any]) -> dict[str, Any]:
-            thread_id = params.get("threadId")
-            thread_id = thread_id if isinstance(thread_id, str) else None
-            session_id = self.live.session_of(thread_id) or await self._parent_session(thread_id)
-            if session_id is None:
-                # Not one of ours (e.g. an agent-mode thread without a session): refuse safely.
-                from .approvals import reply_for
-
-                return reply_for(APPROVAL_METHODS[method], "decline", params, None)
-            runtime = self.live.runtime_of(session_id)
-            timeout = self.approval_timeouts.get(runtime.target, self.approval_timeout)
-            # A subagent's request belongs to the session's running turn, so a client
-            # following that turn (send_and_wait) sees it and answers it.
-            sub = self.live.subagent(thread_id)
-            turn_id = (sub.parent_turn_id or runtime.active_turn) if sub else None
-            return await self.approvals.ask(session_id, method, params, timeout, turn_id=turn_id)
-
-        return handle
