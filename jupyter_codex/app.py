@@ -5,8 +5,10 @@ store and calls ``wiring.py`` (who listens to what), ``stop_extension`` stops
 and awaits everything. Status, event glue and background tasks live in their
 own modules (``status.py``, ``wiring.py``, ``tasks.py``).
 
-Length: the extension's documented traits (~150 lines) and the one place that
-constructs every service.
+Why this module is long: the extension's documented traits (~150 lines) and
+the one place that constructs every service; what is not building or wiring
+lives elsewhere (``handlers.all_handlers``, ``targets.codex_settings``,
+``deployment.export_server_location``).
 """
 
 from __future__ import annotations

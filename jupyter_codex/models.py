@@ -4,8 +4,8 @@ Request bodies ignore unknown fields (clients evolve faster than servers) but
 validate every field they know. Response models are plain data: ``model_dump``
 of one is what the REST API returns.
 
-Length: the pydantic models of every edge (REST bodies, sessions, events,
-approvals, accounts, jobs) in one module that every layer may import.
+Why this module is long: the pydantic models of every edge (REST bodies, sessions,
+events, approvals, accounts, jobs) in one module that every layer may import.
 """
 
 from __future__ import annotations

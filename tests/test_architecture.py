@@ -346,20 +346,39 @@ def test_signals_are_never_mapped_to_http() -> None:
     assert not {name for name in signals if name in mapping}, "a signal is mapped to HTTP"
 
 
-#: Longest module without a stated reason (a docstring line starting with "Length:").
+#: Longest module without a stated reason (CONTRIBUTING's "< ~400 lines").
 MAX_MODULE_LINES = 400
+#: How the reason's paragraph of the module docstring starts.
+REASON = "Why this module is long:"
+
+
+def _long_module_reasons() -> dict[str, str | None]:
+    """``module -> its reason paragraph (None: none)`` for every module over the limit."""
+    out: dict[str, str | None] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text()
+        if text.count("\n") <= MAX_MODULE_LINES:
+            continue
+        doc = ast.get_docstring(ast.parse(text)) or ""
+        paragraphs = [" ".join(p.split()) for p in doc.split("\n\n")]
+        out[str(path.relative_to(PACKAGE))] = next(
+            (p for p in paragraphs if p.startswith(REASON)), None
+        )
+    return out
 
 
 def test_long_modules_say_why() -> None:
-    for path in sorted(PACKAGE.rglob("*.py")):
-        lines = path.read_text().count("\n")
-        if lines <= MAX_MODULE_LINES:
-            continue
-        doc = ast.get_docstring(ast.parse(path.read_text())) or ""
-        assert any(line.startswith("Length:") for line in doc.splitlines()), (
-            f"{path.relative_to(PACKAGE)} has {lines} lines and no 'Length:' reason in its "
-            "docstring; split it by responsibility or say why it is one"
-        )
+    """A module over ~400 lines is split by responsibility, or its docstring has a
+    paragraph starting "Why this module is long:" that gives the reason."""
+    reasons = _long_module_reasons()
+    assert reasons, "no module is long any more: keep the rule, drop this assertion"
+    missing = sorted(m for m, why in reasons.items() if why is None)
+    assert not missing, (
+        f"over {MAX_MODULE_LINES} lines without a '{REASON}' paragraph in the module "
+        f"docstring: {missing}; split it by responsibility or say why it is one"
+    )
+    empty = sorted(m for m, why in reasons.items() if why and len(why.split()) < 10)
+    assert not empty, f"the reason says nothing: {empty}"
 
 
 def _module_name(path: Path) -> str:

@@ -6,8 +6,8 @@ hands out short-lived :class:`Credentials` (refreshing tokens on the way, see
 usage scheduler and the UI can react. Refresh tokens never leave it, except
 into the cli target's managed ``auth.json`` (:meth:`AccountManager.export_auth_json`).
 
-Length: just over 400 lines, one manager whose add, remove, import and export
-operations share the repository, the secret box and the listeners.
+Why this module is long: just over 400 lines, one manager whose add, remove,
+import and export operations share the repository, the secret box and the listeners.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ table, the Jupyter log, and switch listeners (the workspace re-signs codex).
 Alerts fire once per crossing, not on every poll. Cooldowns (a 429 until the
 reset) live in memory: they are short and a restart re-learns them from usage.
 
-Length: evaluation, switching and alerting share one lock per target and its
-state.
+Why this module is long: evaluation, switching and alerting share one lock per
+target and its state.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ Everything goes through the server's public REST API and the events WebSocket
 (``docs/rest-api.md``, ``docs/websocket.md``); nothing here imports the server.
 The synchronous ``CodexClient`` runs this class on a private loop thread.
 
-Length: one class whose methods mirror the REST API one to one (sessions,
-turns, approvals, accounts, usage, sign-in, tools, status).
+Why this module is long: one class whose methods mirror the REST API one to one
+(sessions, turns, approvals, accounts, usage, sign-in, tools, status).
 """
 
 from __future__ import annotations

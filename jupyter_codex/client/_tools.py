@@ -6,8 +6,8 @@ pydantic model (nested models, ``Optional``, ``Enum``, ``Literal`` …), and eac
 argument's description from the docstring's ``Args:`` (Google), ``Parameters``
 (NumPy) or ``:param x:`` (Sphinx) entries.
 
-Length: the schema builder, the three docstring dialects and the call
-runner that validates arguments against that schema belong together.
+Why this module is long: the schema builder, the three docstring dialects and the
+call runner that validates arguments against that schema belong together.
 """
 
 from __future__ import annotations

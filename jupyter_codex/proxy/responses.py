@@ -7,8 +7,8 @@ Responses body, ``/v1/responses`` clients send one, and
 stream side aggregates upstream events for non-stream clients and relays them
 to stream clients with the names the client used.
 
-Length: request normalization and both stream directions of one API, kept
-together so their field tables stay side by side.
+Why this module is long: request normalization and both stream directions of one
+API, kept together so their field tables stay side by side.
 """
 
 from __future__ import annotations

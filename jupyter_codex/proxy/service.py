@@ -8,8 +8,8 @@ against the api target's accounts with failover before the first byte, or an
 :class:`~.agent.AgentExchange` that runs a Codex turn. The service also owns
 what outlives a request: conversation affinity, cooldowns, the request log.
 
-Length: besides preparing and running exchanges it holds what outlives a
-request (failover bookkeeping, affinity, the request log).
+Why this module is long: besides preparing and running exchanges it holds what
+outlives a request (failover bookkeeping, affinity, the request log).
 """
 
 from __future__ import annotations

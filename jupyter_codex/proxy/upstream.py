@@ -7,8 +7,8 @@ An answer other than 200 becomes an :class:`UpstreamHTTPError` whose ``kind``
 says what the caller may do about it (cool down, refresh, fail over, give up).
 The SSE body is parsed into event dicts as it arrives.
 
-Length: one client with its error classification and SSE parsing, which change
-together with the backend.
+Why this module is long: one client with its error classification and SSE parsing,
+which change together with the backend.
 """
 
 from __future__ import annotations

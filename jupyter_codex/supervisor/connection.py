@@ -16,8 +16,8 @@ longer than ``max_line_bytes`` is skipped without buffering it and without
 desynchronising the stream (``readline`` drops the buffer and then returns the
 tail of the long line as if it were a new one).
 
-Length: requests, notifications and server→client requests share one reader
-and one id space; framing and redaction live in ``framing.py``.
+Why this module is long: requests, notifications and server→client requests share
+one reader and one id space; framing and redaction live in ``framing.py``.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ It knows nothing about accounts or sessions: it is given a name, a
 ``CODEX_HOME``, an environment and arguments. Listeners, handlers and hooks are
 registered once and survive restarts.
 
-Length: one class whose documented traits (~130 lines) and public API belong
-together, as in jupyter_client's ``KernelManager``.
+Why this module is long: one class whose documented traits (~130 lines) and public
+API belong together, as in jupyter_client's ``KernelManager``.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ data keys and the enum values we define are snake_case, error codes keep
 codex's spelling, and ``codex.<method>`` / ``item.*`` events carry raw
 app-server objects unchanged so nothing is lost.
 
-Length: one function per notification family; splitting them would scatter the
-one place that reads the app-server protocol.
+Why this module is long: one function per notification family; splitting them would
+scatter the one place that reads the app-server protocol.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ A job that was running when the server stopped (a crash, a kill) is found at
 start-up in state ``running``: it is failed with reason ``interrupted`` and
 queued again if attempts remain.
 
-Length: the job state machine -- submit, dispatch, run, retry, cancel,
-recover -- reads best in one place.
+Why this module is long: the job state machine -- submit, dispatch, run, retry,
+cancel, recover -- reads best in one place.
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ SQLite plus a Codex thread. The thread is (re)attached lazily with
 ``thread/resume`` whenever the process that knew it is gone (restart, crash,
 Jupyter server restart), so a session always accepts the next message.
 
-Length: the session lifecycle API (create, attach, turn, stop, archive) of one
-class; commands, events, approvals and tools already live beside it.
+Why this module is long: the session lifecycle API (create, attach, turn, stop,
+archive) of one class with its documented traits (~65 lines); commands, events,
+approval requests, thread actions and tools already live beside it.
 """
 
 from __future__ import annotations
