@@ -204,7 +204,7 @@ class CompletionHandler(ProxyHandler):
         """Run ``work`` for this request with the dialect's keep-alives; a client that
         closes the connection cancels it (and raises ``ClientGone``): see ``SSEWriter.wait``.
         """
-        return await self.sse.wait(work, adapter.keepalive, self._gone.wait())
+        return await self.sse.wait(work, adapter.keepalive, self.gone)
 
     async def _relay(self, exchange: AnyExchange, adapter: Adapter) -> None:
         await self.sse.send(b"")

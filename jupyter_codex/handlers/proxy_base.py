@@ -88,7 +88,8 @@ class ProxyHandler(CodexServices, RedactedLogMixin, BoundedBodyMixin, APIHandler
         self.client_id: str | None = None
         self.log_fields: dict[str, Any] = {}
         self.error_code: str | None = None
-        self._gone = asyncio.Event()
+        #: done once the client closed the connection (watched by ``SSEWriter.wait``)
+        self.gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.sse = SSEWriter(_HandlerSink(self, lambda: bool(self._finished)), 15.0)
 
     # -- authentication ------------------------------------------------------------
@@ -223,7 +224,8 @@ class ProxyHandler(CodexServices, RedactedLogMixin, BoundedBodyMixin, APIHandler
         super().log_exception(typ, value, tb)
 
     def on_connection_close(self) -> None:
-        self._gone.set()
+        if not self.gone.done():
+            self.gone.set_result(None)
 
     def on_finish(self) -> None:
         if self.client_id is None or self.request.method == "OPTIONS":
