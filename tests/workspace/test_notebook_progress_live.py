@@ -68,7 +68,9 @@ async def test_a_browser_served_run_streams_its_outputs_as_run_output_events(
         {"output_type": "display_data", "data": {"image/png": PNG}, "metadata": {}},
     ]
     for output in outputs:
-        ws.write_message(json.dumps({"type": "tool_progress", "call_id": call_id, "output": output}))
+        ws.write_message(
+            json.dumps({"type": "tool_progress", "call_id": call_id, "output": output})
+        )
     # Bad reports are refused with a readable error frame, and change nothing.
     for bad, why in (
         ({"output": {"output_type": "stream", "name": "stdout", "text": 5}}, "nbformat"),
