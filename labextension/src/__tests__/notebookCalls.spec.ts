@@ -168,6 +168,23 @@ describe('notebook tool calls in the timeline', () => {
     ]);
   });
 
+  it('joins the stream pieces of a chatty run as they arrive, keeping the tail', () => {
+    const { make, started } = call('notebook_run_cell', { cell_id: 'r1' });
+    const pieces = Array.from({ length: 3000 }, (_, i) =>
+      make(
+        'notebook.run_output',
+        { notebook: 'r.ipynb', cell_id: 'r1', output: { output_type: 'stream', name: 'stdout', text: `line ${i} ${'x'.repeat(80)}\n` } },
+        { item_id: 'call_1' }
+      )
+    );
+    const state = applyEvents(EMPTY_TIMELINE, [started, ...pieces]);
+    const bubble = only(state);
+    expect(bubble.runOutputs).toHaveLength(1);
+    const text = String(bubble.runOutputs[0].text);
+    expect(text.length).toBeLessThanOrEqual(200_000);
+    expect(text.endsWith(`line 2999 ${'x'.repeat(80)}\n`)).toBe(true);
+  });
+
   it('shows a run from its result alone when no progress events were kept', () => {
     const view = notebookCallView(
       {
