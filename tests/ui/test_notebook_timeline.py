@@ -164,3 +164,53 @@ def test_notebook_calls_show_diffs_outputs_and_go_to_cell_live_and_replayed(
         screenshot(again, "notebook-timeline-replayed", PANEL)
     finally:
         again.context.close()
+
+
+def test_calls_the_server_served_on_a_closed_notebook_render_alike(
+    browser: Any,
+    lab: JupyterServerProcess,
+    rest: httpx.Client,
+    lab_root: Path,
+    ui_fake: FakeUpstream,
+) -> None:
+    path = "tl/closed.ipynb"
+    write_notebook(lab_root / path, ("c1", "value = 1"), ("c2", "print('from disk', 6 * 7)"))
+    marker = "NB-TIMELINE-CLOSED edit and run on disk"
+    ui_fake.script(
+        marker,
+        tool_call("notebook_edit_cell", {"cell_id": "c1", "source": "value = 2"}),
+        tool_call("notebook_run_cell", {"cell_id": "c2"}),
+        text("Done on disk."),
+    )
+    session = rest.post(
+        "/codex/api/sessions", json={"notebook": path, "approval_policy": "never"}
+    ).raise_for_status()
+    sid = session.json()["id"]
+    rest.post(f"/codex/api/sessions/{sid}/messages", json={"text": marker}).raise_for_status()
+    wait_until(lambda: turn_done(rest, sid), 90, "the turn")
+    page = open_lab(browser, lab)
+    try:
+        page.evaluate(
+            "async () => { await window.jupyterapp.commands.execute('jupyter-codex:open'); }"
+        )
+        back = page.locator(f"{PANEL} .jp-codex-Back")
+        if back.count():
+            back.click()
+        page.locator(
+            f"{PANEL} .jp-codex-SessionItem[data-session-id='{sid}'] .jp-codex-SessionOpen"
+        ).click()
+        edit = page.locator(f"{PANEL} {EDIT}")
+        edit.wait_for()
+        assert edit.locator(".jp-codex-Diff-del").all_inner_texts() == ["-value = 1"]
+        assert edit.locator(".jp-codex-Diff-add").all_inner_texts() == ["+value = 2"]
+        run = page.locator(f"{PANEL} {RUN_CALL}[data-cell-id=c2]")
+        assert run.locator(".jp-codex-CellStream").inner_text() == "from disk 42"
+        # Go to cell opens the closed notebook with the cell selected.
+        run.get_by_role("button", name="Go to cell").click()
+        wait_until(
+            lambda: page.evaluate(CURRENT) == {"path": path, "cell": "c2"},
+            30,
+            "the notebook opened at cell c2",
+        )
+    finally:
+        page.context.close()
