@@ -4,7 +4,7 @@ JupyterLab, so this browser serves them): an edit shows as a cell diff with the 
 the new source, "Go to cell" brings the notebook to the front with that cell selected, a
 run streams its outputs into the timeline while it runs (text, an image inline, an error
 with its traceback), and a reopened session (another browser, replaying the stored
-history) shows the same."""
+history) shows the same. Calls the server served on a closed notebook render alike."""
 
 from __future__ import annotations
 
