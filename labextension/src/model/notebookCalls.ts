@@ -105,6 +105,31 @@ export function outputOf(data: { [key: string]: any }): NotebookOutput | null {
     : null;
 }
 
+/**
+ * Add a run's output; a stream piece joins the previous piece of its stream (as
+ * JupyterLab shows it), whose text keeps its last `cap` characters, so a chatty
+ * run costs one growing string, not one entry per piece.
+ */
+export function appendOutput(
+  outputs: readonly NotebookOutput[],
+  output: NotebookOutput,
+  cap: number
+): readonly NotebookOutput[] {
+  const last = outputs[outputs.length - 1];
+  if (
+    output.output_type === 'stream' &&
+    last?.output_type === 'stream' &&
+    last.name === output.name
+  ) {
+    const text = joined(last.text) + joined(output.text);
+    return [
+      ...outputs.slice(0, -1),
+      { ...last, text: text.length > cap ? text.slice(text.length - cap) : text }
+    ];
+  }
+  return [...outputs, output];
+}
+
 /** The tool of a notebook event that came before its call's `tool_call.started`. */
 export function notebookToolOf(type: string, change: ICellChange | null): string {
   if (type === 'notebook.run_output') {

@@ -11,6 +11,7 @@
  */
 import { Codex } from '../tokens';
 import {
+  appendOutput,
   cellChangeOf,
   ICellChange,
   NotebookOutput,
@@ -863,34 +864,6 @@ function onTool(d: Draft, e: Codex.IEvent): void {
   }
 }
 
-/**
- * Add a run's output; a stream piece joins the previous piece of its stream (as
- * JupyterLab shows it), whose text keeps its last `LIVE_OUTPUT_CAP` characters,
- * so a chatty run costs one growing string, not one entry per piece.
- */
-function appendOutput(
-  outputs: readonly NotebookOutput[],
-  output: NotebookOutput
-): readonly NotebookOutput[] {
-  const last = outputs[outputs.length - 1];
-  if (
-    output.output_type === 'stream' &&
-    last?.output_type === 'stream' &&
-    last.name === output.name
-  ) {
-    const text = capTail(
-      joinText(last.text) + joinText(output.text),
-      LIVE_OUTPUT_CAP
-    );
-    return [...outputs.slice(0, -1), { ...last, text }];
-  }
-  return [...outputs, output];
-}
-
-function joinText(value: unknown): string {
-  return Array.isArray(value) ? value.join('') : String(value ?? '');
-}
-
 /** A notebook tool call's cell change or run output, on the call's own bubble. */
 function onNotebook(d: Draft, e: Codex.IEvent): void {
   const data = e.data ?? {};
@@ -907,7 +880,7 @@ function onNotebook(d: Draft, e: Codex.IEvent): void {
       b.cellChange = change;
     }
     if (output) {
-      b.runOutputs = appendOutput(b.runOutputs, output);
+      b.runOutputs = appendOutput(b.runOutputs, output, LIVE_OUTPUT_CAP);
     }
   };
   if (!d.update<IToolBubble>(key, e.seq, apply)) {
