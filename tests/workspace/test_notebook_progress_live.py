@@ -159,3 +159,43 @@ async def test_a_browser_served_run_streams_its_outputs_as_run_output_events(
     assert completed[edit["call_id"]]["arguments"]["source"] == "print('edited')"
     order = [e["type"] for e in events if e["item_id"] == call_id]
     assert order.index("notebook.run_output") < order.index("tool_call.completed")
+
+
+async def test_a_polling_client_reports_progress_over_rest(
+    api: Api, jp_root_dir: Path, fake_upstream: FakeUpstream
+) -> None:
+    (jp_root_dir / "proj").mkdir()
+    tool = {"name": "train", "description": "Train a model", "input_schema": {"type": "object"}}
+    marker = "POLL-PROGRESS train it"
+    fake_upstream.script(marker, tool_call("train", {"epochs": 2}), text("Trained."))
+    session = await api.call("POST", "sessions", body={"cwd": "proj", "tools": [tool]})
+    sid = session["id"]
+    await api.call("POST", "sessions", sid, "messages", body={"text": marker})
+    for _ in range(300):
+        pending = (await api.call("GET", "tool-calls", session_id=sid))["tool_calls"]
+        if pending:
+            break
+        await asyncio.sleep(0.1)
+    call_id = pending[0]["call_id"]
+    answer = await api.call(
+        "POST", "tool-calls", call_id, "progress", body={"message": "epoch 1/2"}
+    )
+    assert answer == {"call_id": call_id, "accepted": True}
+    for bad in ({"output": {"output_type": "stream", "name": "stdout", "text": "x"}}, {}):
+        try:
+            await api.call("POST", "tool-calls", call_id, "progress", body=bad)
+            raise AssertionError(f"{bad!r} must be refused")
+        except HTTPClientError as e:
+            assert e.code == 400 and "error" in json.loads(e.response.body)
+    await api.call(
+        "POST", "tool-calls", call_id, "response", body={"text": "loss 0.1", "success": True}
+    )
+    await api.wait_event(sid, turn_completed, timeout=60)
+    events = await api.events(sid)
+    progress = [e for e in events if e["type"] == "tool_call.progress"]
+    assert [(e["data"], e["item_id"]) for e in progress] == [({"message": "epoch 1/2"}, call_id)]
+    try:
+        await api.call("POST", "tool-calls", call_id, "progress", body={"message": "late"})
+        raise AssertionError("a finished call takes no progress")
+    except HTTPClientError as e:
+        assert e.code == 404
