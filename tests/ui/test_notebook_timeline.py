@@ -18,6 +18,7 @@ import pytest
 from conftest import open_lab, screenshot
 from fakes import FakeUpstream, text, tool_call
 from server_process import JupyterServerProcess
+from test_a11y import serious_violations
 from test_notebook_live import open_notebook, turn_done, wait_until, work_on_notebook
 
 pytestmark = pytest.mark.browser
@@ -162,6 +163,8 @@ def test_notebook_calls_show_diffs_outputs_and_go_to_cell_live_and_replayed(
         again.wait_for_selector(f"{PANEL} .jp-codex-Timeline[data-ready=true]")
         check_rendered(again)
         screenshot(again, "notebook-timeline-replayed", PANEL)
+        # Diffs, outputs and the traceback keep to the theme's readable colours.
+        assert serious_violations(again, PANEL) == []
     finally:
         again.context.close()
 
