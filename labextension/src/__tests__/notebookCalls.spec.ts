@@ -6,6 +6,7 @@ import {
   shownOutputs,
   stripAnsi
 } from '../model/notebookCalls';
+import { reportedOutput } from '../notebook/progress';
 import { applyEvents, EMPTY_TIMELINE, IToolBubble } from '../model/timeline';
 import { eventFactory } from './fixtures';
 
@@ -232,5 +233,27 @@ describe('notebook tool calls in the timeline', () => {
     expect(shownOutputs([{ output_type: 'display_data', data: { 'text/html': '<b>' } }])).toEqual([
       { kind: 'text', text: '[text/html output]' }
     ]);
+  });
+});
+
+describe('what the notebook host reports of an output', () => {
+  it('passes small outputs as they are and shrinks huge ones below the limit', () => {
+    const small = { output_type: 'stream', name: 'stdout', text: 'hi\n' };
+    expect(reportedOutput(small, 1000)).toBe(small);
+    const plot = {
+      output_type: 'display_data',
+      data: { 'image/png': 'A'.repeat(5000), 'text/plain': '<Figure>' },
+      metadata: { 'image/png': { width: 10 } }
+    };
+    const shrunk = reportedOutput(plot, 1000);
+    expect(JSON.stringify(shrunk).length).toBeLessThan(1000);
+    expect(shrunk.output_type).toBe('display_data');
+    expect(String((shrunk.data as any)['text/plain'])).toContain('image/png, text/plain output');
+    const chatty = { output_type: 'stream', name: 'stdout', text: 'x'.repeat(3000) + 'END' };
+    const tail = reportedOutput(chatty, 1000);
+    expect(JSON.stringify(tail).length).toBeLessThan(1000);
+    expect(String(tail.text).endsWith('END')).toBe(true);
+    const error = { output_type: 'error', ename: 'E', evalue: 'v', traceback: ['t'.repeat(3000)] };
+    expect(JSON.stringify(reportedOutput(error, 1000)).length).toBeLessThan(1000);
   });
 });

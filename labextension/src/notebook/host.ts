@@ -31,6 +31,7 @@ import {
   runAnswer,
   TOOL_NAMES
 } from './cells';
+import { reportedOutput } from './progress';
 
 /** The parts of a NotebookPanel this host uses. */
 interface INotebookPanelLike extends Widget {
@@ -256,7 +257,7 @@ export class NotebookToolHost implements IDisposable {
     }
     if (call.tool === PREFIX + 'run_cell') {
       return this._runCell(panel, nb, args, output =>
-        this._progress(call.call_id, { output })
+        this._progress(call.call_id, { output: reportedOutput(output) })
       );
     }
     const before = sourceOf(nb, args.cell_id);
