@@ -224,3 +224,75 @@ def test_inline_edit_accept_and_reject(
     assert page.locator(".jp-Dialog").count() == 0
     titles = [s["title"] for s in rest.get("/codex/api/sessions").json()["sessions"]]
     assert f"Inline edit: {path}" in titles  # in the session history
+
+
+FILE_EDITOR = ".jp-Document:not(.lm-mod-hidden) .jp-FileEditor"
+
+FILE_SOURCE = """([path]) => {
+  const widget = [...window.jupyterapp.shell.widgets('main')]
+    .find(w => w.context && w.context.path === path);
+  return widget ? widget.context.model.sharedModel.getSource() : null;
+}"""
+
+SELECT = """([path, from, to]) => {
+  const widget = [...window.jupyterapp.shell.widgets('main')]
+    .find(w => w.context && w.context.path === path);
+  const editor = widget.content.editor;
+  editor.focus();
+  editor.setSelection({start: from, end: to});
+}"""
+
+
+def test_inline_edit_of_a_file_editor_selection_accept_and_reject(
+    page: Any, rest: httpx.Client, lab_root: Path, ui_fake: FakeUpstream
+) -> None:
+    """Ctrl/Cmd+I in a file editor: the selection (or, with none, the cursor's line) is
+    rewritten in place; Accept replaces only that range, as one undo step."""
+    path = "live/inline_file.py"
+    original = "values = [1, 2, 3]\ntotal = 0\nfor v in values:\n    total += v\nprint(total)\n"
+    (lab_root / path).parent.mkdir(parents=True, exist_ok=True)
+    (lab_root / path).write_text(original)
+    page.evaluate(
+        "async ([path]) => { await window.jupyterapp.commands.execute("
+        "'docmanager:open', {path, factory: 'Editor'}); }",
+        [path],
+    )
+    page.wait_for_selector(f"{FILE_EDITOR} .cm-content")
+    wait_until(lambda: page.evaluate(FILE_SOURCE, [path]) == original, what="the file")
+    ui_fake.script("FILE-REJECT", text("```python\nprint('total:', total)\n```"))
+    ui_fake.script("FILE-ACCEPT", text("```python\ntotal = sum(values)\n```"))
+
+    def edit(instruction: str, button: str) -> Any:
+        page.keyboard.press("Control+i")  # the shortcut of jupyter-codex:inline-edit
+        page.wait_for_selector(".jp-Dialog input")
+        page.fill(".jp-Dialog input", instruction)
+        page.keyboard.press("Enter")
+        box = page.locator(f"{FILE_EDITOR} > .jp-codex-InlineEdit[data-state=proposed]")
+        box.wait_for(timeout=60_000)
+        assert box.locator(".jp-codex-DiffRemoved").count() >= 1  # a diff, in place
+        screenshot(page, f"inline-file-edit-{button.lower()}", FILE_EDITOR)
+        shown = box.inner_text()
+        box.get_by_role("button", name=button).click()
+        page.wait_for_selector(f"{FILE_EDITOR} > .jp-codex-InlineEdit", state="detached")
+        return shown
+
+    # No selection: the cursor's line (print(total)) is what Codex rewrites; rejected.
+    page.evaluate(SELECT, [path, {"line": 4, "column": 3}, {"line": 4, "column": 3}])
+    shown = edit("FILE-REJECT label the total", "Reject")
+    assert "- print(total)" in shown and "+ print('total:', total)" in shown, shown
+    assert "total += v" not in shown  # only the line, not the file
+    assert page.evaluate(FILE_SOURCE, [path]) == original
+    asked = ui_fake.responses_requests(containing="FILE-REJECT")[-1].body
+    assert "Rewrite only the selected part" in json.dumps(asked)
+
+    # A selection of three lines: only they are replaced, as one undo step.
+    page.evaluate(SELECT, [path, {"line": 1, "column": 0}, {"line": 3, "column": 14}])
+    edit("FILE-ACCEPT use sum", "Accept")
+    expected = "values = [1, 2, 3]\ntotal = sum(values)\nprint(total)\n"
+    wait_until(lambda: page.evaluate(FILE_SOURCE, [path]) == expected, what="the accepted edit")
+    assert page.locator(".jp-Dialog").count() == 0
+    page.locator(f"{FILE_EDITOR} .cm-content").click()
+    page.keyboard.press("Control+z")
+    wait_until(lambda: page.evaluate(FILE_SOURCE, [path]) == original, what="one undo step")
+    titles = [s["title"] for s in rest.get("/codex/api/sessions").json()["sessions"]]
+    assert f"Inline edit: {path}" in titles  # in the session history

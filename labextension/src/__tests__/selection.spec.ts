@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+
+import { applyProposal, editRange, languageOf } from '../notebook/selection';
+import { keystrokeOf } from '../notebook/shortcut';
+
+describe('editRange', () => {
+  const text = 'a = 1\n    b = compute(a)\nc = 3';
+
+  it('is the selection, in either direction', () => {
+    expect(editRange(text, 6, 10, true)).toEqual({ start: 6, end: 10 });
+    expect(editRange(text, 10, 6, true)).toEqual({ start: 6, end: 10 });
+  });
+
+  it("is the cursor's whole line in a file without a selection", () => {
+    const at = text.indexOf('compute');
+    expect(editRange(text, at, at, true)).toEqual({ start: 6, end: 24 });
+    expect(text.slice(6, 24)).toBe('    b = compute(a)');
+    expect(editRange(text, 0, 0, true)).toEqual({ start: 0, end: 5 });
+    expect(editRange(text, text.length, text.length, true)).toEqual({
+      start: 25,
+      end: text.length
+    });
+    expect(editRange('', 0, 0, true)).toEqual({ start: 0, end: 0 });
+  });
+
+  it('is null (the whole cell) in a cell without a selection', () => {
+    expect(editRange(text, 3, 3, false)).toBeNull();
+  });
+
+  it('clamps offsets past the end', () => {
+    expect(editRange('abc', 1, 99, true)).toEqual({ start: 1, end: 3 });
+  });
+});
+
+describe('applyProposal', () => {
+  const text = 'x = 1\nfor v in values:\n    total += v\ny = 2\n';
+
+  it('replaces only the range', () => {
+    const start = text.indexOf('for');
+    const end = text.indexOf('\ny');
+    const before = text.slice(start, end);
+    expect(applyProposal(text, { start, end }, before, 'total = sum(values)\n')).toBe(
+      'x = 1\ntotal = sum(values)\ny = 2\n'
+    );
+  });
+
+  it("keeps the range's own line end", () => {
+    const start = 0;
+    const end = 6; // 'x = 1\n', newline included
+    expect(applyProposal(text, { start, end }, 'x = 1\n', 'x = 10')).toBe(
+      'x = 10\nfor v in values:\n    total += v\ny = 2\n'
+    );
+  });
+
+  it('refuses when the text under the range changed meanwhile', () => {
+    expect(applyProposal('x = 2\n', { start: 0, end: 5 }, 'x = 1', 'x = 3')).toBeNull();
+  });
+});
+
+describe('languageOf', () => {
+  it('names the language by the extension', () => {
+    expect(languageOf('src/model.py')).toBe('python');
+    expect(languageOf('a/b.TS')).toBe('typescript');
+    expect(languageOf('Makefile')).toBe('');
+    expect(languageOf('x.weird')).toBe('weird');
+  });
+});
+
+describe('keystrokeOf', () => {
+  const key = (k: string, mods: Partial<Record<string, boolean>> = {}) => ({
+    key: k,
+    ctrlKey: false,
+    altKey: false,
+    shiftKey: false,
+    metaKey: false,
+    ...mods
+  });
+
+  it('writes keystrokes as Lumino normalizes keybindings', () => {
+    expect(keystrokeOf(key('i', { ctrlKey: true }))).toBe('Ctrl I');
+    expect(keystrokeOf(key('i', { metaKey: true }))).toBe('Cmd I');
+    expect(keystrokeOf(key('I', { ctrlKey: true, shiftKey: true }))).toBe('Ctrl Shift I');
+    expect(keystrokeOf(key('Enter', { altKey: true }))).toBe('Alt Enter');
+  });
+});
