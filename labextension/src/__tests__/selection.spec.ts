@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { applyProposal, editRange, languageOf } from '../notebook/selection';
 import { keystrokeOf } from '../notebook/shortcut';
+import { codexSubshell, TURNS_PROBE, turnsOf } from '../notebook/subshell';
 
 describe('editRange', () => {
   const text = 'a = 1\n    b = compute(a)\nc = 3';
@@ -81,5 +82,65 @@ describe('keystrokeOf', () => {
     expect(keystrokeOf(key('i', { metaKey: true }))).toBe('Cmd I');
     expect(keystrokeOf(key('I', { ctrlKey: true, shiftKey: true }))).toBe('Ctrl Shift I');
     expect(keystrokeOf(key('Enter', { altKey: true }))).toBe('Alt Enter');
+  });
+});
+
+describe('codexSubshell', () => {
+  /** A kernel connection as @jupyterlab/services shapes it, in memory. */
+  function kernel(turns: string | null, subshells = true) {
+    const log: string[] = [];
+    const connection = {
+      supportsSubshells: subshells,
+      requestCreateSubshell: () => {
+        log.push('create');
+        return { done: Promise.resolve({ content: { status: 'ok', subshell_id: 's1' } }) };
+      },
+      clone: (options: { subshellId?: string }) => ({
+        ...connection,
+        subshellId: options.subshellId,
+        dispose: () => log.push(`dispose ${options.subshellId}`),
+        requestExecute: (content: { user_expressions?: Record<string, string> }) => {
+          log.push(`probe ${Object.values(content.user_expressions ?? {})[0] === TURNS_PROBE}`);
+          return {
+            done: Promise.resolve({
+              content: {
+                user_expressions:
+                  turns === null ? {} : { turns: { data: { 'text/plain': turns } } }
+              }
+            })
+          };
+        }
+      }),
+      requestExecute: () => ({ done: Promise.resolve({ content: {} }) })
+    };
+    return { connection, log };
+  }
+
+  it('runs beside a %codex cell in a subshell', async () => {
+    const { connection, log } = kernel('1');
+    const sub = await codexSubshell(connection);
+    expect((sub as { subshellId?: string } | null)?.subshellId).toBe('s1');
+    expect(log).toEqual(['create', 'probe true']);
+    sub?.dispose();
+    expect(log).toEqual(['create', 'probe true', 'dispose s1']);
+  });
+
+  it('deletes the subshell and uses the main shell when no turn runs', async () => {
+    for (const turns of ['0', null]) {
+      const { connection, log } = kernel(turns);
+      expect(await codexSubshell(connection)).toBeNull();
+      expect(log).toEqual(['create', 'probe true', 'dispose s1']);
+    }
+  });
+
+  it('leaves kernels without subshells alone', async () => {
+    const { connection, log } = kernel('1', false);
+    expect(await codexSubshell(connection)).toBeNull();
+    expect(log).toEqual([]);
+  });
+
+  it('reads the probe answer', () => {
+    expect(turnsOf({ content: { user_expressions: { turns: { data: { 'text/plain': '2' } } } } })).toBe(2);
+    expect(turnsOf({ content: {} })).toBe(0);
   });
 });

@@ -31,6 +31,7 @@ import {
   runAnswer,
   TOOL_NAMES
 } from './cells';
+import { codexSubshell } from './subshell';
 
 /** The parts of a NotebookPanel this host uses. */
 interface INotebookPanelLike extends Widget {
@@ -209,8 +210,13 @@ export class NotebookToolHost implements IDisposable {
     }
     if (msg.type === 'tool_call') {
       void this._answer(msg as unknown as IToolCall);
-    } else if (msg.type === 'session.created') {
-      const session = (msg.data ?? {}) as { id?: string; notebook?: string | null };
+    } else if (
+      msg.type === 'event' &&
+      (msg.event as { type?: string } | undefined)?.type === 'session.created'
+    ) {
+      // Events come wrapped: {"type": "event", "event": {type, data, …}} (websocket.md).
+      const event = msg.event as { data?: { id?: string; notebook?: string | null } };
+      const session = event.data ?? {};
       if (session.id && session.notebook) {
         this._sessions.set(session.id, session.notebook);
         this._scan();
@@ -308,10 +314,28 @@ export class NotebookToolHost implements IDisposable {
         'The notebook has no kernel; ask the user to select one.'
       );
     }
-    if (kernel.status === 'busy') {
-      // It would queue behind the running cell (a %codex cell waits for this call).
+    // A %codex cell of this notebook occupies the kernel: run beside it (subshell.ts).
+    const subshell = await codexSubshell(kernel);
+    try {
+      return await this._execute(panel, nb, cell, kernel, subshell, cellId, timeout);
+    } finally {
+      subshell?.dispose();
+    }
+  }
+
+  private async _execute(
+    panel: INotebookPanelLike,
+    nb: ISharedNotebookLike,
+    cell: ISharedNotebookLike['cells'][number],
+    kernel: IKernelLike,
+    subshell: IKernelLike | null,
+    cellId: string,
+    timeout: number
+  ) {
+    if (!subshell && kernel.status === 'busy') {
+      // It would queue behind the running cell.
       throw new NotebookToolError(
-        "The notebook's kernel is busy running another cell (for a %codex turn: its own cell), so this cell cannot run now; tell the user to run it."
+        "The notebook's kernel is busy running another cell, so this cell cannot run now; tell the user to run it (or to wait for the cell)."
       );
     }
     const outputs: Output[] = [];
@@ -320,7 +344,7 @@ export class NotebookToolHost implements IDisposable {
       cell.setOutputs?.([]);
       cell.execution_count = null;
     }, false);
-    const future = kernel.requestExecute({
+    const future = (subshell ?? kernel).requestExecute({
       code: cell.getSource(),
       store_history: true,
       allow_stdin: false,
@@ -371,7 +395,10 @@ export class NotebookToolHost implements IDisposable {
     if (watch) {
       kernel.statusChanged.disconnect(watch);
     }
-    if (how === 'timeout') {
+    if (how === 'timeout' && subshell) {
+      // An interrupt would stop the %codex cell, not this run.
+      status = `still running after ${timeout} seconds (timeout); it runs in a subshell beside the %codex cell and cannot be interrupted without stopping that cell: the user can restart the kernel`;
+    } else if (how === 'timeout') {
       await kernel.interrupt();
       status = `interrupted after ${timeout} seconds (timeout)`;
     } else if (how === 'died') {
@@ -380,6 +407,9 @@ export class NotebookToolHost implements IDisposable {
       );
     } else if (how === 'error' || failed) {
       status = 'completed with an error';
+    }
+    if (subshell && how !== 'timeout') {
+      status += ' in a subshell of the kernel, beside the running %codex cell';
     }
     nb.transact(() => {
       cell.execution_count = count;
