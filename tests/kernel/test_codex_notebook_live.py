@@ -65,6 +65,15 @@ def test_codex_in_a_notebook_inserts_and_runs_a_cell_of_it(live: Live) -> None:
     assert "base is 20" in json.dumps(requests[2].function_call_outputs)
 
 
+#: A 1x1 PNG.
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+#: The first cell Codex inserts: it reads the kernel's ``base`` and shows a picture.
+FIRST = (
+    "import base64\nfrom IPython.display import Image, display\n"
+    f"print('answer is', base + 22)\ndisplay(Image(data=base64.b64decode('{PNG}')))"
+)
+
+
 def _inserted_id(body: Any) -> str:
     """The id of the cell the last ``notebook_insert_cell`` made (the model reads it from
     the tool's answer, "Inserted cell <id> at index …")."""
@@ -127,7 +136,7 @@ def test_codex_runs_an_inserted_cell_in_its_own_busy_kernel(live: Live) -> None:
     marker = "NBOWN-1 use the kernel's base"
     live.fake.script(
         marker,
-        tool_call("notebook_insert_cell", {"source": "print('answer is', base + 22)"}),
+        tool_call("notebook_insert_cell", {"source": FIRST}),
         tool_call("notebook_run_cell", lambda body: {"cell_id": _inserted_id(body)}),
         tool_call("notebook_insert_cell", {"source": "base / undefined_name_q"}),
         tool_call("notebook_run_cell", lambda body: {"cell_id": _inserted_id(body)}),
@@ -156,6 +165,7 @@ def test_codex_runs_an_inserted_cell_in_its_own_busy_kernel(live: Live) -> None:
     first_run = json.dumps(requests[2].function_call_outputs)
     assert "answer is 42" in first_run, first_run
     assert "subshell" in first_run
+    assert "data:image/png;base64," in first_run  # the picture the cell showed
     second_run = json.dumps(requests[4].function_call_outputs)
     assert "NameError" in second_run and "undefined_name_q" in second_run, second_run
     assert "Traceback" in second_run or "----> 1" in second_run, second_run
@@ -166,8 +176,9 @@ def test_codex_runs_an_inserted_cell_in_its_own_busy_kernel(live: Live) -> None:
     nbformat.validate(saved)
     assert [c.source for c in saved.cells] == [
         "base = 20",
-        "print('answer is', base + 22)",
+        FIRST,
         "base / undefined_name_q",
     ]
     assert "answer is 42" in saved.cells[1].outputs[0]["text"]
+    assert "image/png" in saved.cells[1].outputs[1]["data"]
     assert saved.cells[2].outputs[0]["ename"] == "NameError"
