@@ -215,9 +215,15 @@ class CodexExtensionApp(ExtensionApp):
                 self.core.router,
                 self.log,
                 terminal_home=self.terminal_home,
+                token_check=self.core.collector.accepts,
             ),
             "api": TargetRuntime(
-                "api", self.app_servers["api"], self.core.accounts, self.core.router, self.log
+                "api",
+                self.app_servers["api"],
+                self.core.accounts,
+                self.core.router,
+                self.log,
+                token_check=self.core.collector.accepts,
             ),
         }
         self.workspace = WorkspaceManager(

@@ -231,6 +231,31 @@ class ToolCallResponse(_Body):
     text: str | None = None
 
 
+class CellChange(_Model):
+    """A cell a client-served ``notebook_*`` edit changed (``notebook.cell_changed``)."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+    action: Literal["inserted", "edited", "deleted", "moved"]
+    cell_id: str = Field(min_length=1, max_length=200)
+    index: int = Field(ge=0)
+    source_before: str | None = None
+    source_after: str | None = None
+
+
+class ToolProgress(_Model):
+    """Progress of a tool call a client runs (``tool_progress`` on the events socket, or
+    ``POST codex/api/tool-calls/{id}/progress``): exactly one of ``message`` (any tool),
+    ``output`` (one nbformat output of a ``notebook_run_cell``) or ``cell_change`` (what a
+    ``notebook_*`` edit did). Sources are kept as sent (no whitespace stripping)."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+    message: str | None = Field(default=None, max_length=10_000)
+    output: dict[str, Any] | None = None
+    cell_change: CellChange | None = None
+
+
 class ApprovalDecision(_Body):
     """``POST codex/api/approvals/{id}``."""
 

@@ -20,7 +20,7 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .accounts import AccountManager
 from .accounts.authjson import MANAGED_CODEX_HOME_ENV, USER_CODEX_HOME_ENV
@@ -31,6 +31,13 @@ from .supervisor import AppServerManager
 from .tasks import OwnedTask, TaskOwner
 
 REFRESH_METHOD = "account/chatgptAuthTokens/refresh"
+
+
+class TokenCheck(Protocol):
+    """Asks the backend whether it still takes an access token (e.g.
+    :meth:`~jupyter_codex.usage.UsageCollector.accepts`)."""
+
+    async def __call__(self, credentials: Credentials, /) -> bool: ...
 
 
 #: First line of a ``config.toml`` this server wrote (and may rewrite).
@@ -148,8 +155,10 @@ class TargetRuntime:
         router: AccountRouter,
         log: logging.Logger,
         terminal_home: TerminalHome | None = None,
+        token_check: TokenCheck | None = None,
     ) -> None:
         self.name = name
+        self.token_check = token_check
         self.app_server = app_server
         self.accounts = accounts
         self.router = router
@@ -223,9 +232,18 @@ class TargetRuntime:
         # Only the token codex was handed is known to be rejected: when it has been
         # replaced since (another 401, the proxy, the margin refresh), codex gets the
         # newer one and nothing is refreshed: a burst of 401s costs one refresh.
-        creds = await self.accounts.force_refresh(
-            account.id, rejected_token=self._handed.get(account.id) or None
-        )
+        handed = self._handed.get(account.id) or None
+        stored = (await self.accounts.credentials(account.id)).access_token
+        creds = await self.accounts.force_refresh(account.id, rejected_token=handed)
+        if (
+            creds.access_token == stored != handed
+            and self.token_check is not None
+            and not await self.token_check(creds)
+        ):
+            # The newer token was minted before the 401 and may have been revoked with
+            # the old one (a sign-out elsewhere): codex retries a 401 once only, so it
+            # must get a token the backend takes, not one it would refuse again.
+            creds = await self.accounts.force_refresh(account.id, rejected_token=stored)
         self._handed[account.id] = creds.access_token or ""
         if self.terminal_home is not None:
             await self.sync_terminal()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..models import ToolCallResponse
+from ..models import ToolCallResponse, ToolProgress
 from .base import CodexAPIHandler
 
 
@@ -30,6 +30,18 @@ class ToolCallResponseHandler(CodexAPIHandler):
         self.write_json({"call_id": call_id, "accepted": True})
 
 
+class ToolCallProgressHandler(CodexAPIHandler):
+    """``POST codex/api/tool-calls/{id}/progress``: progress of a pending call (a polling
+    client's ``tool_progress``: a message, a run's output or a notebook cell change)."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, call_id: str) -> None:
+        body = self.parse_body(ToolProgress)
+        await self.workspace.tools.progress(call_id, body, None)
+        self.write_json({"call_id": call_id, "accepted": True})
+
+
 def tool_call_handlers() -> list[tuple[str, type]]:
     """URL patterns (relative to ``base_url``) of the polling tool-call routes."""
     return [
@@ -37,6 +49,10 @@ def tool_call_handlers() -> list[tuple[str, type]]:
         (
             r"codex/api/tool-calls/(?P<call_id>[A-Za-z0-9_.:-]{1,200})/response",
             ToolCallResponseHandler,
+        ),
+        (
+            r"codex/api/tool-calls/(?P<call_id>[A-Za-z0-9_.:-]{1,200})/progress",
+            ToolCallProgressHandler,
         ),
     ]
 

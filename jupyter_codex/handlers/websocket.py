@@ -15,10 +15,12 @@ from typing import Any
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import ws_authenticated
 from jupyter_server.base.handlers import JupyterHandler
+from pydantic import ValidationError
 from tornado import web, websocket
 
 from .. import __version__
 from ..errors import CodexError, InvalidRequestError
+from ..models import ToolProgress
 from ..tasks import TaskOwner
 from ..workspace.feed import EventFeed
 from .base import AUTH_RESOURCE, CodexServices
@@ -87,7 +89,7 @@ class EventsWebSocketHandler(
             self._tasks.start_soon(self._subscribe, request)
         elif kind == "unsubscribe":
             self._unsubscribe(str(request.get("session_id")))
-        elif kind in ("register_tools", "unregister_tools", "tool_result"):
+        elif kind in ("register_tools", "unregister_tools", "tool_result", "tool_progress"):
             self._tasks.start_soon(self._tools, kind, request)
         else:
             self._error("invalid_message", f"Unknown message type {kind!r}.", request)
@@ -131,6 +133,17 @@ class EventsWebSocketHandler(
             if kind == "tool_result":
                 tools.resolve(request, self)
                 return
+            if kind == "tool_progress":
+                try:
+                    progress = ToolProgress.model_validate(request)
+                except ValidationError as e:
+                    problems = "; ".join(
+                        f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+                        for err in e.errors(include_input=False, include_url=False)
+                    )
+                    raise InvalidRequestError(f"Invalid tool_progress: {problems}") from e
+                await tools.progress(str(request.get("call_id")), progress, self)
+                return
             session_id = request.get("session_id")
             names = request.get("tools", [])
             if not isinstance(session_id, str) or not (
@@ -149,7 +162,9 @@ class EventsWebSocketHandler(
             self._send({**done, "session_id": session_id, "id": request.get("id")})
         except CodexError as e:
             self._error(
-                e.code, e.message, {k: v for k, v in request.items() if k != "content_items"}
+                e.code,
+                e.message,
+                {k: v for k, v in request.items() if k not in ("content_items", "output")},
             )
 
     def deliver(self, message: dict[str, Any]) -> None:

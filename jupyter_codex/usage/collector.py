@@ -232,6 +232,15 @@ class UsageCollector:
             raise UpstreamAuthError("The usage endpoint answered invalid JSON.") from e
         return parse_usage_payload(body)
 
+    async def accepts(self, credentials: Credentials) -> bool:
+        """Whether the backend still takes this access token: False only on a 401/403
+        from the usage endpoint (a network error or another status says nothing)."""
+        try:
+            await self.fetch(credentials)
+        except UpstreamAuthError as e:
+            return e.details.get("status") not in (401, 403)
+        return True
+
     async def aclose(self) -> None:
         """Close pooled connections."""
         await self._client.aclose()

@@ -36,6 +36,7 @@ from .images import ImageStore
 from .live import LiveTurns
 from .notebook_cells import TOOL_SPECS as NOTEBOOK_TOOLS
 from .notebooks import NotebookTools
+from .progress import ToolProgressEvents
 from .recovery import SHUTDOWN_APPROVAL_MESSAGE, close_interrupted
 from .settings import SessionLimits, turn_overrides
 from .tools import TOOL_CALL_METHOD, ToolRouter
@@ -159,6 +160,7 @@ class WorkspaceManager(LoggingConfigurable):
             approvals=self.approvals,
         )
         self.tools.local = self.notebooks
+        self.tools.reporter = ToolProgressEvents(sessions=self.sessions, events=self.events)
         self._locks: dict[str, asyncio.Lock] = {}
         self.events.max_events = self.max_events_per_session
         self.live.stall.seconds = self.turn_silence_warning

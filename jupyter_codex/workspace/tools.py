@@ -25,7 +25,7 @@ from traitlets import Float
 from traitlets.config import LoggingConfigurable
 
 from ..errors import InvalidRequestError, NotFoundError
-from ..models import ToolSpec
+from ..models import ToolProgress, ToolSpec
 from ..tasks import first_completed
 
 #: The app-server request this module answers.
@@ -47,6 +47,24 @@ class LocalTools(Protocol):
     ) -> dict[str, Any] | None:
         """Before a client runs the call: None to go ahead, else the refusal to answer
         (a run that a human did not approve)."""
+
+
+@dataclass(frozen=True)
+class ToolCallInfo:
+    """A call in flight, as a progress reporter sees it."""
+
+    call_id: str
+    session_id: str
+    tool: str
+    turn_id: str | None
+    arguments: Any
+
+
+class ProgressReporter(Protocol):
+    """Turns a client's progress of a call into events (``progress.py``)."""
+
+    async def report(self, call: ToolCallInfo, progress: ToolProgress) -> None:
+        """Append the progress's event; ``InvalidRequestError`` when it does not fit."""
 
 
 class ToolClient(Protocol):
@@ -118,6 +136,8 @@ class ToolRouter(LoggingConfigurable):
         self._changed = asyncio.Event()
         #: Served by the server itself while no client serves the tool.
         self.local: LocalTools | None = None
+        #: Appends the events of a client's progress reports (``progress.py``).
+        self.reporter: ProgressReporter | None = None
 
     # -- declaration and registration -------------------------------------------
 
@@ -180,6 +200,27 @@ class ToolRouter(LoggingConfigurable):
         call.result.set_result(
             {"contentItems": content_items(message), "success": success is not False}
         )
+
+    async def progress(
+        self, call_id: str, progress: ToolProgress, client: ToolClient | None
+    ) -> None:
+        """Progress of a call from the client running it (``client``), or from a polling
+        client (``None``) for a call no connected client runs. ``NotFoundError`` when no
+        such call is in flight, ``InvalidRequestError`` when another client runs it."""
+        call = self._calls.get(call_id)
+        if call is None or call.result.done():
+            raise NotFoundError(f"No tool call {call_id!r} is running (it ended or never was).")
+        if client is None and call.client is not None:
+            raise NotFoundError(
+                f"Tool call {call_id!r} is run by a connected client: it reports progress "
+                "on its own socket."
+            )
+        if client is not None and call.client is not client:
+            raise InvalidRequestError("This connection does not run that tool call.")
+        if self.reporter is None:
+            raise InvalidRequestError("This server takes no progress reports.")
+        info = ToolCallInfo(call.call_id, call.session_id, call.tool, call.turn_id, call.arguments)
+        await self.reporter.report(info, progress)
 
     # -- polling -------------------------------------------------------------------
 
@@ -314,4 +355,13 @@ class ToolRouter(LoggingConfigurable):
                 await asyncio.wait_for(self._changed.wait(), remaining)
 
 
-__all__ = ["TOOL_CALL_METHOD", "LocalTools", "ToolClient", "ToolRouter", "content_items", "failure"]
+__all__ = [
+    "TOOL_CALL_METHOD",
+    "LocalTools",
+    "ProgressReporter",
+    "ToolCallInfo",
+    "ToolClient",
+    "ToolRouter",
+    "content_items",
+    "failure",
+]

@@ -23,6 +23,7 @@ import { AccountsModel, IAlert, notifyAlert } from './model/accounts';
 import { NoticeBoard } from './model/notices';
 import { ComposerDraft, fence } from './model/draft';
 import { SessionsModel } from './model/sessions';
+import { openNotebookCell } from './notebook/goto';
 import { NotebookToolHost } from './notebook/host';
 import { inlineCompletionPlugin } from './notebook/completionPlugin';
 import { activeCell, activeFileEditor, inlineEdit } from './notebook/inline';
@@ -115,6 +116,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       serverRoot: serverRoot.startsWith('~') ? '' : serverRoot,
       settings,
       openFile: path => void app.commands.execute('docmanager:open', { path }),
+      openNotebookCell: (path, cellId) => openNotebookCell(app, path, cellId),
       currentFolder: () => fileBrowser?.model.path ?? '',
       selectedFiles: () =>
         fileBrowser ? Array.from(fileBrowser.selectedItems(), i => i.path) : [],

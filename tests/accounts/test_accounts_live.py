@@ -285,6 +285,38 @@ async def test_a_burst_of_401s_costs_one_refresh(
     assert account["status"] == "active", account["status_reason"]
 
 
+async def test_a_token_revoked_before_codex_asked_is_not_handed_to_codex(
+    api: Api, fake_upstream: FakeUpstream, jp_root_dir: Path, jp_fetch: Any
+) -> None:
+    """The proxy replaced codex's token, then a sign-out elsewhere revoked both: codex's
+    401 must get a token the backend takes (codex retries once), not the revoked newer one."""
+    rt = fake_upstream.add_account("acct-1", "user1@example.com", refresh_token="rt-1")
+    body = {"auth_json": auth_json("user1@example.com", "acct-1", rt, exp=time.time() + 1800)}
+    a = await api.call("POST", "accounts", "import", body=body)
+    for target in ("cli", "api"):
+        await api.call("PATCH", "targets", target, body={"account_id": a["id"]})
+    (jp_root_dir / "proj").mkdir()
+    sid = (await api.call("POST", "sessions", body={"cwd": "proj"}))["id"]
+    fake_upstream.script("warm", text("warm"))
+    await api.call("POST", "sessions", sid, "messages", body={"text": "warm"})
+    first = await api.wait_event(sid, turn_completed)
+    before = fake_upstream.refreshes
+    fake_upstream.revoke_access_tokens()
+    chat = {"model": "gpt-5.2-codex", "messages": [{"role": "user", "content": "proxy"}]}
+    answer = await jp_fetch(
+        "codex", "v1", "chat", "completions", method="POST", body=json.dumps(chat)
+    )
+    assert json.loads(answer.body)["choices"][0]["message"]["content"]
+    assert fake_upstream.refreshes - before == 1  # the proxy's 401 replaced the token
+    fake_upstream.revoke_access_tokens()  # ... and then that one is revoked too
+    fake_upstream.script("after", text("ok"))
+    await api.call("POST", "sessions", sid, "messages", body={"text": "after"})
+    done = await api.wait_event(sid, lambda e: turn_completed(e) and e["seq"] > first["seq"])
+    assert done["data"]["status"] == "completed", done
+    assert fake_upstream.refreshes - before == 2
+    assert fake_upstream.refresh_errors() == []
+
+
 async def test_device_code_and_browser_sign_in(
     api: Api, fake_upstream: FakeUpstream, jp_serverapp: Any
 ) -> None:

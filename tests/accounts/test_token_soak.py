@@ -11,6 +11,7 @@ revokes every access token every 15 s. Each soak takes about 65 s (normal suite)
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import time
 from pathlib import Path
@@ -41,6 +42,17 @@ async def sign_in(api: Api, fake: FakeUpstream) -> dict[str, Any]:
     for target in ("cli", "api"):
         await api.call("PATCH", "targets", target, body={"account_id": account["id"]})
     return account  # type: ignore[no-any-return]
+
+
+def timeline(fake: FakeUpstream, revoked_at: list[float]) -> str:
+    """Backend requests and revocations in order, tokens shown by a short hash."""
+    rows = [(t, "-- revocation") for t in revoked_at]
+    for r in fake.requests:
+        token = hashlib.sha256(r.bearer.encode()).hexdigest()[:6] if r.bearer else "-"
+        who = r.headers.get("originator") or r.headers.get("user-agent", "")[:24]
+        rows.append((r.at, f"{r.method} {r.path} {token} {who} {r.denied or ''}"))
+    start = min(t for t, _ in rows)
+    return "\n".join(f"{t - start:7.2f} {line}" for t, line in sorted(rows))
 
 
 async def soak(
@@ -112,11 +124,14 @@ async def soak(
             counts["proxy"] += 1
             await asyncio.sleep(2.0)
 
+    revoked_at: list[float] = []
+
     async def revoker() -> None:
         assert revoke_every is not None
         while time.monotonic() + revoke_every < deadline:
             await asyncio.sleep(revoke_every)
             fake.revoke_access_tokens()
+            revoked_at.append(time.time())
             counts["revocations"] += 1
 
     jobs = [terminal_turns(), workspace_turns(), proxy_requests()]
@@ -129,6 +144,8 @@ async def soak(
 
     state = await api.call("GET", "accounts", account["id"])
     summary = f"{counts}, refreshes={fake.refreshes}, failures={failures[:3]}"
+    if failures:  # what the backend saw, to tell a race from a missing refresh
+        summary += "\n" + timeline(fake, revoked_at)
     assert fake.refresh_errors() == [], summary  # no refresh_token_reused, ever
     assert failures == [], summary
     assert state["status"] == "active", summary

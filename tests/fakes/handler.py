@@ -77,6 +77,7 @@ class FakeHandler(RequestHandler):
         if (method == "POST" and path in RESPONSES_PATHS) or path == "/backend-api/wham/usage":
             denied = fake._check_access(req.bearer)
             if denied is not None:
+                req.denied = str(denied[1]["error"]["code"])  # type: ignore[index]
                 return self.write_json(*denied)
         if method == "POST" and path in RESPONSES_PATHS:
             step = fake._pick_step(body if isinstance(body, dict) else {})

@@ -25,6 +25,7 @@ class RecordedRequest:
     body: Any  # decoded JSON, form dict, raw text, or None
     content_encoding: str | None = None
     client_disconnected: bool = False  # the client cut the stream (e.g. turn/interrupt)
+    denied: str | None = None  # the 401's error code when the bearer was refused
     at: float = field(default_factory=time.time)
 
     @property

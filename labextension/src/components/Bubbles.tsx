@@ -11,6 +11,7 @@ import {
   toolResultText,
   toolTitle
 } from '../model/bubbles';
+import { isNotebookTool } from '../model/notebookCalls';
 import {
   displayCommand,
   duration,
@@ -34,6 +35,7 @@ import {
 import { Codex } from '../tokens';
 import { classes, PanelEnvironment } from './context';
 import { Markdown } from './Markdown';
+import { NotebookCallView } from './NotebookCall';
 import { isQuestion, QuestionCard } from './Questions';
 
 /** Lines shown of a long output or diff before "Show all". */
@@ -51,6 +53,8 @@ export interface IBubbleActions {
   cwd: string;
   /** Thumbnail URL of an image a user message carried (null: none). */
   imageUrl?: (path: string) => string | null;
+  /** The notebook of a notebook session (its `notebook_*` calls act on it). */
+  notebook?: string | null;
 }
 
 export const BubbleView = React.memo(function BubbleView(props: {
@@ -120,7 +124,11 @@ export const BubbleView = React.memo(function BubbleView(props: {
       body = <FileChangeView bubble={bubble} actions={actions} />;
       break;
     case 'tool':
-      body = <ToolView bubble={bubble} />;
+      body = isNotebookTool(bubble.tool) ? (
+        <NotebookCallView bubble={bubble} notebook={actions.notebook ?? null} />
+      ) : (
+        <ToolView bubble={bubble} />
+      );
       break;
     case 'item':
       body = <ItemView bubble={bubble} />;

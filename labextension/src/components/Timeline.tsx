@@ -53,7 +53,8 @@ export function Timeline(props: {
       openSession: props.onOpenSession,
       roots,
       cwd: chat.session.cwd,
-      imageUrl: (path: string) => chat.imageUrl(path)
+      imageUrl: (path: string) => chat.imageUrl(path),
+      notebook: chat.session.notebook ?? null
     }),
     [chat, props.onOpenSession, roots]
   );

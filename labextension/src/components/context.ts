@@ -13,6 +13,11 @@ export interface IPanelEnvironment {
   rendermime: IRenderMimeRegistry | null;
   /** Open a file (path under the Jupyter root) in JupyterLab. */
   openFile: (path: string) => void;
+  /**
+   * Open a notebook and select one of its cells (by cell id; `null`: just open
+   * it); resolves to `null`, or why it could not (e.g. the cell is gone).
+   */
+  openNotebookCell?: (path: string, cellId: string | null) => Promise<string | null>;
   /** The Jupyter root as an absolute path on the server, or `''`. */
   serverRoot: string;
   settings: ICodexSettings;

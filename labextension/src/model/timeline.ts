@@ -10,6 +10,14 @@
  * but also ignores any `seq` it has already applied.
  */
 import { Codex } from '../tokens';
+import {
+  appendOutput,
+  cellChangeOf,
+  ICellChange,
+  NotebookOutput,
+  notebookToolOf,
+  outputOf
+} from './notebookCalls';
 
 /** Client-side cap of a command's live output (the tail is kept). */
 export const LIVE_OUTPUT_CAP = 200_000;
@@ -77,6 +85,12 @@ export interface IToolBubble extends IBubbleBase {
   readonly status: string;
   readonly durationMs: number | null;
   readonly progress: readonly string[];
+  /** A `notebook_*` edit: the cell it changed (`notebook.cell_changed`), else `null`. */
+  readonly cellChange: ICellChange | null;
+  /** A `notebook_run_cell`: the outputs streamed so far (`notebook.run_output`). */
+  readonly runOutputs: readonly NotebookOutput[];
+  /** The notebook of those events, else `null`. */
+  readonly notebook: string | null;
 }
 
 export interface IItemBubble extends IBubbleBase {
@@ -557,6 +571,10 @@ function applyOne(d: Draft, e: Codex.IEvent): void {
     case 'tool_call.completed':
       onTool(d, e);
       return;
+    case 'notebook.cell_changed':
+    case 'notebook.run_output':
+      onNotebook(d, e);
+      return;
     case 'item.started':
     case 'item.completed':
       onItem(d, e);
@@ -838,8 +856,53 @@ function onTool(d: Draft, e: Codex.IEvent): void {
         str(data.status) ??
         (e.type === 'tool_call.completed' ? 'completed' : 'in_progress'),
       durationMs: num(data.duration_ms),
-      progress: e.type === 'tool_call.progress' ? [str(data.message) ?? ''] : []
+      progress: e.type === 'tool_call.progress' ? [str(data.message) ?? ''] : [],
+      cellChange: null,
+      runOutputs: [],
+      notebook: null
     });
+  }
+}
+
+/** A notebook tool call's cell change or run output, on the call's own bubble. */
+function onNotebook(d: Draft, e: Codex.IEvent): void {
+  const data = e.data ?? {};
+  const key = itemKey('tool', e);
+  const change = e.type === 'notebook.cell_changed' ? cellChangeOf(data) : null;
+  const output = e.type === 'notebook.run_output' ? outputOf(data) : null;
+  const apply = (b: {
+    cellChange: ICellChange | null;
+    runOutputs: readonly NotebookOutput[];
+    notebook: string | null;
+  }) => {
+    b.notebook = str(data.notebook) ?? b.notebook;
+    if (change) {
+      b.cellChange = change;
+    }
+    if (output) {
+      b.runOutputs = appendOutput(b.runOutputs, output, LIVE_OUTPUT_CAP);
+    }
+  };
+  if (!d.update<IToolBubble>(key, e.seq, apply)) {
+    // The call's own `tool_call.started` normally comes first; never lose the event.
+    const bubble = {
+      ...base(e, key),
+      kind: 'tool' as const,
+      toolKind: 'dynamic',
+      server: null,
+      tool: notebookToolOf(e.type, change),
+      arguments: null,
+      result: null,
+      error: null,
+      status: 'in_progress',
+      durationMs: null,
+      progress: [] as readonly string[],
+      cellChange: null as ICellChange | null,
+      runOutputs: [] as readonly NotebookOutput[],
+      notebook: null as string | null
+    };
+    apply(bubble);
+    d.add(bubble);
   }
 }
 

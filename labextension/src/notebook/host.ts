@@ -31,6 +31,7 @@ import {
   runAnswer,
   TOOL_NAMES
 } from './cells';
+import { reportedOutput } from './progress';
 import { codexSubshell } from './subshell';
 
 /** The parts of a NotebookPanel this host uses. */
@@ -66,6 +67,12 @@ interface IToolCall {
   session_id: string;
   tool: string;
   arguments: Record<string, unknown> | null;
+}
+
+/** The source of the cell with this id, or `null`. */
+function sourceOf(nb: ISharedNotebookLike, cellId: unknown): string | null {
+  const cell = nb.cells.find(c => c.id === cellId);
+  return cell ? cell.getSource() : null;
 }
 
 function isNotebookPanel(widget: Widget): widget is INotebookPanelLike {
@@ -255,13 +262,33 @@ export class NotebookToolHost implements IDisposable {
       return read(nb, args, path);
     }
     if (call.tool === PREFIX + 'run_cell') {
-      return this._runCell(panel, nb, args);
+      return this._runCell(panel, nb, args, output =>
+        this._progress(call.call_id, { output: reportedOutput(output) })
+      );
     }
+    const before = sourceOf(nb, args.cell_id);
     const change = applyEdit(nb, call.tool, args);
+    const after =
+      change.action === 'deleted' ? null : (nb.cells[change.index]?.getSource() ?? null);
     if (change.action !== 'deleted') {
       this._mark(panel, change.cellId);
     }
+    // The timeline's cell diff (the server appends it as `notebook.cell_changed`).
+    this._progress(call.call_id, {
+      cell_change: {
+        action: change.action,
+        cell_id: change.cellId,
+        index: change.index,
+        source_before: change.action === 'inserted' ? null : before,
+        source_after: after
+      }
+    });
     return { text: describeChange(change, nb), images: [] };
+  }
+
+  /** Progress of a call this host runs (docs/websocket.md, `tool_progress`). */
+  private _progress(callId: string, report: Record<string, unknown>): void {
+    this._send({ type: 'tool_progress', call_id: callId, ...report });
   }
 
   /**
@@ -293,7 +320,8 @@ export class NotebookToolHost implements IDisposable {
   private async _runCell(
     panel: INotebookPanelLike,
     nb: ISharedNotebookLike,
-    args: Record<string, unknown>
+    args: Record<string, unknown>,
+    report: (output: Output) => void
   ) {
     const cellId = String(args.cell_id ?? '');
     const cell = nb.cells[find(nb, args.cell_id)];
@@ -317,20 +345,20 @@ export class NotebookToolHost implements IDisposable {
     // A %codex cell of this notebook occupies the kernel: run beside it (subshell.ts).
     const subshell = await codexSubshell(kernel);
     try {
-      return await this._execute(panel, nb, cell, kernel, subshell, cellId, timeout);
+      return await this._execute(nb, cell, kernel, subshell, cellId, timeout, report);
     } finally {
       subshell?.dispose();
     }
   }
 
   private async _execute(
-    panel: INotebookPanelLike,
     nb: ISharedNotebookLike,
     cell: ISharedNotebookLike['cells'][number],
     kernel: IKernelLike,
     subshell: IKernelLike | null,
     cellId: string,
-    timeout: number
+    timeout: number,
+    report: (output: Output) => void
   ) {
     if (!subshell && kernel.status === 'busy') {
       // It would queue behind the running cell.
@@ -360,6 +388,7 @@ export class NotebookToolHost implements IDisposable {
       }
       const output = outputFromMessage(type, msg.content);
       if (output) {
+        report(output); // before merging: the timeline gets each piece as it comes
         failed ||= type === 'error';
         const last = outputs[outputs.length - 1];
         if (type === 'stream' && last?.output_type === 'stream' && last.name === output.name) {
