@@ -14,7 +14,8 @@ run would never start. So each run first asks the kernel, through a **subshell**
 turn is in progress (``jupyter_codex.kernel.runner.turns_in_progress``); if one is,
 the cell runs in that subshell, concurrently with the ``%codex`` cell, and its
 outputs come back as usual. A run there cannot be interrupted (an interrupt stops
-the main shell: the ``%codex`` cell), so a timeout leaves it running and says so.
+the main shell: the ``%codex`` cell), so a timeout leaves it running, and its
+subshell, and says so.
 
 This module duck-types jupyter_server's ``SessionManager`` and
 ``MappingKernelManager`` (the composition root hands them in), so it does not
@@ -133,6 +134,7 @@ class NotebookKernels:
         km.add_restart_callback(on_death, "restart")
         km.add_restart_callback(on_death, "dead")
         subshell: str | None = None
+        finished = False  # the run ended in the kernel (its subshell is idle again)
         try:
             # A kernel started just now runs no %codex cell; one that ignored a
             # subshell request before has no subshells (and would make us wait again).
@@ -146,12 +148,18 @@ class NotebookKernels:
                     "The notebook's kernel is busy running another cell, so this cell "
                     "cannot run now; tell the user to run it (or to wait for the cell)."
                 )
-            return await self._run(km, client, code, timeout, died, on_output, subshell)
+            result = await self._run(km, client, code, timeout, died, on_output, subshell)
+            finished = result.status in ("ok", "error")
+            return result
         finally:
             for event in ("restart", "dead"):
                 with contextlib.suppress(Exception):
                     km.remove_restart_callback(on_death, event)
-            if subshell is not None:
+            if subshell is not None and finished:
+                # Only an idle subshell is deleted: ipykernel deletes a busy one by
+                # joining its thread in the thread that routes every shell message,
+                # which would block the whole kernel until the code ends. A timed-out
+                # run's subshell stays (an idle thread once its code ends).
                 await self._control(client, "delete_subshell_request", {"subshell_id": subshell})
             client.stop_channels()
 

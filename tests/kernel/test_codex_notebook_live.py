@@ -74,6 +74,10 @@ FIRST = (
 )
 
 
+#: A cell that outlives a one-second timeout.
+SLOW = "import time\ntime.sleep(20)"
+
+
 def _inserted_id(body: Any) -> str:
     """The id of the cell the last ``notebook_insert_cell`` made (the model reads it from
     the tool's answer, "Inserted cell <id> at index …")."""
@@ -140,6 +144,12 @@ def test_codex_runs_an_inserted_cell_in_its_own_busy_kernel(live: Live) -> None:
         tool_call("notebook_run_cell", lambda body: {"cell_id": _inserted_id(body)}),
         tool_call("notebook_insert_cell", {"source": "base / undefined_name_q"}),
         tool_call("notebook_run_cell", lambda body: {"cell_id": _inserted_id(body)}),
+        # A run that outlives its timeout keeps running in its subshell; the kernel
+        # stays usable (the next run, and the %codex cell, go on).
+        tool_call("notebook_insert_cell", {"source": SLOW}),
+        tool_call("notebook_run_cell", lambda body: {"cell_id": _inserted_id(body), "timeout": 1}),
+        tool_call("notebook_insert_cell", {"source": "print('still here', base)"}),
+        tool_call("notebook_run_cell", lambda body: {"cell_id": _inserted_id(body)}),
         text("Both ran."),
     )
     nb = KernelDriver({}, live.project, connection_file=connection)
@@ -169,6 +179,10 @@ def test_codex_runs_an_inserted_cell_in_its_own_busy_kernel(live: Live) -> None:
     second_run = json.dumps(requests[4].function_call_outputs)
     assert "NameError" in second_run and "undefined_name_q" in second_run, second_run
     assert "Traceback" in second_run or "----> 1" in second_run, second_run
+    slow = json.dumps(requests[6].function_call_outputs)
+    assert "still running after 1 seconds" in slow, slow
+    after = json.dumps(requests[8].function_call_outputs)
+    assert "still here 20" in after, after
     progress = [e for e in events if e["type"] == "notebook.run_output"]
     assert any("answer is 42" in json.dumps(e["data"]) for e in progress), progress
     assert any(e["data"]["output"].get("ename") == "NameError" for e in progress), progress
@@ -178,6 +192,8 @@ def test_codex_runs_an_inserted_cell_in_its_own_busy_kernel(live: Live) -> None:
         "base = 20",
         FIRST,
         "base / undefined_name_q",
+        SLOW,
+        "print('still here', base)",
     ]
     assert "answer is 42" in saved.cells[1].outputs[0]["text"]
     assert "image/png" in saved.cells[1].outputs[1]["data"]

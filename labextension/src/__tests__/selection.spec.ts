@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 
 import { applyProposal, editRange, languageOf } from '../notebook/selection';
 import { keystrokeOf } from '../notebook/shortcut';
-import { codexSubshell, TURNS_PROBE, turnsOf } from '../notebook/subshell';
+import {
+  codexSubshell,
+  releaseSubshell,
+  TURNS_PROBE,
+  turnsOf
+} from '../notebook/subshell';
 
 describe('editRange', () => {
   const text = 'a = 1\n    b = compute(a)\nc = 3';
@@ -142,5 +147,29 @@ describe('codexSubshell', () => {
   it('reads the probe answer', () => {
     expect(turnsOf({ content: { user_expressions: { turns: { data: { 'text/plain': '2' } } } } })).toBe(2);
     expect(turnsOf({ content: {} })).toBe(0);
+  });
+});
+
+describe('releaseSubshell', () => {
+  const connection = () => {
+    const seen: (string | null | undefined)[] = [];
+    const sub = {
+      subshellId: 's1' as string | null | undefined,
+      dispose: () => seen.push(sub.subshellId)
+    };
+    return { sub, seen };
+  };
+
+  it('deletes the subshell of a finished run (dispose with its id)', () => {
+    const { sub, seen } = connection();
+    releaseSubshell(sub, true);
+    expect(seen).toEqual(['s1']);
+  });
+
+  it('keeps the subshell of a run still going, closing only the connection', () => {
+    const { sub, seen } = connection();
+    releaseSubshell(sub, false);
+    expect(seen).toEqual([null]);
+    releaseSubshell(null, false); // no subshell: nothing to do
   });
 });

@@ -32,7 +32,7 @@ import {
   TOOL_NAMES
 } from './cells';
 import { reportedOutput } from './progress';
-import { codexSubshell } from './subshell';
+import { codexSubshell, releaseSubshell } from './subshell';
 
 /** The parts of a NotebookPanel this host uses. */
 interface INotebookPanelLike extends Widget {
@@ -344,10 +344,11 @@ export class NotebookToolHost implements IDisposable {
     }
     // A %codex cell of this notebook occupies the kernel: run beside it (subshell.ts).
     const subshell = await codexSubshell(kernel);
+    const run = { finished: false };
     try {
-      return await this._execute(nb, cell, kernel, subshell, cellId, timeout, report);
+      return await this._execute(nb, cell, kernel, subshell, cellId, timeout, report, run);
     } finally {
-      subshell?.dispose();
+      releaseSubshell(subshell, run.finished);
     }
   }
 
@@ -358,7 +359,8 @@ export class NotebookToolHost implements IDisposable {
     subshell: IKernelLike | null,
     cellId: string,
     timeout: number,
-    report: (output: Output) => void
+    report: (output: Output) => void,
+    run: { finished: boolean }
   ) {
     if (!subshell && kernel.status === 'busy') {
       // It would queue behind the running cell.
@@ -420,6 +422,7 @@ export class NotebookToolHost implements IDisposable {
       );
     });
     const how = await ended;
+    run.finished = how === 'ok' || how === 'error';
     window.clearTimeout(timer);
     if (watch) {
       kernel.statusChanged.disconnect(watch);

@@ -83,3 +83,23 @@ export async function codexSubshell<K extends object>(
   sub?.dispose();
   return null;
 }
+
+/**
+ * Close the subshell's connection after a run. Only a subshell whose run is over is
+ * deleted: ipykernel deletes a busy one by joining its thread on the thread that
+ * routes every shell message, which would block the whole kernel until the code ends
+ * (a timed-out run). Such a subshell stays in the kernel, an idle thread once its code
+ * ends; the connection closes either way.
+ */
+export function releaseSubshell(
+  sub: { subshellId?: string | null; dispose(): void } | null,
+  finished: boolean
+): void {
+  if (!sub) {
+    return;
+  }
+  if (!finished) {
+    sub.subshellId = null; // dispose() deletes the subshell of a connection that has one
+  }
+  sub.dispose();
+}
