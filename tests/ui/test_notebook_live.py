@@ -370,3 +370,10 @@ def test_codex_cell_runs_a_cell_of_its_open_notebook(
     assert "answer is 42" in first and "subshell" in first, first
     second = json.dumps(requests[4].function_call_outputs)
     assert "NameError" in second and "undefined_name_q" in second, second
+    sid = next(
+        x["id"] for x in rest.get("/codex/api/sessions").json()["sessions"] if x["notebook"] == path
+    )
+    events = rest.get(f"/codex/api/sessions/{sid}/events").json()["events"]
+    progress = [e["data"]["output"] for e in events if e["type"] == "notebook.run_output"]
+    assert any("answer is 42" in json.dumps(o) for o in progress), progress  # streamed
+    assert any(o.get("ename") == "NameError" for o in progress), progress
