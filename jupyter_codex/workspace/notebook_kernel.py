@@ -182,6 +182,30 @@ class NotebookKernels:
                 return dict(reply["content"])
         return None
 
+    @staticmethod
+    def _execute_in(
+        client: AsyncKernelClient,
+        subshell: str,
+        code: str,
+        expressions: dict[str, str] | None = None,
+    ) -> str:
+        """Send an ``execute_request`` to a subshell (jupyter_client has no helper for
+        it: the subshell is a header field); ``expressions`` make it a silent probe."""
+        msg = client.session.msg(
+            "execute_request",
+            {
+                "code": code,
+                "silent": expressions is not None,
+                "store_history": expressions is None,
+                "user_expressions": expressions or {},
+                "allow_stdin": False,
+                "stop_on_error": expressions is None,
+            },
+        )
+        msg["header"]["subshell_id"] = subshell
+        client.shell_channel.send(msg)
+        return str(msg["header"]["msg_id"])
+
     async def _codex_subshell(self, client: AsyncKernelClient, kernel_id: str) -> str | None:
         """A subshell of the kernel when a ``%codex`` cell occupies its main shell, else
         None (no such cell, or a kernel without subshells)."""
@@ -192,23 +216,11 @@ class NotebookKernels:
         subshell = str(created["subshell_id"])
         turns = 0
         with contextlib.suppress(Exception):
-            msg = client.session.msg(
-                "execute_request",
-                {
-                    "code": "",
-                    "silent": True,
-                    "store_history": False,
-                    "user_expressions": {"turns": TURNS_PROBE},
-                    "allow_stdin": False,
-                    "stop_on_error": False,
-                },
-            )
-            msg["header"]["subshell_id"] = subshell
-            client.shell_channel.send(msg)
+            msg_id = self._execute_in(client, subshell, "", {"turns": TURNS_PROBE})
             deadline = time.monotonic() + CONTROL_TIMEOUT
             while (left := deadline - time.monotonic()) > 0:
                 reply = await client.get_shell_msg(timeout=left)
-                if reply.get("parent_header", {}).get("msg_id") != msg["header"]["msg_id"]:
+                if reply.get("parent_header", {}).get("msg_id") != msg_id:
                     continue
                 value = reply["content"].get("user_expressions", {}).get("turns", {})
                 turns = int(value.get("data", {}).get("text/plain", "0"))
@@ -239,20 +251,7 @@ class NotebookKernels:
             started = time.monotonic()
             msg_id = client.execute(code, store_history=True, allow_stdin=False)
         else:
-            msg = client.session.msg(
-                "execute_request",
-                {
-                    "code": code,
-                    "silent": False,
-                    "store_history": True,
-                    "user_expressions": {},
-                    "allow_stdin": False,
-                    "stop_on_error": True,
-                },
-            )
-            msg["header"]["subshell_id"] = subshell
-            client.shell_channel.send(msg)
-            msg_id = msg["header"]["msg_id"]
+            msg_id = self._execute_in(client, subshell, code)
         deadline = started + timeout
         idle = False
         while not idle:
