@@ -61,6 +61,22 @@ class TurnPlan:
     images: list[bytes] = field(default_factory=list)
 
 
+#: ``%codex`` turns running in this kernel now (read by the server through a kernel
+#: subshell, see :func:`turns_in_progress`).
+_turns = 0
+
+
+def turns_in_progress() -> int:
+    """How many ``%codex`` turns this kernel runs now.
+
+    A cell that Codex runs in this notebook during one of them would queue behind
+    the ``%codex`` cell, which waits for that very run; the server (and JupyterLab)
+    asks this through a kernel subshell (JEP 91) and then runs the cell in the
+    subshell: concurrently, in the same namespace (``workspace/notebook_kernel.py``).
+    """
+    return _turns
+
+
 #: What the model reads when it calls a notebook tool during a ``--no-tools`` turn.
 TOOLS_OFF = "Notebook tools are off for this turn (%codex --no-tools)."
 
@@ -194,6 +210,14 @@ class TurnRunner:
         self.no_buttons_why = no_buttons_why
 
     async def run(self, client: AsyncCodexClient, plan: TurnPlan) -> TurnResult:
+        global _turns
+        _turns += 1
+        try:
+            return await self._run(client, plan)
+        finally:
+            _turns -= 1
+
+    async def _run(self, client: AsyncCodexClient, plan: TurnPlan) -> TurnResult:
         tools = served_by(plan.tools, self.ui.run_tool) if plan.tools is not None else None
         session = await self.book.resolve(client, plan.request, tools)
         plan.session_id = session.id
@@ -277,4 +301,12 @@ async def stop_turn(client: AsyncCodexClient, session_id: str | None) -> bool:
     return bool(answer.get("stopped"))
 
 
-__all__ = ["TOOLS_OFF", "TurnPlan", "TurnRunner", "UiCalls", "approval_line", "stop_turn"]
+__all__ = [
+    "TOOLS_OFF",
+    "TurnPlan",
+    "TurnRunner",
+    "UiCalls",
+    "approval_line",
+    "stop_turn",
+    "turns_in_progress",
+]

@@ -37,7 +37,7 @@ def prompt(body: InlineEditRequest) -> str:
     if start is not None and end is not None and start < end <= len(source):
         target = source[start:end]
         context = (
-            f"It is part of this cell of {body.path}:\n```{language}\n{source}\n```\n"
+            f"It is part of this cell (or file) of {body.path}:\n```{language}\n{source}\n```\n"
             "Rewrite only the selected part:\n"
         )
     else:

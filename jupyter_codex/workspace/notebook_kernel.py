@@ -7,6 +7,16 @@ until the kernel is idle again, hands each output to ``on_output`` as it comes
 (the timeline's progress), and never waits forever: a timeout interrupts the
 kernel, and a kernel that dies (or is restarted) mid-run ends the run at once.
 
+While a ``%codex`` cell of the notebook runs, its kernel is busy with that cell,
+which waits for its turn, which waits for this run: queued on the main shell the
+run would never start. So each run first asks the kernel, through a **subshell**
+(JEP 91, ipykernel >= 7: its own thread, the same namespace), whether a ``%codex``
+turn is in progress (``jupyter_codex.kernel.runner.turns_in_progress``); if one is,
+the cell runs in that subshell, concurrently with the ``%codex`` cell, and its
+outputs come back as usual. A run there cannot be interrupted (an interrupt stops
+the main shell: the ``%codex`` cell), so a timeout leaves it running, and its
+subshell, and says so.
+
 This module duck-types jupyter_server's ``SessionManager`` and
 ``MappingKernelManager`` (the composition root hands them in), so it does not
 import the server.
@@ -31,6 +41,14 @@ from ..errors import KernelRunError
 
 #: Seconds between liveness checks of the kernel while a run waits for output.
 POLL_INTERVAL = 0.25
+#: Seconds a kernel has to answer a control request (a subshell's creation).
+CONTROL_TIMEOUT = 5.0
+#: Evaluated in a subshell: how many ``%codex`` turns the kernel runs now (0 when the
+#: extension is not loaded there).
+TURNS_PROBE = (
+    "(lambda m: m.turns_in_progress() if m is not None else 0)"
+    "(__import__('sys').modules.get('jupyter_codex.kernel.runner'))"
+)
 
 
 class SessionManagerLike(Protocol):
@@ -56,6 +74,8 @@ class RunResult:
     execution_count: int | None = None
     status: str = "ok"  # ok | error | timeout | died
     seconds: float = 0.0
+    #: Ran in a subshell, beside a running ``%codex`` cell.
+    subshell: bool = False
 
 
 class NotebookKernels:
@@ -67,18 +87,25 @@ class NotebookKernels:
         self.sessions = sessions
         self.kernels = kernels
         self.log = log
+        #: Kernels (ids) that do not answer subshell requests (ipykernel < 7).
+        self._no_subshells: set[str] = set()
 
     async def kernel_for(self, path: str, kernel_name: str | None) -> Any:
         """The kernel manager of ``path``'s session, starting one if it has none."""
+        km, _ = await self._kernel_for(path, kernel_name)
+        return km
+
+    async def _kernel_for(self, path: str, kernel_name: str | None) -> tuple[Any, bool]:
+        """The kernel manager and whether it was started just now."""
         for model in await self.sessions.list_sessions():
             kernel = model.get("kernel") or {}
             if model.get("path") == path and kernel.get("id"):
-                return self.kernels.get_kernel(kernel["id"])
+                return self.kernels.get_kernel(kernel["id"]), False
         self.log.info("Starting a kernel (%s) for %s", kernel_name or "default", path)
         model = await self.sessions.create_session(
             path=path, name=os.path.basename(path), type="notebook", kernel_name=kernel_name
         )
-        return self.kernels.get_kernel(model["kernel"]["id"])
+        return self.kernels.get_kernel(model["kernel"]["id"]), True
 
     async def run(
         self,
@@ -91,16 +118,9 @@ class NotebookKernels:
     ) -> RunResult:
         """Execute ``code`` in the notebook's kernel and collect its outputs."""
         try:
-            km = await self.kernel_for(path, kernel_name)
+            km, fresh = await self._kernel_for(path, kernel_name)
         except Exception as e:
             raise KernelRunError(f"The notebook's kernel could not be started: {e}") from e
-        if getattr(km, "execution_state", None) == "busy":
-            # A run would queue behind the running cell (a %codex cell waits for this
-            # very call): say so now instead of timing out.
-            raise KernelRunError(
-                "The notebook's kernel is busy running another cell (for a %codex turn: "
-                "its own cell), so this cell cannot run now; tell the user to run it."
-            )
         # With the manager as parent, liveness is the process, not a heartbeat that a
         # busy machine may delay.
         client = AsyncKernelClient(parent=km)
@@ -113,13 +133,103 @@ class NotebookKernels:
 
         km.add_restart_callback(on_death, "restart")
         km.add_restart_callback(on_death, "dead")
+        subshell: str | None = None
+        finished = False  # the run ended in the kernel (its subshell is idle again)
         try:
-            return await self._run(km, client, code, timeout, died, on_output)
+            # A kernel started just now runs no %codex cell; one that ignored a
+            # subshell request before has no subshells (and would make us wait again).
+            kernel_id = str(getattr(km, "kernel_id", id(km)))
+            if not fresh and kernel_id not in self._no_subshells:
+                subshell = await self._codex_subshell(client, kernel_id)
+            if subshell is None and getattr(km, "execution_state", None) == "busy":
+                # A run would queue behind the running cell: say so now instead of
+                # timing out.
+                raise KernelRunError(
+                    "The notebook's kernel is busy running another cell, so this cell "
+                    "cannot run now; tell the user to run it (or to wait for the cell)."
+                )
+            result = await self._run(km, client, code, timeout, died, on_output, subshell)
+            finished = result.status in ("ok", "error")
+            return result
         finally:
             for event in ("restart", "dead"):
                 with contextlib.suppress(Exception):
                     km.remove_restart_callback(on_death, event)
+            if subshell is not None and finished:
+                # Only an idle subshell is deleted: ipykernel deletes a busy one by
+                # joining its thread in the thread that routes every shell message,
+                # which would block the whole kernel until the code ends. A timed-out
+                # run's subshell stays (an idle thread once its code ends).
+                await self._control(client, "delete_subshell_request", {"subshell_id": subshell})
             client.stop_channels()
+
+    # -- subshells ----------------------------------------------------------------------
+
+    async def _control(
+        self, client: AsyncKernelClient, kind: str, content: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Send a control request; its reply's content, or None (no reply in time: a
+        kernel without subshells ignores the request)."""
+        msg = client.session.msg(kind, content)
+        client.control_channel.send(msg)
+        deadline = time.monotonic() + CONTROL_TIMEOUT
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                reply = await client.get_control_msg(timeout=left)
+            except queue.Empty:
+                return None
+            if reply.get("parent_header", {}).get("msg_id") == msg["header"]["msg_id"]:
+                return dict(reply["content"])
+        return None
+
+    @staticmethod
+    def _execute_in(
+        client: AsyncKernelClient,
+        subshell: str,
+        code: str,
+        expressions: dict[str, str] | None = None,
+    ) -> str:
+        """Send an ``execute_request`` to a subshell (jupyter_client has no helper for
+        it: the subshell is a header field); ``expressions`` make it a silent probe."""
+        msg = client.session.msg(
+            "execute_request",
+            {
+                "code": code,
+                "silent": expressions is not None,
+                "store_history": expressions is None,
+                "user_expressions": expressions or {},
+                "allow_stdin": False,
+                "stop_on_error": expressions is None,
+            },
+        )
+        msg["header"]["subshell_id"] = subshell
+        client.shell_channel.send(msg)
+        return str(msg["header"]["msg_id"])
+
+    async def _codex_subshell(self, client: AsyncKernelClient, kernel_id: str) -> str | None:
+        """A subshell of the kernel when a ``%codex`` cell occupies its main shell, else
+        None (no such cell, or a kernel without subshells)."""
+        created = await self._control(client, "create_subshell_request", {})
+        if not created or created.get("status") != "ok" or not created.get("subshell_id"):
+            self._no_subshells.add(kernel_id)
+            return None
+        subshell = str(created["subshell_id"])
+        turns = 0
+        with contextlib.suppress(Exception):
+            msg_id = self._execute_in(client, subshell, "", {"turns": TURNS_PROBE})
+            deadline = time.monotonic() + CONTROL_TIMEOUT
+            while (left := deadline - time.monotonic()) > 0:
+                reply = await client.get_shell_msg(timeout=left)
+                if reply.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                value = reply["content"].get("user_expressions", {}).get("turns", {})
+                turns = int(value.get("data", {}).get("text/plain", "0"))
+                break
+        if turns > 0:
+            self.log.info("A %%codex cell occupies the kernel: the run goes to a subshell")
+            return subshell
+        await self._control(client, "delete_subshell_request", {"subshell_id": subshell})
+        return None
 
     async def _run(
         self,
@@ -129,14 +239,19 @@ class NotebookKernels:
         timeout: float,
         died: asyncio.Event,
         on_output: Callable[[dict[str, Any]], None] | None,
+        subshell: str | None = None,
     ) -> RunResult:
-        try:
-            await client.wait_for_ready(timeout=min(60.0, max(timeout, 10.0)))
-        except Exception as e:
-            raise KernelRunError(f"The notebook's kernel is not responding: {e}") from e
         started = time.monotonic()
-        result = RunResult()
-        msg_id = client.execute(code, store_history=True, allow_stdin=False)
+        result = RunResult(subshell=subshell is not None)
+        if subshell is None:
+            try:
+                await client.wait_for_ready(timeout=min(60.0, max(timeout, 10.0)))
+            except Exception as e:
+                raise KernelRunError(f"The notebook's kernel is not responding: {e}") from e
+            started = time.monotonic()
+            msg_id = client.execute(code, store_history=True, allow_stdin=False)
+        else:
+            msg_id = self._execute_in(client, subshell, code)
         deadline = started + timeout
         idle = False
         while not idle:
@@ -145,8 +260,9 @@ class NotebookKernels:
                 break
             if time.monotonic() > deadline:
                 result.status = "timeout"
-                with contextlib.suppress(Exception):
-                    await km.interrupt_kernel()
+                if subshell is None:  # in a subshell it runs on (see the module's doc)
+                    with contextlib.suppress(Exception):
+                        await km.interrupt_kernel()
                 break
             try:
                 msg = await client.get_iopub_msg(timeout=POLL_INTERVAL)

@@ -269,6 +269,14 @@ class NotebookTools(LoggingConfigurable):
             "timeout": f"interrupted after {timeout:g} seconds (timeout)",
             "died": "the kernel died during the run (it is being restarted; its state is lost)",
         }[run.status]
+        if run.subshell:  # beside the %codex cell that occupies the kernel
+            status += " in a subshell of the kernel, beside the running %codex cell"
+            if run.status == "timeout":
+                status = (
+                    f"still running after {timeout:g} seconds (timeout); it runs in a subshell "
+                    "beside the %codex cell and cannot be interrupted without stopping that "
+                    "cell: the user can restart the kernel"
+                )
         answer = cells.run_answer(str(cell_id), run.execution_count, run.outputs, status)
         self._save_images(session.id, answer)
         return result(answer, success=run.status in ("ok", "error"))

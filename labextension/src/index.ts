@@ -26,7 +26,8 @@ import { SessionsModel } from './model/sessions';
 import { openNotebookCell } from './notebook/goto';
 import { NotebookToolHost } from './notebook/host';
 import { inlineCompletionPlugin } from './notebook/completionPlugin';
-import { activeCell, inlineEdit } from './notebook/inline';
+import { activeCell, activeFileEditor, inlineEdit } from './notebook/inline';
+import { captureShortcut } from './notebook/shortcut';
 import { DEFAULT_SETTINGS, ICodexSettings, parseSettings } from './settings';
 import { CommandIDs } from './tokens';
 import {
@@ -319,11 +320,19 @@ function addNotebookCommand(
     return path.endsWith('.ipynb') ? path : null;
   };
   app.commands.addCommand(CommandIDs.inlineEdit, {
-    label: 'Edit Cell with Codex',
-    caption: 'Ask Codex to rewrite this cell (or the selection), then accept or reject',
-    isEnabled: () => activeCell(app.shell.currentWidget) !== null,
+    label: () =>
+      activeFileEditor(app.shell.currentWidget)
+        ? 'Edit Selection with Codex'
+        : 'Edit Cell with Codex',
+    caption:
+      'Ask Codex to rewrite this cell, or the selection (in a file: else the line), then accept or reject',
+    isEnabled: () =>
+      activeCell(app.shell.currentWidget) !== null ||
+      activeFileEditor(app.shell.currentWidget) !== null,
     execute: () => inlineEdit(deps.api, app.shell.currentWidget)
   });
+  // CodeMirror keeps Ctrl/Cmd+I from JupyterLab's keybindings in a file editor.
+  captureShortcut(app.commands, CommandIDs.inlineEdit, '.jp-FileEditor');
   app.commands.addCommand(CommandIDs.workOnNotebook, {
     label: 'Work on This Notebook with Codex',
     caption: 'Start a Codex session that reads, edits and runs this notebook live',

@@ -54,6 +54,8 @@ def call_item(part: CallPart, body: JSON, call_id: str) -> JSON:
     names = tool_names(body)
     if part.kind == "tool":
         name, args = part.payload
+        if callable(args):  # arguments that depend on what the model has read so far
+            args = args(body)
         arguments = args if isinstance(args, str) else json.dumps(args)
         item = {
             "type": "function_call",

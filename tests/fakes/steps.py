@@ -10,6 +10,7 @@ whichever shell tool the Codex build offers.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,10 +124,14 @@ def apply_patch(patch_text: str, call_id: str | None = None) -> Reply:
 
 
 def tool_call(
-    name: str, arguments: JSON | str, call_id: str | None = None, namespace: str | None = None
+    name: str,
+    arguments: JSON | str | Callable[[JSON], JSON | str],
+    call_id: str | None = None,
+    namespace: str | None = None,
 ) -> Reply:
     """A generic ``function_call`` (dynamic tools, ``update_plan``, ``request_user_input``…);
-    ``namespace`` for a namespaced tool (``tool_call("spawn_agent", …, namespace="collaboration")``)."""
+    ``arguments`` may be a function of the request's body (the model uses an earlier tool
+    result, e.g. the id of a cell it inserted); ``namespace`` for a namespaced tool (``tool_call("spawn_agent", …, namespace="collaboration")``)."""
     return Reply((CallPart("tool", (name, arguments), call_id=call_id, namespace=namespace),))
 
 

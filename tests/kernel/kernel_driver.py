@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
 Message = dict[str, Any]
@@ -79,10 +80,19 @@ class CellRun:
 class KernelDriver:
     """A started kernel plus a reader thread that sorts IOPub messages by parent."""
 
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.manager = KernelManager(kernel_name="python3")
-        self.manager.start_kernel(env=env, cwd=str(cwd))
-        self.client = self.manager.client()
+    def __init__(
+        self, env: dict[str, str], cwd: Path, *, connection_file: Path | None = None
+    ) -> None:
+        """Start a kernel, or attach to a running one (``connection_file``: a kernel that
+        the Jupyter server started for a notebook; it stays the server's to stop)."""
+        self.manager: KernelManager | None = None
+        if connection_file is None:
+            self.manager = KernelManager(kernel_name="python3")
+            self.manager.start_kernel(env=env, cwd=str(cwd))
+            self.client = self.manager.client()
+        else:
+            self.client = BlockingKernelClient(connection_file=str(connection_file))
+            self.client.load_connection_file()
         self.client.start_channels()
         self.client.wait_for_ready(timeout=60)
         self.runs: dict[str, CellRun] = {}
@@ -185,12 +195,14 @@ class KernelDriver:
         self.send_comm(comm_id, {"method": "custom", "content": {"event": "click"}})
 
     def interrupt(self) -> None:
+        assert self.manager is not None, "an attached kernel is interrupted by its owner"
         self.manager.interrupt_kernel()
 
     def shutdown(self) -> None:
         self._stop.set()
         self.client.stop_channels()
-        self.manager.shutdown_kernel(now=False)
+        if self.manager is not None:
+            self.manager.shutdown_kernel(now=False)
         self._reader.join(timeout=5)
 
 

@@ -264,3 +264,20 @@ async def test_refusing_stand_ins_answer_with_the_reason() -> None:
             False,
             [{"type": "inputText", "text": "RuntimeError: tools are off"}],
         )
+
+
+def test_the_turns_probe_reads_the_magics_counter_and_both_sides_send_the_same() -> None:
+    """The server and JupyterLab ask a kernel (through a subshell) how many %codex turns
+    it runs with one expression: 0 where the extension is not loaded."""
+    from pathlib import Path
+
+    from jupyter_codex.kernel.runner import turns_in_progress
+    from jupyter_codex.workspace.notebook_kernel import TURNS_PROBE
+
+    assert eval(TURNS_PROBE) == turns_in_progress() == 0
+    bare = subprocess.run(
+        [sys.executable, "-c", f"print({TURNS_PROBE})"], capture_output=True, text=True, check=True
+    )
+    assert bare.stdout.strip() == "0"
+    source = Path(__file__).parents[2] / "labextension/src/notebook/subshell.ts"
+    assert f'"{TURNS_PROBE}"' in source.read_text(encoding="utf-8")

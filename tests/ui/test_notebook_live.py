@@ -8,6 +8,7 @@ own kernel."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -224,3 +225,155 @@ def test_inline_edit_accept_and_reject(
     assert page.locator(".jp-Dialog").count() == 0
     titles = [s["title"] for s in rest.get("/codex/api/sessions").json()["sessions"]]
     assert f"Inline edit: {path}" in titles  # in the session history
+
+
+FILE_EDITOR = ".jp-Document:not(.lm-mod-hidden) .jp-FileEditor"
+
+FILE_SOURCE = """([path]) => {
+  const widget = [...window.jupyterapp.shell.widgets('main')]
+    .find(w => w.context && w.context.path === path);
+  return widget ? widget.context.model.sharedModel.getSource() : null;
+}"""
+
+SELECT = """([path, from, to]) => {
+  const widget = [...window.jupyterapp.shell.widgets('main')]
+    .find(w => w.context && w.context.path === path);
+  const editor = widget.content.editor;
+  editor.focus();
+  editor.setSelection({start: from, end: to});
+}"""
+
+
+def test_inline_edit_of_a_file_editor_selection_accept_and_reject(
+    page: Any, rest: httpx.Client, lab_root: Path, ui_fake: FakeUpstream
+) -> None:
+    """Ctrl/Cmd+I in a file editor: the selection (or, with none, the cursor's line) is
+    rewritten in place; Accept replaces only that range, as one undo step."""
+    path = "live/inline_file.py"
+    original = "values = [1, 2, 3]\ntotal = 0\nfor v in values:\n    total += v\nprint(total)\n"
+    (lab_root / path).parent.mkdir(parents=True, exist_ok=True)
+    (lab_root / path).write_text(original)
+    page.evaluate(
+        "async ([path]) => { await window.jupyterapp.commands.execute("
+        "'docmanager:open', {path, factory: 'Editor'}); }",
+        [path],
+    )
+    page.wait_for_selector(f"{FILE_EDITOR} .cm-content")
+    wait_until(lambda: page.evaluate(FILE_SOURCE, [path]) == original, what="the file")
+    ui_fake.script("FILE-REJECT", text("```python\nprint('total:', total)\n```"))
+    ui_fake.script("FILE-ACCEPT", text("```python\ntotal = sum(values)\n```"))
+
+    def edit(instruction: str, button: str) -> Any:
+        page.keyboard.press("Control+i")  # the shortcut of jupyter-codex:inline-edit
+        page.wait_for_selector(".jp-Dialog input")
+        page.fill(".jp-Dialog input", instruction)
+        page.keyboard.press("Enter")
+        box = page.locator(f"{FILE_EDITOR} > .jp-codex-InlineEdit[data-state=proposed]")
+        box.wait_for(timeout=60_000)
+        assert box.locator(".jp-codex-DiffRemoved").count() >= 1  # a diff, in place
+        screenshot(page, f"inline-file-edit-{button.lower()}", FILE_EDITOR)
+        shown = box.inner_text()
+        box.get_by_role("button", name=button).click()
+        page.wait_for_selector(f"{FILE_EDITOR} > .jp-codex-InlineEdit", state="detached")
+        return shown
+
+    # No selection: the cursor's line (print(total)) is what Codex rewrites; rejected.
+    page.evaluate(SELECT, [path, {"line": 4, "column": 3}, {"line": 4, "column": 3}])
+    shown = edit("FILE-REJECT label the total", "Reject")
+    assert "- print(total)" in shown and "+ print('total:', total)" in shown, shown
+    assert "total += v" not in shown  # only the line, not the file
+    assert page.evaluate(FILE_SOURCE, [path]) == original
+    asked = ui_fake.responses_requests(containing="FILE-REJECT")[-1].body
+    assert "Rewrite only the selected part" in json.dumps(asked)
+
+    # A selection of three lines: only they are replaced, as one undo step.
+    page.evaluate(SELECT, [path, {"line": 1, "column": 0}, {"line": 3, "column": 14}])
+    edit("FILE-ACCEPT use sum", "Accept")
+    expected = "values = [1, 2, 3]\ntotal = sum(values)\nprint(total)\n"
+    wait_until(lambda: page.evaluate(FILE_SOURCE, [path]) == expected, what="the accepted edit")
+    assert page.locator(".jp-Dialog").count() == 0
+    page.locator(f"{FILE_EDITOR} .cm-content").click()
+    page.keyboard.press("Control+z")
+    wait_until(lambda: page.evaluate(FILE_SOURCE, [path]) == original, what="one undo step")
+    titles = [s["title"] for s in rest.get("/codex/api/sessions").json()["sessions"]]
+    assert f"Inline edit: {path}" in titles  # in the session history
+
+
+OUTPUTS = """([path]) => {
+  const panel = [...window.jupyterapp.shell.widgets('main')]
+    .find(w => w.context && w.context.path === path);
+  return JSON.stringify(panel.context.model.sharedModel.cells.map(c => c.getOutputs()));
+}"""
+
+
+def _inserted_id(body: Any) -> str:
+    """The id of the cell the model inserted last (from the tool's answer)."""
+    outputs = [
+        i.get("output")
+        for i in body.get("input", [])
+        if isinstance(i, dict) and i.get("type") == "function_call_output"
+    ]
+    found = re.findall(r"Inserted cell (\S+) at index", json.dumps(outputs))
+    assert found, outputs
+    return str(found[-1])
+
+
+def test_codex_cell_runs_a_cell_of_its_open_notebook(
+    page: Any, rest: httpx.Client, lab_root: Path, ui_fake: FakeUpstream
+) -> None:
+    """A ``%codex`` cell in a notebook open in Lab: the browser serves the tools, and the
+    cell Codex inserts runs in the notebook's kernel beside the busy ``%codex`` cell
+    (a subshell), with its outputs in that cell and in the model's next request."""
+    path = "live/codex_own.ipynb"
+    marker = "UI-OWN-1 use base"
+    write_notebook(
+        lab_root / path,
+        ("k1", "base = 20"),
+        ("k2", "%load_ext jupyter_codex"),
+        ("k3", f"%codex {marker}"),
+    )
+    ui_fake.script(
+        marker,
+        tool_call("notebook_insert_cell", {"source": "print('answer is', base + 22)"}),
+        tool_call("notebook_run_cell", lambda body: {"cell_id": _inserted_id(body)}),
+        tool_call("notebook_insert_cell", {"source": "base / undefined_name_q"}),
+        tool_call("notebook_run_cell", lambda body: {"cell_id": _inserted_id(body)}),
+        text("Both ran."),
+    )
+    open_notebook(page, path, 3)
+    # Not awaited: the command resolves when the %codex cell is done, after the approval.
+    page.evaluate("() => { void window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+
+    def pending() -> list[Any]:
+        approvals = rest.get("/codex/api/approvals").json()["approvals"]
+        return [a for a in approvals if a["kind"] == "notebook_run"]
+
+    approval = wait_until(pending, what="the run's approval")[0]
+    rest.post(
+        f"/codex/api/approvals/{approval['id']}", json={"decision": "acceptForSession"}
+    ).raise_for_status()
+    wait_until(
+        lambda: "Both ran." in page.evaluate(OUTPUTS, [path]), 90, what="the end of the turn"
+    )
+    cells = sources(page, path)
+    assert cells is not None and cells[3:] == [
+        "print('answer is', base + 22)",
+        "base / undefined_name_q",
+    ]
+    outputs = json.loads(page.evaluate(OUTPUTS, [path]))
+    assert "answer is 42" in json.dumps(outputs[3]), outputs[3]  # in the inserted cell
+    assert outputs[4] and outputs[4][0]["ename"] == "NameError", outputs[4]
+    on_disk = nbformat.read(lab_root / path, as_version=4)
+    assert len(on_disk.cells) == 3  # live edits only: nothing written behind Lab's back
+    requests = ui_fake.responses_requests(containing=marker)
+    first = json.dumps(requests[2].function_call_outputs)
+    assert "answer is 42" in first and "subshell" in first, first
+    second = json.dumps(requests[4].function_call_outputs)
+    assert "NameError" in second and "undefined_name_q" in second, second
+    sid = next(
+        x["id"] for x in rest.get("/codex/api/sessions").json()["sessions"] if x["notebook"] == path
+    )
+    events = rest.get(f"/codex/api/sessions/{sid}/events").json()["events"]
+    progress = [e["data"]["output"] for e in events if e["type"] == "notebook.run_output"]
+    assert any("answer is 42" in json.dumps(o) for o in progress), progress  # streamed
+    assert any(o.get("ename") == "NameError" for o in progress), progress

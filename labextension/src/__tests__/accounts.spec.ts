@@ -27,18 +27,30 @@ const ACCOUNTS = [
   }
 ];
 
-function makeApi() {
+function makeApi(
+  options: { cliTarget?: string | null; ownLogin?: boolean } = {}
+) {
   const calls: string[] = [];
+  const cli = options.cliTarget === undefined ? 'a1' : options.cliTarget;
   const fetch = async (input: RequestInfo | URL) => {
     const url = new URL(
       typeof input === 'string' ? input : (input as Request).url
     );
     calls.push(url.pathname);
     const answer = url.pathname.endsWith('/accounts')
-      ? { accounts: ACCOUNTS }
+      ? {
+          accounts: ACCOUNTS.map(a => ({
+            ...a,
+            active_targets: a.id === cli ? ['cli'] : []
+          }))
+        }
       : url.pathname.endsWith('/targets')
-        ? { targets: [{ name: 'cli', account_id: 'a1' }] }
-        : null;
+        ? { targets: [{ name: 'cli', account_id: cli }] }
+        : url.pathname.endsWith('/status')
+          ? {
+              targets: { cli: { auth: { ready: options.ownLogin === true } } }
+            }
+          : null;
     return answer
       ? new Response(JSON.stringify(answer), { status: 200 })
       : new Response('{"error":{"code":"not_found","message":"no"}}', {
@@ -73,9 +85,9 @@ afterEach(() => {
   model = null;
 });
 
-async function setUp() {
+async function setUp(options: Parameters<typeof makeApi>[0] = {}) {
   const sink = new RecordingSink();
-  const { api, calls } = makeApi();
+  const { api, calls } = makeApi(options);
   model = new AccountsModel({
     api,
     notifications: sink,
@@ -201,5 +213,16 @@ describe('AccountsModel: one self-closing notice per burst of events', () => {
     expect(model.loaded).toBe(true);
     expect(model.hasActive('cli')).toBe(true);
     expect(model.hasActive('api')).toBe(false);
+    expect(model.cliLogin).toBe('account');
+  });
+
+  it("tells codex's own login from no login at all", async () => {
+    const own = (await setUp({ cliTarget: null, ownLogin: true })).model;
+    expect(own.cliLogin).toBe('own');
+    expect(own.canRun).toBe(true);
+    own.dispose();
+    const none = (await setUp({ cliTarget: null, ownLogin: false })).model;
+    expect(none.cliLogin).toBe('none');
+    expect(none.canRun).toBe(false);
   });
 });

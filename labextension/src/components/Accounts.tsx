@@ -570,16 +570,19 @@ export function AccountStatus(props: {
   const account = props.model.activeAccount('cli');
   const left = account ? leastRemaining(account.usage) : null;
   const usage = account?.usage;
+  const own = !account && props.model.cliLogin === 'own';
   const title = account
     ? `Codex cli account: ${account.label}${account.email ? ` (${account.email})` : ''}\n5-hour: ${remaining(usage?.primary_used_percent) ?? '?'}% left · weekly: ${remaining(usage?.secondary_used_percent) ?? '?'}% left`
-    : 'No Codex account for the cli target';
+    : own
+      ? 'No managed account is active for the cli target: codex uses its own login (its CODEX_HOME). Add an account to let the router switch before limits.'
+      : 'No Codex account for the cli target';
   return (
     <button
       className="jp-codex-StatusItem"
       title={title}
       onClick={props.onClick}
     >
-      Codex: {account ? account.label : 'no account'}
+      Codex: {account ? account.label : own ? 'own login' : 'no account'}
       {left !== null && (
         <span className="jp-codex-StatusLeft"> · {left}% left</span>
       )}

@@ -102,6 +102,17 @@ export class AccountsModel implements IDisposable {
     return this.hasActive('cli') || this._cliSignedIn;
   }
 
+  /**
+   * How the cli target's codex signs in: a managed `account`, its `own` login
+   * (a `codex login` or `OPENAI_API_KEY` in its CODEX_HOME), or `none`.
+   */
+  get cliLogin(): 'account' | 'own' | 'none' {
+    if (this.hasActive('cli')) {
+      return 'account';
+    }
+    return this._cliSignedIn ? 'own' : 'none';
+  }
+
   /** The label of an account, also of one removed since (never the id). */
   labelOf(id: string | null | undefined): string | null {
     return id ? (this._labels.get(id) ?? null) : null;

@@ -32,6 +32,7 @@ import {
   TOOL_NAMES
 } from './cells';
 import { reportedOutput } from './progress';
+import { codexSubshell, releaseSubshell } from './subshell';
 
 /** The parts of a NotebookPanel this host uses. */
 interface INotebookPanelLike extends Widget {
@@ -216,8 +217,13 @@ export class NotebookToolHost implements IDisposable {
     }
     if (msg.type === 'tool_call') {
       void this._answer(msg as unknown as IToolCall);
-    } else if (msg.type === 'session.created') {
-      const session = (msg.data ?? {}) as { id?: string; notebook?: string | null };
+    } else if (
+      msg.type === 'event' &&
+      (msg.event as { type?: string } | undefined)?.type === 'session.created'
+    ) {
+      // Events come wrapped: {"type": "event", "event": {type, data, …}} (websocket.md).
+      const event = msg.event as { data?: { id?: string; notebook?: string | null } };
+      const session = event.data ?? {};
       if (session.id && session.notebook) {
         this._sessions.set(session.id, session.notebook);
         this._scan();
@@ -336,10 +342,30 @@ export class NotebookToolHost implements IDisposable {
         'The notebook has no kernel; ask the user to select one.'
       );
     }
-    if (kernel.status === 'busy') {
-      // It would queue behind the running cell (a %codex cell waits for this call).
+    // A %codex cell of this notebook occupies the kernel: run beside it (subshell.ts).
+    const subshell = await codexSubshell(kernel);
+    const run = { finished: false };
+    try {
+      return await this._execute(nb, cell, kernel, subshell, cellId, timeout, report, run);
+    } finally {
+      releaseSubshell(subshell, run.finished);
+    }
+  }
+
+  private async _execute(
+    nb: ISharedNotebookLike,
+    cell: ISharedNotebookLike['cells'][number],
+    kernel: IKernelLike,
+    subshell: IKernelLike | null,
+    cellId: string,
+    timeout: number,
+    report: (output: Output) => void,
+    run: { finished: boolean }
+  ) {
+    if (!subshell && kernel.status === 'busy') {
+      // It would queue behind the running cell.
       throw new NotebookToolError(
-        "The notebook's kernel is busy running another cell (for a %codex turn: its own cell), so this cell cannot run now; tell the user to run it."
+        "The notebook's kernel is busy running another cell, so this cell cannot run now; tell the user to run it (or to wait for the cell)."
       );
     }
     const outputs: Output[] = [];
@@ -348,7 +374,7 @@ export class NotebookToolHost implements IDisposable {
       cell.setOutputs?.([]);
       cell.execution_count = null;
     }, false);
-    const future = kernel.requestExecute({
+    const future = (subshell ?? kernel).requestExecute({
       code: cell.getSource(),
       store_history: true,
       allow_stdin: false,
@@ -396,11 +422,15 @@ export class NotebookToolHost implements IDisposable {
       );
     });
     const how = await ended;
+    run.finished = how === 'ok' || how === 'error';
     window.clearTimeout(timer);
     if (watch) {
       kernel.statusChanged.disconnect(watch);
     }
-    if (how === 'timeout') {
+    if (how === 'timeout' && subshell) {
+      // An interrupt would stop the %codex cell, not this run.
+      status = `still running after ${timeout} seconds (timeout); it runs in a subshell beside the %codex cell and cannot be interrupted without stopping that cell: the user can restart the kernel`;
+    } else if (how === 'timeout') {
       await kernel.interrupt();
       status = `interrupted after ${timeout} seconds (timeout)`;
     } else if (how === 'died') {
@@ -409,6 +439,9 @@ export class NotebookToolHost implements IDisposable {
       );
     } else if (how === 'error' || failed) {
       status = 'completed with an error';
+    }
+    if (subshell && how !== 'timeout') {
+      status += ' in a subshell of the kernel, beside the running %codex cell';
     }
     nb.transact(() => {
       cell.execution_count = count;
