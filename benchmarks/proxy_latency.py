@@ -150,26 +150,11 @@ _prof.enable()
 atexit.register(lambda: (_prof.disable(), _prof.dump_stats({path!r})))
 """
 
-#: ``--patch-nodelay``: what the proposed fix does, applied from the outside.
-_PATCH_NODELAY = """
-from jupyter_codex.handlers import proxy as _proxy
-_orig_send = _proxy.CompletionHandler._send
-async def _send(self, data):
-    if not self._sse:
-        stream = getattr(self.request.connection, "stream", None)
-        if stream is not None:
-            stream.set_nodelay(True)
-    await _orig_send(self, data)
-_proxy.CompletionHandler._send = _send
-"""
-
 
 def server_config_py(args: argparse.Namespace) -> str:
     parts = []
     if args.profile:
         parts.append(_PROFILE.format(path=str(Path(args.profile).resolve())))
-    if args.patch_nodelay:
-        parts.append(_PATCH_NODELAY)
     return "\n".join(parts)
 
 
@@ -639,11 +624,6 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3, help="throughput runs per route")
     parser.add_argument(
         "--fake-nagle", action="store_true", help="keep Nagle on in the fake's streams"
-    )
-    parser.add_argument(
-        "--patch-nodelay",
-        action="store_true",
-        help="experiment: the server's proxy streams use TCP_NODELAY (patched at start)",
     )
     parser.add_argument(
         "--profile", metavar="FILE", help="cProfile the server's main thread into FILE"

@@ -232,6 +232,29 @@ async def first_completed(*waits: Awaitable[Any]) -> None:
         await asyncio.gather(*own, return_exceptions=True)
 
 
+async def all_or_none(*works: Coroutine[Any, Any, T]) -> list[T]:
+    """Run ``works`` at once and return their results in order.
+
+    Unlike ``asyncio.gather``, nothing outlives the call: the first failure cancels the
+    others, waits for them to end and is then raised; cancelling the caller cancels
+    (and awaits) them all. For the ``n`` upstream runs of one request.
+    """
+    tasks = [asyncio.ensure_future(w) for w in works]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        pending = [t for t in tasks if not t.done()]
+        for t in pending:
+            t.cancel()
+        if pending:
+            await asyncio.wait(pending)
+    errors = [t.exception() for t in tasks if not t.cancelled()]  # all seen
+    first = next((e for e in errors if e is not None), None)
+    if first is not None:
+        raise first
+    return [t.result() for t in tasks]
+
+
 @asynccontextmanager
 async def scoped(work: Awaitable[T]) -> AsyncIterator[asyncio.Future[T]]:
     """Run ``work`` for the length of an ``async with`` block and yield its future.
@@ -258,6 +281,7 @@ async def scoped(work: Awaitable[T]) -> AsyncIterator[asyncio.Future[T]]:
 __all__ = [
     "OwnedTask",
     "TaskOwner",
+    "all_or_none",
     "first_completed",
     "run_to_completion",
     "scoped",

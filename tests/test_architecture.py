@@ -288,7 +288,6 @@ def test_supervisor_state_changes_go_through_the_transition_table() -> None:
                     ), f"{path.name}:{node.lineno} sets {target.attr} outside state.py"
 
 
-#: Exception classes outside the tree, with why. Shrink it, never grow it.
 def _exception_classes() -> dict[str, tuple[str, list[str]]]:
     """``"file:Class" -> (file, base names)`` for every class in the package."""
     out: dict[str, tuple[str, list[str]]] = {}

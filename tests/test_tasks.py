@@ -7,7 +7,13 @@ import logging
 
 import pytest
 
-from jupyter_codex.tasks import TaskOwner, first_completed, run_to_completion, scoped
+from jupyter_codex.tasks import (
+    TaskOwner,
+    all_or_none,
+    first_completed,
+    run_to_completion,
+    scoped,
+)
 
 
 async def test_aclose_cancels_and_awaits_every_task() -> None:
@@ -155,3 +161,42 @@ async def test_a_scoped_task_is_cancelled_and_awaited_when_its_block_ends() -> N
         assert fut is shared
     assert not shared.done()  # a caller's future is watched, never cancelled
     shared.cancel()
+
+
+async def test_all_or_none_leaves_no_run_behind() -> None:
+    cleaned: list[int] = []
+
+    async def run(i: int, fail_after: float | None = None) -> int:
+        try:
+            if fail_after is not None:
+                await asyncio.sleep(fail_after)
+                raise ValueError(f"run {i} failed")
+            await asyncio.sleep(0.01 * i)
+            return i
+        finally:
+            await asyncio.sleep(0)  # a clean-up that itself awaits
+            cleaned.append(i)
+
+    assert await all_or_none(run(2), run(0), run(1)) == [2, 0, 1]  # results in order
+
+    cleaned.clear()
+    slow = [run(5, fail_after=None)]  # 50 ms, still running when run 9 fails
+
+    async def forever() -> int:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            cleaned.append(-1)
+        return -1
+
+    with pytest.raises(ValueError, match="run 9 failed"):
+        await all_or_none(*slow, forever(), run(9, fail_after=0.005))
+    assert sorted(cleaned) == [-1, 5, 9]  # the others were cancelled *and* awaited
+
+    cleaned.clear()
+    outer = asyncio.ensure_future(all_or_none(forever(), forever()))
+    await asyncio.sleep(0.01)
+    outer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await outer
+    assert cleaned == [-1, -1]

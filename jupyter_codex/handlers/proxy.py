@@ -8,17 +8,17 @@ the exchange, answer in JSON or SSE; chat ``n > 1`` as parallel runs).
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from ..proxy.anthropic import count_tokens_estimate
-from ..proxy.dialects import Adapter, AnthropicAdapter, adapter_for
+from ..proxy.dialects import Adapter, AnthropicAdapter, ChatChoicesAdapter, adapter_for
 from ..proxy.models_catalog import openai_model_list
 from ..proxy.service import AnyExchange, Dialect, Prepared, ProxyError
 from ..proxy.sse_writer import ClientGone
 from ..proxy.upstream import UpstreamHTTPError
+from ..tasks import all_or_none
 from .proxy_base import ProxyHandler, allow_unauthenticated
 
 T = TypeVar("T")
@@ -128,6 +128,9 @@ class CompletionHandler(ProxyHandler):
         self.sse.keepalive_seconds = self.proxy.keepalive_seconds
         adapter = adapter_for(prepared)
         self._adapter = adapter
+        if prepared.dialect == "chat" and prepared.info.n > 1 and prepared.stream:
+            await self._stream_choices(prepared, ChatChoicesAdapter(prepared, prepared.info.n))
+            return
         if prepared.dialect == "chat" and prepared.info.n > 1:
             await self._choices(prepared, adapter)
             return
@@ -164,7 +167,7 @@ class CompletionHandler(ProxyHandler):
                 await exchange.aclose()
 
         async def runs() -> list[tuple[int, dict[str, Any], AnyExchange]]:
-            return await asyncio.gather(*(one() for _ in range(prepared.info.n)))
+            return await all_or_none(*(one() for _ in range(prepared.info.n)))
 
         try:
             results = await self._wait(runs(), adapter)
@@ -190,6 +193,44 @@ class CompletionHandler(ProxyHandler):
         self.log_fields["input_tokens"] = usage.get("prompt_tokens")
         self.log_fields["output_tokens"] = usage.get("completion_tokens")
         self.send_json(merged)
+
+    async def _stream_choices(self, prepared: Prepared, adapter: ChatChoicesAdapter) -> None:
+        """Streamed chat ``n > 1``: the ``n`` runs start at once (any failure before the
+        first byte is the request's error, as for one run), then stream side by side, each
+        as its own choice index."""
+        self._adapter = adapter
+        exchanges = [self.proxy.exchange(prepared) for _ in range(prepared.info.n)]
+
+        async def start() -> None:
+            await all_or_none(*(exchange.start() for exchange in exchanges))
+
+        async def pump(index: int, exchange: AnyExchange) -> None:
+            try:
+                async for event in exchange.events():
+                    frames = adapter.feed_choice(index, event)
+                    if frames:
+                        await self.sse.write_frames(frames)
+            except UpstreamHTTPError as e:  # that run broke after it started
+                self.log.warning("Upstream stream of account %s broke: %s", exchange.account_id, e)
+                self.error_code = "upstream_stream_truncated"
+
+        async def pump_all() -> None:
+            await all_or_none(*(pump(i, e) for i, e in enumerate(exchanges)))
+
+        try:
+            await self._wait(start(), adapter)
+            self.log_fields["account_id"] = exchanges[0].account_id
+            await self.sse.send(b"")
+            await self._wait(pump_all(), adapter)
+            self.log_fields["input_tokens"] = adapter.usage.get("prompt_tokens")
+            self.log_fields["output_tokens"] = adapter.usage.get("completion_tokens")
+            self._finish_stream(adapter.finish())
+        except ClientGone:
+            self.error_code = "client_closed"
+            self.log.info("Proxy client went away; upstream requests cancelled")
+        finally:
+            for exchange in exchanges:
+                await exchange.aclose()
 
     def _note_usage(self, exchange: AnyExchange) -> None:
         """Token counts for the request log (written by ``on_finish``)."""

@@ -96,6 +96,64 @@ class ChatAdapter(Adapter):
         return 200, self.translator.completion()
 
 
+def _sum_usage(total: dict[str, Any], part: dict[str, Any]) -> None:
+    """Add one chat ``usage`` object into ``total`` (nested counts included)."""
+    for key, value in part.items():
+        if isinstance(value, dict):
+            _sum_usage(total.setdefault(key, {}), value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            total[key] = total.get(key, 0) + value
+
+
+class ChatChoicesAdapter(ChatAdapter):
+    """A streamed chat request with ``n > 1``: ``n`` upstream runs stream side by side as
+    choices ``0..n-1`` of one ``chat.completion.chunk`` stream (one id, as OpenAI's), and
+    with ``include_usage`` one final usage chunk sums every run (each is billed)."""
+
+    def __init__(self, prepared: Prepared, n: int) -> None:
+        completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        self.translators = [
+            openai_chat.ChatStreamTranslator(
+                prepared.info, completion_id=completion_id, created=created
+            )
+            for _ in range(n)
+        ]
+        self.translator = self.translators[0]
+        self.usage: dict[str, Any] = {}
+
+    def _frames(self, index: int, chunks: list[dict[str, Any]]) -> bytes:
+        out = []
+        for chunk in chunks:
+            if "choices" in chunk and not chunk["choices"]:  # a run's own usage chunk
+                _sum_usage(self.usage, chunk.get("usage") or {})
+                continue
+            for choice in chunk.get("choices") or []:
+                choice["index"] = index
+            out.append(_data(chunk))
+        return b"".join(out)
+
+    def feed_choice(self, index: int, event: dict[str, Any]) -> bytes:
+        """One upstream event of run ``index``, as chunks of choice ``index``."""
+        return self._frames(index, self.translators[index].feed(event))
+
+    def feed(self, event: dict[str, Any]) -> bytes:
+        return self.feed_choice(0, event)
+
+    def finish(self) -> bytes:
+        out = b"".join(self._frames(i, t.finish()) for i, t in enumerate(self.translators))
+        if self.translator.info.include_usage and self.usage:
+            last = {
+                "id": self.translator.completion_id,
+                "object": "chat.completion.chunk",
+                "created": self.translator.created,
+                "model": self.translator.info.model,
+                "choices": [],
+                "usage": self.usage,
+            }
+            out += _data(last)
+        return out + _DONE
+
+
 class AnthropicAdapter(Adapter):
     keepalive = _event("ping", {"type": "ping"})
 
@@ -168,4 +226,4 @@ def adapter_for(prepared: Prepared) -> Adapter:
     return ADAPTERS[prepared.dialect](prepared)
 
 
-__all__ = ["ADAPTERS", "Adapter", "adapter_for"]
+__all__ = ["ADAPTERS", "Adapter", "ChatChoicesAdapter", "adapter_for"]

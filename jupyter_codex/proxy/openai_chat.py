@@ -242,11 +242,6 @@ def chat_to_responses(body: dict[str, Any]) -> tuple[dict[str, Any], RequestInfo
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_N:
         raise InvalidRequestError(f"'n' must be an integer from 1 to {MAX_N}.")
     stream = bool(body.get("stream"))
-    if n > 1 and stream:
-        raise InvalidRequestError(
-            "n > 1 is served without streaming only (the completions run upstream one by "
-            "one, then merge); send stream: false, or one streamed request per completion."
-        )
     options = body.get("stream_options")
     include_usage = stream and isinstance(options, dict) and bool(options.get("include_usage"))
     effort = _effort(body)

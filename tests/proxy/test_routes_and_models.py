@@ -16,7 +16,7 @@ import anthropic
 import httpx
 import openai
 import pytest
-from fakes import FakeUpstream, text, tool_call
+from fakes import FakeUpstream, http_error, text, tool_call
 from helpers import Api
 from proxy_helpers import (
     MODEL,
@@ -160,6 +160,48 @@ async def test_n_choices_run_upstream_n_times_and_merge(
     assert reply.usage is not None and reply.usage.completion_tokens == 7
     assert reply.usage.prompt_tokens == 20
     assert len(fake_upstream.responses_requests()) == 2
+
+
+async def test_n_choices_stream_side_by_side_with_one_usage_chunk(
+    api: Api, fake_upstream: FakeUpstream, server: Server
+) -> None:
+    await setup_accounts(api, fake_upstream, 1)
+    fake_upstream.script(
+        "stream twice", text("one answer").with_usage(10, 3), text("another").with_usage(10, 4)
+    )
+    stream = await openai_client(*server).chat.completions.create(
+        model=MODEL,
+        n=2,
+        stream=True,
+        stream_options={"include_usage": True},
+        messages=[{"role": "user", "content": "stream twice"}],
+    )
+    texts: dict[int, str] = {}
+    finish: dict[int, str | None] = {}
+    ids, usages = set(), []
+    async for chunk in stream:
+        ids.add(chunk.id)
+        if chunk.usage is not None:
+            usages.append(chunk.usage)
+        for choice in chunk.choices:
+            texts[choice.index] = texts.get(choice.index, "") + (choice.delta.content or "")
+            if choice.finish_reason:
+                finish[choice.index] = choice.finish_reason
+    assert sorted(texts) == [0, 1]
+    assert sorted(texts.values()) == ["another", "one answer"]
+    assert finish == {0: "stop", 1: "stop"}
+    assert len(ids) == 1  # one completion, two choices
+    assert len(usages) == 1  # both runs summed into the one usage chunk
+    assert usages[0].completion_tokens == 7 and usages[0].prompt_tokens == 20
+    assert len(fake_upstream.responses_requests()) == 2
+    # One run refused before any byte: the request fails as a single run would.
+    refusal = {"error": {"message": "bad input", "type": "invalid_request_error"}}
+    fake_upstream.script("one fails", text("fine"), http_error(400, refusal))
+    with pytest.raises(openai.BadRequestError) as refused:
+        await openai_client(*server).chat.completions.create(
+            model=MODEL, n=2, stream=True, messages=[{"role": "user", "content": "one fails"}]
+        )
+    assert "bad input" in str(refused.value)
 
 
 async def test_legacy_functions_round_trip(

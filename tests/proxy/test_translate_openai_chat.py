@@ -107,7 +107,6 @@ def _body(**overrides: Any) -> dict[str, Any]:
         (_body(messages=[{"role": "user", "content": [{"type": "video"}]}]), "'video'"),
         (_body(messages=[{"role": "user", "content": [{"type": "image_url"}]}]), "image_url.url"),
         (_body(n=9), "'n' must be an integer from 1 to 8"),
-        (_body(n=2, stream=True), "n > 1 is served without streaming"),
         (_body(messages=[{"role": "function", "name": "f", "content": "x"}]), "role function"),
         (_body(function_call="always"), "'function_call' must be 'auto'"),
         (_body(tools={"type": "function"}), "'tools' must be a list"),
