@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
+import nbformat
 import pytest
 from fakes import FakeUpstream
 from helpers import extension_config, sign_in_cli_target
@@ -174,3 +176,44 @@ def dismiss_toasts(page: Any) -> list[str]:
             closes.first.click(timeout=2000)
         page.wait_for_timeout(200)
     return texts
+
+
+# -- shared by the UI modules --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rest(lab: JupyterServerProcess) -> Iterator[httpx.Client]:
+    with lab.client() as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def page(browser: Any, lab: JupyterServerProcess) -> Iterator[Any]:
+    page = open_lab(browser, lab)
+    yield page
+    page.context.close()
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+
+
+def write_notebook(path: Path, *cells: tuple[str, str]) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    for cell_id, source in cells:
+        cell = nbformat.v4.new_code_cell(source=source)
+        cell["id"] = cell_id
+        nb.cells.append(cell)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)

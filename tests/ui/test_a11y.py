@@ -67,12 +67,6 @@ def set_theme(page: Any, theme: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def rest(lab: JupyterServerProcess) -> Iterator[httpx.Client]:
-    with lab.client() as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
 def page(
     browser: Any, lab: JupyterServerProcess, rest: httpx.Client, ui_fake: FakeUpstream
 ) -> Iterator[Any]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import dismiss_toasts, open_lab, screenshot, start_lab
+from conftest import dismiss_toasts, screenshot, start_lab
 from fakes import FakeUpstream, chatgpt_auth_json, text
 from server_process import JupyterServerProcess
 from test_a11y import serious_violations, set_theme
@@ -54,19 +54,6 @@ def lab(
     server = start_lab(ui_fake, lab_root, tmp_path_factory.mktemp("lab-home"), signed_in=False)
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def rest(lab: JupyterServerProcess) -> Iterator[httpx.Client]:
-    with lab.client() as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def page(browser: Any, lab: JupyterServerProcess) -> Iterator[Any]:
-    page = open_lab(browser, lab)
-    yield page
-    page.context.close()
 
 
 def open_panel(page: Any) -> None:

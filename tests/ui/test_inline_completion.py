@@ -9,25 +9,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest import open_lab, screenshot
+from conftest import open_lab, screenshot, wait_until, write_notebook
 from fakes import FakeUpstream, chatgpt_auth_json, hang, text
 from playwright import sync_api as playwright_api
 from server_process import JupyterServerProcess
-from test_notebook_live import CURRENT, open_notebook, wait_until, write_notebook
+from test_notebook_live import CURRENT, open_notebook
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def rest(lab: JupyterServerProcess) -> Iterator[httpx.Client]:
-    with lab.client() as client:
-        yield client
 
 
 def test_inline_completion_shows_ghost_text_and_typing_cancels_it(

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest import open_lab
+from conftest import open_lab, wait_until
 from fakes import FakeUpstream, hang, text, tool_call
 from helpers import extension_config, sign_in_cli_target
 from server_process import JupyterServerProcess, lab_settings
@@ -57,12 +56,6 @@ def lab(
 
 
 @pytest.fixture(scope="module")
-def rest(lab: JupyterServerProcess) -> Iterator[httpx.Client]:
-    with lab.client() as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
 def page(browser: Any, lab: JupyterServerProcess) -> Iterator[Any]:
     page = open_lab(browser, lab)
     page.locator(".jp-LabShell").click(position={"x": 700, "y": 400})
@@ -70,16 +63,6 @@ def page(browser: Any, lab: JupyterServerProcess) -> Iterator[Any]:
     page.wait_for_selector(f"{PANEL}:visible")
     yield page
     page.context.close()
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
 
 
 def turns_done(rest: httpx.Client, sid: str) -> int:

@@ -3,41 +3,14 @@ real codex binary and the fake upstream."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
-import pytest
-from conftest import open_lab, screenshot
+from conftest import screenshot, wait_until
 from fakes import FakeUpstream, hang, text
-from server_process import JupyterServerProcess
 
 PANEL = "#jupyter-codex-panel"
 TIMELINE = f"{PANEL} .jp-codex-Timeline"
-
-
-@pytest.fixture(scope="module")
-def rest(lab: JupyterServerProcess) -> Iterator[httpx.Client]:
-    with lab.client() as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def page(browser: Any, lab: JupyterServerProcess) -> Iterator[Any]:
-    page = open_lab(browser, lab)
-    yield page
-    page.context.close()
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def test_queue_follow_ups_while_codex_works_cancel_one_and_see_jobs(

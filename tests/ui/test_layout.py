@@ -30,12 +30,6 @@ CONTROLS = {
 
 
 @pytest.fixture(scope="module")
-def rest(lab: JupyterServerProcess) -> Iterator[httpx.Client]:
-    with lab.client() as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
 def page(browser: Any, lab: JupyterServerProcess) -> Iterator[Any]:
     page = open_lab(browser, lab)
     page.set_viewport_size({"width": 820, "height": 650})

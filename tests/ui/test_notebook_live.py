@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import nbformat
 import pytest
-from conftest import open_lab, screenshot
+from conftest import screenshot, wait_until, write_notebook
 from fakes import FakeUpstream, text, tool_call
-from server_process import JupyterServerProcess
 
 pytestmark = pytest.mark.browser
 
@@ -32,44 +29,6 @@ SOURCES = """([path]) => {
     .find(w => w.context && w.context.path === path);
   return panel ? panel.context.model.sharedModel.cells.map(c => c.getSource()) : null;
 }"""
-
-
-@pytest.fixture(scope="module")
-def rest(lab: JupyterServerProcess) -> Iterator[httpx.Client]:
-    with lab.client() as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def page(browser: Any, lab: JupyterServerProcess) -> Iterator[Any]:
-    page = open_lab(browser, lab)
-    yield page
-    page.context.close()
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def write_notebook(path: Path, *cells: tuple[str, str]) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    for cell_id, source in cells:
-        cell = nbformat.v4.new_code_cell(source=source)
-        cell["id"] = cell_id
-        nb.cells.append(cell)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
 
 
 def sources(page: Any, path: str = NOTEBOOK) -> list[str] | None:

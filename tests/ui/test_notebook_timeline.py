@@ -8,18 +8,16 @@ history) shows the same. Calls the server served on a closed notebook render ali
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import nbformat
 import pytest
-from conftest import open_lab, screenshot
+from conftest import open_lab, screenshot, wait_until, write_notebook
 from fakes import FakeUpstream, text, tool_call
 from server_process import JupyterServerProcess
 from test_a11y import serious_violations
-from test_notebook_live import open_notebook, turn_done, wait_until, work_on_notebook
+from test_notebook_live import open_notebook, turn_done, work_on_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -39,27 +37,6 @@ CURRENT = """() => {
   const cell = w && w.content && w.content.activeCell;
   return {path: w && w.context ? w.context.path : null, cell: cell ? cell.model.id : null};
 }"""
-
-
-@pytest.fixture(scope="module")
-def rest(lab: JupyterServerProcess) -> Iterator[httpx.Client]:
-    with lab.client() as client:
-        yield client
-
-
-def write_notebook(path: Path, *cells: tuple[str, str]) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    for cell_id, source in cells:
-        cell = nbformat.v4.new_code_cell(source=source)
-        cell["id"] = cell_id
-        nb.cells.append(cell)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
 
 
 def check_rendered(page: Any) -> None:

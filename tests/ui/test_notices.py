@@ -55,12 +55,6 @@ def add_account(rest: httpx.Client, fake: FakeUpstream, n: int) -> dict[str, Any
 
 
 @pytest.fixture(scope="module")
-def rest(lab: JupyterServerProcess) -> Iterator[httpx.Client]:
-    with lab.client() as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
 def accounts(rest: httpx.Client, ui_fake: FakeUpstream) -> list[dict[str, Any]]:
     made = [add_account(rest, ui_fake, 1), add_account(rest, ui_fake, 2)]
     ui_fake.set_usage("acct-note-1", primary_used=20, secondary_used=5)

@@ -12,13 +12,13 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest import open_lab, screenshot
+from conftest import open_lab, screenshot, wait_until
 from fakes import FakeUpstream, apply_patch, exec_command, hang, text
 from server_process import JupyterServerProcess
 
@@ -26,12 +26,6 @@ pytestmark = pytest.mark.browser
 
 PANEL = "#jupyter-codex-panel"
 TIMELINE = f"{PANEL} .jp-codex-Timeline"
-
-
-@pytest.fixture(scope="module")
-def rest(lab: JupyterServerProcess) -> Iterator[httpx.Client]:
-    with lab.client() as client:
-        yield client
 
 
 class WebSocketSwitch:
@@ -69,16 +63,6 @@ def page(browser: Any, lab: JupyterServerProcess, switch: WebSocketSwitch) -> It
     page = open_lab(browser, lab, route_events=switch.handler)
     yield page
     page.context.close()
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
 
 
 def events(rest: httpx.Client, sid: str) -> list[dict[str, Any]]:
