@@ -245,20 +245,28 @@ async def test_switch_is_pushed_to_websocket_subscribers(
     ws.close()
 
 
-async def test_a_burst_of_401s_costs_one_refresh(
-    api: Api, fake_upstream: FakeUpstream, jp_root_dir: Path, jp_fetch: Any
-) -> None:
-    """Workspace codex and proxy requests all get 401 for the same token: one refresh."""
-    rt = fake_upstream.add_account("acct-1", "user1@example.com", refresh_token="rt-1")
+async def one_account_with_a_warm_session(
+    api: Api, fake: FakeUpstream, root: Path
+) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """One account on both targets and a session whose codex has run a turn (so it holds
+    the account's access token): (account, session id, that turn's completion event)."""
+    rt = fake.add_account("acct-1", "user1@example.com", refresh_token="rt-1")
     body = {"auth_json": auth_json("user1@example.com", "acct-1", rt, exp=time.time() + 1800)}
     a = await api.call("POST", "accounts", "import", body=body)
     for target in ("cli", "api"):
         await api.call("PATCH", "targets", target, body={"account_id": a["id"]})
-    (jp_root_dir / "proj").mkdir()
+    (root / "proj").mkdir()
     sid = (await api.call("POST", "sessions", body={"cwd": "proj"}))["id"]
-    fake_upstream.script("warm", text("warm"))
+    fake.script("warm", text("warm"))
     await api.call("POST", "sessions", sid, "messages", body={"text": "warm"})
-    first = await api.wait_event(sid, turn_completed)
+    return a, sid, await api.wait_event(sid, turn_completed)
+
+
+async def test_a_burst_of_401s_costs_one_refresh(
+    api: Api, fake_upstream: FakeUpstream, jp_root_dir: Path, jp_fetch: Any
+) -> None:
+    """Workspace codex and proxy requests all get 401 for the same token: one refresh."""
+    a, sid, first = await one_account_with_a_warm_session(api, fake_upstream, jp_root_dir)
     before = fake_upstream.refreshes
     fake_upstream.revoke_access_tokens()  # every token out there is now refused
     fake_upstream.script("after revoke", text("ok"))
@@ -290,16 +298,7 @@ async def test_a_token_revoked_before_codex_asked_is_not_handed_to_codex(
 ) -> None:
     """The proxy replaced codex's token, then a sign-out elsewhere revoked both: codex's
     401 must get a token the backend takes (codex retries once), not the revoked newer one."""
-    rt = fake_upstream.add_account("acct-1", "user1@example.com", refresh_token="rt-1")
-    body = {"auth_json": auth_json("user1@example.com", "acct-1", rt, exp=time.time() + 1800)}
-    a = await api.call("POST", "accounts", "import", body=body)
-    for target in ("cli", "api"):
-        await api.call("PATCH", "targets", target, body={"account_id": a["id"]})
-    (jp_root_dir / "proj").mkdir()
-    sid = (await api.call("POST", "sessions", body={"cwd": "proj"}))["id"]
-    fake_upstream.script("warm", text("warm"))
-    await api.call("POST", "sessions", sid, "messages", body={"text": "warm"})
-    first = await api.wait_event(sid, turn_completed)
+    _, sid, first = await one_account_with_a_warm_session(api, fake_upstream, jp_root_dir)
     before = fake_upstream.refreshes
     fake_upstream.revoke_access_tokens()
     chat = {"model": "gpt-5.2-codex", "messages": [{"role": "user", "content": "proxy"}]}
