@@ -59,6 +59,7 @@ from ._events import (
     UserMessage,
     parse_event,
 )
+from ._progress import report_progress
 from ._results import AccountUsage, ServerStatus, TurnResult
 from ._sync import CodexClient
 from ._tools import Tool, tool
@@ -115,5 +116,6 @@ __all__ = [
     "UserMessage",
     "discover_server",
     "parse_event",
+    "report_progress",
     "tool",
 ]

@@ -4,7 +4,9 @@ For clients that cannot keep a socket open (a CI job behind a proxy that cuts
 long connections, a cron script): the server holds each dynamic-tool call that
 no connected client serves (for ``ToolRouter.client_timeout``); this host lists
 those calls (``GET codex/api/tool-calls``), runs the ones whose tool it serves,
-and answers each (``POST codex/api/tool-calls/{id}/response``).
+and answers each (``POST codex/api/tool-calls/{id}/response``). A tool's
+:func:`~jupyter_codex.client.report_progress` goes to
+``POST codex/api/tool-calls/{id}/progress``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from ..errors import CodexError, NotFoundError
 from ._http import HttpTransport
+from ._progress import RunningCall, running_call
 from ._tools import Tool
 
 log = logging.getLogger("jupyter_codex.kernel")
@@ -31,6 +34,7 @@ class PollingToolHost:
         self._tools: dict[str, dict[str, Tool]] = {}
         self._running: set[str] = set()
         self._task: asyncio.Task[None] | None = None
+        self._progress_lock = asyncio.Lock()
 
     @property
     def sessions(self) -> dict[str, list[str]]:
@@ -80,8 +84,13 @@ class PollingToolHost:
     async def _answer(self, call: dict[str, Any], tool: Tool) -> dict[str, Any] | None:
         call_id = str(call.get("call_id"))
         self._running.add(call_id)
+        running = RunningCall(self, call_id, asyncio.get_running_loop())
+        running_call.set(running)  # this task's own context (gather made the task)
         try:
             success, items = await tool.invoke(call.get("arguments"))
+            for sent in running.sent:  # every progress report goes before the result
+                with contextlib.suppress(Exception):
+                    await asyncio.wrap_future(sent)
             body = {"success": success, "content_items": items}
             try:
                 await self._transport.request("POST", f"tool-calls/{call_id}/response", body=body)
@@ -90,6 +99,16 @@ class PollingToolHost:
             return {**call, "success": success}
         finally:
             self._running.discard(call_id)
+
+    async def send_progress(self, call_id: str, message: str) -> None:
+        """Post one progress message of a call this host runs (best effort)."""
+        async with self._progress_lock:  # one at a time: they arrive in order
+            try:
+                await self._transport.request(
+                    "POST", f"tool-calls/{call_id}/progress", body={"message": message}
+                )
+            except CodexError as e:
+                log.debug("A tool's progress report was not taken: %s", e)
 
     async def _run(self) -> None:
         while self._tools:

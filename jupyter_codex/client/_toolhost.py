@@ -5,6 +5,10 @@ the server which sessions' tools it serves (``register_tools``), runs each
 ``tool_call`` the server forwards, and answers with ``tool_result``. After a
 dropped connection it reconnects and registers again; the server holds a call
 for a while so a quick reconnect still answers it.
+
+While a tool runs, :func:`report_progress` (callable from the tool's own code, on
+any thread) sends ``tool_progress`` messages that the session's timeline shows as
+``tool_call.progress``; they all reach the server before the call's result.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from websockets.asyncio.client import ClientConnection
 
 from ..errors import CodexError, ServerUnreachableError
 from ._http import HttpTransport
+from ._progress import RunningCall, running_call
 from ._stream import RETRYABLE, Backoff, open_socket, ws_error
 from ._tools import Tool
 
@@ -40,6 +45,7 @@ class ToolHost:
         self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._ids = itertools.count(1)
         self._failure: BaseException | None = None
+        self._progress_lock = asyncio.Lock()
 
     @property
     def sessions(self) -> dict[str, list[str]]:
@@ -187,7 +193,18 @@ class ToolHost:
             elif kind == "error":
                 log.warning("jupyter-codex server: %s", (message.get("error") or {}).get("message"))
 
+    async def send_progress(self, call_id: str, message: str) -> None:
+        """Send one ``tool_progress`` message for a call this host runs (best effort)."""
+        async with self._progress_lock:  # one at a time: they arrive in order
+            ws = self._ws
+            if ws is not None:
+                report = {"type": "tool_progress", "call_id": call_id, "message": message}
+                with contextlib.suppress(*RETRYABLE):
+                    await ws.send(json.dumps(report))
+
     async def _run_call(self, message: dict[str, Any]) -> None:
+        running = RunningCall(self, str(message.get("call_id")), asyncio.get_running_loop())
+        running_call.set(running)  # this task's own context (create_task copied it)
         session_tools = self._tools.get(str(message.get("session_id")), {})
         tool = session_tools.get(str(message.get("tool")))
         if tool is None:
@@ -202,6 +219,9 @@ class ToolHost:
             )
         else:
             success, items = await tool.invoke(message.get("arguments"))
+        for sent in running.sent:  # every progress message goes out before the result
+            with contextlib.suppress(Exception):
+                await asyncio.wrap_future(sent)
         reply = {
             "type": "tool_result",
             "call_id": message.get("call_id"),

@@ -27,6 +27,8 @@ from typing import Any, TypeVar, get_type_hints, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from ._progress import carry
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Where a tool's function is called: given the call (no arguments), await its result
@@ -316,8 +318,8 @@ class Tool:
         args = [values.pop(name) for name in self._positional]
         call = functools.partial(self.fn, *args, **values)
         try:
-            if self.runner is not None:
-                result = await self.runner(call)
+            if self.runner is not None:  # elsewhere (a kernel's main thread, a cell's context)
+                result = await self.runner(carry(call))
             elif inspect.iscoroutinefunction(self.fn):
                 result = await call()
             else:

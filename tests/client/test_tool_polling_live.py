@@ -15,7 +15,7 @@ from live_server import Live
 from pydantic import BaseModel
 from test_tools_live import declaration
 
-from jupyter_codex.kernel import CodexClient, tool
+from jupyter_codex.kernel import CodexClient, report_progress, tool
 
 
 class Forecast(BaseModel):
@@ -33,6 +33,7 @@ def forecast(city: str) -> list[Forecast]:
     Returns:
         one entry per day, today first.
     """
+    report_progress(f"asking the sky over {city}")  # a no-op outside a tool call
     return [Forecast(city=city, celsius=21.5)]
 
 
@@ -111,3 +112,10 @@ def test_the_polling_tool_host_serves_a_session(live: Live) -> None:
     assert result.status == "completed" and result.text == "Grey."
     follow_up = live.fake.responses_requests(containing="POLL-3 weather")[1]
     assert "Lima" in follow_up.function_call_outputs[0]
+    # The tool's progress went over REST (POST tool-calls/{id}/progress) before its result.
+    with CodexClient(live.url, live.token) as client:
+        history = client.history(session.id)
+    types = [e.type for e in history]
+    progress = [e for e in history if e.type == "tool_call.progress"]
+    assert [e.data["message"] for e in progress] == ["asking the sky over Lima"]  # type: ignore[index]
+    assert types.index("tool_call.progress") < types.index("tool_call.completed")

@@ -17,7 +17,8 @@ from live_server import CLIENT_TIMEOUT, Live
 from pydantic import BaseModel
 from tcp_proxy import TcpProxy
 
-from jupyter_codex.kernel import CodexClient, ToolCallCompleted, tool
+from jupyter_codex.client._progress import MAX_PROGRESS_CHARS
+from jupyter_codex.kernel import CodexClient, ToolCallCompleted, report_progress, tool
 
 
 class Size(enum.Enum):
@@ -259,3 +260,50 @@ def test_tools_are_declared_again_on_a_thread_started_afresh(live: Live) -> None
     requests = live.fake.responses_requests(containing="TOOLS-7 triple")
     assert "Triple a number." in declaration(requests[0], "triple")
     assert requests[1].function_call_outputs == ["21"]
+
+
+def message_of(event: Any) -> str:
+    """A ``tool_call.progress`` event's message ("" for other events)."""
+    data = event.data if isinstance(event.data, dict) else {}
+    return str(data.get("message") or "") if event.type == "tool_call.progress" else ""
+
+
+def test_a_tool_reports_its_progress_into_the_timeline(live: Live) -> None:
+    assert report_progress("nobody listens") is False  # outside a tool call: a no-op
+
+    @tool
+    def train(epochs: int) -> str:
+        """Train for some epochs (a sync tool: it runs on a worker thread)."""
+        for epoch in range(1, epochs + 1):
+            assert report_progress(f"epoch {epoch}/{epochs}")
+        return "trained"
+
+    @tool
+    async def evaluate() -> str:
+        """Evaluate the model (an async tool: it runs on the host's loop)."""
+        report_progress("evaluating " + "x" * 20_000)  # cut to the server's cap, not refused
+        return "accuracy 0.9"
+
+    live.fake.script(
+        "TOOLS-P progress",
+        tool_call("train", {"epochs": 3}),
+        tool_call("evaluate", {}),
+        text("Trained and evaluated."),
+    )
+    with CodexClient(live.url, live.token) as client:
+        session = client.create_session("proj", tools=[train, evaluate])
+        result = client.send_and_wait(session.id, "TOOLS-P progress", timeout=90)
+        history = client.history(session.id)
+
+    assert result.status == "completed" and result.text == "Trained and evaluated."
+    kinds = [(e.type, str(message_of(e))[:12]) for e in history]
+    progress = [m for kind, m in kinds if kind == "tool_call.progress"]
+    assert progress == ["epoch 1/3", "epoch 2/3", "epoch 3/3", "evaluating x"]
+    # Every message of a call is in before its completion.
+    completed = [i for i, (kind, _) in enumerate(kinds) if kind == "tool_call.completed"]
+    epochs = [i for i, (kind, m) in enumerate(kinds) if m.startswith("epoch")]
+    assert max(epochs) < completed[0]
+    long = next(
+        e for e in history if e.type == "tool_call.progress" and "evaluating" in str(e.data)
+    )
+    assert len(long.data["message"]) == MAX_PROGRESS_CHARS

@@ -16,6 +16,7 @@ from kernel_live import Live
 SCALE_TOOL = '''
 import threading
 from jupyter_codex import tool
+from jupyter_codex.kernel import report_progress
 
 calls = []
 
@@ -30,6 +31,7 @@ def scale_column(column: str, factor: float, limit: int | None = None) -> dict:
     main = threading.current_thread() is threading.main_thread()
     calls.append((column, factor, type(factor).__name__, limit, main))
     print("scaling", column)
+    report_progress(f"scaled {column}")  # from the kernel's main thread, in the cell's context
     return {"column": column, "total": 10 * factor}
 '''
 
@@ -83,8 +85,14 @@ def test_a_notebook_tool_runs_in_the_kernel_and_its_result_reaches_the_model(
     markdown = run.of_type("update_display_data")[-1]["content"]["data"]["text/markdown"]
     assert '⚙ `scale_column(column="units", factor="2.5")` — done' in markdown, markdown
 
-    # The session was declared with the tool once; the next turn keeps it.
+    # Its progress report reached the session's timeline.
     (session,) = sessions_titled(live, title)
+    with live.server.client() as http:
+        events = http.get(f"/codex/api/sessions/{session['id']}/events").json()["events"]
+    progress = [e["data"]["message"] for e in events if e["type"] == "tool_call.progress"]
+    assert progress == ["scaled units"], progress
+
+    # The session was declared with the tool once; the next turn keeps it.
     live.fake.script(
         "NBTOOL-1 again", tool_call("scale_column", {"column": "price", "factor": 2}), text("Ok.")
     )
