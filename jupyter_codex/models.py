@@ -138,6 +138,9 @@ class JobCreate(_Body):
     max_attempts: int = 1
     #: Unix time before which the job does not start (past: now).
     not_before: float | None = None
+    #: Ids of images uploaded to ``session_id`` (``POST sessions/{id}/images``), sent
+    #: with the turn.
+    images: list[str] | None = Field(default=None, max_length=16)
 
     @field_validator("text")
     @classmethod
@@ -172,6 +175,8 @@ class Job(_Model):
     submitted_by: str | None = None
     #: When a queued job may start next (``not_before`` or a retry's backoff).
     next_attempt_at: float | None = None
+    #: Ids of the session's uploaded images sent with the turn.
+    images: list[str] | None = None
 
 
 class ForkRequest(_Body):

@@ -27,8 +27,9 @@ _COLUMNS = (
     "result",
     "error",
     "submitted_by",
+    "images",
 )
-_JSON = ("result", "error")
+_JSON = ("result", "error", "images")
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM jobs"
 #: States of a job that may still run.
 LIVE_STATES = ("queued", "running")

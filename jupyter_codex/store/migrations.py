@@ -193,4 +193,6 @@ MIGRATIONS: list[list[str]] = [
     ["ALTER TABLE targets ADD COLUMN signed_out TEXT NOT NULL DEFAULT '[]'"],
     # n: the notebook a notebook session is bound to (path under the root; NULL: none).
     ["ALTER TABLE sessions ADD COLUMN notebook TEXT"],
+    # n: ids of the session's uploaded images a queued job sends (JSON list; NULL: none).
+    ["ALTER TABLE jobs ADD COLUMN images TEXT"],
 ]

@@ -73,6 +73,7 @@ class Workspace(Protocol):
     async def create_session(self, body: SessionCreate, *, owner: str | None = None) -> Session: ...
     def is_running(self, session_id: str) -> bool: ...
     def running_turns(self) -> int: ...
+    def check_images(self, session_id: str, image_ids: list[str]) -> None: ...
     def subscribe(self, session_id: str, subscriber: Any) -> Any: ...
 
 
@@ -187,6 +188,13 @@ class JobQueue(LoggingConfigurable):
                     if live.dedupe_key == body.dedupe_key:
                         return live, False
             session_id = await self._session_for(body, submitted_by)
+            if body.images:
+                if body.session_id is None:
+                    raise InvalidRequestError(
+                        "images need a session_id: upload them to that session first "
+                        "(POST codex/api/sessions/{id}/images)."
+                    )
+                self.workspace.check_images(session_id, body.images)
             job = Job(
                 id=uuid.uuid4().hex,
                 session_id=session_id,
@@ -198,6 +206,7 @@ class JobQueue(LoggingConfigurable):
                 next_attempt_at=next_at,
                 created_at=now,
                 submitted_by=submitted_by,
+                images=body.images or None,
             )
             await self.repo.insert(job)
             self._live[job.id] = job
@@ -214,11 +223,7 @@ class JobQueue(LoggingConfigurable):
         if not self.workspace.is_running(session_id) and not self.has_live(session_id):
             with contextlib.suppress(ConflictError, TooManyTurnsError):
                 return await self.workspace.send_message(session_id, text, images)
-        if images:
-            raise InvalidRequestError(
-                "A queued message cannot carry images yet; send it when the turn has ended."
-            )
-        job, _ = await self.submit(JobCreate(text=text, session_id=session_id))
+        job, _ = await self.submit(JobCreate(text=text, session_id=session_id, images=images))
         return {"job_id": job.id}
 
     async def get(self, job_id: str) -> Job:
@@ -315,7 +320,7 @@ class JobQueue(LoggingConfigurable):
     async def _run_once(self, run: _Run) -> None:
         job = run.job
         try:
-            answer = await self.workspace.send_message(job.session_id, job.text)
+            answer = await self.workspace.send_message(job.session_id, job.text, job.images)
         except (ConflictError, TooManyTurnsError):
             return  # someone else's turn got there first; it stays queued
         except NotFoundError as e:

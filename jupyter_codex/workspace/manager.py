@@ -359,6 +359,11 @@ class WorkspaceManager(LoggingConfigurable):
         """Whether a turn runs in the session now."""
         return self.live.is_running(session_id)
 
+    def check_images(self, session_id: str, image_ids: list[str]) -> None:
+        """Raise unless every id names an image uploaded to the session (404), within the
+        per-message limit (400): a queued message is refused now, not when it runs."""
+        self.images.inputs(session_id, image_ids)
+
     async def start_turn(
         self, session: Session, method: str, params: dict[str, Any], title_hint: str = ""
     ) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import time
@@ -140,6 +141,41 @@ async def test_when_busy_queue_runs_after_the_current_turn(
         "POST", "sessions", sid, "messages", body={"text": "follow up", "when_busy": "queue"}
     )
     assert now["turn_id"]
+
+
+async def test_a_queued_message_carries_its_images(
+    api: Api, jp_root_dir: Path, fake_upstream: FakeUpstream
+) -> None:
+    from test_images_live import PNG  # a 1x1 PNG
+
+    fake_upstream.script("busy turn", hang() + text("busy done"))
+    fake_upstream.script("what is in it", text("a pixel"))
+    sid = await new_session(api, jp_root_dir)
+    data_url = "data:image/png;base64," + base64.b64encode(PNG).decode()
+    image = await api.call("POST", "sessions", sid, "images", body={"data": data_url})
+    await api.call("POST", "sessions", sid, "messages", body={"text": "busy turn"})
+    await wait_hanging(fake_upstream)
+    # Refused at once, not when the job runs: an unknown image, images without a session.
+    unknown = {"text": "what is in it", "images": ["0" * 32], "when_busy": "queue"}
+    assert await status_code(api.call("POST", "sessions", sid, "messages", body=unknown)) == 404
+    no_session = {"text": "what is in it", "images": [image["id"]], "cwd": "proj"}
+    assert await status_code(api.call("POST", "jobs", body=no_session)) == 400
+
+    body = {"text": "what is in it", "images": [image["id"]], "when_busy": "queue"}
+    queued = await api.call("POST", "sessions", sid, "messages", body=body)
+    assert (await api.call("GET", "jobs", queued["job_id"]))["images"] == [image["id"]]
+    fake_upstream.release()
+    done = await wait_job(api, queued["job_id"])
+    assert done["result"]["text"] == "a pixel"
+    sent = fake_upstream.responses_requests("what is in it")[-1].body
+    parts = [
+        part
+        for item in sent["input"]
+        if item.get("role") == "user"
+        for part in item.get("content") or []
+        if part.get("type") == "input_image"
+    ]
+    assert parts and base64.b64encode(PNG).decode() in json.dumps(parts)
 
 
 async def test_dedupe_and_not_before(
