@@ -38,7 +38,14 @@ from .store.proxy import AgentSessionRepository, ProxyKeyRepository, RequestLogR
 from .supervisor import AppServerManager, IdleShutdown
 from .targets import TargetRuntime, TerminalHome, codex_settings
 from .tasks import TaskOwner, single_flight
-from .wiring import ServerEvents, wire_core, wire_idle, wire_server, wire_workspace
+from .wiring import (
+    ServerEvents,
+    wire_core,
+    wire_idle,
+    wire_server,
+    wire_turns,
+    wire_workspace,
+)
 from .workspace import WorkspaceManager
 from .workspace.inline import InlineEdits
 from .workspace.jobs import JobQueue
@@ -358,6 +365,7 @@ class CodexExtensionApp(ExtensionApp):
         await self.core.open()
         await self.workspace.start()
         wire_workspace(self.workspace)
+        wire_turns(self.runtimes, self.workspace)
         await self.jobs.start()
         self.extensions.start()
         wire_server(self.events, runtimes=self.runtimes, app_servers=self.app_servers)

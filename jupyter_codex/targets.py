@@ -15,10 +15,13 @@ import each other). For a target it:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -28,10 +31,13 @@ from .accounts.authjson import MANAGED_CODEX_HOME_ENV, USER_CODEX_HOME_ENV
 from .accounts.credentials import Credentials
 from .accounts.router import AccountRouter
 from .errors import AccountError, CodexError
+from .models import Account
 from .supervisor import AppServerManager
 from .tasks import OwnedTask, TaskOwner
 
 REFRESH_METHOD = "account/chatgptAuthTokens/refresh"
+#: Seconds a new turn waits for a switch that waits for other running turns.
+SWITCH_PATIENCE = 5.0
 
 
 class TokenCheck(Protocol):
@@ -205,6 +211,16 @@ class TargetRuntime:
         self._handed: dict[str, str] = {}
         self._tasks = TaskOwner(f"codex-target-{name}", self.log)
         self._relogin: OwnedTask | None = None
+        #: Whether turns run on this target's codex now (see :meth:`watch_turns`).
+        self.turns_running: Callable[[], bool] = lambda: False
+        #: Cleared while codex is between logout and the new login.
+        self._signed_in = asyncio.Event()
+        self._signed_in.set()
+
+    def watch_turns(self, probe: Callable[[], bool]) -> None:
+        """Tell the runtime how to see turns running on its codex (the workspace's), so
+        a switch waits for them: codex fails every turn in flight on a new login."""
+        self.turns_running = probe
 
     async def aclose(self) -> None:
         """Stop a re-login in progress."""
@@ -212,11 +228,16 @@ class TargetRuntime:
         await self._tasks.aclose()
 
     async def settled(self) -> None:
-        """Return once a re-login after an account switch has finished (at once when
-        none runs), so a turn never starts on a codex that is between accounts."""
+        """Return once codex is signed in, so a turn never starts on a codex that is
+        between accounts. A switch still waiting for running turns holds a new turn back
+        for at most ``SWITCH_PATIENCE`` s (the usual case, one session: its turn just
+        ended, the switch follows within a poll); past that the turn starts on the old
+        account and the switch waits for it too."""
         relogin = self._relogin
         if relogin is not None and not relogin.done():
-            await relogin.wait()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(relogin.wait(), SWITCH_PATIENCE)
+        await self._signed_in.wait()
 
     async def sync_terminal(self) -> None:
         """Point the terminal home at the target's account (see :class:`TerminalHome`)."""
@@ -260,9 +281,19 @@ class TargetRuntime:
         self.signed_in_as = creds.account_id
         self.log.info("codex (%s) signed in as account %s", self.name, creds.account_id)
 
+    async def _codex_account(self) -> Account | None:
+        """The account codex is signed in as while it is still usable (a switch may be
+        waiting for running turns), else the target's active account."""
+        if self.signed_in_as is not None:
+            with contextlib.suppress(CodexError):
+                account = await self.accounts.get(self.signed_in_as)
+                if account.status == "active":
+                    return account
+        return await self.router.active(self.name)  # type: ignore[arg-type]
+
     async def refresh_tokens(self, params: dict[str, Any]) -> dict[str, Any]:
-        """codex got a 401: hand it a freshly refreshed access token for the active account."""
-        account = await self.router.active(self.name)  # type: ignore[arg-type]
+        """codex got a 401: hand it a freshly refreshed access token for its account."""
+        account = await self._codex_account()
         if account is None or account.kind != "chatgpt":
             raise AccountError(f"No ChatGPT account is active for the {self.name} target.")
         # Only the token codex was handed is known to be rejected: when it has been
@@ -298,17 +329,46 @@ class TargetRuntime:
         self._relogin = self._tasks.start_soon(self._switch, name=f"codex-relogin-{self.name}")
 
     async def _switch(self) -> None:
-        """Re-sign the running process; threads continue under the new account."""
+        """Re-sign the running process once its turns have ended; threads continue under
+        the new account. (A terminal's codex goes through the proxy: it follows at once.)"""
         try:
+            if self.terminal_home is not None:
+                await self.sync_terminal()
             if self.app_server.state != "running":
-                if self.terminal_home is not None:
-                    await self.sync_terminal()
                 return  # the next start signs in with the new account
-            with contextlib.suppress(CodexError):
-                await self.app_server.request("account/logout", None, timeout=10)
-            await self.sign_in()
+            await self._wait_for_turns()
+            self._signed_in.clear()  # no await since the last check: no turn slips in
+            try:
+                with contextlib.suppress(CodexError):
+                    await self.app_server.request("account/logout", None, timeout=10)
+                await self.sign_in()
+            finally:
+                self._signed_in.set()
         except CodexError as e:
             self.log.error("Could not switch codex (%s) to the new account: %s", self.name, e)
+
+    async def _wait_for_turns(self) -> None:
+        """Wait (up to ``AccountRouter.relogin_wait_seconds``) until no turn runs."""
+        if not self.turns_running():
+            return
+        wait = self.router.relogin_wait_seconds
+        self.log.info(
+            "codex (%s) switches accounts once its running turns end (at most %.0f s)",
+            self.name,
+            wait,
+        )
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:  # a probe, not an event: poll it
+            if not self.turns_running():
+                break
+            await asyncio.sleep(0.2)
+        if self.turns_running():
+            self.log.warning(
+                "codex (%s) switches accounts now although turns still run after %.0f s "
+                "(AccountRouter.relogin_wait_seconds); they fail",
+                self.name,
+                wait,
+            )
 
 
 def login_params(creds: Credentials) -> dict[str, Any]:

@@ -19,6 +19,7 @@ then call these functions, so reading this file tells the whole event flow:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,12 @@ def wire_workspace(workspace: WorkspaceManager) -> None:
         for method in APPROVAL_METHODS:
             server.set_server_request_handler(method, workspace.approval_requests.handler(method))
         server.set_server_request_handler(TOOL_CALL_METHOD, workspace.tools.call)
+
+
+def wire_turns(runtimes: Mapping[str, TargetRuntime], workspace: WorkspaceManager) -> None:
+    """A target's account switch waits for the workspace's turns on its codex."""
+    for target, runtime in runtimes.items():
+        runtime.watch_turns(functools.partial(workspace.live.turns_running_on, target))
 
 
 def wire_idle(idle: IdleShutdown, server: AppServerManager) -> None:
@@ -160,4 +167,12 @@ def wire_server(
         server.add_notification_listener(events.live_usage(target))
 
 
-__all__ = ["ServerEvents", "wire_core", "wire_idle", "wire_server", "wire_target", "wire_workspace"]
+__all__ = [
+    "ServerEvents",
+    "wire_core",
+    "wire_idle",
+    "wire_server",
+    "wire_target",
+    "wire_turns",
+    "wire_workspace",
+]

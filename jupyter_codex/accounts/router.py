@@ -69,6 +69,16 @@ class AccountRouter(LoggingConfigurable):
         help="Upper bound (seconds) of one cooldown; a later reset time is treated as bogus.",
     )
 
+    relogin_wait_seconds = Float(
+        600.0,
+        config=True,
+        help="""How long (seconds) a switch of a target waits for the turns running on its
+        codex before signing that codex in as the new account. codex fails every turn in
+        flight when it is signed in again ("application network permission was
+        revoked"), so a switch waits for them (new turns meanwhile still start, on the old
+        account); after this long it signs in anyway and those turns fail.""",
+    )
+
     system_log_max_rows = Int(
         10_000,
         config=True,

@@ -129,6 +129,13 @@ class LiveTurns:
         running = {sid for sid, r in self.runtimes.items() if r.active_turn is not None}
         return len(running | self.starting)
 
+    def turns_running_on(self, target: str) -> bool:
+        """Whether a turn runs on ``target``'s codex, or any turn is being started (its
+        target is not known here yet)."""
+        return bool(self.starting) or any(
+            r.active_turn is not None and r.target == target for r in self.runtimes.values()
+        )
+
     def with_state(self, session: Session) -> Session:
         """``session`` with its live state filled in."""
         runtime = self.runtimes.get(session.id)

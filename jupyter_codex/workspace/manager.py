@@ -368,8 +368,12 @@ class WorkspaceManager(LoggingConfigurable):
         self, session: Session, method: str, params: dict[str, Any], title_hint: str = ""
     ) -> dict[str, Any]:
         """Attach the thread if needed and start a turn with ``method``; 429 beyond
-        ``max_concurrent_turns`` (checked and counted before the first await, so
-        concurrent starts in different sessions cannot overshoot the limit)."""
+        ``max_concurrent_turns`` (checked and counted with no await in between, so
+        concurrent starts in different sessions cannot overshoot the limit). First the
+        target's codex must be signed in (not between two accounts)."""
+        gate = self._account_gates.get(session.target)
+        if gate is not None:  # before the count: a switch waiting for turns sees none here
+            await gate.settled()
         if self.max_concurrent_turns and self.running_turns() >= self.max_concurrent_turns:
             raise TooManyTurnsError(
                 f"{self.max_concurrent_turns} turns are already running (the server's limit, "
@@ -390,9 +394,6 @@ class WorkspaceManager(LoggingConfigurable):
         if method == "turn/start":
             # The session's current settings, every turn: a PATCH applies to the next turn.
             params = {**turn_overrides(session), **params}
-        gate = self._account_gates.get(session.target)
-        if gate is not None:
-            await gate.settled()
         result = await self.server(session.target).request(method, params)
         turn_id = (result.get("turn") or {}).get("id")
         runtime = self.live.runtime_of(session.id, session.target)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeUpstream, chatgpt_auth_json, http_error, make_jwt, text
+from fakes import FakeUpstream, chatgpt_auth_json, hang, http_error, make_jwt, text
 from helpers import Api, turn_completed
 from tornado.httpclient import HTTPClientError
 
@@ -158,6 +158,36 @@ async def test_a_message_right_after_a_switch_waits_for_the_new_sign_in(
         assert done["data"]["status"] == "completed", done
         assert fake_upstream.responses_requests()[-1].account_id == acct
         first = done
+
+
+async def test_a_switch_waits_for_the_running_turn(
+    api: Api, fake_upstream: FakeUpstream, jp_root_dir: Path
+) -> None:
+    """codex fails every turn in flight when it is signed in again ("application network
+    permission was revoked"): a switch waits for the running turn, the next one uses the
+    new account."""
+    a = await add_chatgpt(api, fake_upstream, 1)
+    b = await add_chatgpt(api, fake_upstream, 2)
+    await api.call("PATCH", "targets", "cli", body={"account_id": a["id"]})
+    (jp_root_dir / "proj").mkdir()
+    sid = (await api.call("POST", "sessions", body={"cwd": "proj"}))["id"]
+    fake_upstream.script("long turn", hang() + text("long done"))
+    await api.call("POST", "sessions", sid, "messages", body={"text": "long turn"})
+    for _ in range(400):
+        if fake_upstream.hanging:
+            break
+        await asyncio.sleep(0.05)
+    await api.call("PATCH", "targets", "cli", body={"account_id": b["id"]})
+    await asyncio.sleep(1.0)  # the switch is decided; codex is still mid-stream
+    fake_upstream.release()
+    done = await api.wait_event(sid, turn_completed)
+    assert done["data"]["status"] == "completed", done
+    assert fake_upstream.responses_requests("long turn")[-1].account_id == "acct-1"
+    fake_upstream.script("next turn", text("on the new account"))
+    await api.call("POST", "sessions", sid, "messages", body={"text": "next turn"})
+    after = await api.wait_event(sid, lambda e: turn_completed(e) and e["seq"] > done["seq"])
+    assert after["data"]["status"] == "completed", after
+    assert fake_upstream.responses_requests("next turn")[-1].account_id == "acct-2"
 
 
 async def test_threshold_switch_on_usage_refresh(api: Api, fake_upstream: FakeUpstream) -> None:
