@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import nbformat
 import pytest
-from fakes import FakeUpstream
+from fakes import FakeUpstream, chatgpt_auth_json
 from helpers import extension_config, sign_in_cli_target
 from playwright import sync_api as playwright_api
 from server_process import JupyterServerProcess, lab_settings
@@ -180,6 +180,9 @@ def dismiss_toasts(page: Any) -> list[str]:
 
 # -- shared by the UI modules --------------------------------------------------------
 
+#: The Codex panel (its DOM id).
+PANEL = "#jupyter-codex-panel"
+
 
 @pytest.fixture(scope="module")
 def rest(lab: JupyterServerProcess) -> Iterator[httpx.Client]:
@@ -217,3 +220,22 @@ def write_notebook(path: Path, *cells: tuple[str, str]) -> None:
         nb.cells.append(cell)
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
+
+
+def send(page: Any, message: str) -> None:
+    box = page.locator(f"{PANEL} .jp-codex-Input")
+    box.fill(message)
+    box.press("Enter")
+
+
+def add_account(rest: httpx.Client, fake: FakeUpstream, n: int, kind: str = "ui") -> dict[str, Any]:
+    """Sign in account ``n`` of the fake (ids ``acct-<kind>-<n>``) over REST."""
+    account_id, email = f"acct-{kind}-{n}", f"{kind}{n}@example.com"
+    refresh = fake.add_account(account_id, email, refresh_token=f"rt-{kind}-{n}")
+    body = {
+        "auth_json": chatgpt_auth_json(
+            email, account_id, refresh, access_exp=int(time.time() + 1800)
+        ),
+        "label": f"Account {n}",
+    }
+    return rest.post("/codex/api/accounts/import", json=body).raise_for_status().json()  # type: ignore[no-any-return]

@@ -7,28 +7,15 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
-from conftest import dismiss_toasts, open_lab, screenshot
-from fakes import FakeUpstream, chatgpt_auth_json
+from conftest import add_account, dismiss_toasts, open_lab, screenshot
+from fakes import FakeUpstream
 from server_process import JupyterServerProcess
 
 pytestmark = pytest.mark.browser
 
 VIEW = "#jupyter-codex-accounts-view"
 STATUS = ".jp-codex-StatusItem"
-
-
-def add_account(rest: httpx.Client, fake: FakeUpstream, n: int) -> dict[str, Any]:
-    account_id, email = f"acct-ui-{n}", f"ui{n}@example.com"
-    refresh = fake.add_account(account_id, email, refresh_token=f"rt-ui-{n}")
-    body = {
-        "auth_json": chatgpt_auth_json(
-            email, account_id, refresh, access_exp=int(time.time() + 1800)
-        ),
-        "label": f"Account {n}",
-    }
-    return rest.post("/codex/api/accounts/import", json=body).raise_for_status().json()  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")

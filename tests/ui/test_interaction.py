@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import open_lab, wait_until
+from conftest import open_lab, send, wait_until
 from fakes import FakeUpstream, hang, text, tool_call
 from helpers import extension_config, sign_in_cli_target
 from server_process import JupyterServerProcess, lab_settings
@@ -81,12 +81,6 @@ def new_session(page: Any, rest: httpx.Client, folder: str, title: str) -> str:
     page.wait_for_selector(f"{TIMELINE}[data-ready=true]")
     sessions = rest.get("/codex/api/sessions").json()["sessions"]
     return next(s["id"] for s in sessions if s["title"] == title)  # type: ignore[no-any-return]
-
-
-def send(page: Any, message: str) -> None:
-    box = page.locator(f"{PANEL} .jp-codex-Input")
-    box.fill(message)
-    box.press("Enter")
 
 
 def test_question_card_answers_a_choice_and_free_text(

@@ -5,14 +5,13 @@ status bar, the accounts view and the system log follow without a click."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from conftest import dismiss_toasts, open_lab, screenshot
-from fakes import FakeUpstream, chatgpt_auth_json
+from conftest import add_account, dismiss_toasts, open_lab, screenshot
+from fakes import FakeUpstream
 from server_process import JupyterServerProcess
 
 pytestmark = pytest.mark.browser
@@ -42,21 +41,9 @@ RECORD_NOTICES = """() => {
 }"""
 
 
-def add_account(rest: httpx.Client, fake: FakeUpstream, n: int) -> dict[str, Any]:
-    account_id, email = f"acct-note-{n}", f"note{n}@example.com"
-    refresh = fake.add_account(account_id, email, refresh_token=f"rt-note-{n}")
-    body = {
-        "auth_json": chatgpt_auth_json(
-            email, account_id, refresh, access_exp=int(time.time() + 1800)
-        ),
-        "label": f"Account {n}",
-    }
-    return rest.post("/codex/api/accounts/import", json=body).raise_for_status().json()  # type: ignore[no-any-return]
-
-
 @pytest.fixture(scope="module")
 def accounts(rest: httpx.Client, ui_fake: FakeUpstream) -> list[dict[str, Any]]:
-    made = [add_account(rest, ui_fake, 1), add_account(rest, ui_fake, 2)]
+    made = [add_account(rest, ui_fake, 1, "note"), add_account(rest, ui_fake, 2, "note")]
     ui_fake.set_usage("acct-note-1", primary_used=20, secondary_used=5)
     ui_fake.set_usage("acct-note-2", primary_used=10, secondary_used=5)
     rest.post("/codex/api/usage/refresh").raise_for_status()

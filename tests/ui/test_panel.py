@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import open_lab, screenshot, wait_until
+from conftest import open_lab, screenshot, send, wait_until
 from fakes import FakeUpstream, apply_patch, exec_command, hang, text
 from server_process import JupyterServerProcess
 
@@ -95,12 +95,6 @@ def new_session(page: Any, rest: httpx.Client, folder: str, title: str) -> str:
     page.wait_for_selector(f"{TIMELINE}[data-ready=true]")
     sessions = rest.get("/codex/api/sessions").json()["sessions"]
     return next(s["id"] for s in sessions if s["title"] == title)  # type: ignore[no-any-return]
-
-
-def send(page: Any, message: str) -> None:
-    box = page.locator(f"{PANEL} .jp-codex-Input")
-    box.fill(message)
-    box.press("Enter")
 
 
 def timeline_numbers(page: Any) -> tuple[int, int]:
