@@ -43,6 +43,13 @@ from ..errors import KernelRunError
 POLL_INTERVAL = 0.25
 #: Seconds a kernel has to answer a control request (a subshell's creation).
 CONTROL_TIMEOUT = 5.0
+#: Seconds the main shell of a running kernel has to answer ``kernel_info`` before a
+#: run is refused as queued behind another cell. (The server's ``execution_state`` is
+#: no guide: it lags the kernel, and a subshell's idle status overwrites the main
+#: shell's busy one.)
+BUSY_GRACE = 3.0
+#: Seconds a kernel started for the run has to answer at all.
+START_TIMEOUT = 60.0
 #: Evaluated in a subshell: how many ``%codex`` turns the kernel runs now (0 when the
 #: extension is not loaded there).
 TURNS_PROBE = (
@@ -141,13 +148,8 @@ class NotebookKernels:
             kernel_id = str(getattr(km, "kernel_id", id(km)))
             if not fresh and kernel_id not in self._no_subshells:
                 subshell = await self._codex_subshell(client, kernel_id)
-            if subshell is None and getattr(km, "execution_state", None) == "busy":
-                # A run would queue behind the running cell: say so now instead of
-                # timing out.
-                raise KernelRunError(
-                    "The notebook's kernel is busy running another cell, so this cell "
-                    "cannot run now; tell the user to run it (or to wait for the cell)."
-                )
+            if subshell is None:
+                await self._main_shell_ready(client, fresh)
             result = await self._run(km, client, code, timeout, died, on_output, subshell)
             finished = result.status in ("ok", "error")
             return result
@@ -162,6 +164,21 @@ class NotebookKernels:
                 # run's subshell stays (an idle thread once its code ends).
                 await self._control(client, "delete_subshell_request", {"subshell_id": subshell})
             client.stop_channels()
+
+    @staticmethod
+    async def _main_shell_ready(client: AsyncKernelClient, fresh: bool) -> None:
+        """Wait until the main shell answers; a busy one queues our cell behind the
+        running cell, so say so at once instead of timing out."""
+        try:
+            await client.wait_for_ready(timeout=START_TIMEOUT if fresh else BUSY_GRACE)
+        except Exception as e:
+            if fresh or "died" in str(e):
+                raise KernelRunError(f"The notebook's kernel is not responding: {e}") from e
+            raise KernelRunError(
+                "The notebook's kernel is busy running another cell (or not responding), "
+                "so this cell cannot run now; tell the user to run it (or to wait for "
+                "the cell)."
+            ) from e
 
     # -- subshells ----------------------------------------------------------------------
 
@@ -244,11 +261,6 @@ class NotebookKernels:
         started = time.monotonic()
         result = RunResult(subshell=subshell is not None)
         if subshell is None:
-            try:
-                await client.wait_for_ready(timeout=min(60.0, max(timeout, 10.0)))
-            except Exception as e:
-                raise KernelRunError(f"The notebook's kernel is not responding: {e}") from e
-            started = time.monotonic()
             msg_id = client.execute(code, store_history=True, allow_stdin=False)
         else:
             msg_id = self._execute_in(client, subshell, code)
