@@ -50,6 +50,9 @@ CONTROL_TIMEOUT = 5.0
 BUSY_GRACE = 3.0
 #: Seconds a kernel started for the run has to answer at all.
 START_TIMEOUT = 60.0
+#: Reported through ``on_output`` when the cell clears its outputs
+#: (``IPython.display.clear_output``): not an nbformat output, never saved.
+CLEAR_OUTPUT: dict[str, Any] = {"output_type": "clear_output"}
 #: Evaluated in a subshell: how many ``%codex`` turns the kernel runs now (0 when the
 #: extension is not loaded there).
 TURNS_PROBE = (
@@ -290,6 +293,8 @@ class NotebookKernels:
                 result.execution_count = content.get("execution_count")
             elif kind == "clear_output":
                 result.outputs.clear()
+                if on_output is not None:  # the timeline clears what it showed
+                    on_output(dict(CLEAR_OUTPUT))
             elif kind in ("stream", "display_data", "execute_result", "error"):
                 output = dict(nbformat.v4.output_from_msg(msg))
                 if kind == "error":

@@ -42,11 +42,16 @@ class SessionLookup(Protocol):
 
 
 def checked_output(output: dict[str, Any]) -> dict[str, Any]:
-    """A valid nbformat v4 output (stream text capped), or ``InvalidRequestError``."""
+    """A valid nbformat v4 output (stream text capped), the run's
+    ``{"output_type": "clear_output"}`` (the cell cleared what it showed so far), or
+    ``InvalidRequestError``."""
     kind = output.get("output_type")
+    if kind == "clear_output":
+        return {"output_type": "clear_output"}
     if kind not in _OUTPUT_TYPES:
         raise InvalidRequestError(
-            f"`output.output_type` must be one of {', '.join(sorted(_OUTPUT_TYPES))}."
+            "`output.output_type` must be clear_output or one of "
+            f"{', '.join(sorted(_OUTPUT_TYPES))}."
         )
     try:
         nbformat.validate(output, ref=str(kind), version=4)

@@ -25,7 +25,8 @@ PANEL = "#jupyter-codex-panel"
 NOTEBOOK = "tl/plot.ipynb"
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
 RUN = (
-    "import base64, time\nfrom IPython.display import Image, display\n"
+    "import base64, time\nfrom IPython.display import Image, clear_output, display\n"
+    "print('warming up', flush=True)\ntime.sleep(0.3)\nclear_output()\n"  # gone from the timeline
     "for i in range(3):\n    print('tick', i, flush=True)\n    time.sleep(1.0)\n"
     f"display(Image(data=base64.b64decode('{PNG}')))\nprint('done ticking')"
 )
@@ -51,6 +52,7 @@ def check_rendered(page: Any) -> None:
     stream = run.locator(".jp-codex-CellStream").first.inner_text()
     assert stream == "tick 0\ntick 1\ntick 2", stream
     assert "done ticking" in run.inner_text()
+    assert "warming up" not in run.inner_text()  # the cell cleared it
     image = run.locator("img.jp-codex-CellImage")
     assert (image.get_attribute("src") or "").startswith("data:image/png;base64,")
     wait_until(lambda: image.evaluate("img => img.complete && img.naturalWidth") == 1, 10, "image")

@@ -33,6 +33,21 @@ async def test_back_to_back_runs_never_find_the_kernel_busy(kernels: NotebookKer
         assert result.outputs[0]["text"] == f"{i}\n"
 
 
+async def test_a_cell_that_clears_its_output_reports_the_clear(kernels: NotebookKernels) -> None:
+    seen: list[dict[str, Any]] = []
+    code = (
+        "from IPython.display import clear_output\n"
+        "for step in range(3):\n"
+        "    clear_output()\n"
+        "    print(f'step {step}')"
+    )
+    result = await kernels.run("clear.ipynb", "python3", code, timeout=30, on_output=seen.append)
+    assert result.status == "ok"
+    assert result.outputs == [{"output_type": "stream", "name": "stdout", "text": "step 2\n"}]
+    kinds = [o["output_type"] for o in seen]
+    assert kinds == ["clear_output", "stream"] * 3, kinds
+
+
 async def test_a_kernel_busy_with_a_users_cell_refuses_the_run_at_once(
     kernels: NotebookKernels, jp_serverapp: Any
 ) -> None:

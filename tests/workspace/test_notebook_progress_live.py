@@ -64,6 +64,7 @@ async def test_a_browser_served_run_streams_its_outputs_as_run_output_events(
     call_id = run["call_id"]
     outputs = [
         {"output_type": "stream", "name": "stdout", "text": "0\n1\n"},
+        {"output_type": "clear_output"},  # the cell cleared what it showed
         {"output_type": "stream", "name": "stdout", "text": "2\n"},
         {"output_type": "display_data", "data": {"image/png": PNG}, "metadata": {}},
     ]
@@ -96,7 +97,7 @@ async def test_a_browser_served_run_streams_its_outputs_as_run_output_events(
         return [e for e in await api.events(sid) if e["type"] == "notebook.run_output"]
 
     for _ in range(100):
-        if len(await progress()) == 3:
+        if len(await progress()) == len(outputs):
             break
         await asyncio.sleep(0.05)
     seen = await progress()

@@ -169,6 +169,23 @@ describe('notebook tool calls in the timeline', () => {
     ]);
   });
 
+  it('clears what a run showed when its cell calls clear_output (a progress loop)', () => {
+    const { make, started } = call('notebook_run_cell', { cell_id: 'r1' });
+    const out = (output: object) =>
+      make('notebook.run_output', { notebook: 'r.ipynb', cell_id: 'r1', output }, { item_id: 'call_1' });
+    const state = applyEvents(EMPTY_TIMELINE, [
+      started,
+      out({ output_type: 'stream', name: 'stdout', text: 'step 1 of 3\n' }),
+      out({ output_type: 'clear_output' }),
+      out({ output_type: 'stream', name: 'stdout', text: 'step 2 of 3\n' }),
+      out({ output_type: 'clear_output' }),
+      out({ output_type: 'stream', name: 'stdout', text: 'step 3 of 3\n' })
+    ]);
+    expect(notebookCallView(only(state), null).outputs).toEqual([
+      { kind: 'stream', name: 'stdout', text: 'step 3 of 3\n' }
+    ]);
+  });
+
   it('joins the stream pieces of a chatty run as they arrive, keeping the tail', () => {
     const { make, started } = call('notebook_run_cell', { cell_id: 'r1' });
     const pieces = Array.from({ length: 3000 }, (_, i) =>

@@ -108,13 +108,18 @@ export function outputOf(data: { [key: string]: any }): NotebookOutput | null {
 /**
  * Add a run's output; a stream piece joins the previous piece of its stream (as
  * JupyterLab shows it), whose text keeps its last `cap` characters, so a chatty
- * run costs one growing string, not one entry per piece.
+ * run costs one growing string, not one entry per piece. The run's
+ * `{output_type: 'clear_output'}` (the cell called `clear_output()`) empties the
+ * list, as it empties the cell.
  */
 export function appendOutput(
   outputs: readonly NotebookOutput[],
   output: NotebookOutput,
   cap: number
 ): readonly NotebookOutput[] {
+  if (output.output_type === 'clear_output') {
+    return [];
+  }
   const last = outputs[outputs.length - 1];
   if (
     output.output_type === 'stream' &&

@@ -386,6 +386,7 @@ export class NotebookToolHost implements IDisposable {
       if (type === 'clear_output') {
         outputs.length = 0;
         show();
+        report({ output_type: 'clear_output' }); // the timeline clears its copy too
         return;
       }
       const output = outputFromMessage(type, msg.content);
