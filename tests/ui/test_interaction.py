@@ -11,10 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import open_lab, send, wait_until
 from fakes import FakeUpstream, hang, text, tool_call
 from helpers import extension_config, sign_in_cli_target
 from server_process import JupyterServerProcess, lab_settings
+from ui_helpers import open_lab, send, wait_until
 
 MCP_SERVER = Path(__file__).parent.parent / "workspace" / "mcp_form_server.py"
 
