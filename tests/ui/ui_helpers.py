@@ -34,10 +34,16 @@ def chromium_path() -> str:
 
 
 def start_lab(
-    fake: FakeUpstream, root: Path, home: Path, *, signed_in: bool = True
+    fake: FakeUpstream,
+    root: Path,
+    home: Path,
+    *,
+    signed_in: bool = True,
+    codex_config: dict[str, Any] | None = None,
 ) -> JupyterServerProcess:
     """A started ``jupyter lab`` with isolated settings and workspaces; ``signed_in``:
-    the cli target's codex has a ChatGPT login of its own (no managed account)."""
+    the cli target's codex has a ChatGPT login of its own (no managed account);
+    ``codex_config``: more ``codex_config_overrides`` (e.g. an MCP server)."""
     data_dir = home / "codex-data"
     # No "get notified about Jupyter news?" toast over the panel.
     news = home / "user-settings" / "@jupyterlab" / "apputils-extension"
@@ -45,10 +51,12 @@ def start_lab(
     (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     if signed_in:
         sign_in_cli_target(fake, data_dir)
+    config = extension_config(fake, data_dir)
+    config["codex_config_overrides"].update(codex_config or {})
     server = JupyterServerProcess(
         root,
         home / "config",
-        extension_config(fake, data_dir),
+        config,
         app="jupyterlab",
         extra_config={
             "LabApp": lab_settings(home, expose_app_in_browser=True),
