@@ -20,6 +20,8 @@ from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
 Message = dict[str, Any]
+#: Seconds ``CellRun.stdout`` waits for stream output published after the idle status.
+LATE_STREAM_GRACE = 5.0
 
 
 @dataclass
@@ -40,9 +42,19 @@ class CellRun:
 
     @property
     def stdout(self) -> str:
-        return "".join(
-            m["content"]["text"] for m in self.of_type("stream") if m["content"]["name"] == "stdout"
-        )
+        """The cell's stdout. Every caller expects some, so an empty one waits up to
+        ``LATE_STREAM_GRACE`` seconds: under load ipykernel 7 was seen (once, at stop 23's
+        CI) to publish a finished cell's stream after its idle status."""
+        deadline = time.monotonic() + LATE_STREAM_GRACE
+        while True:
+            text = "".join(
+                m["content"]["text"]
+                for m in self.of_type("stream")
+                if m["content"]["name"] == "stdout"
+            )
+            if text or time.monotonic() > deadline:
+                return text
+            time.sleep(0.05)
 
     @property
     def stderr(self) -> str:
