@@ -419,19 +419,39 @@ class AccountRouter(LoggingConfigurable):
         known = sorted((b for b in blocks if b[0] is not None), key=lambda b: b[0] or 0.0)
         return known[0] if known else blocks[0]
 
-    def _lift_usage_cooldowns(self) -> list[str]:
-        """Drop usage-limit cooldowns that a newer usage reading contradicts."""
-        lifted = []
+    def _reconcile_usage_cooldowns(self) -> tuple[list[str], list[tuple[str, float]]]:
+        """Bring usage-limit cooldowns in line with newer usage readings.
+
+        Returns the accounts whose cooldown a reading lifted (allowed again) and those
+        whose cooldown now ends at the reading's reset time (a failure that named no
+        reset, e.g. a ``usage_limit_reached`` inside a 200 stream, cooled the account
+        down for a guessed ``usage_limit_cooldown_seconds``).
+        """
+        lifted: list[str] = []
+        moved: list[tuple[str, float]] = []
+        now = time.time()
         for account_id, (kind, since) in list(self._cooldown_kinds.items()):
             snap = self._usage.get(account_id)
             if kind != "usage_limit" or snap is None or (snap.fetched_at or 0.0) <= since:
                 continue
             account = self.account_cached(account_id)
-            if account is not None and usage_block(account, snap) is None:
+            if account is None:
+                continue
+            block = usage_block(account, snap)
+            if block is None:
                 self._cooldowns.pop(account_id, None)
                 self._cooldown_kinds.pop(account_id, None)
                 lifted.append(account_id)
-        return lifted
+                continue
+            resets_at = block[0]
+            current = self._cooldowns.get(account_id)
+            if resets_at is None or resets_at <= now or current is None:
+                continue
+            resets_at = min(resets_at, now + self.max_cooldown_seconds)
+            if abs(resets_at - current) > 1.0:
+                self._cooldowns[account_id] = resets_at
+                moved.append((account_id, resets_at))
+        return lifted, moved
 
     # -- internals ------------------------------------------------------------------------
 
@@ -546,7 +566,8 @@ class AccountRouter(LoggingConfigurable):
         if not self._known:
             self._known = {t: self._states[t].account_id for t in TARGETS}
         self._loaded_at = time.monotonic()
-        for account_id in self._lift_usage_cooldowns():
+        lifted, moved = self._reconcile_usage_cooldowns()
+        for account_id in lifted:
             self.log.info("Account %s is allowed again: its usage-limit cooldown ends", account_id)
             await self._system_log.append(
                 "info",
@@ -554,6 +575,16 @@ class AccountRouter(LoggingConfigurable):
                 f"{account_id} is allowed again (fresh usage reading); cooldown lifted",
                 from_account=account_id,
                 reason="usage allowed",
+            )
+        for account_id, until in moved:
+            self.log.info("Account %s: its usage limit resets at %s", account_id, _iso(until))
+            await self._system_log.append(
+                "info",
+                "cooldown",
+                f"{account_id} cools down until {_iso(until)}: its usage limit resets then "
+                "(fresh usage reading)",
+                from_account=account_id,
+                reason="usage reset time",
             )
 
     async def _rotation_timer(self) -> None:

@@ -9,6 +9,7 @@ allowed again serves the next request without a restart.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -16,7 +17,7 @@ import anthropic
 import httpx
 import openai
 import pytest
-from fakes import FakeUpstream, text, usage_limit_error
+from fakes import FakeUpstream, failed, text, usage_limit_error
 from helpers import Api
 from proxy_helpers import (
     MODEL,
@@ -122,3 +123,38 @@ async def test_an_exhausted_pool_is_a_usage_limit_in_every_dialect_until_usage_s
     assert reply.choices[0].message.content == "served again"
     assert responses_accounts(fake_upstream)[-1] == "acct-2"
     assert fake_upstream.pending_steps() == 0
+
+
+async def test_a_usage_limit_inside_a_stream_names_the_reset_a_usage_reading_gives(
+    api: Api, fake_upstream: FakeUpstream, server: Server
+) -> None:
+    """A ``usage_limit_reached`` inside a 200 stream names no reset time: the account
+    cools down for a guess (``usage_limit_cooldown_seconds``, 900 s) until the usage
+    poll that failure starts says when the window really resets."""
+    await setup_accounts(api, fake_upstream, 1)
+    client = openai_client(*server)
+    resets_in = 5000
+    # The backend now counts the window as spent (the router has not read it yet).
+    fake_upstream.set_usage(
+        "acct-1", primary_used=100, limit_reached=True, primary_reset_after=resets_in
+    )
+    fake_upstream.script(
+        "limited mid-stream", failed("usage_limit_reached", "The usage limit has been reached")
+    )
+    resets_at = int(time.time()) + resets_in
+    with pytest.raises(openai.RateLimitError):
+        await client.chat.completions.create(model=MODEL, messages=ask("limited mid-stream"))
+    named: list[int] = []
+    for _ in range(100):
+        with pytest.raises(openai.RateLimitError) as again:
+            await client.chat.completions.create(model=MODEL, messages=ask("again"))
+        body: Any = again.value.body
+        assert body["type"] == "usage_limit_reached"
+        named.append(body["resets_at"])
+        if abs(body["resets_at"] - resets_at) <= 2:
+            break
+        await asyncio.sleep(0.1)
+    assert abs(named[-1] - resets_at) <= 2, named  # not the 900 s guess
+    assert responses_accounts(fake_upstream) == ["acct-1"]  # nothing more went upstream
+    log = (await api.call("GET", "logs"))["entries"]
+    assert any("its usage limit resets then" in e["message"] for e in log), log

@@ -17,9 +17,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import dismiss_toasts, open_lab, screenshot
 from fakes import FakeUpstream, chatgpt_auth_json, exec_command, text
 from server_process import JupyterServerProcess
+from ui_helpers import dismiss_toasts, open_lab, screenshot
 
 pytestmark = pytest.mark.browser
 

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import add_account, dismiss_toasts, open_lab, screenshot
 from fakes import FakeUpstream
 from server_process import JupyterServerProcess
+from ui_helpers import add_account, dismiss_toasts, open_lab, screenshot
 
 pytestmark = pytest.mark.browser
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import dismiss_toasts, screenshot, start_lab
 from fakes import FakeUpstream, chatgpt_auth_json, text
 from server_process import JupyterServerProcess
 from test_a11y import serious_violations, set_theme
+from ui_helpers import dismiss_toasts, screenshot, start_lab
 
 pytestmark = pytest.mark.browser
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import open_lab, screenshot, wait_until, write_notebook
 from fakes import FakeUpstream, chatgpt_auth_json, hang, text
 from playwright import sync_api as playwright_api
 from server_process import JupyterServerProcess
 from test_notebook_live import CURRENT, open_notebook
+from ui_helpers import open_lab, screenshot, wait_until, write_notebook
 
 pytestmark = pytest.mark.browser
 

@@ -11,10 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import open_lab, send, wait_until
 from fakes import FakeUpstream, hang, text, tool_call
-from helpers import extension_config, sign_in_cli_target
-from server_process import JupyterServerProcess, lab_settings
+from server_process import JupyterServerProcess
+from ui_helpers import open_lab, send, start_lab, wait_until
 
 MCP_SERVER = Path(__file__).parent.parent / "workspace" / "mcp_form_server.py"
 
@@ -29,28 +28,15 @@ def lab(
     ui_fake: FakeUpstream, lab_root: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[JupyterServerProcess]:
     """conftest's lab, plus the tests' stdio MCP server (its forms are elicitations)."""
-    home = tmp_path_factory.mktemp("lab-home")
-    data_dir = home / "codex-data"
-    news = home / "user-settings" / "@jupyterlab" / "apputils-extension"
-    news.mkdir(parents=True)
-    (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    sign_in_cli_target(ui_fake, data_dir)
-    config = extension_config(ui_fake, data_dir)
-    config["codex_config_overrides"]["mcp_servers.formy.command"] = sys.executable
-    config["codex_config_overrides"]["mcp_servers.formy.args"] = [str(MCP_SERVER)]
-    server = JupyterServerProcess(
+    server = start_lab(
+        ui_fake,
         lab_root,
-        home / "config",
-        config,
-        app="jupyterlab",
-        extra_config={
-            "LabApp": lab_settings(home, expose_app_in_browser=True),
-            "WorkspaceManager": {"approval_timeout": 120.0},
-            "ServerApp": {"terminals_enabled": False},
+        tmp_path_factory.mktemp("lab-home"),
+        codex_config={
+            "mcp_servers.formy.command": sys.executable,
+            "mcp_servers.formy.args": [str(MCP_SERVER)],
         },
-        log_path=home / "lab.log",
     )
-    server.start(timeout=120)
     yield server
     server.stop()
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from conftest import screenshot, wait_until
 from fakes import FakeUpstream, hang, text
+from ui_helpers import screenshot, wait_until
 
 PANEL = "#jupyter-codex-panel"
 TIMELINE = f"{PANEL} .jp-codex-Timeline"

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import open_lab, screenshot
 from fakes import FakeUpstream, exec_command, text
 from server_process import JupyterServerProcess
+from ui_helpers import open_lab, screenshot
 
 pytestmark = pytest.mark.browser
 

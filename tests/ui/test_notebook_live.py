@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import nbformat
 import pytest
-from conftest import screenshot, wait_until, write_notebook
 from fakes import FakeUpstream, text, tool_call
+from ui_helpers import screenshot, wait_until, write_notebook
 
 pytestmark = pytest.mark.browser
 

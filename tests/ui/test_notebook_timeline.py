@@ -13,11 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import open_lab, screenshot, wait_until, write_notebook
 from fakes import FakeUpstream, text, tool_call
 from server_process import JupyterServerProcess
 from test_a11y import serious_violations
 from test_notebook_live import open_notebook, turn_done, work_on_notebook
+from ui_helpers import open_lab, screenshot, wait_until, write_notebook
 
 pytestmark = pytest.mark.browser
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import add_account, dismiss_toasts, open_lab, screenshot
 from fakes import FakeUpstream
 from server_process import JupyterServerProcess
+from ui_helpers import add_account, dismiss_toasts, open_lab, screenshot
 
 pytestmark = pytest.mark.browser
 

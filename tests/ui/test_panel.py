@@ -18,9 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import open_lab, screenshot, send, wait_until
 from fakes import FakeUpstream, apply_patch, exec_command, hang, text
 from server_process import JupyterServerProcess
+from ui_helpers import open_lab, screenshot, send, wait_until
 
 pytestmark = pytest.mark.browser
 
