@@ -380,6 +380,61 @@ def test_long_modules_say_why() -> None:
     assert not empty, f"the reason says nothing: {empty}"
 
 
+#: The frontend's sources (TypeScript, TSX), its unit tests excepted.
+FRONTEND = PACKAGE.parent / "labextension" / "src"
+
+
+def _header_comment(text: str) -> str:
+    """The first comment block of a TypeScript file (``/** ... */`` or ``//`` lines
+    before any code), without its comment markers; paragraphs stay blank-line separated."""
+    lines = text.lstrip().splitlines()
+    out: list[str] = []
+    if lines and lines[0].startswith("/*"):
+        for line in lines:
+            end = "*/" in line
+            out.append(line.split("*/")[0].strip().lstrip("/*").strip())
+            if end:
+                break
+    else:
+        for line in lines:
+            if not line.startswith("//"):
+                break
+            out.append(line.lstrip("/").strip())
+    return "\n".join(out)
+
+
+def _long_frontend_reasons() -> dict[str, str | None]:
+    """``file -> its reason paragraph (None: none)`` for every source over the limit."""
+    out: dict[str, str | None] = {}
+    for path in sorted([*FRONTEND.rglob("*.ts"), *FRONTEND.rglob("*.tsx")]):
+        rel = path.relative_to(FRONTEND)
+        if "__tests__" in rel.parts:
+            continue
+        text = path.read_text()
+        if text.count("\n") <= MAX_MODULE_LINES:
+            continue
+        paragraphs = [" ".join(p.split()) for p in _header_comment(text).split("\n\n")]
+        out[str(rel)] = next((p for p in paragraphs if p.startswith(REASON)), None)
+    return out
+
+
+def test_long_frontend_modules_say_why() -> None:
+    """The same rule for ``labextension/src``: a file over ~400 lines is split by
+    responsibility, or its first comment block has a "Why this module is long:"
+    paragraph."""
+    assert (FRONTEND / "index.ts").is_file()
+    assert _header_comment("/**\n * A.\n *\n * B.\n */\ncode") == "\nA.\n\nB.\n"
+    assert _header_comment("// A.\n//\n// B.\ncode") == "A.\n\nB."
+    reasons = _long_frontend_reasons()
+    missing = sorted(m for m, why in reasons.items() if why is None)
+    assert not missing, (
+        f"over {MAX_MODULE_LINES} lines without a '{REASON}' paragraph in the first "
+        f"comment block: {missing}; split it by responsibility or say why it is one"
+    )
+    empty = sorted(m for m, why in reasons.items() if why and len(why.split()) < 10)
+    assert not empty, f"the reason says nothing: {empty}"
+
+
 def _module_name(path: Path) -> str:
     parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)

@@ -2,6 +2,12 @@
  * Every HTTP request of the extension goes through this module, via
  * `ServerConnection` (base URL, token, XSRF and JupyterHub prefixes handled).
  * Models call `CodexAPI`; components never fetch.
+ *
+ * Why this module is long: `CodexAPI` has one short method per REST route the
+ * frontend calls (sessions, jobs, images, accounts, targets, usage, logs,
+ * folders), so the whole REST surface the frontend uses reads in one place
+ * against docs/rest-api.md; splitting it by resource would give every model
+ * several API objects to hold for no gain in clarity.
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';

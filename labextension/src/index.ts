@@ -1,10 +1,14 @@
+/**
+ * The extension's entry point: the main plugin builds the models, the panel,
+ * the accounts view and the notebook tool host and wires them together; the
+ * commands are in ./commands, the main-area helpers in ./mainArea.
+ */
 import {
   ILayoutRestorer,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import {
-  Clipboard,
   ICommandPalette,
   MainAreaWidget,
   Notification
@@ -16,18 +20,18 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
-import { ICodeActions, IPanelEnvironment } from './components/context';
+import { addCommands, addNotebookCommand } from './commands';
+import { IPanelEnvironment } from './components/context';
 import { EventStream } from './events';
 import { CodexAPI } from './handler';
+import { activeDocument, codeActions } from './mainArea';
 import { AccountsModel, IAlert, notifyAlert } from './model/accounts';
 import { NoticeBoard } from './model/notices';
-import { ComposerDraft, fence } from './model/draft';
+import { ComposerDraft } from './model/draft';
 import { SessionsModel } from './model/sessions';
 import { openNotebookCell } from './notebook/goto';
 import { NotebookToolHost } from './notebook/host';
 import { inlineCompletionPlugin } from './notebook/completionPlugin';
-import { activeCell, activeFileEditor, inlineEdit } from './notebook/inline';
-import { captureShortcut } from './notebook/shortcut';
 import { DEFAULT_SETTINGS, ICodexSettings, parseSettings } from './settings';
 import { CommandIDs } from './tokens';
 import {
@@ -245,199 +249,6 @@ async function reopenLastSession(
   sessions.currentChanged.connect((_, chat) => {
     void state.save(STATE_KEY, { session: chat?.id ?? null });
   });
-}
-
-function addCommands(
-  app: JupyterFrontEnd,
-  deps: {
-    panel: CodexPanel;
-    sessions: SessionsModel;
-    accounts: AccountsModel;
-    draft: ComposerDraft;
-    openAccounts: () => void;
-  }
-): void {
-  const { panel, sessions, accounts, draft } = deps;
-  const show = () => {
-    if (!panel.isAttached) {
-      app.shell.add(panel, panel.environment.settings.panelArea);
-    }
-    app.shell.activateById(panel.id);
-  };
-  app.commands.addCommand(CommandIDs.open, {
-    label: 'Open Codex',
-    caption: 'Open the Codex panel',
-    icon: codexIcon,
-    execute: () => {
-      show();
-      draft.focus();
-    }
-  });
-  app.commands.addCommand(CommandIDs.newSession, {
-    label: 'New Codex Session',
-    caption: 'Start a Codex session in a folder',
-    execute: () => {
-      show();
-      sessions.open(null);
-    }
-  });
-  app.commands.addCommand(CommandIDs.sendSelection, {
-    label: 'Send Selection to Codex',
-    caption: 'Put the current cell or the selected text into the Codex message',
-    isEnabled: () => currentCode(app) !== null,
-    execute: () => {
-      const code = currentCode(app);
-      if (!code) {
-        return;
-      }
-      show();
-      draft.append(fence(code.code, code.language, code.source));
-    }
-  });
-  app.commands.addCommand(CommandIDs.openAccounts, {
-    label: 'Codex Accounts and Usage',
-    caption: 'Accounts, usage, targets and the system log',
-    execute: deps.openAccounts
-  });
-  app.commands.addCommand(CommandIDs.refreshUsage, {
-    label: 'Refresh Codex Usage',
-    execute: () => accounts.refreshUsage().catch(() => undefined)
-  });
-}
-
-/** "Work on this notebook": a notebook session for the active notebook. */
-function addNotebookCommand(
-  app: JupyterFrontEnd,
-  deps: {
-    api: CodexAPI;
-    sessions: SessionsModel;
-    host: NotebookToolHost;
-    panel: CodexPanel;
-  }
-): void {
-  const notebook = () => {
-    const path = activeDocument(app)?.path ?? '';
-    return path.endsWith('.ipynb') ? path : null;
-  };
-  app.commands.addCommand(CommandIDs.inlineEdit, {
-    label: () =>
-      activeFileEditor(app.shell.currentWidget)
-        ? 'Edit Selection with Codex'
-        : 'Edit Cell with Codex',
-    caption:
-      'Ask Codex to rewrite this cell, or the selection (in a file: else the line), then accept or reject',
-    isEnabled: () =>
-      activeCell(app.shell.currentWidget) !== null ||
-      activeFileEditor(app.shell.currentWidget) !== null,
-    execute: () => inlineEdit(deps.api, app.shell.currentWidget)
-  });
-  // CodeMirror keeps Ctrl/Cmd+I from JupyterLab's keybindings in a file editor.
-  captureShortcut(app.commands, CommandIDs.inlineEdit, '.jp-FileEditor');
-  app.commands.addCommand(CommandIDs.workOnNotebook, {
-    label: 'Work on This Notebook with Codex',
-    caption: 'Start a Codex session that reads, edits and runs this notebook live',
-    isEnabled: () => notebook() !== null,
-    execute: async () => {
-      const path = notebook();
-      if (!path) {
-        return;
-      }
-      const session = await deps.api.createSession({ cwd: '', notebook: path });
-      await deps.host.refresh();
-      if (!deps.panel.isAttached) {
-        app.shell.add(deps.panel, deps.panel.environment.settings.panelArea);
-      }
-      app.shell.activateById(deps.panel.id);
-      await deps.sessions.openById(session.id);
-      return session.id;
-    }
-  });
-}
-
-/**
- * What a reply's code block can do in the main area: copy, a new cell below the
- * active notebook cell, or replace the selection of the active cell / editor.
- * Duck-typed, like `currentCode`.
- */
-function codeActions(app: JupyterFrontEnd): ICodeActions {
-  return {
-    copy: async code => {
-      try {
-        await navigator.clipboard.writeText(code);
-      } catch {
-        Clipboard.copyToSystem(code); // no async clipboard (http, no permission)
-      }
-      return null;
-    },
-    insertBelow: code => {
-      const notebook: any = (app.shell.currentWidget as any)?.content;
-      const shared = notebook?.model?.sharedModel;
-      if (!shared || typeof notebook.activeCellIndex !== 'number') {
-        return 'Open a notebook first';
-      }
-      const at = notebook.activeCellIndex + 1;
-      shared.insertCell(at, { cell_type: 'code', source: code });
-      notebook.activeCellIndex = at;
-      notebook.activeCell?.node?.scrollIntoView?.({ block: 'nearest' });
-      return null;
-    },
-    replaceSelection: code => {
-      const content: any = (app.shell.currentWidget as any)?.content;
-      const editor = content?.activeCell?.editor ?? content?.editor;
-      if (!editor || typeof editor.replaceSelection !== 'function') {
-        return 'Open a notebook or file first';
-      }
-      editor.replaceSelection(code);
-      return null;
-    }
-  };
-}
-
-/** The active document (notebook or file) in the main area, duck-typed. */
-function activeDocument(app: JupyterFrontEnd): { path: string } | null {
-  const widget: any = app.shell.currentWidget;
-  const path = widget?.context?.path;
-  return typeof path === 'string' && path ? { path } : null;
-}
-
-/**
- * The selected text of the active notebook cell or editor, else the whole
- * cell. Duck-typed so the extension does not pull in the notebook package.
- */
-function currentCode(
-  app: JupyterFrontEnd
-): { code: string; language: string; source: string } | null {
-  const widget: any = app.shell.currentWidget;
-  const content = widget?.content;
-  const cell = content?.activeCell;
-  const editor = cell?.editor ?? content?.editor;
-  if (!editor?.model?.sharedModel) {
-    return null;
-  }
-  const text: string = editor.model.sharedModel.getSource();
-  let code = text;
-  try {
-    const selection = editor.getSelection();
-    const start = editor.getOffsetAt(selection.start);
-    const end = editor.getOffsetAt(selection.end);
-    if (start !== end) {
-      code = text.slice(Math.min(start, end), Math.max(start, end));
-    }
-  } catch {
-    // No selection API: send the whole cell or file.
-  }
-  if (!code.trim()) {
-    return null;
-  }
-  const mime = String(editor.model.mimeType ?? '');
-  const language =
-    cell?.model?.type === 'markdown' || mime.includes('markdown')
-      ? 'markdown'
-      : mime.includes('python')
-        ? 'python'
-        : '';
-  const path: string = widget?.context?.path ?? '';
-  return { code, language, source: path };
 }
 
 export default [plugin, inlineCompletionPlugin];

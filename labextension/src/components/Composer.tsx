@@ -1,11 +1,12 @@
 /**
  * The message box: multi-line input, Enter / Shift+Enter (configurable),
  * slash-command and `$skill` completion, model and effort selectors,
- * attachments, and Send ↔ Stop → Force Stop.
+ * attachments, and Send ↔ Stop → Force Stop. The model and effort pickers
+ * are in ./ModelMenu, the attached images in ./ComposerImages.
  */
 import * as React from 'react';
 
-import { ChatModel, EFFORTS } from '../model/chat';
+import { ChatModel } from '../model/chat';
 import {
   applyCompletion,
   complete,
@@ -16,6 +17,8 @@ import { ComposerDraft } from '../model/draft';
 import { withAttachments } from '../model/format';
 import { Codex } from '../tokens';
 import { classes, PanelEnvironment, useSignal } from './context';
+import { ImageChips, useImages } from './ComposerImages';
+import { ModelPicker } from './ModelMenu';
 import { SessionMenu } from './SessionSettings';
 
 export function Composer(props: {
@@ -33,30 +36,9 @@ export function Composer(props: {
   const [completion, setCompletion] = React.useState<ICompletion | null>(null);
   const [active, setActive] = React.useState(0);
   const [skills, setSkills] = React.useState<Codex.ISkill[]>([]);
-  const [models, setModels] = React.useState<Codex.IModelInfo[]>([]);
   const [sending, setSending] = React.useState(false);
-  const [menuOpen, setMenuOpen] = React.useState(false);
   /** Images pasted, dropped or attached for the next message (stored on the server). */
-  const [images, setImages] = React.useState<{ id: string; url: string }[]>([]);
-  const addImage = async (source: { dataUrl: string } | { path: string }) => {
-    const image = await chat.uploadImage(source);
-    if (image) {
-      setImages(list => [...list, image]);
-    }
-  };
-  const addFiles = (files: Iterable<File>) => {
-    let added = false;
-    for (const file of files) {
-      if (!file.type.startsWith('image/')) {
-        continue;
-      }
-      added = true;
-      const reader = new FileReader();
-      reader.onload = () => void addImage({ dataUrl: String(reader.result) });
-      reader.readAsDataURL(file);
-    }
-    return added;
-  };
+  const { images, setImages, addImage, addFiles } = useImages(chat);
 
   React.useEffect(() => {
     const focus = () => input.current?.focus();
@@ -202,20 +184,8 @@ export function Composer(props: {
     // 'newline': the textarea inserts it.
   };
 
-  const loadModels = () => {
-    if (!models.length) {
-      void chat.models().then(setModels);
-    }
-  };
-
   const session = chat.session;
   const running = chat.running;
-  const modelOptions = [...models.map(m => m.id)];
-  if (session.model && !modelOptions.includes(session.model)) {
-    modelOptions.unshift(session.model);
-  }
-  const currentModel = models.find(m => m.id === session.model);
-  const efforts = currentModel?.efforts.length ? currentModel.efforts : EFFORTS;
 
   const isImage = (path: string) => /\.(png|jpe?g|gif|webp)$/i.test(path);
   const attachActive = () => {
@@ -256,24 +226,7 @@ export function Composer(props: {
           ))}
         </ul>
       )}
-      {images.length > 0 && (
-        <div className="jp-codex-Chips jp-codex-ImageChips">
-          {images.map(image => (
-            <span className="jp-codex-Chip jp-codex-ImageChip" key={image.id}>
-              <img src={image.url} alt="attached image" />
-              <button
-                className="jp-codex-ChipRemove"
-                aria-label="Remove image"
-                onClick={() =>
-                  setImages(list => list.filter(i => i.id !== image.id))
-                }
-              >
-                ×
-              </button>
-            </span>
-          ))}
-        </div>
-      )}
+      <ImageChips images={images} setImages={setImages} />
       {draft.attachments.length > 0 && (
         <div className="jp-codex-Chips">
           {draft.attachments.map(path => (
@@ -336,52 +289,7 @@ export function Composer(props: {
         }}
       />
       <div className="jp-codex-ComposerBar">
-        <ModelMenu
-          open={menuOpen}
-          setOpen={setMenuOpen}
-          summary={`${session.model ? (models.find(m => m.id === session.model)?.label ?? session.model) : 'default model'} · ${session.effort ?? 'default effort'}`}
-        >
-          <label>
-            Model
-            <select
-              className="jp-codex-Select"
-              aria-label="Model"
-              title="Model for the next turns"
-              value={session.model ?? ''}
-              onFocus={loadModels}
-              onMouseDown={loadModels}
-              onChange={event =>
-                void chat.update({ model: event.target.value || null })
-              }
-            >
-              <option value="">default model</option>
-              {modelOptions.map(id => (
-                <option key={id} value={id}>
-                  {models.find(m => m.id === id)?.label ?? id}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Reasoning effort
-            <select
-              className="jp-codex-Select"
-              aria-label="Reasoning effort"
-              title="Reasoning effort"
-              value={session.effort ?? ''}
-              onChange={event =>
-                void chat.update({ effort: event.target.value || null })
-              }
-            >
-              <option value="">default effort</option>
-              {efforts.map(e => (
-                <option key={e} value={e}>
-                  {e}
-                </option>
-              ))}
-            </select>
-          </label>
-        </ModelMenu>
+        <ModelPicker chat={chat} />
         <SessionMenu
           session={session}
           running={running}
@@ -453,64 +361,6 @@ export function Composer(props: {
       {props.blocked && (
         <div className="jp-codex-Hint" id="jp-codex-send-blocked">
           {props.blocked}
-        </div>
-      )}
-    </div>
-  );
-}
-
-/**
- * The session's pickers (model, effort) behind one compact button, so the
- * composer bar fits a 240 px panel. Escape or a click outside closes it.
- */
-function ModelMenu(props: {
-  open: boolean;
-  setOpen: (open: boolean) => void;
-  summary: string;
-  children: React.ReactNode;
-}): JSX.Element {
-  const { open, setOpen } = props;
-  const root = React.useRef<HTMLDivElement>(null);
-  React.useEffect(() => {
-    if (!open) {
-      return;
-    }
-    const onDown = (event: MouseEvent) => {
-      if (!root.current?.contains(event.target as Node)) {
-        setOpen(false);
-      }
-    };
-    document.addEventListener('mousedown', onDown);
-    return () => document.removeEventListener('mousedown', onDown);
-  }, [open]);
-  return (
-    <div
-      className="jp-codex-ModelMenu"
-      ref={root}
-      onKeyDown={event => {
-        if (event.key === 'Escape' && open) {
-          event.stopPropagation();
-          setOpen(false);
-        }
-      }}
-    >
-      <button
-        className="jp-Button jp-mod-minimal jp-codex-ModelMenuButton"
-        aria-haspopup="dialog"
-        aria-expanded={open}
-        aria-label={`Model and effort: ${props.summary}`}
-        title={`Model and reasoning effort for the next turns (${props.summary})`}
-        onClick={() => setOpen(!open)}
-      >
-        <span className="jp-codex-ModelMenuText">{props.summary}</span> ▾
-      </button>
-      {open && (
-        <div
-          className="jp-codex-ModelMenuPopup"
-          role="dialog"
-          aria-label="Model and effort"
-        >
-          {props.children}
         </div>
       )}
     </div>

@@ -4,6 +4,13 @@
  * `account.*` and `usage.alert` events (from the server, the CLI or another
  * browser) refresh everything shown within a moment, and each burst of them
  * becomes one self-closing notice that names accounts by label.
+ *
+ * Why this module is long: it is one model, `AccountsModel`, whose actions
+ * (switch, import, rename, sign in...) all run through `_run`, which orders
+ * them against the event-driven reloads so no half-done state shows; the
+ * actions, the reloads and the sign-in follow-up share that private queue and
+ * state, so splitting them would expose it. The pure part (the wording of
+ * a burst's notice) already lives in ./notices.
  */
 import { IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
