@@ -90,9 +90,15 @@ def test_notebook_calls_show_diffs_outputs_and_go_to_cell_live_and_replayed(
         sid = work_on_notebook(page)
         rest.post(f"/codex/api/sessions/{sid}/messages", json={"text": marker}).raise_for_status()
 
-        # The run asks first (default policy); approve it for the session in the panel.
-        card = page.locator(f"{PANEL} .jp-codex-ApprovalCard[data-decision='']")
-        card.get_by_role("button", name="Approve for session").click(timeout=60_000)
+        # The run asks first (default policy): the run's own bubble is the card, and
+        # shows the cell it will run. Approve it for the session in the panel.
+        card = page.locator(f"{PANEL} {RUN_CALL}.jp-codex-ApprovalCard.jp-mod-waiting")
+        card.wait_for(timeout=60_000)
+        assert "waiting for approval" in card.inner_text()
+        assert "print('tick', i, flush=True)" in card.locator(".jp-codex-CellText").inner_text()
+        assert page.locator(f"{PANEL} .jp-codex-ApprovalCard").count() == 1  # no second card
+        screenshot(page, "notebook-run-approval", PANEL)
+        card.get_by_role("button", name="Approve for session").click()
         # Its outputs stream in while the call still runs (the browser serves it).
         page.locator(
             f"{PANEL} {RUN_CALL}[data-status=in_progress] .jp-codex-CellStream:has-text('tick 0')"

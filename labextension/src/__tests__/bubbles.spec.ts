@@ -9,6 +9,7 @@ import {
   changeVerb,
   commandState,
   commandSummary,
+  inlineApprovals,
   toolResultText,
   toolTitle
 } from '../model/bubbles';
@@ -286,5 +287,39 @@ describe('a command carries its approval state', () => {
         ['command.completed', { status: 'declined' }]
       )
     ).toEqual({ state: 'cancelled', label: 'cancelled (turn ended)' });
+  });
+});
+
+describe('approvals render inside the call they are about', () => {
+  const make = eventFactory();
+  const ask = (id: string, kind: string, item: string) =>
+    make(
+      'approval.requested',
+      { id, kind, item_id: item, turn_id: 't1', command: 'print(1)' },
+      { item_id: item, turn_id: 't1' }
+    );
+  const run = () =>
+    make(
+      'tool_call.started',
+      { kind: 'dynamic', tool: 'notebook_run_cell', arguments: { cell_id: 'r1' }, status: 'in_progress' },
+      { item_id: 'call_1', turn_id: 't1' }
+    );
+  const command = () =>
+    make('command.started', { command: 'ls' }, { item_id: 'c1', turn_id: 't1' });
+
+  it('merges a command approval and a notebook run approval into their bubbles', () => {
+    const state = applyEvents(EMPTY_TIMELINE, [
+      command(),
+      ask('ap1', 'command', 'c1'),
+      run(),
+      ask('ap2', 'notebook_run', 'call_1'),
+      ask('ap3', 'file_change', 'f1'), // a file change keeps its own card
+      ask('ap4', 'notebook_run', 'call_9') // its call has not started: alone for now
+    ]);
+    const { byItem, merged } = inlineApprovals(state.bubbles, state.index);
+    expect(byItem.get('c1')?.approval.id).toBe('ap1');
+    expect(byItem.get('call_1')?.approval.id).toBe('ap2');
+    expect(byItem.has('f1')).toBe(false);
+    expect([...merged].sort()).toEqual(['approval:ap1', 'approval:ap2']);
   });
 });

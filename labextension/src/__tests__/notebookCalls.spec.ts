@@ -143,6 +143,7 @@ describe('notebook tool calls in the timeline', () => {
       { kind: 'stream', name: 'stdout', text: '0\n' }
     ]);
     expect(only(state).status).toBe('in_progress');
+    expect(notebookCallView(only(state), null).title).toBe('Run cell r1');
     state = applyEvents(state, [
       out({ output_type: 'stream', name: 'stdout', text: '1\n' }),
       out({ output_type: 'display_data', data: { 'image/png': PNG, 'text/plain': '<Figure>' }, metadata: {} }),

@@ -113,7 +113,12 @@ export const BubbleView = React.memo(function BubbleView(props: {
       break;
     case 'tool':
       body = isNotebookTool(bubble.tool) ? (
-        <NotebookCallView bubble={bubble} notebook={actions.notebook ?? null} />
+        <NotebookCallView
+          bubble={bubble}
+          notebook={actions.notebook ?? null}
+          approval={props.related?.kind === 'approval' ? props.related : null}
+          actions={actions}
+        />
       ) : (
         <ToolView bubble={bubble} />
       );

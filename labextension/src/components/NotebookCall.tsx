@@ -1,13 +1,18 @@
 /**
  * The bubble of a `notebook_*` tool call: a cell diff for edits, a run with its
  * outputs (images inline), a one-line read; "Go to cell" / "Open notebook"
- * opens the notebook in JupyterLab and selects the cell.
+ * opens the notebook in JupyterLab and selects the cell. A run that asks first
+ * is its own approval card: the cell it will run and Approve / Approve for
+ * session / Decline, then the run's outputs in the same bubble.
  */
 import * as React from 'react';
 
+import { commandState } from '../model/bubbles';
 import { duration } from '../model/format';
 import { IDiffLine, notebookCallView, ShownOutput } from '../model/notebookCalls';
-import { IToolBubble } from '../model/timeline';
+import { IApprovalBubble, IToolBubble } from '../model/timeline';
+import { ApprovalControls, approvalAttributes } from './Approvals';
+import type { IBubbleActions } from './Bubbles';
 import { classes, PanelEnvironment } from './context';
 
 /** Diff lines shown before "Show all". */
@@ -17,8 +22,12 @@ export function NotebookCallView(props: {
   bubble: IToolBubble;
   /** The session's notebook. */
   notebook: string | null;
+  /** The approval this run asked for, if any: its state is the bubble's. */
+  approval?: IApprovalBubble | null;
+  actions?: IBubbleActions;
 }): JSX.Element {
   const { bubble } = props;
+  const approval = props.approval ?? null;
   const env = React.useContext(PanelEnvironment);
   const view = React.useMemo(
     () => notebookCallView(bubble, props.notebook),
@@ -32,9 +41,26 @@ export function NotebookCallView(props: {
     }
   };
   const compact = view.tool === 'notebook_read';
+  // Waiting, declined or cancelled: the approval says; else the call's status.
+  const asked = approval ? commandState(null, approval) : null;
+  const waiting = asked?.state === 'waiting';
+  const label =
+    asked && asked.state !== 'running'
+      ? asked.label
+      : running
+        ? 'running…'
+        : bubble.status === 'completed'
+          ? ''
+          : bubble.status;
   return (
     <div
-      className={classes('jp-codex-NotebookCall', compact && 'jp-mod-compact')}
+      className={classes(
+        'jp-codex-NotebookCall',
+        compact && 'jp-mod-compact',
+        approval && 'jp-codex-ApprovalCard',
+        waiting && 'jp-mod-waiting'
+      )}
+      {...(approval ? approvalAttributes(approval) : {})}
       data-tool={view.tool}
       data-status={bubble.status}
       data-cell-id={view.cellId ?? ''}
@@ -42,7 +68,7 @@ export function NotebookCallView(props: {
       <div className="jp-codex-NotebookCallHeader">
         <span className="jp-codex-BubbleTitle">{view.title}</span>{' '}
         <span className="jp-codex-Dim">
-          {running ? 'running…' : bubble.status === 'completed' ? '' : bubble.status}
+          {label}
           {bubble.durationMs !== null && !compact && ` ${duration(bubble.durationMs)}`}
         </span>
         {view.path && env.openNotebookCell && !compact && (
@@ -56,6 +82,21 @@ export function NotebookCallView(props: {
         )}
       </div>
       {problem && <div className="jp-codex-ErrorMessage">{problem}</div>}
+      {approval && waiting && (
+        <>
+          {approval.approval.reason && (
+            <div className="jp-codex-Reason">{approval.approval.reason}</div>
+          )}
+          {approval.approval.command && (
+            <pre className="jp-codex-CellText" aria-label="the cell to run">
+              {approval.approval.command}
+            </pre>
+          )}
+        </>
+      )}
+      {approval && props.actions && (
+        <ApprovalControls bubble={approval} actions={props.actions} />
+      )}
       {bubble.error && (
         <div className="jp-codex-ErrorMessage">{bubble.error.message}</div>
       )}

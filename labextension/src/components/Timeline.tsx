@@ -7,8 +7,9 @@
 import * as React from 'react';
 
 import { ChatModel } from '../model/chat';
+import { inlineApprovals } from '../model/bubbles';
 import { rootFromCwd } from '../model/format';
-import { Bubble, IApprovalBubble } from '../model/timeline';
+import { Bubble } from '../model/timeline';
 import { Codex } from '../tokens';
 import { BubbleView, IBubbleActions } from './Bubbles';
 import { PanelEnvironment, useSignal } from './context';
@@ -59,10 +60,11 @@ export function Timeline(props: {
     [chat, props.onOpenSession, roots]
   );
 
-  // A command's approval is shown by the command's own bubble (one bubble,
-  // one state); the approval bubble only stands alone until the command starts.
+  // A command's (or a notebook run's) approval is shown by the call's own
+  // bubble (one bubble, one state); the approval bubble only stands alone
+  // until the call starts.
   const approvals = React.useMemo(
-    () => commandApprovals(state.bubbles, state.index),
+    () => inlineApprovals(state.bubbles, state.index),
     [state.bubbles, state.index]
   );
   const start = Math.max(0, state.bubbles.length - shown);
@@ -179,7 +181,7 @@ export function Timeline(props: {
               key={bubble.key}
               bubble={bubble}
               related={
-                bubble.kind === 'command'
+                bubble.kind === 'command' || bubble.kind === 'tool'
                   ? approvals.byItem.get(bubble.itemId ?? '')
                   : relatedOf(bubble, state.index, state.bubbles)
               }
@@ -222,26 +224,6 @@ function relatedOf(
   return at === undefined ? undefined : bubbles[at];
 }
 
-/**
- * Approvals of commands by the command's item id, and the keys of those whose
- * command bubble exists (they render inside it).
- */
-export function commandApprovals(
-  bubbles: readonly Bubble[],
-  index: ReadonlyMap<string, number>
-): { byItem: Map<string, IApprovalBubble>; merged: Set<string> } {
-  const byItem = new Map<string, IApprovalBubble>();
-  const merged = new Set<string>();
-  for (const b of bubbles) {
-    if (b.kind === 'approval' && b.approval.kind === 'command' && b.itemId) {
-      byItem.set(b.itemId, b);
-      if (index.has(`command:${b.itemId}`)) {
-        merged.add(b.key);
-      }
-    }
-  }
-  return { byItem, merged };
-}
 
 function firstAbsoluteCwd(bubbles: readonly Bubble[]): string | null {
   for (const b of bubbles) {

@@ -2,7 +2,7 @@
  * Titles and texts the timeline's bubbles show (pure, no React).
  */
 import { Codex } from '../tokens';
-import { IApprovalBubble, ICommandBubble, IToolBubble } from './timeline';
+import { Bubble, IApprovalBubble, ICommandBubble, IToolBubble } from './timeline';
 
 /** The verb of one file change: Created, Deleted, Moved, Renamed or Edited. */
 export function changeVerb(change: Codex.IFileChange): string {
@@ -143,4 +143,32 @@ export function commandState(
     state: bubble.status === 'completed' ? 'ok' : 'failed',
     label: bubble.status
   };
+}
+
+/** The bubble (key prefix) an approval of each kind renders inside. */
+const INLINE_APPROVAL_KINDS: { [kind: string]: string } = {
+  command: 'command',
+  notebook_run: 'tool'
+};
+
+/**
+ * Approvals of commands and notebook runs by the call's item id, and the keys
+ * of those whose call bubble exists (they render inside it).
+ */
+export function inlineApprovals(
+  bubbles: readonly Bubble[],
+  index: ReadonlyMap<string, number>
+): { byItem: Map<string, IApprovalBubble>; merged: Set<string> } {
+  const byItem = new Map<string, IApprovalBubble>();
+  const merged = new Set<string>();
+  for (const b of bubbles) {
+    const host = b.kind === 'approval' ? INLINE_APPROVAL_KINDS[b.approval.kind] : undefined;
+    if (b.kind === 'approval' && host && b.itemId) {
+      byItem.set(b.itemId, b);
+      if (index.has(`${host}:${b.itemId}`)) {
+        merged.add(b.key);
+      }
+    }
+  }
+  return { byItem, merged };
 }

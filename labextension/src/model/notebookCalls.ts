@@ -251,7 +251,7 @@ export function notebookCallView(
   bubble: Pick<
     IToolBubble,
     'tool' | 'arguments' | 'result' | 'cellChange' | 'runOutputs' | 'notebook'
-  >,
+  > & { readonly status?: string },
   notebook: string | null
 ): INotebookCallView {
   const tool = bubble.tool.slice(NOTEBOOK_TOOL_PREFIX.length);
@@ -314,7 +314,8 @@ export function notebookCallView(
       }
       return {
         ...base,
-        title: `Ran cell ${cellId ?? ''}`.trim(),
+        // "Run cell r1" while it waits for approval or runs, "Ran cell r1" after.
+        title: `${bubble.status === 'in_progress' ? 'Run' : 'Ran'} cell ${cellId ?? ''}`.trim(),
         cellId,
         outputs,
         summary: text ? lines[0] : null
