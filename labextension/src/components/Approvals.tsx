@@ -8,9 +8,8 @@ import * as React from 'react';
 import { displayCommand } from '../model/format';
 import { Bubble, IApprovalBubble } from '../model/timeline';
 import { Codex } from '../tokens';
-import type { IBubbleActions } from './Bubbles';
 import { Collapsible } from './Collapsible';
-import { classes } from './context';
+import { classes, type IBubbleActions } from './context';
 import { FileChanges } from './FileChanges';
 
 const DECISION_LABELS: { [decision: string]: string } = {

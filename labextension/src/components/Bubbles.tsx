@@ -11,9 +11,8 @@ import * as React from 'react';
 
 import { isNotebookTool } from '../model/notebookCalls';
 import { Bubble } from '../model/timeline';
-import { Codex } from '../tokens';
 import { ApprovalCard } from './Approvals';
-import { classes } from './context';
+import { classes, type IBubbleActions } from './context';
 import { FileChangeView } from './FileChanges';
 import { Markdown } from './Markdown';
 import { NotebookCallView } from './NotebookCall';
@@ -29,21 +28,7 @@ import { CommandView, ItemView, ToolView } from './ToolBubbles';
 
 export { DiffView } from './FileChanges';
 
-export interface IBubbleActions {
-  decide: (
-    approvalId: string,
-    decision: Codex.Decision,
-    answer?: Codex.IAnswer
-  ) => void;
-  openSession: (id: string) => void;
-  /** Root folders that map codex's absolute paths to Jupyter paths. */
-  roots: readonly string[];
-  cwd: string;
-  /** Thumbnail URL of an image a user message carried (null: none). */
-  imageUrl?: (path: string) => string | null;
-  /** The notebook of a notebook session (its `notebook_*` calls act on it). */
-  notebook?: string | null;
-}
+export type { IBubbleActions } from './context';
 
 export const BubbleView = React.memo(function BubbleView(props: {
   bubble: Bubble;

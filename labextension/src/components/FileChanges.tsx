@@ -8,9 +8,8 @@ import { changeVerb } from '../model/bubbles';
 import { toRootRelative } from '../model/format';
 import { diffLines, IFileChangeBubble } from '../model/timeline';
 import { Codex } from '../tokens';
-import type { IBubbleActions } from './Bubbles';
 import { COLLAPSED_LINES } from './Collapsible';
-import { PanelEnvironment } from './context';
+import { PanelEnvironment, type IBubbleActions } from './context';
 
 export function DiffView(props: {
   diff: string;

@@ -12,8 +12,7 @@ import { duration } from '../model/format';
 import { IDiffLine, notebookCallView, ShownOutput } from '../model/notebookCalls';
 import { IApprovalBubble, IToolBubble } from '../model/timeline';
 import { ApprovalControls, approvalAttributes } from './Approvals';
-import type { IBubbleActions } from './Bubbles';
-import { classes, PanelEnvironment } from './context';
+import { classes, PanelEnvironment, type IBubbleActions } from './context';
 
 /** Diff lines shown before "Show all". */
 const COLLAPSED_DIFF_LINES = 40;

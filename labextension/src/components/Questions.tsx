@@ -8,8 +8,7 @@ import * as React from 'react';
 
 import { IApprovalBubble } from '../model/timeline';
 import { Codex } from '../tokens';
-import { classes } from './context';
-import type { IBubbleActions } from './Bubbles';
+import { classes, type IBubbleActions } from './context';
 
 export function isQuestion(a: Codex.IApproval): boolean {
   return a.kind === 'user_input' || a.kind === 'elicitation';

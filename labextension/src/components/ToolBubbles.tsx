@@ -19,9 +19,8 @@ import {
   IToolBubble
 } from '../model/timeline';
 import { ApprovalControls, approvalAttributes } from './Approvals';
-import type { IBubbleActions } from './Bubbles';
 import { Collapsible } from './Collapsible';
-import { classes } from './context';
+import { classes, type IBubbleActions } from './context';
 import { Markdown } from './Markdown';
 
 export function CommandView(props: {

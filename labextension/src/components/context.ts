@@ -8,6 +8,7 @@ import { ISignal } from '@lumino/signaling';
 import * as React from 'react';
 
 import { DEFAULT_SETTINGS, ICodexSettings } from '../settings';
+import type { Codex } from '../tokens';
 
 export interface IPanelEnvironment {
   rendermime: IRenderMimeRegistry | null;
@@ -82,4 +83,21 @@ export function useSignal(signal: ISignal<any, any> | null | undefined): void {
 /** Join class names, skipping falsy ones. */
 export function classes(...names: Array<string | false | null | undefined>) {
   return names.filter(Boolean).join(' ');
+}
+
+/** What a timeline bubble can do: decide approvals, open sessions, map paths. */
+export interface IBubbleActions {
+  decide: (
+    approvalId: string,
+    decision: Codex.Decision,
+    answer?: Codex.IAnswer
+  ) => void;
+  openSession: (id: string) => void;
+  /** Root folders that map codex's absolute paths to Jupyter paths. */
+  roots: readonly string[];
+  cwd: string;
+  /** Thumbnail URL of an image a user message carried (null: none). */
+  imageUrl?: (path: string) => string | null;
+  /** The notebook of a notebook session (its `notebook_*` calls act on it). */
+  notebook?: string | null;
 }

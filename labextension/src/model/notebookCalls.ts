@@ -8,21 +8,11 @@
  * live session and a replayed one show the same.
  */
 import { lineDiff } from '../notebook/diff';
-import type { IToolBubble } from './timeline';
+import type { ICellChange, IToolBubble, NotebookOutput } from './timelineState';
 
 export const NOTEBOOK_TOOL_PREFIX = 'notebook_';
 
-/** One nbformat output. */
-export type NotebookOutput = { output_type: string; [key: string]: unknown };
-
-/** What an edit did to a cell (`notebook.cell_changed`). */
-export interface ICellChange {
-  readonly action: 'inserted' | 'edited' | 'deleted' | 'moved';
-  readonly cellId: string;
-  readonly index: number | null;
-  readonly before: string | null;
-  readonly after: string | null;
-}
+export type { ICellChange, NotebookOutput } from './timelineState';
 
 /** One output as the timeline shows it. */
 export type ShownOutput =

@@ -3,7 +3,18 @@
  * and the immutable state `applyEvents` (./timeline) produces from events.
  */
 import type { Codex } from '../tokens';
-import type { ICellChange, NotebookOutput } from './notebookCalls';
+
+/** One nbformat output. */
+export type NotebookOutput = { output_type: string; [key: string]: unknown };
+
+/** What an edit did to a cell (`notebook.cell_changed`). */
+export interface ICellChange {
+  readonly action: 'inserted' | 'edited' | 'deleted' | 'moved';
+  readonly cellId: string;
+  readonly index: number | null;
+  readonly before: string | null;
+  readonly after: string | null;
+}
 
 interface IBubbleBase {
   /** Stable key: one bubble per key. */
