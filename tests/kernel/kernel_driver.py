@@ -20,8 +20,8 @@ from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
 Message = dict[str, Any]
-#: Seconds ``CellRun.stdout`` waits for stream output published after the idle status.
-LATE_STREAM_GRACE = 5.0
+#: Parents whose unclaimed IOPub messages are kept (the oldest are dropped).
+UNCLAIMED_PARENTS = 200
 
 
 @dataclass
@@ -42,19 +42,9 @@ class CellRun:
 
     @property
     def stdout(self) -> str:
-        """The cell's stdout. Every caller expects some, so an empty one waits up to
-        ``LATE_STREAM_GRACE`` seconds: under load ipykernel 7 was seen (once, at stop 23's
-        CI) to publish a finished cell's stream after its idle status."""
-        deadline = time.monotonic() + LATE_STREAM_GRACE
-        while True:
-            text = "".join(
-                m["content"]["text"]
-                for m in self.of_type("stream")
-                if m["content"]["name"] == "stdout"
-            )
-            if text or time.monotonic() > deadline:
-                return text
-            time.sleep(0.05)
+        return "".join(
+            m["content"]["text"] for m in self.of_type("stream") if m["content"]["name"] == "stdout"
+        )
 
     @property
     def stderr(self) -> str:
@@ -112,6 +102,8 @@ class KernelDriver:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._replies: queue.Queue[Message] = queue.Queue()
+        #: IOPub messages by parent msg_id that no run claims (yet).
+        self._unclaimed: dict[str, list[Message]] = {}
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -130,12 +122,21 @@ class KernelDriver:
                 run = self.runs.get(parent)
                 if run is not None:
                     run.messages.append(message)
+                elif parent:
+                    # Maybe a cell that start() has sent but not registered yet: a
+                    # fast kernel answers before execute() returns its msg_id.
+                    self._unclaimed.setdefault(parent, []).append(message)
+                    while len(self._unclaimed) > UNCLAIMED_PARENTS:
+                        self._unclaimed.pop(next(iter(self._unclaimed)))
 
     def start(self, code: str) -> CellRun:
         """Send a cell without waiting for it."""
         msg_id = self.client.execute(code, store_history=True, allow_stdin=False)
         with self._lock:
             run = self.runs.setdefault(msg_id, CellRun(msg_id))
+            # What the reader saw of it before it was registered (its busy status,
+            # output, even its idle): lost, this made a cell look silent or hang.
+            run.messages[:0] = self._unclaimed.pop(msg_id, [])
         return run
 
     def wait(self, run: CellRun, timeout: float = 90.0) -> CellRun:
