@@ -8,6 +8,7 @@ own kernel."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -99,10 +100,11 @@ def test_codex_edits_the_open_notebook_live_and_undo_reverts_one_edit(
     assert page.locator(".jp-Dialog").count() == 0  # no "file changed on disk"
     assert (lab_root / NOTEBOOK).read_text() == on_disk  # live, not on disk
     assert page.locator(".jp-codex-changed-cell").count() >= 1
-    # From the tool call's arrival in the browser to the frame that shows the edit.
+    # From the tool call's arrival in the browser to the frame that shows the edit. Only
+    # that it is measured: the 100 ms target is benchmarks/live_edit.py's (no timed tests).
     latency = float(page.locator(CURRENT).get_attribute("data-codex-last-edit-ms") or "nan")
     print(f"live edit visible {latency:.1f} ms after the tool call reached the browser")
-    assert latency <= 100.0, latency
+    assert math.isfinite(latency) and latency >= 0, latency
     results = json.dumps(
         [r.function_call_outputs for r in ui_fake.responses_requests(containing=marker)]
     )
