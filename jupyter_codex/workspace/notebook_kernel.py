@@ -6,6 +6,9 @@ has none, a session (and its kernel) is started for it. The run reads IOPub
 until the kernel is idle again, hands each output to ``on_output`` as it comes
 (the timeline's progress), and never waits forever: a timeout interrupts the
 kernel, and a kernel that dies (or is restarted) mid-run ends the run at once.
+A kernel busy with another cell would queue the run behind it: its main shell must
+answer ``kernel_info`` within ``BUSY_GRACE`` or the run is refused with a message the
+model can act on (the server's ``execution_state`` cannot tell, see ``BUSY_GRACE``).
 
 While a ``%codex`` cell of the notebook runs, its kernel is busy with that cell,
 which waits for its turn, which waits for this run: queued on the main shell the
