@@ -371,10 +371,15 @@ def test_long_modules_say_why() -> None:
     paragraph starting "Why this module is long:" that gives the reason."""
     reasons = _long_module_reasons()
     assert reasons, "no module is long any more: keep the rule, drop this assertion"
+    _check_reasons(reasons, "the module docstring")
+
+
+def _check_reasons(reasons: dict[str, str | None], where: str) -> None:
+    """Every long file has a reason paragraph in ``where``, and it says something."""
     missing = sorted(m for m, why in reasons.items() if why is None)
     assert not missing, (
-        f"over {MAX_MODULE_LINES} lines without a '{REASON}' paragraph in the module "
-        f"docstring: {missing}; split it by responsibility or say why it is one"
+        f"over {MAX_MODULE_LINES} lines without a '{REASON}' paragraph in {where}: "
+        f"{missing}; split it by responsibility or say why it is one"
     )
     empty = sorted(m for m, why in reasons.items() if why and len(why.split()) < 10)
     assert not empty, f"the reason says nothing: {empty}"
@@ -425,14 +430,7 @@ def test_long_frontend_modules_say_why() -> None:
     assert (FRONTEND / "index.ts").is_file()
     assert _header_comment("/**\n * A.\n *\n * B.\n */\ncode") == "\nA.\n\nB.\n"
     assert _header_comment("// A.\n//\n// B.\ncode") == "A.\n\nB."
-    reasons = _long_frontend_reasons()
-    missing = sorted(m for m, why in reasons.items() if why is None)
-    assert not missing, (
-        f"over {MAX_MODULE_LINES} lines without a '{REASON}' paragraph in the first "
-        f"comment block: {missing}; split it by responsibility or say why it is one"
-    )
-    empty = sorted(m for m, why in reasons.items() if why and len(why.split()) < 10)
-    assert not empty, f"the reason says nothing: {empty}"
+    _check_reasons(_long_frontend_reasons(), "the first comment block")
 
 
 def _module_name(path: Path) -> str:
