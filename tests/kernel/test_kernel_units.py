@@ -281,3 +281,20 @@ def test_the_turns_probe_reads_the_magics_counter_and_both_sides_send_the_same()
     assert bare.stdout.strip() == "0"
     source = Path(__file__).parents[2] / "labextension/src/notebook/subshell.ts"
     assert f'"{TURNS_PROBE}"' in source.read_text(encoding="utf-8")
+
+
+def test_a_notebook_run_approval_shows_the_cell_not_a_command() -> None:
+    from jupyter_codex.kernel.widgets.approval import describe_approval
+
+    run = {
+        "kind": "notebook_run",
+        "command": "for i in range(3):\n    print(i < 2)",
+        "cwd": "nb.ipynb",
+        "reason": "Codex wants to run cell r1 of nb.ipynb.",
+    }
+    shown = describe_approval(run)
+    assert "<b>Run this cell</b><pre" in shown
+    assert "for i in range(3):\n    print(i &lt; 2)</pre>" in shown  # escaped, lines kept
+    assert "cell r1 of nb.ipynb" in shown
+    command = describe_approval({"kind": "command", "command": "/bin/bash -lc 'ls -la'"})
+    assert "<b>Run</b> <code>ls -la</code>" in command

@@ -98,7 +98,12 @@ def describe_approval(approval: Any) -> str:
     kind = str(_field(approval, "kind") or "command")
     parts: list[str] = []
     command = _field(approval, "command")
-    if command:
+    if command and kind == "notebook_run":  # the command is the cell's source
+        parts.append(
+            "<b>Run this cell</b><pre style='margin:4px 0;white-space:pre-wrap'>"
+            f"{html.escape(str(command))}</pre>"
+        )
+    elif command:
         parts.append(f"<b>Run</b> <code>{html.escape(bare_command(str(command)))}</code>")
     changes = _field(approval, "changes") or []
     for change in changes:
