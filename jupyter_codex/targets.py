@@ -33,7 +33,7 @@ from .accounts.router import AccountRouter
 from .errors import AccountError, CodexError
 from .models import Account
 from .supervisor import AppServerManager
-from .tasks import OwnedTask, TaskOwner
+from .tasks import OwnedTask, TaskOwner, within
 
 REFRESH_METHOD = "account/chatgptAuthTokens/refresh"
 #: Seconds a new turn waits for a switch that waits for other running turns.
@@ -236,7 +236,7 @@ class TargetRuntime:
         relogin = self._relogin
         if relogin is not None and not relogin.done():
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(relogin.wait(), SWITCH_PATIENCE)
+                await within(relogin.wait(), SWITCH_PATIENCE)
         await self._signed_in.wait()
 
     async def sync_terminal(self) -> None:

@@ -18,9 +18,11 @@ parent that outlives it:
 * an owner with nothing to run holds no task: the group's host task exits when
   the last task ends and comes back with the next one.
 
-Besides the owner, four helpers cover the other uses of ``asyncio`` tasks,
-so that ``asyncio.create_task``/``ensure_future`` appear nowhere else in the
-server (``tests/test_architecture.py`` checks it, with no exception):
+Besides the owner, these helpers cover the other uses of ``asyncio`` tasks,
+so that ``asyncio.create_task``/``ensure_future`` (and ``asyncio.wait_for``, see
+:func:`within`) appear nowhere else in the server (``tests/test_architecture.py``
+checks it, with no exception): :func:`within` (a timeout that never swallows a
+cancellation),
 :func:`single_flight` (one computation many callers await),
 :func:`run_to_completion` (finish a clean-up even if the caller is cancelled),
 :func:`first_completed` (wait for whichever of several waits ends first) and
@@ -217,6 +219,34 @@ async def run_to_completion(coro: Coroutine[Any, Any, T]) -> T:
         raise
 
 
+async def within(work: Awaitable[T], timeout: float | None) -> T:  # noqa: ASYNC109 - the primitive
+    """``await work`` for at most ``timeout`` seconds (None: no limit), else raise
+    ``asyncio.TimeoutError``; ``work`` is cancelled and awaited if it has not ended.
+
+    The server's ``asyncio.wait_for``: before Python 3.12, ``wait_for`` *swallows* a
+    cancellation that arrives in the loop iteration where ``work`` completes (it
+    returns the result instead), so a background loop being stopped went on running
+    and its owner's ``aclose()`` waited forever (a usage poll that ended as the server
+    stopped, stop 24). Here the caller's cancellation always wins. A future passed in
+    is cancelled like ``wait_for`` would; wrap it in ``asyncio.shield`` to keep it.
+    """
+    inner = asyncio.ensure_future(work)
+    try:
+        done, _ = await asyncio.wait([inner], timeout=timeout)
+    except asyncio.CancelledError:
+        if not inner.done():
+            inner.cancel()
+            await asyncio.wait([inner])
+        if not inner.cancelled():
+            inner.exception()  # seen: the cancellation is the outcome
+        raise
+    if not done:
+        inner.cancel()
+        await asyncio.wait([inner])
+        raise asyncio.TimeoutError()
+    return inner.result()
+
+
 async def first_completed(*waits: Awaitable[Any]) -> None:
     """Return as soon as one of ``waits`` has ended; cancel (and await) the rest.
 
@@ -286,4 +316,5 @@ __all__ = [
     "run_to_completion",
     "scoped",
     "single_flight",
+    "within",
 ]

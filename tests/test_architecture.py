@@ -256,6 +256,16 @@ def test_no_bare_tasks_outside_the_task_owner() -> None:
         assert not bare, f"{rel} starts tasks itself at {bare}; use jupyter_codex.tasks"
 
 
+def test_no_asyncio_wait_for_in_the_server() -> None:
+    """``asyncio.wait_for`` before Python 3.12 swallows a cancellation that arrives as
+    its work completes, so a stopping loop went on and its owner waited forever (a
+    teardown hang at stop 24): the server uses ``tasks.within``. No file is exempt."""
+    for path in _server_files():
+        rel = str(path.relative_to(PACKAGE))
+        found = [line for name, line in _calls(path) if name in ("asyncio.wait_for", "wait_for")]
+        assert not found, f"{rel} calls asyncio.wait_for at lines {found}; use tasks.within"
+
+
 def test_the_restarter_uses_only_the_managers_public_surface() -> None:
     """jupyter_client's rule: the restarter is swappable because it needs nothing private."""
     path = PACKAGE / "supervisor" / "restarter.py"

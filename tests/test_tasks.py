@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -13,6 +16,7 @@ from jupyter_codex.tasks import (
     first_completed,
     run_to_completion,
     scoped,
+    within,
 )
 
 
@@ -200,3 +204,57 @@ async def test_all_or_none_leaves_no_run_behind() -> None:
     with pytest.raises(asyncio.CancelledError):
         await outer
     assert cleaned == [-1, -1]
+
+
+async def _cancelled_as_work_completes(
+    timeout_call: Callable[[Awaitable[Any], float], Awaitable[Any]],
+) -> tuple[bool, Any]:
+    """Cancel a task in the very loop iteration its awaited work completes: did the
+    cancellation win (True), or did the call return the work's result (False, value)?"""
+    work: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    async def waiter() -> Any:
+        return await timeout_call(work, 30)
+
+    task = asyncio.ensure_future(waiter())
+    await asyncio.sleep(0.01)  # the task now waits on work
+    work.set_result("done")
+    task.cancel()
+    try:
+        return False, await task
+    except asyncio.CancelledError:
+        return True, None
+
+
+async def test_within_never_swallows_a_cancellation() -> None:
+    """The stop-24 teardown hang: a usage poll ended as the scheduler was being stopped,
+    ``asyncio.wait_for`` returned its result instead of raising, and the loop went on."""
+    assert await _cancelled_as_work_completes(within) == (True, None)
+    if sys.version_info < (3, 12):  # the flaw within() exists for
+        assert await _cancelled_as_work_completes(asyncio.wait_for) == (False, "done")
+
+
+async def test_within_times_out_and_cancels_its_work() -> None:
+    ended: list[str] = []
+
+    async def slow() -> str:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            ended.append("slow")
+        return "never"
+
+    with pytest.raises(asyncio.TimeoutError):
+        await within(slow(), 0.05)
+    assert ended == ["slow"]  # cancelled *and* awaited
+    assert await within(asyncio.sleep(0, "quick"), 5) == "quick"
+    shared: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    with pytest.raises(asyncio.TimeoutError):
+        await within(asyncio.shield(shared), 0.01)
+    assert not shared.cancelled()  # a shielded future is the caller's to keep
+    with pytest.raises(ZeroDivisionError):
+        await within(_fail(), 5)  # the work's own error passes through
+
+
+async def _fail() -> None:
+    raise ZeroDivisionError

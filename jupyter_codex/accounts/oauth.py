@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import urlencode
 
 from ..errors import AccountError, UpstreamAuthError
+from ..tasks import within
 from .authjson import TokenSet, token_claims
 from .tokens import CLIENT_ID, error_code
 
@@ -207,7 +208,7 @@ class DeviceCodeLogin:
                 reason = error_code(response) or f"HTTP {response.status_code}"
                 raise AccountError(f"The device-code sign-in failed ({reason}); start again.")
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._cancelled.wait(), timeout=interval)
+                await within(self._cancelled.wait(), timeout=interval)
         body = _json_or_fail(response, "polling a device-code sign-in")
         code, verifier = body.get("authorization_code"), body.get("code_verifier")
         if not isinstance(code, str) or not isinstance(verifier, str):

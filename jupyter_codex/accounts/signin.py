@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ..errors import AccountError, CodexError, NotFoundError
 from ..models import Account
-from ..tasks import OwnedTask, TaskOwner
+from ..tasks import OwnedTask, TaskOwner, within
 from .authjson import parse_auth_json
 from .manager import AccountManager
 from .oauth import new_state, pkce_pair
@@ -111,7 +111,7 @@ class SignInFlows:
 
         async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             try:
-                request_line = (await asyncio.wait_for(reader.readline(), 10)).decode("latin-1")
+                request_line = (await within(reader.readline(), 10)).decode("latin-1")
                 target = request_line.split(" ")[1] if request_line.count(" ") >= 2 else ""
                 url = urlsplit(target)
                 query = parse_qs(url.query)
@@ -154,7 +154,7 @@ class SignInFlows:
         async def finish() -> None:
             try:
                 async with server:
-                    code = await asyncio.wait_for(done, BROWSER_LOGIN_TIMEOUT)
+                    code = await within(done, BROWSER_LOGIN_TIMEOUT)
                 tokens = await oauth.exchange_code(code, verifier, redirect_uri)
                 flow.account = await self._accounts.add_chatgpt_tokens(tokens, flow.label)
                 flow.status = "completed"

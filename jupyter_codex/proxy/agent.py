@@ -28,6 +28,7 @@ from traitlets.config import LoggingConfigurable
 
 from ..errors import CodexError, ConflictError, InvalidRequestError, NoAccountAvailableError
 from ..models import Session, SessionCreate, SessionUpdate, Target
+from ..tasks import within
 from .agent_events import AgentTurnTranslator
 from .agent_input import (
     AgentRequest,
@@ -242,7 +243,7 @@ class AgentExchange:
         while not translator.finished:
             remaining = deadline - loop.time()
             try:
-                envelope = await asyncio.wait_for(self._queue.get(), timeout=max(remaining, 0.0))
+                envelope = await within(self._queue.get(), timeout=max(remaining, 0.0))
             except asyncio.TimeoutError:
                 await self._stop_turn()
                 events = translator.fail(

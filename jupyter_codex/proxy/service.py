@@ -24,7 +24,7 @@ from traitlets import Bool, Dict, Float, Int, List, Unicode
 from traitlets.config import LoggingConfigurable
 
 from ..errors import CodexError, InvalidRequestError, NoAccountAvailableError
-from ..tasks import TaskOwner, single_flight
+from ..tasks import TaskOwner, single_flight, within
 from . import anthropic, openai_chat
 from .affinity import AffinityMap, session_key
 from .agent import AgentExchange, AgentRequest, AgentRunner, conversation_id, output_schema_of
@@ -176,7 +176,7 @@ class ProxyService(LoggingConfigurable):
             task = self._catalog_task = single_flight(self._fetch_catalog())
         if not self._catalog:
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(task), 15.0)
+                await within(asyncio.shield(task), 15.0)
 
     async def _fetch_catalog(self) -> None:
         try:

@@ -32,6 +32,7 @@ from collections.abc import AsyncIterator, Callable
 from urllib.parse import urlsplit
 
 from ..errors import UpstreamError
+from ..tasks import within
 
 #: Largest status line or header line accepted from upstream.
 _MAX_LINE = 64 * 1024
@@ -283,7 +284,7 @@ class StreamTransport:
     async def _exchange(self, conn: _Connection, request: bytes) -> StreamResponse:
         try:
             conn.writer.write(request)
-            status, headers = await asyncio.wait_for(self._read_head(conn), self.read_timeout)
+            status, headers = await within(self._read_head(conn), self.read_timeout)
         except (OSError, ssl.SSLError, asyncio.IncompleteReadError, _NoAnswer) as e:
             if conn.reused and isinstance(e, (_NoAnswer, ConnectionResetError, BrokenPipeError)):
                 raise _StaleConnection from None
@@ -327,7 +328,7 @@ class StreamTransport:
             conn.close()
         host, port, tls = key
         try:
-            reader, writer = await asyncio.wait_for(
+            reader, writer = await within(
                 asyncio.open_connection(
                     host,
                     port,

@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from ..errors import AppServerDiedError, AppServerError, RpcError, RpcTimeoutError
-from ..tasks import OwnedTask, TaskOwner
+from ..tasks import OwnedTask, TaskOwner, within
 from .framing import LineSplitter, OversizedLine, format_error, redact
 
 #: ``(method, params)``; called synchronously on the reader task, must not block.
@@ -221,7 +221,7 @@ class JsonRpcConnection:
             await self._send(message)
             if timeout is None:
                 return await fut
-            return await asyncio.wait_for(fut, timeout)
+            return await within(fut, timeout)
         except asyncio.TimeoutError:
             raise RpcTimeoutError(
                 f"codex app-server did not answer {method} within {timeout:g} s",
@@ -410,7 +410,7 @@ class JsonRpcConnection:
             await self._reply(request_id, error=reply)
             return
         try:
-            result: Any = await asyncio.wait_for(handler(params), self.server_request_timeout)
+            result: Any = await within(handler(params), self.server_request_timeout)
         except asyncio.TimeoutError:
             fallback = SERVER_REQUEST_FALLBACKS.get(method)
             self.log.warning(

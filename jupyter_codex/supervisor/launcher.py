@@ -16,7 +16,7 @@ import re
 import signal
 from collections import deque
 
-from ..tasks import OwnedTask, TaskOwner
+from ..tasks import OwnedTask, TaskOwner, within
 from .framing import LineSplitter, OversizedLine, redact
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
@@ -150,7 +150,7 @@ class AppServerLauncher:
         task, self._stderr_task = self._stderr_task, None
         if task is not None:
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(task.wait(), 0.5)
+                await within(task.wait(), 0.5)
             await task.stop()
         if process.stdin is not None:
             process.stdin.close()

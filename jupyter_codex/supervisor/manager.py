@@ -37,7 +37,7 @@ from traitlets.config import LoggingConfigurable
 from ..config import ENV_CODEX_BIN, default_codex_bin
 from ..errors import AppServerDiedError, AppServerStartError
 from ..listeners import Listeners
-from ..tasks import OwnedTask, TaskOwner
+from ..tasks import OwnedTask, TaskOwner, within
 from .connection import (
     DEFAULT_MAX_LINE_BYTES,
     DEFAULT_SERVER_REQUEST_TIMEOUT,
@@ -548,7 +548,7 @@ class AppServerManager(LoggingConfigurable):
         try:
             for hook in list(self._start_hooks):
                 try:
-                    await asyncio.wait_for(hook(), self.startup_timeout)
+                    await within(hook(), self.startup_timeout)
                 except asyncio.TimeoutError:
                     self._last_error = f"a start hook took longer than {self.startup_timeout:g} s"
                     self.log.error("codex app-server (%s): %s", self.name, self._last_error)

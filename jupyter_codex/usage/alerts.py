@@ -17,7 +17,7 @@ from typing import Any
 from traitlets import Float, List, Unicode
 from traitlets.config import LoggingConfigurable
 
-from ..tasks import TaskOwner
+from ..tasks import TaskOwner, within
 
 EmailLookup = Callable[[str], "str | None"]
 
@@ -89,7 +89,7 @@ class AlertNotifier(LoggingConfigurable):
             self.log.warning("Cannot run the notify command %s: %s", self.notify_command[0], e)
             return None
         try:
-            _, stderr = await asyncio.wait_for(proc.communicate(), timeout=self.notify_timeout)
+            _, stderr = await within(proc.communicate(), timeout=self.notify_timeout)
         except asyncio.TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()

@@ -26,7 +26,7 @@ from ..errors import CodexError
 from ..listeners import Listeners
 from ..models import Account, UsageSnapshot
 from ..store.usage import TargetRepository, UsageRepository
-from ..tasks import OwnedTask, TaskOwner
+from ..tasks import OwnedTask, TaskOwner, within
 from .collector import UsageCollector, parse_app_server_rate_limits, parse_rate_limit_headers
 
 #: ``cb(reason)`` with reason ``poll``, ``headers`` or ``app_server``; sync or async.
@@ -190,7 +190,7 @@ class UsageScheduler(LoggingConfigurable):
         self._last_poll[account_id] = time.time()
         self._spread[account_id] = 1.0 + random.uniform(-self.jitter, self.jitter)
         try:
-            snapshot = await asyncio.wait_for(self._fetch(account_id), self.poll_timeout)
+            snapshot = await within(self._fetch(account_id), self.poll_timeout)
             if snapshot is None:
                 return None
             stored = await self._usage.put(account_id, snapshot)
@@ -228,7 +228,7 @@ class UsageScheduler(LoggingConfigurable):
                 if due:
                     self.log.debug("Polling usage of %d account(s)", len(due))
                     try:
-                        await asyncio.wait_for(self._poll_many(due), self.round_deadline)
+                        await within(self._poll_many(due), self.round_deadline)
                     except asyncio.TimeoutError:
                         self.log.warning(
                             "Usage polling round missed its %.0f s deadline; the rest is "

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import ApprovalExpiredError, ConflictError, InvalidRequestError, NotFoundError
 from ..models import Approval
+from ..tasks import within
 from .eventlog import EventLog
 
 #: App-server request method → our approval kind.
@@ -224,7 +225,7 @@ class ApprovalBook:
             item_id=approval.item_id,
         )
         try:
-            decision, extra = await asyncio.wait_for(asyncio.shield(future), timeout)
+            decision, extra = await within(asyncio.shield(future), timeout)
             by = str((extra or {}).get("_by") or "user")
         except asyncio.TimeoutError:
             decision, extra, by = "decline", None, "timeout"
@@ -251,7 +252,7 @@ class ApprovalBook:
     async def _auto_decide(self, approval: Approval) -> tuple[str, str, str] | None:
         for decider in list(self.deciders):
             try:
-                verdict = await asyncio.wait_for(decider(approval), DECIDER_TIMEOUT)
+                verdict = await within(decider(approval), DECIDER_TIMEOUT)
             except Exception:  # noqa: BLE001 - an extension's bug must not block the turn
                 self._log.exception("An approval rule failed on %s; skipping it", approval.id)
                 continue

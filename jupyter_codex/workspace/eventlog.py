@@ -24,7 +24,7 @@ from typing import Any
 
 from ..errors import StoreError, StoreUnavailableError
 from ..store import EventRepository
-from ..tasks import OwnedTask, TaskOwner
+from ..tasks import OwnedTask, TaskOwner, within
 
 #: ``(session_id, body_json)``; called synchronously on the event loop.
 Subscriber = Callable[[str, str], None]
@@ -114,7 +114,7 @@ class EventLog:
         if self._writer is None:
             return
         try:
-            await asyncio.wait_for(self._flush_or_recover(), timeout)
+            await within(self._flush_or_recover(), timeout)
         except asyncio.TimeoutError:
             cause = self._degraded[0] if self._degraded else "the writer did not finish"
             self._log.error(
@@ -208,7 +208,7 @@ class EventLog:
         the events still in memory, so a replay never waits on the disk."""
         if self._degraded is None:
             try:
-                await asyncio.wait_for(self.flush(), self.REPLAY_FLUSH_SECONDS)
+                await within(self.flush(), self.REPLAY_FLUSH_SECONDS)
             except (asyncio.TimeoutError, StoreUnavailableError):
                 pass
             else:
@@ -246,7 +246,7 @@ class EventLog:
                 # Gather a burst (streamed deltas come ~1 ms apart) into one transaction:
                 # fewer hand-offs to the database thread, less GIL contention on the loop.
                 with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._urgent.wait(), self.COALESCE_SECONDS)
+                    await within(self._urgent.wait(), self.COALESCE_SECONDS)
             self._wakeup.clear()
             self._urgent.clear()
             await self._write_pending()

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from ..errors import ConflictError, InvalidRequestError
 from ..models import InlineEditRequest, Session, SessionCreate
+from ..tasks import within
 
 _FENCE = re.compile(r"```[^\n`]*\n(.*?)\n?```", re.DOTALL)
 
@@ -93,7 +94,7 @@ class InlineEdits:
         try:
             turn = await self.workspace.send_message(session.id, prompt(body))
             try:
-                result = await asyncio.wait_for(done, self.timeout)
+                result = await within(done, self.timeout)
             except asyncio.TimeoutError:
                 raise ConflictError(
                     f"Codex did not answer the inline edit within {self.timeout:g} seconds."

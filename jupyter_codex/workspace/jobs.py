@@ -41,7 +41,7 @@ from ..errors import (
 from ..models import Job, JobCreate, Session, SessionCreate
 from ..store import Database
 from ..store.jobs import LIVE_STATES, JobRepository
-from ..tasks import TaskOwner
+from ..tasks import TaskOwner, within
 from .eventlog import ALL_SESSIONS
 from .manager import SYSTEM_CHANNEL
 
@@ -263,7 +263,7 @@ class JobQueue(LoggingConfigurable):
             with contextlib.suppress(CodexError):
                 await self.workspace.stop_turn(job.session_id)
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(run.finished.wait(), wait)
+            await within(run.finished.wait(), wait)
         return job
 
     # -- dispatching ---------------------------------------------------------
@@ -273,7 +273,7 @@ class JobQueue(LoggingConfigurable):
             self._wake.clear()
             delay = self._dispatch()
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                await within(self._wake.wait(), delay)
 
     def _dispatch(self) -> float | None:
         """Start what can start now; seconds until a waiting job is due (None: none)."""

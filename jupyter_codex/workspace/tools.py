@@ -26,7 +26,7 @@ from traitlets.config import LoggingConfigurable
 
 from ..errors import InvalidRequestError, NotFoundError
 from ..models import ToolProgress, ToolSpec
-from ..tasks import first_completed
+from ..tasks import first_completed, within
 
 #: The app-server request this module answers.
 TOOL_CALL_METHOD = "item/tool/call"
@@ -285,7 +285,7 @@ class ToolRouter(LoggingConfigurable):
         )
         self._calls[call_id] = call
         try:
-            return await asyncio.wait_for(
+            return await within(
                 self._run(call, params), self.call_timeout if self.call_timeout > 0 else None
             )
         except asyncio.TimeoutError:
@@ -333,7 +333,7 @@ class ToolRouter(LoggingConfigurable):
         if not call.result.done():
             self.log.info("The client running tool call %s disconnected; waiting", call.call_id)
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(call.result), self.client_timeout)
+                await within(asyncio.shield(call.result), self.client_timeout)
         if not call.result.done():
             return failure(
                 f"Tool {call.tool!r} failed: the client running it disconnected and did not "
@@ -352,7 +352,7 @@ class ToolRouter(LoggingConfigurable):
             if client is not None or remaining <= 0 or call.result.done():
                 return client
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), remaining)
+                await within(self._changed.wait(), remaining)
 
 
 __all__ = [
