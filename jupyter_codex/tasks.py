@@ -49,6 +49,9 @@ T = TypeVar("T")
 
 _log = logging.getLogger(__name__)
 
+#: Seconds a cancelled task may take to end before ``TaskOwner.aclose`` logs its name.
+STOP_WARNING_SECONDS = 10.0
+
 
 class OwnedTask:
     """One task started by a :class:`TaskOwner`: cancel it, wait for it."""
@@ -156,7 +159,19 @@ class TaskOwner:
             for task in others:
                 task.cancel()
             for task in others:
-                await task.wait()
+                try:
+                    await within(task.wait(), STOP_WARNING_SECONDS)
+                except asyncio.TimeoutError:
+                    # Still waited for (nothing is left behind), but a stop that hangs
+                    # says which task holds it up.
+                    self.log.warning(
+                        "Task %s of %s has not ended %g s after it was cancelled; "
+                        "still waiting for it",
+                        task.name,
+                        self.name,
+                        STOP_WARNING_SECONDS,
+                    )
+                    await task.wait()
         if current is None:
             await asyncio.gather(*list(self._hosts), return_exceptions=True)
 

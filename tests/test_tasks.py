@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from jupyter_codex import tasks
 from jupyter_codex.tasks import (
     TaskOwner,
     all_or_none,
@@ -258,3 +259,25 @@ async def test_within_times_out_and_cancels_its_work() -> None:
 
 async def _fail() -> None:
     raise ZeroDivisionError
+
+
+async def test_a_task_slow_to_stop_is_named_and_still_awaited(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tasks, "STOP_WARNING_SECONDS", 0.05)
+    caplog.set_level(logging.WARNING)
+    owner = TaskOwner("test-owner")
+    ended: list[str] = []
+
+    async def stubborn() -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            await asyncio.sleep(0.3)  # a slow clean-up
+            ended.append("stubborn")
+
+    owner.start_soon(stubborn, name="stubborn-loop")
+    await asyncio.sleep(0.01)
+    await owner.aclose()
+    assert ended == ["stubborn"]  # awaited to the end, not abandoned
+    assert "Task stubborn-loop of test-owner has not ended" in caplog.text
