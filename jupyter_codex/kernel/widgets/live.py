@@ -10,7 +10,6 @@ seconds as a fallback (usage also changes by polling on the server).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -60,8 +59,13 @@ class Follower:
 
     async def _reloader(self) -> None:
         while True:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
+            # Not asyncio.wait_for: before Python 3.12 it swallows a close() that
+            # cancels as the wake-up comes, and this loop would reload forever.
+            woken = asyncio.ensure_future(self._wake.wait())
+            try:
+                await asyncio.wait([woken], timeout=self.interval)
+            finally:
+                woken.cancel()
             self._wake.clear()
             try:
                 await self.reload()
