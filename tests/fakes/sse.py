@@ -8,6 +8,7 @@ stream ends with ``response.completed`` carrying a full ``usage`` object.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -236,6 +237,31 @@ def render(reply: Reply, body: JSON, response_id: str, seq: Iterator[int]) -> Re
         )
     )
     return Rendered(events, output, usage)
+
+
+def user_images(body: JSON) -> list[JSON]:
+    """The ``input_image`` parts of the user messages in ``input``, oldest first."""
+    return [
+        part
+        for item in body.get("input") or []
+        if isinstance(item, dict) and item.get("role") == "user"
+        for part in item.get("content") or []
+        if isinstance(part, dict) and part.get("type") == "input_image"
+    ]
+
+
+def inserted_cell_id(body: JSON) -> str:
+    """The id of the cell the model's last ``notebook_insert_cell`` made, read from the
+    tool's answer in the request ("Inserted cell <id> at index …"), as a model would:
+    for a scripted ``tool_call`` whose arguments depend on an earlier answer."""
+    outputs = [
+        i.get("output")
+        for i in body.get("input", [])
+        if isinstance(i, dict) and i.get("type") == "function_call_output"
+    ]
+    found = re.findall(r"Inserted cell (\S+) at index", json.dumps(outputs))
+    assert found, outputs
+    return str(found[-1])
 
 
 def sse_frame(event: JSON) -> bytes:

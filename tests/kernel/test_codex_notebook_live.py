@@ -6,13 +6,13 @@ notebook's Jupyter session)."""
 from __future__ import annotations
 
 import json
-import re
 import time
 from pathlib import Path
 from typing import Any
 
 import nbformat
 from fakes import text, tool_call
+from fakes.sse import inserted_cell_id
 from jupyter_core.paths import jupyter_runtime_dir
 from kernel_driver import KernelDriver, final_plain, kernel
 from kernel_live import Live
@@ -78,19 +78,6 @@ FIRST = (
 SLOW = "import time\ntime.sleep(20)"
 
 
-def _inserted_id(body: Any) -> str:
-    """The id of the cell the last ``notebook_insert_cell`` made (the model reads it from
-    the tool's answer, "Inserted cell <id> at index …")."""
-    outputs = [
-        i.get("output")
-        for i in body.get("input", [])
-        if isinstance(i, dict) and i.get("type") == "function_call_output"
-    ]
-    found = re.findall(r"Inserted cell (\S+) at index", json.dumps(outputs))
-    assert found, outputs
-    return str(found[-1])
-
-
 def _approve_runs(http: Any, deadline: float) -> None:
     """Accept the first notebook run for the session (acceptForSession: the later run
     goes ahead without asking), as the panel would."""
@@ -141,15 +128,17 @@ def test_codex_runs_an_inserted_cell_in_its_own_busy_kernel(live: Live) -> None:
     live.fake.script(
         marker,
         tool_call("notebook_insert_cell", {"source": FIRST}),
-        tool_call("notebook_run_cell", lambda body: {"cell_id": _inserted_id(body)}),
+        tool_call("notebook_run_cell", lambda body: {"cell_id": inserted_cell_id(body)}),
         tool_call("notebook_insert_cell", {"source": "base / undefined_name_q"}),
-        tool_call("notebook_run_cell", lambda body: {"cell_id": _inserted_id(body)}),
+        tool_call("notebook_run_cell", lambda body: {"cell_id": inserted_cell_id(body)}),
         # A run that outlives its timeout keeps running in its subshell; the kernel
         # stays usable (the next run, and the %codex cell, go on).
         tool_call("notebook_insert_cell", {"source": SLOW}),
-        tool_call("notebook_run_cell", lambda body: {"cell_id": _inserted_id(body), "timeout": 1}),
+        tool_call(
+            "notebook_run_cell", lambda body: {"cell_id": inserted_cell_id(body), "timeout": 1}
+        ),
         tool_call("notebook_insert_cell", {"source": "print('still here', base)"}),
-        tool_call("notebook_run_cell", lambda body: {"cell_id": _inserted_id(body)}),
+        tool_call("notebook_run_cell", lambda body: {"cell_id": inserted_cell_id(body)}),
         text("Both ran."),
     )
     nb = KernelDriver({}, live.project, connection_file=connection)

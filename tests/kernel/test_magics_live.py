@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from fakes import exec_command, hang, text, tool_call, usage_limit_error
+from fakes.sse import user_images
 from kernel_driver import KernelDriver, assert_readable, final_plain
 from kernel_live import Live
 
@@ -285,13 +286,7 @@ def test_codex_image_sends_a_file_and_a_displayed_picture(live: Live, nb: Kernel
     run = nb.ok("%codex --image pixel.png --image shown MAGIC-IMG describe them")
     assert "Two pictures." in final_plain(run)
     body = live.fake.responses_requests("MAGIC-IMG")[-1].body
-    parts = [
-        part
-        for item in body["input"]
-        if item.get("role") == "user"
-        for part in item.get("content") or []
-        if part.get("type") == "input_image"
-    ]
+    parts = user_images(body)
     assert len(parts) == 2 and all(png[:40] in json.dumps(p) for p in parts)
     bad = nb.run("%codex --image nowhere.png MAGIC-IMG")
     assert_readable(bad, "no such file")

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from fakes import FakeUpstream, hang, text, tool_call
+from fakes.sse import user_images
 from server_process import JupyterServerProcess
 from ui_helpers import open_lab, send, start_lab, wait_until
 
@@ -184,13 +185,7 @@ def test_a_pasted_image_reaches_the_model_and_shows_as_a_thumbnail(
     send(page, "UI-IMG what is this?")
     wait_until(lambda: turns_done(rest, sid) == 1, what="the turn")
     body = ui_fake.responses_requests("UI-IMG")[-1].body
-    parts = [
-        part
-        for item in body["input"]
-        if item.get("role") == "user"
-        for part in item.get("content") or []
-        if part.get("type") == "input_image"
-    ]
+    parts = user_images(body)
     assert parts and PNG_B64[:40] in json.dumps(parts)
     thumb = page.locator(f"{PANEL} .jp-codex-Bubble-user .jp-codex-Thumbnail")
     thumb.wait_for()

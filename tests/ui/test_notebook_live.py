@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import httpx
 import nbformat
 import pytest
 from fakes import FakeUpstream, text, tool_call
+from fakes.sse import inserted_cell_id
 from ui_helpers import screenshot, wait_until, write_notebook
 
 pytestmark = pytest.mark.browser
@@ -267,18 +267,6 @@ OUTPUTS = """([path]) => {
 }"""
 
 
-def _inserted_id(body: Any) -> str:
-    """The id of the cell the model inserted last (from the tool's answer)."""
-    outputs = [
-        i.get("output")
-        for i in body.get("input", [])
-        if isinstance(i, dict) and i.get("type") == "function_call_output"
-    ]
-    found = re.findall(r"Inserted cell (\S+) at index", json.dumps(outputs))
-    assert found, outputs
-    return str(found[-1])
-
-
 def test_codex_cell_runs_a_cell_of_its_open_notebook(
     page: Any, rest: httpx.Client, lab_root: Path, ui_fake: FakeUpstream
 ) -> None:
@@ -296,9 +284,9 @@ def test_codex_cell_runs_a_cell_of_its_open_notebook(
     ui_fake.script(
         marker,
         tool_call("notebook_insert_cell", {"source": "print('answer is', base + 22)"}),
-        tool_call("notebook_run_cell", lambda body: {"cell_id": _inserted_id(body)}),
+        tool_call("notebook_run_cell", lambda body: {"cell_id": inserted_cell_id(body)}),
         tool_call("notebook_insert_cell", {"source": "base / undefined_name_q"}),
-        tool_call("notebook_run_cell", lambda body: {"cell_id": _inserted_id(body)}),
+        tool_call("notebook_run_cell", lambda body: {"cell_id": inserted_cell_id(body)}),
         text("Both ran."),
     )
     open_notebook(page, path, 3)

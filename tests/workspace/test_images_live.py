@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fakes import FakeUpstream, text
+from fakes.sse import user_images
 from helpers import Api, turn_completed
 from tornado.httpclient import HTTPClientError
 
@@ -42,13 +43,7 @@ async def test_an_uploaded_image_reaches_the_model(
     )
     await api.wait_event(sid, turn_completed)
     body = fake_upstream.responses_requests("IMG-1")[-1].body
-    images = [
-        part
-        for item in body["input"]
-        if item.get("role") == "user"
-        for part in item.get("content") or []
-        if part.get("type") == "input_image"
-    ]
+    images = user_images(body)
     assert images and base64.b64encode(PNG).decode() in json.dumps(images)
     user = next(e for e in await api.events(sid) if e["type"] == "user.message")
     assert user["data"]["images"] == [{"path": str(stored)}]

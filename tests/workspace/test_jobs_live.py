@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from fakes import FakeUpstream, chatgpt_auth_json, hang, http_error, text, usage_limit_error
+from fakes.sse import user_images
 from helpers import Api
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
@@ -168,13 +169,7 @@ async def test_a_queued_message_carries_its_images(
     done = await wait_job(api, queued["job_id"])
     assert done["result"]["text"] == "a pixel"
     sent = fake_upstream.responses_requests("what is in it")[-1].body
-    parts = [
-        part
-        for item in sent["input"]
-        if item.get("role") == "user"
-        for part in item.get("content") or []
-        if part.get("type") == "input_image"
-    ]
+    parts = user_images(sent)
     assert parts and base64.b64encode(PNG).decode() in json.dumps(parts)
 
 
