@@ -26,6 +26,7 @@ from ..models import Session, ToolProgress
 from ._items import OUTPUT_CAP, cap
 from .eventlog import EventLog
 from .notebook_cells import PREFIX
+from .notebook_kernel import CLEAR_OUTPUT
 from .tools import ToolCallInfo
 
 _EDIT_TOOLS = frozenset(
@@ -46,8 +47,8 @@ def checked_output(output: dict[str, Any]) -> dict[str, Any]:
     ``{"output_type": "clear_output"}`` (the cell cleared what it showed so far), or
     ``InvalidRequestError``."""
     kind = output.get("output_type")
-    if kind == "clear_output":
-        return {"output_type": "clear_output"}
+    if kind == CLEAR_OUTPUT["output_type"]:
+        return dict(CLEAR_OUTPUT)
     if kind not in _OUTPUT_TYPES:
         raise InvalidRequestError(
             "`output.output_type` must be clear_output or one of "
