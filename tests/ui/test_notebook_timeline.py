@@ -17,7 +17,7 @@ from fakes import FakeUpstream, text, tool_call
 from server_process import JupyterServerProcess
 from test_a11y import serious_violations
 from test_notebook_live import open_notebook, turn_done, work_on_notebook
-from ui_helpers import open_lab, screenshot, wait_until, write_notebook
+from ui_helpers import bring_into_view, open_lab, screenshot, wait_until, write_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -44,11 +44,13 @@ def check_rendered(page: Any) -> None:
     """The edit's diff and the runs' outputs, as the timeline shows them."""
     edit = page.locator(f"{PANEL} {EDIT}")
     edit.wait_for()
+    bring_into_view(edit)  # off-screen bubbles have no innerText
     assert "Edited cell e1" in edit.inner_text()
     assert edit.locator(".jp-codex-Diff-del").all_inner_texts() == ["-total = 1"]
     assert edit.locator(".jp-codex-Diff-add").all_inner_texts() == ["+total = 100"]
     assert edit.locator(".jp-codex-Diff-ctx").all_inner_texts() == [" print(total)"]
     run = page.locator(f"{PANEL} {RUN_CALL}[data-cell-id=r1]")
+    bring_into_view(run)
     stream = run.locator(".jp-codex-CellStream").first.inner_text()
     assert stream == "tick 0\ntick 1\ntick 2", stream
     assert "done ticking" in run.inner_text()
@@ -57,6 +59,7 @@ def check_rendered(page: Any) -> None:
     assert (image.get_attribute("src") or "").startswith("data:image/png;base64,")
     wait_until(lambda: image.evaluate("img => img.complete && img.naturalWidth") == 1, 10, "image")
     error = page.locator(f"{PANEL} {RUN_CALL}[data-cell-id=z1] .jp-codex-CellError")
+    bring_into_view(error)
     assert "ZeroDivisionError" in error.inner_text()
     assert "Traceback" in error.inner_text() and "\x1b" not in error.inner_text()
 
@@ -189,9 +192,11 @@ def test_calls_the_server_served_on_a_closed_notebook_render_alike(
         ).click()
         edit = page.locator(f"{PANEL} {EDIT}")
         edit.wait_for()
+        bring_into_view(edit)  # off-screen bubbles have no innerText
         assert edit.locator(".jp-codex-Diff-del").all_inner_texts() == ["-value = 1"]
         assert edit.locator(".jp-codex-Diff-add").all_inner_texts() == ["+value = 2"]
         run = page.locator(f"{PANEL} {RUN_CALL}[data-cell-id=c2]")
+        bring_into_view(run)
         assert run.locator(".jp-codex-CellStream").inner_text() == "from disk 42"
         # Go to cell opens the closed notebook with the cell selected.
         run.get_by_role("button", name="Go to cell").click()

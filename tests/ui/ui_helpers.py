@@ -181,3 +181,13 @@ def add_account(rest: httpx.Client, fake: FakeUpstream, n: int, kind: str = "ui"
         "label": f"Account {n}",
     }
     return rest.post("/codex/api/accounts/import", json=body).raise_for_status().json()  # type: ignore[no-any-return]
+
+
+def bring_into_view(locator: Any) -> None:
+    """Scroll ``locator`` into view and let the browser render it. Off-screen timeline
+    bubbles skip rendering (``content-visibility: auto``) and their ``innerText`` is ""
+    until a frame after they come into view."""
+    locator.scroll_into_view_if_needed()
+    locator.page.wait_for_function(
+        "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
+    )
